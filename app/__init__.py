@@ -1,0 +1,1 @@
+"""Importer: bulk data import for a commerce back office."""

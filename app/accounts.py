@@ -1,0 +1,157 @@
+"""Accounts, roles and password checks (argon2id), with a short-lived memory of successful checks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import DateTime, String, Text, func
+from sqlmodel import Field, Session, SQLModel, select
+
+from app.errors import AccountError
+from app.jobs import utcnow
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended cost
+# Checked against when the user is unknown, so that a miss costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+MIN_PASSWORD_LENGTH = 8
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    IMPORTER = "importer"
+    VIEWER = "viewer"
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_type=String(150), unique=True)
+    password_hash: str = Field(sa_type=Text)
+    role: str = Field(sa_type=String(20))
+    import_types: str | None = Field(default=None, sa_type=String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller of a request."""
+
+    account_id: int
+    username: str
+    role: Role
+    import_types: frozenset[str] | None
+
+    def may_import(self, import_type: str) -> bool:
+        if self.role is Role.VIEWER:
+            return False
+        return self.import_types is None or import_type in self.import_types
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def validate_username(username: str) -> str:
+    name = username.strip()
+    if not name or len(name) > 150 or ":" in name or any(ch.isspace() for ch in name):
+        raise AccountError("a username is 1 to 150 characters, with no spaces and no ':'")
+    return name
+
+
+def add_account(
+    session: Session, username: str, password: str, role: Role, import_types: frozenset[str] | None = None
+) -> Account:
+    name = validate_username(username)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if session.exec(select(Account).where(Account.username == name)).first() is not None:
+        raise AccountError(f"an account named {name!r} already exists")
+    account = Account(
+        username=name,
+        password_hash=hash_password(password),
+        role=role.value,
+        import_types=",".join(sorted(import_types)) if import_types else None,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def count_accounts(session: Session) -> int:
+    return int(session.exec(select(func.count()).select_from(Account)).one())
+
+
+def find_account(session: Session, username: str) -> Account | None:
+    return session.exec(select(Account).where(Account.username == username)).first()
+
+
+def principal_of(account: Account) -> Principal:
+    assert account.id is not None
+    types = frozenset(account.import_types.split(",")) if account.import_types else None
+    return Principal(account.id, account.username, Role(account.role), types)
+
+
+class CredentialCache:
+    """Remembers successful password checks for a short while.
+
+    Entries are keyed by an HMAC of user and password under a per-process random key, so the
+    password itself is never kept; an entry also holds the password hash it was checked against,
+    so a changed or removed account stops matching at once.
+    """
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._key = secrets.token_bytes(32)
+        self._entries: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _digest(self, username: str, password: str) -> bytes:
+        message = username.encode() + b"\x00" + password.encode()
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def holds(self, username: str, password: str, password_hash: str) -> bool:
+        digest = self._digest(username, password)
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is None:
+            return False
+        cached_hash, expires = entry
+        return expires > time.monotonic() and hmac.compare_digest(cached_hash, password_hash)
+
+    def remember(self, username: str, password: str, password_hash: str) -> None:
+        if self._ttl <= 0:
+            return
+        digest = self._digest(username, password)
+        with self._lock:
+            self._entries[digest] = (password_hash, time.monotonic() + self._ttl)
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+
+def check_password(account: Account | None, password: str) -> bool:
+    """Constant-time in effect: an unknown user costs one argon2 check, like a wrong password."""
+    if account is None:
+        verify_password(_DUMMY_HASH, password)
+        return False
+    return verify_password(account.password_hash, password)

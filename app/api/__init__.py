@@ -1,0 +1,1 @@
+"""HTTP only: routes, endpoints, authentication and the wire shapes of the contract."""

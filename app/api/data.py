@@ -1,0 +1,40 @@
+"""Endpoints that read back what imports wrote: one record, or a page of them."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from app import service
+from app.api.auth import authenticate
+from app.api.params import paging, required_int
+from app.api.rendering import render_record
+from app.runtime import Runtime
+
+
+async def read_record(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    await authenticate(request)
+    import_type = service.parse_import_type(request.path_params["import_type"])
+    key = [part for part in request.path_params["key"].split("/") if part]
+    catalog = required_int(request.query_params, "catalogId", runtime.settings.default_catalog_id)
+    site = required_int(request.query_params, "siteId", runtime.settings.default_site_id)
+    record = await run_in_threadpool(service.read_record, runtime, import_type, key, catalog, site)
+    return JSONResponse(render_record(record))
+
+
+async def list_records(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    await authenticate(request)
+    import_type = service.parse_import_type(request.path_params["import_type"])
+    query = request.query_params
+    catalog = required_int(query, "catalogId", runtime.settings.default_catalog_id)
+    site = required_int(query, "siteId", runtime.settings.default_site_id)
+    page, size = paging(query)
+    items, total = await run_in_threadpool(
+        service.list_records, runtime, import_type, catalog, site, page, size
+    )
+    return JSONResponse(
+        {"items": [render_record(item) for item in items], "page": page, "pageSize": size, "total": total}
+    )

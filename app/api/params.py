@@ -1,0 +1,47 @@
+"""Query parameters: integers, flags and paging, each refusal naming the parameter."""
+
+from __future__ import annotations
+
+from starlette.datastructures import QueryParams
+
+from app.errors import BadRequest
+
+MAX_PAGE_SIZE = 1000
+
+
+def int_param(query: QueryParams, name: str, default: int | None) -> int | None:
+    raw = query.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, got '{raw}'") from None
+
+
+def required_int(query: QueryParams, name: str, default: int) -> int:
+    value = int_param(query, name, default)
+    assert value is not None
+    return value
+
+
+def flag_param(query: QueryParams, name: str) -> bool | None:
+    raw = query.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise BadRequest(f"{name} must be true or false, got '{raw}'")
+
+
+def paging(query: QueryParams) -> tuple[int, int]:
+    page = required_int(query, "page", 1)
+    size = required_int(query, "pageSize", 50)
+    if page < 1:
+        raise BadRequest("page counts from 1")
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
+    return page, size

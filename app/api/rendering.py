@@ -1,0 +1,111 @@
+"""The wire shapes: the contract's ImportStatus JSON and records read back, in camelCase."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from app.jobs import ImportProblem, ImportState
+from app.service import StatusView
+
+CONTRACT_DATE = "%Y.%m.%d %H:%M:%S"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def contract_date(moment: datetime | None) -> str | None:
+    return None if moment is None else _utc(moment).strftime(CONTRACT_DATE)
+
+
+def iso_date(moment: datetime | None) -> str | None:
+    return None if moment is None else _utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def status_url(status_id: int) -> str:
+    return f"/admin/api/importer/status/{status_id}"
+
+
+def problem_json(problem: ImportProblem) -> dict[str, object]:
+    return {
+        "fieldName": problem.field_name,
+        "fieldValue": problem.field_value,
+        "rowNumber": problem.row_number,
+        "message": problem.message,
+        "column": problem.column,
+        "severity": problem.severity,
+    }
+
+
+def _details(view: StatusView) -> list[dict[str, str]]:
+    job = view.job
+    header = json.dumps([problem_json(p) for p in view.header_problems], ensure_ascii=False)
+    records = json.dumps([problem_json(p) for p in view.record_problems], ensure_ascii=False)
+    if job.state == ImportState.FAILED:
+        return [
+            {"type": "status", "description": "error"},
+            {"type": "message", "description": job.message or "the import failed"},
+            {"type": "headerValidation", "description": header},
+            {"type": "recordValidation", "description": records},
+        ]
+    if job.state == ImportState.CANCELLED:
+        return [
+            {"type": "status", "description": "cancelled"},
+            {"type": "message", "description": job.message or "the import was cancelled"},
+        ]
+    if view.record_problems:
+        return [{"type": "recordValidation", "description": records}]
+    return []
+
+
+def render_status(view: StatusView) -> dict[str, object]:
+    job = view.job
+    assert job.id is not None
+    return {
+        "status": job.state,
+        "createdDate": contract_date(job.created_at),
+        "lastUpdateDate": contract_date(job.updated_at),
+        "totalRecords": job.total_records,
+        "percentComplete": float(job.percent_complete),
+        "statusId": job.id,
+        "statusUrl": status_url(job.id),
+        "details": _details(view),
+        "importType": job.import_type,
+        "importSpecification": job.specification,
+        "fileType": job.file_type,
+        "encoding": job.encoding,
+        "catalogId": job.catalog_id,
+        "siteId": job.site_id,
+        "sandboxId": job.sandbox_id or None,
+        "userId": job.user_id,
+        "submittedBy": job.submitted_by,
+        "recordsCreated": job.records_created,
+        "recordsUpdated": job.records_updated,
+        "recordsSkipped": job.records_skipped,
+        "recordsFailed": job.records_failed,
+        "problemCount": job.problem_count,
+        "onError": job.on_error,
+        "dryRun": job.dry_run,
+        "startedDate": contract_date(job.started_at),
+        "finishedDate": contract_date(job.finished_at),
+    }
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def render_record(data: dict[str, object]) -> dict[str, object]:
+    """Field names in camelCase, times in ISO 8601 UTC; attribute and option names kept as given."""
+    out: dict[str, object] = {}
+    for name, value in data.items():
+        if isinstance(value, datetime):
+            value = iso_date(value)
+        elif name == "translations" and isinstance(value, dict):
+            value = {camel(field): locales for field, locales in value.items()}
+        elif name == "skus" and isinstance(value, list):
+            value = [render_record(item) for item in value]
+        out[camel(name)] = value
+    return out

@@ -1,0 +1,156 @@
+"""Receiving an upload: the body streams into UploadStorage under a size limit, checked as it comes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from app.errors import BadRequest, UnsupportedMediaType, UploadTooLarge
+from app.importing.formats import SNIFF_BYTES, FileType, contradiction
+from app.storage import UploadStorage, UploadWriter, new_upload_key
+
+FLUSH_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ReceivedUpload:
+    key: str
+    size: int
+
+
+class _Sink:
+    """Buffers file bytes into the storage writer, checking the first bytes against the fileType."""
+
+    def __init__(self, writer: UploadWriter, file_type: FileType, limit: int) -> None:
+        self._writer = writer
+        self._file_type = file_type
+        self._limit = limit
+        self._head = bytearray()
+        self._checked = False
+        self._buffer = bytearray()
+        self.size = 0
+
+    def feed(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self._limit:
+            raise UploadTooLarge(
+                f"the upload is larger than the limit of {self._limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
+            )
+        if not self._checked:
+            self._head += data[: SNIFF_BYTES - len(self._head)]
+            if len(self._head) >= SNIFF_BYTES:
+                self._check()
+        self._buffer += data
+        if len(self._buffer) >= FLUSH_BYTES:
+            self._writer.write(bytes(self._buffer))
+            self._buffer.clear()
+
+    def _check(self) -> None:
+        self._checked = True
+        problem = contradiction(self._file_type, bytes(self._head))
+        if problem:
+            raise UnsupportedMediaType(problem)
+
+    def finish(self) -> None:
+        if self.size == 0:
+            raise BadRequest(
+                "the request body is empty: send the file as the body, or as a multipart field 'file'"
+            )
+        if not self._checked:
+            self._check()
+        if self._buffer:
+            self._writer.write(bytes(self._buffer))
+            self._buffer.clear()
+
+
+class _MultipartFile:
+    """Feeds the first file part of a multipart body (or the part named 'file') into a sink."""
+
+    def __init__(self, boundary: bytes, sink: _Sink) -> None:
+        self._sink = sink
+        self._field = b""
+        self._value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._active = False
+        self.found = False
+        self.parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end,
+                "on_headers_finished": self._on_headers_finished,
+                "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end,
+            },
+        )
+
+    def _on_part_begin(self) -> None:
+        self._headers = {}
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        self._headers[self._field.lower()] = self._value
+        self._field, self._value = b"", b""
+
+    def _on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        is_file = b"filename" in options or options.get(b"name") == b"file"
+        self._active = is_file and not self.found
+        self.found = self.found or self._active
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._active:
+            self._sink.feed(data[start:end])
+
+    def _on_part_end(self) -> None:
+        self._active = False
+
+
+async def receive_upload(
+    request: Request, storage: UploadStorage, file_type: FileType, limit: int
+) -> ReceivedUpload:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise UploadTooLarge(
+            f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
+        )
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    key = new_upload_key()
+    writer = await run_in_threadpool(storage.create, key)
+    sink = _Sink(writer, file_type, limit)
+    try:
+        if content_type == b"multipart/form-data":
+            boundary = options.get(b"boundary")
+            if not boundary:
+                raise BadRequest("the multipart body has no boundary")
+            multipart = _MultipartFile(boundary, sink)
+            received = 0
+            async for piece in request.stream():
+                received += len(piece)
+                if received > limit + 65536:
+                    raise UploadTooLarge(
+                        f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
+                    )
+                await run_in_threadpool(multipart.parser.write, piece)
+            if not multipart.found:
+                raise BadRequest("the multipart body has no file part (send it as -F file=@yourfile)")
+        else:
+            async for piece in request.stream():
+                if piece:
+                    await run_in_threadpool(sink.feed, piece)
+        await run_in_threadpool(sink.finish)
+        size = await run_in_threadpool(writer.close)
+    except BaseException:
+        await run_in_threadpool(writer.discard)
+        raise
+    return ReceivedUpload(key, size)

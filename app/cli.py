@@ -1,0 +1,241 @@
+"""The `importer` command: serve, worker, users. The composition root of every process."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import click
+
+from app.accounts import Role, add_account, count_accounts
+from app.db import Database
+from app.errors import AccountError, ImporterError
+from app.settings import Settings
+
+logger = logging.getLogger("app.cli")
+
+# Set by `importer serve` for its worker, which stops when serve is gone.
+PARENT_PID_VARIABLE = "IMPORTER_SUPERVISOR_PID"
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ImporterError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(process)d %(name)s %(message)s",
+    )
+
+
+def _prepare(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    db.create_schema()
+    return db
+
+
+def _read_password(confirm: bool) -> str:
+    """The first line of standard input; a terminal gets a hidden prompt and a confirmation."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if confirm and getpass.getpass("Password (again): ") != password:
+            raise click.ClickException("the two passwords differ")
+        return password
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@click.group()
+def main() -> None:
+    """Importer: bulk imports for a commerce back office."""
+
+
+@main.group()
+def users() -> None:
+    """Manage accounts."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option(
+    "--types", "types", default="", help="Limit an importer to these import types, e.g. PRODUCT,CATEGORY."
+)
+def users_add(name: str, role: str, types: str) -> None:
+    """Create an account; the password is read from standard input."""
+    settings = _settings()
+    db = _prepare(settings)
+    password = _read_password(confirm=True)
+    import_types = frozenset(part.strip().upper() for part in types.split(",") if part.strip()) or None
+    try:
+        with db.write() as session:
+            add_account(session, name, password, Role(role), import_types)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"account '{name.strip()}' created with role {role}")
+
+
+def _first_admin(db: Database) -> None:
+    """On a terminal, ask for the first admin; elsewhere, say how to create one."""
+    with db.read() as session:
+        if count_accounts(session) > 0:
+            return
+    if not sys.stdin.isatty():
+        raise click.ClickException(
+            "no account exists yet. Create the first admin, then start again:\n"
+            "    importer users add NAME --role admin    (the password is read from standard input)"
+        )
+    click.echo("No account exists yet: create the first admin.")
+    name = click.prompt("Admin username")
+    while True:
+        password = _read_password(confirm=True)
+        try:
+            with db.write() as session:
+                add_account(session, name, password, Role.ADMIN)
+            break
+        except AccountError as error:
+            click.echo(f"Error: {error}")
+            if "already exists" in str(error) or "username" in str(error):
+                name = click.prompt("Admin username")
+    click.echo(f"account '{name}' created with role admin")
+
+
+class WorkerSupervisor:
+    """Runs `importer worker` as a child process and starts it again if it dies."""
+
+    def __init__(self, concurrency: int) -> None:
+        self._command = [sys.executable, "-m", "app.cli", "worker", "--concurrency", str(concurrency)]
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self._command, env={**os.environ, PARENT_PID_VARIABLE: str(os.getpid())})
+
+    def start(self) -> None:
+        self._process = self._spawn()
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            process = self._process
+            if process is not None and process.poll() is not None and not self._stopping.is_set():
+                logger.warning("serve.worker_exited code=%s restarting", process.returncode)
+                self._process = self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000, or IMPORTER_PORT).")
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1, or IMPORTER_HOST).")
+@click.option("--no-worker", is_flag=True, help="Start the API alone; run `importer worker` elsewhere.")
+def serve(port: int | None, host: str | None, no_worker: bool) -> None:
+    """Start the HTTP API, and (unless --no-worker) worker processes beside it."""
+    import uvicorn
+
+    from app.main import create_app
+    from app.runtime import build_runtime
+    from workers.celery_app import CeleryJobQueue, make_celery
+
+    settings = _settings()
+    _configure_logging(settings)
+    _first_admin(_prepare(settings))
+    runtime = build_runtime(settings, CeleryJobQueue(make_celery(settings)))
+    supervisor = None if no_worker else WorkerSupervisor(settings.worker_concurrency)
+    if supervisor is not None:
+        supervisor.start()
+    # uvicorn re-raises the signal that stopped it; make SIGTERM unwind so the worker is stopped too.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        uvicorn.run(
+            create_app(runtime),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """A worker started by `importer serve` stops (warmly) when serve is gone, even if it was killed."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    logger.warning("worker.supervisor_gone parent=%s stopping", parent)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _reap_periodically(settings: Settings) -> None:
+    from workers.celery_app import REAP_TASK, make_celery
+
+    app = make_celery(settings)
+    while True:
+        time.sleep(settings.reap_seconds)
+        try:
+            app.send_task(REAP_TASK)
+        except Exception:
+            logger.exception("worker.reap_enqueue_failed")
+
+
+@main.command()
+@click.option(
+    "--concurrency", type=int, default=None, help="Worker processes (default: IMPORTER_WORKER_CONCURRENCY)."
+)
+def worker(concurrency: int | None) -> None:
+    """Start a Celery worker that runs imports; start as many as you like, on any machine."""
+    from workers.celery_app import make_celery
+
+    settings = _settings()
+    _configure_logging(settings)
+    _prepare(settings).dispose()
+    threading.Thread(target=_reap_periodically, args=(settings,), name="reaper", daemon=True).start()
+    parent = os.environ.get(PARENT_PID_VARIABLE, "")
+    if parent.isdigit():
+        threading.Thread(
+            target=_stop_when_orphaned, args=(int(parent),), name="orphan-watch", daemon=True
+        ).start()
+    app = make_celery(settings)
+    app.worker_main(
+        [
+            "worker",
+            f"--loglevel={settings.log_level}",
+            "--pool=prefork",
+            f"--concurrency={concurrency or settings.worker_concurrency}",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname=importer-{os.getpid()}@%h",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The commerce tables that imports write, one module per entity family."""

@@ -1,0 +1,45 @@
+"""Categories of a catalog; products point at them by Category Id, which may arrive later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, String, Text, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, select
+
+from app.jobs import utcnow
+
+
+class Category(SQLModel, table=True):
+    __tablename__ = "category"
+    __table_args__ = (UniqueConstraint("catalog_id", "sandbox_id", "category_id", name="uq_category_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    catalog_id: int
+    sandbox_id: int = 0
+    site_id: int
+    category_id: str = Field(sa_type=String(255))
+    category_name: str | None = Field(default=None, sa_type=Text)
+    parent_category_id: str | None = Field(default=None, sa_type=String(255))
+    category_url: str | None = Field(default=None, sa_type=Text)
+    description: str | None = Field(default=None, sa_type=Text)
+    display_order: int | None = None
+    active_start_date: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    active_end_date: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    translations: str | None = Field(default=None, sa_type=Text)
+    created_job_id: int
+    updated_job_id: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+def category_exists(session: Session, catalog_id: int, sandbox_id: int, category_id: str) -> bool:
+    sandboxes = {0, sandbox_id}
+    found = session.exec(
+        select(Category.id).where(
+            Category.catalog_id == catalog_id,
+            Category.category_id == category_id,
+            Category.sandbox_id.in_(sandboxes),  # type: ignore[attr-defined]
+        )
+    ).first()
+    return found is not None

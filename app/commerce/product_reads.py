@@ -1,0 +1,98 @@
+"""Reading imported products back, as plain data with the specification's field names."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.commerce.categories import category_exists
+from app.commerce.products import Product, Sku
+
+
+def _loads(text: str | None) -> object:
+    return json.loads(text) if text else None
+
+
+def _common(row: Product | Sku) -> dict[str, object]:
+    return {
+        "sku_number": row.sku_number,
+        "catalog_id": row.catalog_id,
+        "site_id": row.site_id,
+        "sandbox_id": row.sandbox_id,
+        "product_title": row.product_title,
+        "product_description": row.product_description,
+        "product_url": row.product_url,
+        "retail_price": row.retail_price,
+        "upc": row.upc,
+        "available_quantity": row.available_quantity,
+        "image_urls": _loads(row.image_urls) or [],
+        "fulfillment_type": row.fulfillment_type,
+        "attributes": _loads(row.attributes) or {},
+        "translations": _loads(row.translations) or {},
+        "created_job_id": row.created_job_id,
+        "updated_job_id": row.updated_job_id,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def _product_data(session: Session, product: Product, skus: list[Sku]) -> dict[str, object]:
+    data = _common(product)
+    category = product.default_category_id
+    data["default_category_id"] = category
+    data["default_category"] = (
+        None
+        if category is None
+        else {
+            "id": category,
+            "pending": not category_exists(session, product.catalog_id, product.sandbox_id, category),
+        }
+    )
+    data["skus"] = [_common(sku) | {"options": _loads(sku.options) or {}} for sku in skus]
+    return data
+
+
+def _skus_of(session: Session, product: Product) -> list[Sku]:
+    return list(
+        session.exec(
+            select(Sku)
+            .where(
+                Sku.catalog_id == product.catalog_id,
+                Sku.sandbox_id == product.sandbox_id,
+                Sku.product_sku_number == product.sku_number,
+            )
+            .order_by(col(Sku.sku_number))
+        )
+    )
+
+
+def find_product(
+    session: Session, catalog_id: int, sandbox_id: int, sku_number: str
+) -> dict[str, object] | None:
+    product = session.exec(
+        select(Product).where(
+            Product.catalog_id == catalog_id,
+            Product.sandbox_id == sandbox_id,
+            Product.sku_number == sku_number.strip(),
+        )
+    ).first()
+    if product is None:
+        return None
+    return _product_data(session, product, _skus_of(session, product))
+
+
+def list_products(
+    session: Session, catalog_id: int, sandbox_id: int, page: int, page_size: int
+) -> tuple[list[dict[str, object]], int]:
+    scope = (Product.catalog_id == catalog_id, Product.sandbox_id == sandbox_id)
+    total = session.exec(select(func.count()).select_from(Product).where(*scope)).one()
+    products = session.exec(
+        select(Product)
+        .where(*scope)
+        .order_by(col(Product.sku_number))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return [_product_data(session, product, _skus_of(session, product)) for product in products], int(total)

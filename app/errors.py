@@ -1,0 +1,80 @@
+"""The exception tree of the service.
+
+    ImporterError
+    ├── SettingsError            a setting is malformed (raised at start-up)
+    ├── RequestError             a client's request is refused; carries its HTTP status
+    │   ├── BadRequest           400: a parameter, import type, specification or fileType is wrong
+    │   ├── Unauthorized         401: missing or wrong credentials
+    │   ├── Forbidden            403: the account may not do this
+    │   ├── NotFound             404: no such job or record (or not visible to this account)
+    │   ├── Conflict             409: the job's state does not allow this
+    │   ├── UploadTooLarge       413: the body is over IMPORTER_MAX_UPLOAD_BYTES
+    │   └── UnsupportedMediaType 415: the body's bytes contradict the declared fileType
+    ├── AccountError             `importer users ...` was given something it cannot do
+    └── ImportFailed             the import cannot go on; its message is shown on the job
+        └── UnreadableFile       damage found while reading the upload
+
+Problems with single rows are not exceptions: they are `ValidationProblem` values, stored and shown.
+"""
+
+from __future__ import annotations
+
+
+class ImporterError(Exception):
+    """Base of every error the service raises on purpose."""
+
+
+class SettingsError(ImporterError):
+    pass
+
+
+class RequestError(ImporterError):
+    status_code = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+class BadRequest(RequestError):
+    status_code = 400
+
+
+class Unauthorized(RequestError):
+    status_code = 401
+
+
+class Forbidden(RequestError):
+    status_code = 403
+
+
+class NotFound(RequestError):
+    status_code = 404
+
+
+class Conflict(RequestError):
+    status_code = 409
+
+
+class UploadTooLarge(RequestError):
+    status_code = 413
+
+
+class UnsupportedMediaType(RequestError):
+    status_code = 415
+
+
+class AccountError(ImporterError):
+    pass
+
+
+class ImportFailed(ImporterError):
+    """The whole import stops; str(error) is the message a user reads on the job."""
+
+
+class UnreadableFile(ImportFailed):
+    pass

@@ -1,0 +1,1 @@
+"""The import pipeline: readers, validation, writers and the plan/chunk/finalize steps."""

@@ -1,0 +1,44 @@
+"""File types, and what an upload's first bytes say it is."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+ZIP_SIGNATURE = b"PK\x03\x04"
+EMPTY_ZIP_SIGNATURE = b"PK\x05\x06"
+SNIFF_BYTES = 8192
+
+
+class FileType(StrEnum):
+    CSV = "CSV"
+    XLSX = "XLSX"
+
+
+def describe_bytes(head: bytes) -> str:
+    """A short human name for what the first bytes of a body look like."""
+    if head.startswith((ZIP_SIGNATURE, EMPTY_ZIP_SIGNATURE)):
+        return "a ZIP archive (XLSX or ZIP)"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "a legacy Office file (XLS)"
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        return "an image"
+    if head.startswith(b"\x1f\x8b"):
+        return "a gzip file"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped.startswith((b"[", b"{")):
+        return "JSON"
+    if b"\x00" in head:
+        return "binary data"
+    return "text"
+
+
+def contradiction(file_type: FileType, head: bytes) -> str | None:
+    """Why the body cannot be the declared file type, or None when it may be."""
+    found = describe_bytes(head)
+    if file_type is FileType.XLSX and not head.startswith(ZIP_SIGNATURE):
+        return f"fileType is XLSX but the body is {found}"
+    if file_type is FileType.CSV and found not in ("text",):
+        return f"fileType is CSV but the body is {found}"
+    return None

@@ -1,0 +1,312 @@
+"""The three steps of an import after it is accepted: plan, chunk, finalize."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session, col
+
+from app import jobs
+from app.errors import ImportFailed
+from app.importing.formats import FileType
+from app.importing.header import HeaderMap, resolve_header
+from app.importing.planning import ChunkLayout, Layout, chunk_rows_of, plan_upload
+from app.importing.problems import ValidationProblem
+from app.importing.readers.delimited import set_field_limit
+from app.importing.validation import RowValidator
+from app.importing.writers.base import ImportWriter, RowOutcome
+from app.importing.writers.products import ProductWriter
+from app.importing.writers.staging import clear_chunk, clear_job, load_rows
+from app.jobs import ImportChunk, ImportProblem, ImportState, ImportStatus, ProblemKind, Severity
+from app.runtime import Runtime
+from specifications import ImportType, Specification, find_specification
+
+logger = logging.getLogger(__name__)
+
+WRITERS: dict[ImportType, ImportWriter] = {ImportType.PRODUCT: ProductWriter()}
+
+
+class _Abandon(Exception):
+    """The chunk's transaction must not commit: the job moved on, or another worker did the chunk."""
+
+
+def _spec_of(job: ImportStatus) -> Specification:
+    spec = find_specification(ImportType(job.import_type), job.specification)
+    if spec is None:
+        raise ImportFailed(f"specification {job.specification} no longer exists")
+    return spec
+
+
+def record_problems(
+    session: Session, job_id: int, kind: ProblemKind, problems: Iterable[ValidationProblem]
+) -> None:
+    rows = [
+        {
+            "job_id": job_id,
+            "kind": kind.value,
+            "severity": problem.severity.value,
+            "row_number": problem.row,
+            "column": problem.column,
+            "field_name": problem.field_name,
+            "field_value": problem.value,
+            "message": problem.message,
+        }
+        for problem in problems
+    ]
+    if rows:
+        session.execute(insert(ImportProblem), rows)
+
+
+# --- plan ------------------------------------------------------------------------------------
+
+
+def plan(runtime: Runtime, job_id: int) -> None:
+    """Start a job: read its upload once, check the header, cut chunks and enqueue them."""
+    with runtime.db.write() as session:
+        job = session.get(ImportStatus, job_id)
+        if job is None or job.import_state.is_terminal:
+            return
+        if job.import_state is ImportState.START_REQUESTED:
+            jobs.move(session, job_id, ImportState.IN_PROCESS)
+        already_planned = job.chunk_count is not None
+    if already_planned:
+        enqueue_pending(runtime, job_id)
+        return
+    set_field_limit(runtime.settings.max_field_bytes)
+    layout = plan_upload(
+        runtime.storage,
+        job.upload_key,
+        FileType(job.file_type),
+        _spec_of(job),
+        runtime.settings.chunk_rows,
+        heartbeat=lambda: _touch(runtime, job_id),
+    )
+    if layout.header.problems:
+        _fail_on_header(runtime, job_id, layout.header)
+        return
+    with runtime.db.write() as session:
+        if not _store_layout(session, job_id, layout):
+            return
+    logger.info(
+        "import.planned job_id=%s records=%s chunks=%s", job_id, layout.total_records, len(layout.chunks)
+    )
+    if layout.chunks:
+        enqueue_pending(runtime, job_id)
+    else:
+        try_finalize(runtime, job_id)
+
+
+def _touch(runtime: Runtime, job_id: int) -> None:
+    """The planner's heartbeat: a job being read is not stale."""
+    with runtime.db.write() as session:
+        session.execute(
+            update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=jobs.utcnow())
+        )
+
+
+def _store_layout(session: Session, job_id: int, layout: Layout) -> bool:
+    claimed = session.execute(
+        update(ImportStatus)
+        .where(
+            col(ImportStatus.id) == job_id,
+            col(ImportStatus.state) == ImportState.IN_PROCESS.value,
+            col(ImportStatus.chunk_count).is_(None),
+        )
+        .values(
+            chunk_count=len(layout.chunks),
+            total_records=layout.total_records,
+            header=json.dumps(list(layout.header.cells), ensure_ascii=False),
+            encoding=layout.encoding,
+            delimiter=layout.delimiter,
+            rows_key=layout.rows_key,
+            updated_at=jobs.utcnow(),
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    if claimed != 1:
+        return False
+    chunk_rows = [
+        {
+            "job_id": job_id,
+            "chunk_no": number,
+            "first_row": chunk.first_row,
+            "record_count": chunk.record_count,
+            "start_offset": chunk.start_offset,
+            "end_offset": chunk.end_offset,
+        }
+        for number, chunk in enumerate(layout.chunks)
+    ]
+    if chunk_rows:
+        session.execute(insert(ImportChunk), chunk_rows)
+    return True
+
+
+def _fail_on_header(runtime: Runtime, job_id: int, header: HeaderMap) -> None:
+    count = len(header.problems)
+    message = f"Error in the uploaded file: the header row has {count} problem{'s' if count > 1 else ''}"
+    with runtime.db.write() as session:
+        if jobs.fail(session, job_id, message):
+            record_problems(session, job_id, ProblemKind.HEADER, header.problems)
+            session.execute(
+                update(ImportStatus)
+                .where(col(ImportStatus.id) == job_id)
+                .values(problem_count=count, error_count=count)
+            )
+
+
+def enqueue_pending(runtime: Runtime, job_id: int) -> None:
+    with runtime.db.read() as session:
+        pending = list(
+            session.execute(
+                select(col(ImportChunk.chunk_no))
+                .where(col(ImportChunk.job_id) == job_id, col(ImportChunk.done).is_(False))
+                .order_by(col(ImportChunk.chunk_no))
+            ).scalars()
+        )
+    for chunk_no in pending:
+        runtime.queue.enqueue_chunk(job_id, chunk_no)
+    if not pending:
+        try_finalize(runtime, job_id)
+
+
+# --- chunk -----------------------------------------------------------------------------------
+
+
+def _validate_chunk(
+    runtime: Runtime, job: ImportStatus, chunk: ImportChunk, writer: ImportWriter
+) -> tuple[list[RowOutcome], list[ValidationProblem]]:
+    header = resolve_header(_spec_of(job), json.loads(job.header or "[]"))
+    validator = RowValidator(header)
+    key_slot = header.spec.key_columns[0].field if header.spec.key_columns else None
+    outcomes: list[RowOutcome] = []
+    problems: list[ValidationProblem] = []
+    layout = ChunkLayout(chunk.first_row, chunk.record_count, chunk.start_offset, chunk.end_offset)
+    rows = chunk_rows_of(
+        runtime.storage, job.upload_key, job.rows_key, job.encoding or "utf-8", job.delimiter or ",", layout
+    )
+    for row in rows:
+        if row.is_blank:
+            continue
+        record, found = validator.validate(row.number, row.cells)
+        problems.extend(found)
+        is_child = record.is_child if record else _looks_like_child(header, row.cells)
+        key = record.values.get(key_slot) if record and key_slot else None
+        outcomes.append(RowOutcome(row.number, record, is_child, key if isinstance(key, str) else None))
+    return outcomes, problems
+
+
+def _looks_like_child(header: HeaderMap, cells: list[str]) -> bool:
+    flag = header.spec.child_flag
+    slot = header.slot_for(flag) if flag else None
+    return (
+        slot is not None
+        and slot.index < len(cells)
+        and cells[slot.index].strip().lower() in ("y", "yes", "true", "1")
+    )
+
+
+def run_chunk(runtime: Runtime, job_id: int, chunk_no: int) -> None:
+    """Validate one chunk and stage its valid rows; a redelivered chunk is written once."""
+    with runtime.db.read() as session:
+        job = session.get(ImportStatus, job_id)
+        chunk = session.get(ImportChunk, (job_id, chunk_no))
+    if job is None or chunk is None or job.import_state is not ImportState.IN_PROCESS:
+        return
+    if not chunk.done:
+        writer = WRITERS[ImportType(job.import_type)]
+        set_field_limit(runtime.settings.max_field_bytes)
+        outcomes, problems = _validate_chunk(runtime, job, chunk, writer)
+        staging_rows, between = writer.stage(job_id, chunk_no, outcomes)
+        problems.extend(between)
+        try:
+            with runtime.db.write() as session:
+                _commit_chunk(session, writer, job_id, chunk_no, staging_rows, problems)
+        except _Abandon:
+            return
+        logger.info("import.chunk_written job_id=%s chunk=%s rows=%s", job_id, chunk_no, len(staging_rows))
+    try_finalize(runtime, job_id)
+
+
+def _commit_chunk(
+    session: Session,
+    writer: ImportWriter,
+    job_id: int,
+    chunk_no: int,
+    staging_rows: list[tuple[object, ...]],
+    problems: list[ValidationProblem],
+) -> None:
+    taken = session.execute(
+        update(ImportChunk)
+        .where(
+            col(ImportChunk.job_id) == job_id,
+            col(ImportChunk.chunk_no) == chunk_no,
+            col(ImportChunk.done).is_(False),
+        )
+        .values(done=True, attempts=col(ImportChunk.attempts) + 1)
+    ).rowcount  # type: ignore[attr-defined]
+    state = session.execute(
+        select(col(ImportStatus.state)).where(col(ImportStatus.id) == job_id)
+    ).scalar_one()
+    if taken != 1 or state != ImportState.IN_PROCESS.value:
+        raise _Abandon
+    clear_chunk(session, writer.staging, job_id, chunk_no)
+    load_rows(session, writer.staging, writer.staging_columns, staging_rows)
+    record_problems(session, job_id, ProblemKind.RECORD, problems)
+    errors = len({problem.row for problem in problems if problem.severity is Severity.ERROR})
+    jobs.add_chunk_progress(session, job_id, len(staging_rows) + errors, len(problems), errors)
+
+
+# --- finalize --------------------------------------------------------------------------------
+
+
+def try_finalize(runtime: Runtime, job_id: int) -> None:
+    """Whoever sees every chunk done merges the job, once: the claim is a conditional UPDATE."""
+    with runtime.db.write() as session:
+        claimed = session.execute(
+            update(ImportStatus)
+            .where(
+                col(ImportStatus.id) == job_id,
+                col(ImportStatus.state) == ImportState.IN_PROCESS.value,
+                col(ImportStatus.chunks_done) == col(ImportStatus.chunk_count),
+            )
+            .values(updated_at=jobs.utcnow())
+        ).rowcount  # type: ignore[attr-defined]
+        if claimed != 1:
+            return
+        job = session.get(ImportStatus, job_id, populate_existing=True)
+        assert job is not None
+        _finalize(session, job)
+
+
+def _finalize(session: Session, job: ImportStatus) -> None:
+    assert job.id is not None
+    writer = WRITERS[ImportType(job.import_type)]
+    duplicates = writer.duplicates(session, job.id)
+    record_problems(session, job.id, ProblemKind.RECORD, duplicates)
+    failed_rows = job.error_count + len(duplicates)
+    problem_count = job.problem_count + len(duplicates)
+    if failed_rows:
+        clear_job(session, writer.staging, job.id)
+        message = (
+            f"Error in the uploaded file: {failed_rows} row{'s' if failed_rows > 1 else ''} "
+            "failed validation, so nothing was written (onError=abort)"
+        )
+        jobs.move(
+            session, job.id, ImportState.FAILED, message=message,
+            records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows,
+        )  # fmt: skip
+        logger.info("import.failed job_id=%s failed_rows=%s", job.id, failed_rows)
+        return
+    counts = writer.merge(session, job)
+    clear_job(session, writer.staging, job.id)
+    jobs.move(
+        session, job.id, ImportState.COMPLETED, percent_complete=100.0,
+        records_created=counts.created, records_updated=counts.updated, records_skipped=counts.unchanged,
+        problem_count=problem_count,
+    )  # fmt: skip
+    logger.info(
+        "import.completed job_id=%s created=%s updated=%s unchanged=%s",
+        job.id, counts.created, counts.updated, counts.unchanged,
+    )  # fmt: skip

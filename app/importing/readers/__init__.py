@@ -1,0 +1,1 @@
+"""Readers turn an upload's bytes into header cells and numbered rows."""

@@ -1,0 +1,87 @@
+"""CSV: records read from a byte stream, each with the byte offset where it ends."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from app.errors import UnreadableFile
+
+UTF8_BOM = b"\xef\xbb\xbf"
+DELIMITERS = (",", ";", "\t", "|")
+ENCODINGS = ("utf-8", "cp1252")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One record of an upload: its spreadsheet row number (header = 1), cells and end offset."""
+
+    number: int
+    cells: list[str]
+    end_offset: int
+
+    @property
+    def is_blank(self) -> bool:
+        return all(not cell.strip() for cell in self.cells)
+
+
+def detect_delimiter(header_line: str) -> str:
+    counts = {delimiter: header_line.count(delimiter) for delimiter in DELIMITERS}
+    best = max(DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] > 0 else ","
+
+
+def set_field_limit(max_field_bytes: int) -> None:
+    csv.field_size_limit(max(max_field_bytes, 1024))
+
+
+def read_records(
+    stream: BinaryIO,
+    *,
+    encoding: str,
+    delimiter: str,
+    first_row: int,
+    start_offset: int = 0,
+    skip_bom: bool = False,
+) -> Iterator[SourceRow]:
+    """Yield the records of a CSV byte stream; a quoted newline stays inside its record."""
+    offset = start_offset
+    if skip_bom:
+        head = stream.read(len(UTF8_BOM))
+        if head == UTF8_BOM:
+            offset += len(head)
+        else:
+            stream = _Prepended(head, stream)  # type: ignore[assignment]
+
+    def lines() -> Iterator[str]:
+        nonlocal offset
+        for raw in stream:
+            offset += len(raw)
+            yield raw.decode(encoding)
+
+    reader = csv.reader(lines(), delimiter=delimiter, strict=False)
+    number = first_row
+    try:
+        for cells in reader:
+            # csv.reader pulls whole lines only while a record is open, so `offset` ends this record.
+            yield SourceRow(number, cells, offset)
+            number += 1
+    except csv.Error as error:
+        raise UnreadableFile(f"the CSV cannot be read at row {number}: {error}") from None
+
+
+class _Prepended:
+    """A stream with some already-read bytes put back in front of it."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._head:
+            first = self._head + self._rest.readline()
+            self._head = b""
+            yield first
+        yield from self._rest

@@ -1,0 +1,69 @@
+"""XLSX: the rows of one sheet, streamed, with cells typed by the spreadsheet."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import IO, Any
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+
+from app.errors import UnreadableFile
+from specifications.model import ColumnKind
+
+SheetCell = str | int | float | bool | datetime | date | time | Decimal | None
+_WHOLE_NUMBER_KINDS = frozenset({ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER})
+
+
+def iter_sheet(
+    source: IO[bytes], sheet_name: str | None = None
+) -> Iterator[tuple[int, tuple[SheetCell, ...]]]:
+    """(row number, cells) for every row of the sheet that the file stores, in order."""
+    try:
+        workbook = load_workbook(source, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
+        raise UnreadableFile(f"the XLSX file cannot be opened: {error}") from None
+    try:
+        if sheet_name is not None and sheet_name not in workbook.sheetnames:
+            raise UnreadableFile(
+                f"the workbook has no sheet named '{sheet_name}' (it has {workbook.sheetnames})"
+            )
+        sheet: Any = workbook[sheet_name] if sheet_name else workbook.worksheets[0]
+        sheet.reset_dimensions()  # a stated dimension may promise a million phantom rows
+        for row in sheet.iter_rows():
+            cells = tuple(cell.value for cell in row)
+            number = next((cell.row for cell in row if getattr(cell, "row", None)), None)
+            if number is not None:
+                yield int(number), cells
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+        raise UnreadableFile(f"the XLSX file is damaged: {error}") from None
+    finally:
+        workbook.close()
+
+
+def _float_text(value: float, kind: ColumnKind | None) -> str:
+    if value.is_integer() and (kind in _WHOLE_NUMBER_KINDS or abs(value) < 1e15):
+        return str(int(value))
+    return format(Decimal(repr(value)), "f")
+
+
+def cell_text(value: SheetCell, kind: ColumnKind | None) -> str:
+    """A typed spreadsheet cell as the text its column's kind expects (2007.0 -> '2007')."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        if kind is ColumnKind.FLAG:
+            return "Y" if value else "N"
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_text(value, kind)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)

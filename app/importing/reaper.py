@@ -1,0 +1,74 @@
+"""The reaper: finds work whose message was lost or whose worker went silent, and hands it out again.
+
+A job's `updated_at` is its heartbeat: planning touches it as it reads, every chunk commit moves
+it. A job quiet for longer than the lease is re-enqueued (its plan, its pending chunks, or its
+finalize); the steps are idempotent, so a second delivery of live work only waits and then skips.
+After `max_attempts` re-enqueues the job fails with a message that says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from app import jobs
+from app.importing import pipeline
+from app.jobs import ImportState, ImportStatus
+from app.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+def _stale_jobs(runtime: Runtime) -> list[ImportStatus]:
+    cutoff = jobs.utcnow() - timedelta(seconds=runtime.settings.lease_seconds)
+    with runtime.db.read() as session:
+        return list(
+            session.exec(
+                select(ImportStatus).where(
+                    col(ImportStatus.state).in_(
+                        [ImportState.START_REQUESTED.value, ImportState.IN_PROCESS.value]
+                    ),
+                    col(ImportStatus.updated_at) < cutoff,
+                )
+            )
+        )
+
+
+def _claim(runtime: Runtime, job: ImportStatus) -> bool:
+    """Count one more attempt and restart the lease, unless another reaper or a worker moved first."""
+    with runtime.db.write() as session:
+        moved = session.execute(
+            update(ImportStatus)
+            .where(col(ImportStatus.id) == job.id, col(ImportStatus.updated_at) == job.updated_at)
+            .values(plan_attempts=job.plan_attempts + 1, updated_at=jobs.utcnow())
+        ).rowcount  # type: ignore[attr-defined]
+    return bool(moved == 1)
+
+
+def reap(runtime: Runtime) -> int:
+    """Re-enqueue every stale job; returns how many were handed out again or failed."""
+    handled = 0
+    for job in _stale_jobs(runtime):
+        assert job.id is not None
+        if job.plan_attempts >= runtime.settings.max_attempts:
+            message = (
+                f"the import stopped making progress and was retried {job.plan_attempts} times; giving up "
+                "(a worker may have been killed repeatedly)"
+            )
+            with runtime.db.write() as session:
+                jobs.fail(session, job.id, message)
+            logger.warning("reaper.gave_up job_id=%s attempts=%s", job.id, job.plan_attempts)
+            handled += 1
+            continue
+        if not _claim(runtime, job):
+            continue
+        logger.info("reaper.requeued job_id=%s state=%s", job.id, job.state)
+        if job.chunk_count is None:
+            runtime.queue.enqueue_plan(job.id)
+        else:
+            pipeline.enqueue_pending(runtime, job.id)
+        handled += 1
+    return handled

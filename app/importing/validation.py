@@ -1,0 +1,127 @@
+"""Row validation: one source row in, a typed Record and its problems out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.importing.cells import CELL_READERS, CellError, CellValue
+from app.importing.header import HeaderMap, Slot
+from app.importing.problems import ValidationProblem, column_letter
+from specifications.model import Requirement
+
+MISSING = "Missing Required Data"
+
+
+@dataclass(slots=True)
+class Record:
+    """A valid row's typed values, keyed by specification field."""
+
+    row: int
+    values: dict[str, CellValue]
+    families: dict[str, dict[str, str]] = field(default_factory=dict)
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
+    is_child: bool = False
+
+
+class RowValidator:
+    """Validates rows against one resolved header; build it once per chunk."""
+
+    def __init__(self, header: HeaderMap) -> None:
+        self.header = header
+        spec = header.spec
+        self._plain = [slot for slot in header.slots if slot.column is not None and slot.locale is None]
+        self._family = [slot for slot in header.slots if slot.family is not None]
+        self._translated = [slot for slot in header.slots if slot.locale is not None]
+        self._used = {slot.index for slot in header.slots}
+        self._width = len(header.cells)
+        self._child_flag = spec.child_flag
+        self._families = spec.families
+
+    def validate(self, number: int, cells: list[str]) -> tuple[Record | None, list[ValidationProblem]]:
+        problems: list[ValidationProblem] = []
+        values: dict[str, CellValue] = {}
+        for slot in self._plain:
+            raw = cells[slot.index].strip() if slot.index < len(cells) else ""
+            assert slot.column is not None
+            if "\x00" in raw:
+                problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
+                continue
+            try:
+                values[slot.column.field] = CELL_READERS[slot.column.kind](raw, slot.header)
+            except CellError as error:
+                problems.append(self._problem(number, slot, raw, str(error)))
+        is_child = bool(values.get(self._child_flag)) if self._child_flag else False
+        families = self._read_families(number, cells, problems)
+        translations = self._read_translations(number, cells, problems)
+        self._check_required(number, values, families, is_child, problems)
+        self._check_stray_cells(number, cells, problems)
+        if problems:
+            return None, problems
+        return Record(number, values, families, translations, is_child), problems
+
+    def _read_families(
+        self, number: int, cells: list[str], problems: list[ValidationProblem]
+    ) -> dict[str, dict[str, str]]:
+        families: dict[str, dict[str, str]] = {family.field: {} for family in self._families}
+        for slot in self._family:
+            raw = cells[slot.index].strip() if slot.index < len(cells) else ""
+            assert slot.family is not None and slot.member is not None
+            if "\x00" in raw:
+                problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
+            elif raw:
+                families[slot.family.field][slot.member] = raw
+        return families
+
+    def _read_translations(
+        self, number: int, cells: list[str], problems: list[ValidationProblem]
+    ) -> dict[str, dict[str, str]]:
+        translations: dict[str, dict[str, str]] = {}
+        for slot in self._translated:
+            raw = cells[slot.index].strip() if slot.index < len(cells) else ""
+            assert slot.column is not None and slot.locale is not None
+            if "\x00" in raw:
+                problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
+            elif raw:
+                translations.setdefault(slot.column.field, {})[slot.locale] = raw
+        return translations
+
+    def _check_required(
+        self,
+        number: int,
+        values: dict[str, CellValue],
+        families: dict[str, dict[str, str]],
+        is_child: bool,
+        problems: list[ValidationProblem],
+    ) -> None:
+        failed = {problem.field_name for problem in problems}
+        for slot in self._plain:
+            column = slot.column
+            assert column is not None
+            needed = column.requirement is Requirement.REQUIRED or (
+                column.requirement is Requirement.REQUIRED_ON_PARENT_ROWS and not is_child
+            )
+            if needed and values.get(column.field) is None and slot.header not in failed:
+                message = f"{MISSING}: {column.header} is required"
+                if column.requirement is Requirement.REQUIRED_ON_PARENT_ROWS:
+                    message += " on product rows"
+                problems.append(self._problem(number, slot, "", message))
+        for family in self._families:
+            if (
+                family.requirement is Requirement.REQUIRED_ON_CHILD_ROWS
+                and is_child
+                and not families[family.field]
+            ):
+                header = f"{family.prefix}[Name]"
+                message = f"{MISSING}: a SKU row needs at least one {header} value"
+                problems.append(ValidationProblem(number, None, header, "", message))
+
+    def _check_stray_cells(self, number: int, cells: list[str], problems: list[ValidationProblem]) -> None:
+        for index, cell in enumerate(cells):
+            if index not in self._used and cell.strip():
+                where = "beyond the last header" if index >= self._width else "under an empty header"
+                message = f"a value stands in column {column_letter(index)}, {where}"
+                problems.append(ValidationProblem(number, column_letter(index), None, cell, message))
+
+    @staticmethod
+    def _problem(number: int, slot: Slot, value: str, message: str) -> ValidationProblem:
+        return ValidationProblem(number, slot.letter, slot.header, value, message)

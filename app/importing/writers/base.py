@@ -1,0 +1,43 @@
+"""The ImportWriter protocol every import type's writer follows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Table
+from sqlmodel import Session
+
+from app.importing.problems import ValidationProblem
+from app.importing.validation import Record
+from app.importing.writers.merge import MergeCounts
+from app.importing.writers.staging import StagingRow
+from app.jobs import ImportStatus
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """A validated source row: its record when valid, and whether it is a child of the row above."""
+
+    row: int
+    record: Record | None
+    is_child: bool
+    key: str | None
+
+
+class ImportWriter(Protocol):
+    staging: Table
+    staging_columns: tuple[str, ...]
+
+    def stage(
+        self, job_id: int, chunk_no: int, outcomes: Sequence[RowOutcome]
+    ) -> tuple[list[StagingRow], list[ValidationProblem]]:
+        """Staging rows for a chunk's valid records, and the problems found between rows."""
+        ...
+
+    def duplicates(self, session: Session, job_id: int) -> list[ValidationProblem]:
+        """Keys staged more than once by one job, each a problem naming the rows."""
+        ...
+
+    def merge(self, session: Session, job: ImportStatus) -> MergeCounts: ...

@@ -1,0 +1,35 @@
+"""Loading rows into a staging table: COPY on PostgreSQL, one prepared executemany on SQLite."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, delete
+from sqlmodel import Session
+
+StagingRow = tuple[Any, ...]
+
+
+def load_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[StagingRow]) -> None:
+    if not rows:
+        return
+    connection = session.connection()
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", list(rows))
+
+
+def clear_chunk(session: Session, table: Table, job_id: int, chunk_no: int) -> None:
+    session.execute(delete(table).where(table.c.job_id == job_id, table.c.chunk_no == chunk_no))
+
+
+def clear_job(session: Session, table: Table, job_id: int) -> None:
+    session.execute(delete(table).where(table.c.job_id == job_id))

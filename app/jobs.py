@@ -1,0 +1,195 @@
+"""The job row (ImportStatus), its states and legal moves, its chunks and its problems."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Numeric, String, Text, cast, func, update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ImportState(StrEnum):
+    START_REQUESTED = "START_REQUESTED"
+    IN_PROCESS = "IN_PROCESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({ImportState.COMPLETED, ImportState.FAILED, ImportState.CANCELLED})
+
+LEGAL_MOVES: dict[ImportState, frozenset[ImportState]] = {
+    ImportState.START_REQUESTED: frozenset(
+        {ImportState.IN_PROCESS, ImportState.FAILED, ImportState.CANCELLED}
+    ),
+    ImportState.IN_PROCESS: frozenset({ImportState.COMPLETED, ImportState.FAILED, ImportState.CANCELLED}),
+    ImportState.COMPLETED: frozenset(),
+    ImportState.FAILED: frozenset(),
+    ImportState.CANCELLED: frozenset(),
+}
+
+# The share of percentComplete the chunk phase may reach; the rest is the final merge.
+CHUNK_PHASE_PERCENT = 95.0
+
+
+class OnError(StrEnum):
+    ABORT = "abort"
+    SKIP = "skip"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class ProblemKind(StrEnum):
+    HEADER = "header"
+    RECORD = "record"
+
+
+class ImportStatus(SQLModel, table=True):
+    """One import: everything a poller sees. Only the functions below change its state."""
+
+    __tablename__ = "import_status"
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_type: str = Field(sa_type=String(20))
+    specification: str = Field(sa_type=String(100))
+    state: str = Field(sa_type=String(20), index=True)
+    file_type: str = Field(sa_type=String(10))
+    encoding: str | None = Field(default=None, sa_type=String(20))
+    delimiter: str | None = Field(default=None, sa_type=String(2))
+    catalog_id: int
+    site_id: int
+    sandbox_id: int = 0
+    user_id: int | None = None
+    account_id: int
+    submitted_by: str = Field(sa_type=String(150))
+    upload_key: str = Field(sa_type=String(200))
+    upload_bytes: int = 0
+    header: str | None = Field(default=None, sa_type=Text)
+    rows_key: str | None = Field(default=None, sa_type=String(200))
+    on_error: str = Field(default=OnError.ABORT.value, sa_type=String(10))
+    dry_run: bool = False
+    total_records: int = 0
+    processed_records: int = 0
+    percent_complete: float = 0.0
+    chunk_count: int | None = None
+    chunks_done: int = 0
+    records_created: int = 0
+    records_updated: int = 0
+    records_skipped: int = 0
+    records_failed: int = 0
+    problem_count: int = 0
+    error_count: int = 0
+    message: str | None = Field(default=None, sa_type=Text)
+    plan_attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+    @property
+    def import_state(self) -> ImportState:
+        return ImportState(self.state)
+
+
+class ImportChunk(SQLModel, table=True):
+    """A slice of an upload's records that one task validates and stages."""
+
+    __tablename__ = "import_chunk"
+
+    job_id: int = Field(primary_key=True, foreign_key="import_status.id")
+    chunk_no: int = Field(primary_key=True)
+    first_row: int
+    record_count: int
+    start_offset: int
+    end_offset: int
+    done: bool = False
+    attempts: int = 0
+
+
+class ImportProblem(SQLModel, table=True):
+    """A problem found in a header or a row: shown to the user, never raised."""
+
+    __tablename__ = "import_problem"
+    __table_args__ = (Index("ix_import_problem_job_row", "job_id", "row_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="import_status.id")
+    kind: str = Field(sa_type=String(10))
+    severity: str = Field(sa_type=String(10))
+    row_number: int | None = None
+    column: str | None = Field(default=None, sa_type=String(10))
+    field_name: str | None = Field(default=None, sa_type=Text)
+    field_value: str | None = Field(default=None, sa_type=Text)
+    message: str = Field(sa_type=Text)
+
+
+def move(session: Session, job_id: int, to: ImportState, **values: Any) -> bool:
+    """Move a job to `to` if its current state allows it; False when another process got there first."""
+    sources = [state.value for state, targets in LEGAL_MOVES.items() if to in targets]
+    now = utcnow()
+    values.setdefault("updated_at", now)
+    if to.is_terminal:
+        values.setdefault("finished_at", now)
+    if to is ImportState.IN_PROCESS:
+        values.setdefault("started_at", now)
+    statement = (
+        update(ImportStatus)
+        .where(col(ImportStatus.id) == job_id, col(ImportStatus.state).in_(sources))
+        .values(state=to.value, **values)
+    )
+    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def fail(session: Session, job_id: int, message: str) -> bool:
+    return move(session, job_id, ImportState.FAILED, message=message)
+
+
+def add_chunk_progress(session: Session, job_id: int, records: int, problems: int, errors: int) -> None:
+    """Count a finished chunk; percentComplete only grows and stays below 100 until the job completes."""
+    processed = col(ImportStatus.processed_records) + records
+    total = col(ImportStatus.total_records)
+    session.execute(
+        update(ImportStatus)
+        .where(col(ImportStatus.id) == job_id)
+        .values(
+            processed_records=processed,
+            chunks_done=col(ImportStatus.chunks_done) + 1,
+            problem_count=col(ImportStatus.problem_count) + problems,
+            error_count=col(ImportStatus.error_count) + errors,
+            percent_complete=func.coalesce(
+                func.round(cast(processed * CHUNK_PHASE_PERCENT / func.nullif(total, 0), Numeric), 1),
+                col(ImportStatus.percent_complete),
+            ),
+            updated_at=utcnow(),
+        )
+    )
+
+
+def get_job(session: Session, job_id: int) -> ImportStatus | None:
+    return session.get(ImportStatus, job_id)
+
+
+def problems_of(
+    session: Session, job_id: int, kind: ProblemKind, limit: int, offset: int = 0
+) -> list[ImportProblem]:
+    statement = (
+        select(ImportProblem)
+        .where(ImportProblem.job_id == job_id, ImportProblem.kind == kind.value)
+        .order_by(col(ImportProblem.row_number), col(ImportProblem.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(statement))

@@ -1,0 +1,91 @@
+"""create_app(runtime): the Starlette application, its route table and its error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.accounts import CredentialCache
+from app.api import data, imports
+from app.errors import RequestError, Unauthorized
+from app.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+IMPORTER_PREFIXES = ("/api/importer", "/admin/api/importer")
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+def _routes() -> list[Route]:
+    routes = [Route("/api/health", health, methods=["GET"])]
+    for prefix in IMPORTER_PREFIXES:
+        routes += [
+            Route(prefix + "/status/{status_id:int}", imports.import_status, methods=["GET"]),
+            Route(prefix + "/{status_id:int}", imports.import_status, methods=["GET"]),
+            Route(prefix + "/{import_type}", imports.submit_import, methods=["POST"]),
+        ]
+    routes += [
+        Route("/api/data/{import_type}", data.list_records, methods=["GET"]),
+        Route("/api/data/{import_type}/{key:path}", data.read_record, methods=["GET"]),
+    ]
+    return routes
+
+
+def error_body(
+    error: str, detail: str, status: int, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+async def on_request_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestError)
+    headers = (
+        {"WWW-Authenticate": 'Basic realm="importer", charset="UTF-8"'}
+        if isinstance(exc, Unauthorized)
+        else None
+    )
+    return error_body(exc.name, exc.detail, exc.status_code, headers)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    names = {404: "NotFound", 405: "MethodNotAllowed"}
+    detail = (
+        f"no route for {request.method} {request.url.path}" if exc.status_code in names else str(exc.detail)
+    )
+    return error_body(names.get(exc.status_code, "HTTPError"), detail, exc.status_code, exc.headers)
+
+
+async def on_disconnect(request: Request, exc: Exception) -> Response:
+    return error_body("ClientDisconnect", "the client went away before the upload finished", 400)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    logger.error("http.unexpected_error method=%s path=%s", request.method, request.url.path, exc_info=exc)
+    return error_body(
+        "InternalError", "the service could not complete this request; the log has details", 500
+    )
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    app = Starlette(
+        routes=_routes(),
+        exception_handlers={
+            RequestError: on_request_error,
+            HTTPException: on_http_error,
+            ClientDisconnect: on_disconnect,
+            Exception: on_unexpected,
+        },
+    )
+    app.state.runtime = runtime
+    app.state.credentials = CredentialCache(runtime.settings.auth_cache_seconds)
+    return app

@@ -1,0 +1,111 @@
+"""Settings: every knob of the service, read once from IMPORTER_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import SettingsError
+
+PREFIX = "IMPORTER_"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from None
+
+
+def _str(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(PREFIX + name)
+    return default if raw is None or raw.strip() == "" else raw.strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The service's configuration; build it with `Settings.from_env()`."""
+
+    data_dir: Path = Path(".importer")
+    database_url: str = ""
+    broker_url: str = ""
+    upload_storage: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    worker_concurrency: int = 2
+    chunk_rows: int = 5000
+    max_upload_bytes: int = 1024**3
+    max_field_bytes: int = 1024**2
+    upload_block_bytes: int = 1024**2
+    upload_retention_hours: int = 168
+    auth_cache_seconds: float = 60.0
+    default_catalog_id: int = 1
+    default_site_id: int = 1
+    broker_poll_seconds: float = 0.1
+    visibility_timeout_seconds: int = 3600
+    lease_seconds: float = 120.0
+    reap_seconds: float = 30.0
+    max_attempts: int = 5
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(_str(env, "DATA_DIR", ".importer")).resolve()
+        database_url = _str(env, "DATABASE_URL", f"sqlite:///{data_dir / 'importer.db'}")
+        broker_url = _str(env, "BROKER_URL", f"sqlite:///{data_dir / 'broker.db'}")
+        default_storage = "database" if database_url.startswith("postgresql") else "local"
+        storage = _str(env, "UPLOAD_STORAGE", default_storage)
+        if storage not in ("local", "database"):
+            raise SettingsError(f"{PREFIX}UPLOAD_STORAGE must be 'local' or 'database', got {storage!r}")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            broker_url=broker_url,
+            upload_storage=storage,
+            host=_str(env, "HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000),
+            worker_concurrency=max(1, _int(env, "WORKER_CONCURRENCY", os.cpu_count() or 2)),
+            chunk_rows=max(1, _int(env, "CHUNK_ROWS", 5000)),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1024**3),
+            max_field_bytes=_int(env, "MAX_FIELD_BYTES", 1024**2),
+            upload_block_bytes=max(1024, _int(env, "UPLOAD_BLOCK_BYTES", 1024**2)),
+            upload_retention_hours=_int(env, "UPLOAD_RETENTION_HOURS", 168),
+            auth_cache_seconds=_float(env, "AUTH_CACHE_SECONDS", 60.0),
+            default_catalog_id=_int(env, "DEFAULT_CATALOG_ID", 1),
+            default_site_id=_int(env, "DEFAULT_SITE_ID", 1),
+            broker_poll_seconds=_float(env, "BROKER_POLL_SECONDS", 0.1),
+            visibility_timeout_seconds=_int(env, "VISIBILITY_TIMEOUT_SECONDS", 3600),
+            lease_seconds=_float(env, "LEASE_SECONDS", 120.0),
+            reap_seconds=_float(env, "REAP_SECONDS", 30.0),
+            max_attempts=max(1, _int(env, "MAX_ATTEMPTS", 5)),
+            log_level=_str(env, "LOG_LEVEL", "INFO").upper(),
+        )
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("sqlite")
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"

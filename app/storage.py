@@ -1,0 +1,245 @@
+"""UploadStorage: where uploads (and rows derived from them) live, on local disk or in the database."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from sqlalchemy import DateTime, LargeBinary, String, delete
+from sqlmodel import Field, SQLModel, col, select
+
+from app.db import Database
+from app.jobs import utcnow
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def new_upload_key() -> str:
+    return f"upload-{uuid.uuid4().hex}"
+
+
+def _checked(key: str) -> str:
+    if not _KEY.match(key) or ".." in key:
+        raise ValueError(f"not a storage key: {key!r}")
+    return key
+
+
+class UploadWriter(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def close(self) -> int:
+        """Finish the upload and return its size in bytes."""
+        ...
+
+    def discard(self) -> None: ...
+
+
+class UploadStorage(Protocol):
+    def create(self, key: str) -> UploadWriter: ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A buffered stream over the whole upload, from its first byte."""
+        ...
+
+    def read_range(self, key: str, start: int, end: int) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def purge_older_than(self, cutoff: datetime) -> int: ...
+
+
+# --- local folder (the embedded default) -------------------------------------------------------
+
+
+class _LocalWriter:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._partial = path.with_name(path.name + ".part")
+        self._file = self._partial.open("wb")
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._file.write(data)
+        self._size += len(data)
+
+    def close(self) -> int:
+        self._file.close()
+        os.replace(self._partial, self._path)
+        return self._size
+
+    def discard(self) -> None:
+        self._file.close()
+        self._partial.unlink(missing_ok=True)
+
+
+class LocalUploadStorage:
+    """Uploads as files in one folder: for a single machine, where API and workers share a disk."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.folder / _checked(key)
+
+    def create(self, key: str) -> UploadWriter:
+        return _LocalWriter(self._path(key))
+
+    def open(self, key: str) -> BinaryIO:
+        return self._path(key).open("rb")
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        with self._path(key).open("rb") as file:
+            file.seek(start)
+            return file.read(end - start)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        removed = 0
+        for path in self.folder.iterdir():
+            if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+# --- database blocks (production: every machine reads the same uploads) --------------------------
+
+
+class StoredUpload(SQLModel, table=True):
+    __tablename__ = "upload"
+
+    key: str = Field(sa_type=String(200), primary_key=True)
+    size: int
+    block_bytes: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class UploadBlock(SQLModel, table=True):
+    __tablename__ = "upload_block"
+
+    key: str = Field(sa_type=String(200), primary_key=True)
+    block_no: int = Field(primary_key=True)
+    data: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+
+
+class _DatabaseWriter:
+    def __init__(self, db: Database, key: str, block_bytes: int) -> None:
+        self._db = db
+        self._key = key
+        self._block_bytes = block_bytes
+        self._buffer = bytearray()
+        self._blocks = 0
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        self._size += len(data)
+        while len(self._buffer) >= self._block_bytes:
+            self._flush(bytes(self._buffer[: self._block_bytes]))
+            del self._buffer[: self._block_bytes]
+
+    def _flush(self, block: bytes) -> None:
+        with self._db.write() as session:
+            session.add(UploadBlock(key=self._key, block_no=self._blocks, data=block))
+        self._blocks += 1
+
+    def close(self) -> int:
+        if self._buffer:
+            self._flush(bytes(self._buffer))
+            self._buffer.clear()
+        with self._db.write() as session:
+            session.add(StoredUpload(key=self._key, size=self._size, block_bytes=self._block_bytes))
+        return self._size
+
+    def discard(self) -> None:
+        with self._db.write() as session:
+            session.execute(delete(UploadBlock).where(col(UploadBlock.key) == self._key))
+
+
+class _BlockStream(io.RawIOBase):
+    """Reads an upload's blocks one at a time, so memory holds one block whatever the size."""
+
+    def __init__(self, storage: DatabaseUploadStorage, key: str) -> None:
+        self._storage = storage
+        self._key = key
+        self._next_block = 0
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._pending:
+            self._pending = self._storage.block(self._key, self._next_block)
+            self._next_block += 1
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+
+class DatabaseUploadStorage:
+    """Uploads as bounded blocks in the database, reachable from every machine."""
+
+    def __init__(self, db: Database, block_bytes: int) -> None:
+        self._db = db
+        self._block_bytes = block_bytes
+
+    def create(self, key: str) -> UploadWriter:
+        return _DatabaseWriter(self._db, _checked(key), self._block_bytes)
+
+    def block(self, key: str, block_no: int) -> bytes:
+        with self._db.read() as session:
+            data = session.exec(
+                select(UploadBlock.data).where(UploadBlock.key == key, UploadBlock.block_no == block_no)
+            ).first()
+        return data or b""
+
+    def open(self, key: str) -> BinaryIO:
+        return io.BufferedReader(_BlockStream(self, _checked(key)), buffer_size=self._block_bytes)
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        with self._db.read() as session:
+            stored = session.get(StoredUpload, _checked(key))
+            if stored is None:
+                raise FileNotFoundError(key)
+            size = stored.block_bytes
+            first, last = start // size, max(start, end - 1) // size
+            blocks = session.exec(
+                select(UploadBlock.data)
+                .where(UploadBlock.key == key, col(UploadBlock.block_no).between(first, last))
+                .order_by(col(UploadBlock.block_no))
+            ).all()
+        data = b"".join(blocks)
+        return data[start - first * size : end - first * size]
+
+    def delete(self, key: str) -> None:
+        with self._db.write() as session:
+            session.execute(delete(UploadBlock).where(col(UploadBlock.key) == key))
+            session.execute(delete(StoredUpload).where(col(StoredUpload.key) == key))
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        with self._db.write() as session:
+            session.execute(delete(UploadBlock).where(col(UploadBlock.created_at) < cutoff))
+            result = session.execute(delete(StoredUpload).where(col(StoredUpload.created_at) < cutoff))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+__all__ = [
+    "DatabaseUploadStorage",
+    "LocalUploadStorage",
+    "StoredUpload",
+    "UploadBlock",
+    "UploadStorage",
+    "UploadWriter",
+    "new_upload_key",
+]

@@ -1,0 +1,42 @@
+"""Import specifications as data: every known specification, found by name and import type."""
+
+from specifications.model import (
+    Column,
+    ColumnFamily,
+    ColumnKind,
+    ImportType,
+    Requirement,
+    Specification,
+)
+from specifications.product import DEFAULT_PRODUCT
+
+SPECIFICATIONS: tuple[Specification, ...] = (DEFAULT_PRODUCT,)
+
+# Import types whose pipeline exists in this version of the service.
+SUPPORTED_TYPES: tuple[ImportType, ...] = tuple(dict.fromkeys(spec.import_type for spec in SPECIFICATIONS))
+
+
+def specifications_for(import_type: ImportType) -> tuple[Specification, ...]:
+    return tuple(spec for spec in SPECIFICATIONS if spec.import_type is import_type)
+
+
+def find_specification(import_type: ImportType, name: str) -> Specification | None:
+    wanted = name.strip().lower()
+    for spec in specifications_for(import_type):
+        if spec.name.lower() == wanted:
+            return spec
+    return None
+
+
+__all__ = [
+    "SPECIFICATIONS",
+    "SUPPORTED_TYPES",
+    "Column",
+    "ColumnFamily",
+    "ColumnKind",
+    "ImportType",
+    "Requirement",
+    "Specification",
+    "find_specification",
+    "specifications_for",
+]

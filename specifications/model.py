@@ -1,0 +1,78 @@
+"""The shape of an import specification: typed columns, column families and translations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class ImportType(StrEnum):
+    PRODUCT = "PRODUCT"
+    CATEGORY = "CATEGORY"
+    CUSTOMER = "CUSTOMER"
+    ADDRESS = "ADDRESS"
+    ORDER = "ORDER"
+    ASSET = "ASSET"
+
+
+class ColumnKind(StrEnum):
+    """How a cell is read; the values are what the specification listing shows."""
+
+    TEXT = "text"
+    IDENTIFIER = "identifier"  # text compared exactly; a spreadsheet's 2007.0 reads 2007
+    CODE = "code"  # text whose leading zeros matter (UPC, postal code)
+    DECIMAL = "decimal"
+    INTEGER = "integer"
+    FLAG = "flag"  # Y/Yes/True/1 or N/No/False/0/empty
+    URL = "url"
+    URL_LIST = "url-list"  # `|`-separated `url` or `key:url`
+
+
+class Requirement(StrEnum):
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+    REQUIRED_ON_PARENT_ROWS = "required on parent rows"
+    REQUIRED_ON_CHILD_ROWS = "required on child rows"
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    field: str
+    kind: ColumnKind = ColumnKind.TEXT
+    requirement: Requirement = Requirement.OPTIONAL
+    description: str = ""
+    key: bool = False
+    translatable: bool = False
+
+
+@dataclass(frozen=True)
+class ColumnFamily:
+    """Any number of columns `Prefix[Name]` that fill one mapping field, e.g. ProductAttribute[Color]."""
+
+    prefix: str
+    field: str
+    description: str = ""
+    requirement: Requirement = Requirement.OPTIONAL
+
+
+@dataclass(frozen=True)
+class Specification:
+    name: str
+    import_type: ImportType
+    description: str
+    columns: tuple[Column, ...]
+    families: tuple[ColumnFamily, ...] = ()
+    # The flag column that marks a row as a child of the parent row above it (a product's SKU rows).
+    child_flag: str | None = None
+    example: dict[str, str] = field(default_factory=dict)
+
+    def column(self, field_name: str) -> Column:
+        for column in self.columns:
+            if column.field == field_name:
+                return column
+        raise KeyError(field_name)
+
+    @property
+    def key_columns(self) -> tuple[Column, ...]:
+        return tuple(column for column in self.columns if column.key)

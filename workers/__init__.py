@@ -1,0 +1,1 @@
+"""Celery entrypoint: the app factory, the embedded broker and thin named tasks taking ids."""

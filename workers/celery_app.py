@@ -1,0 +1,87 @@
+"""make_celery(settings): the Celery app of API and worker processes, and the queue it offers."""
+
+from __future__ import annotations
+
+import threading
+
+from celery import Celery
+
+from app.runtime import Runtime, build_runtime
+from app.settings import Settings
+from workers import embedded_broker
+
+PLAN_TASK = "importer.plan"
+CHUNK_TASK = "importer.chunk"
+REAP_TASK = "importer.reap"
+QUEUE_NAME = "importer"
+
+
+class CeleryJobQueue:
+    """JobQueue over Celery: messages carry ids only."""
+
+    def __init__(self, app: Celery) -> None:
+        self._app = app
+
+    def enqueue_plan(self, job_id: int) -> None:
+        self._app.send_task(PLAN_TASK, args=[job_id], queue=QUEUE_NAME)
+
+    def enqueue_chunk(self, job_id: int, chunk_no: int) -> None:
+        self._app.send_task(CHUNK_TASK, args=[job_id, chunk_no], queue=QUEUE_NAME)
+
+
+class RuntimeHolder:
+    """Builds a worker process's Runtime on first use, after the pool has forked."""
+
+    def __init__(self, settings: Settings, app: Celery) -> None:
+        self.settings = settings
+        self._app = app
+        self._runtime: Runtime | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Runtime:
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = build_runtime(self.settings, CeleryJobQueue(self._app))
+            return self._runtime
+
+    def reset(self) -> None:
+        """Forget a runtime inherited across fork (its connections belong to the parent)."""
+        with self._lock:
+            if self._runtime is not None:
+                self._runtime.db.engine.dispose(close=False)
+            self._runtime = None
+
+
+def _broker(settings: Settings) -> tuple[str, dict[str, object]]:
+    if settings.embedded_broker:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return embedded_broker.broker_url(settings.broker_url), {
+            "polling_interval": settings.broker_poll_seconds
+        }
+    return settings.broker_url, {"visibility_timeout": settings.visibility_timeout_seconds}
+
+
+def make_celery(settings: Settings) -> Celery:
+    from workers.tasks import register_tasks
+
+    url, transport_options = _broker(settings)
+    app = Celery("importer", set_as_current=False)
+    app.conf.update(
+        broker_url=url,
+        broker_transport_options=transport_options,
+        broker_connection_retry_on_startup=True,
+        task_default_queue=QUEUE_NAME,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_lost_wait=1.0,
+        worker_send_task_events=False,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+    )
+    register_tasks(app, RuntimeHolder(settings, app))
+    return app

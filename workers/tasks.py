@@ -1,0 +1,67 @@
+"""Thin named tasks: each takes ids, calls one pipeline function, and fails the job on a lasting error."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import worker_process_init
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from app import jobs
+from app.errors import ImportFailed
+from app.importing import pipeline, reaper
+from app.runtime import Runtime
+from workers.celery_app import CHUNK_TASK, PLAN_TASK, REAP_TASK, RuntimeHolder
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+INTERNAL_ERROR = "an internal error stopped this import; the worker log has the details (job {job_id})"
+
+
+def _fail(runtime: Runtime, job_id: int, message: str) -> None:
+    with runtime.db.write() as session:
+        jobs.fail(session, job_id, message)
+
+
+def run_step(
+    task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Callable[[Runtime], None]
+) -> None:
+    """Run one pipeline step; database outages are retried, anything else fails the job with a message."""
+    runtime = holder.get()
+    try:
+        step(runtime)
+    except ImportFailed as error:
+        logger.info("import.failed job_id=%s reason=%s", job_id, error)
+        _fail(runtime, job_id, f"Error in the uploaded file: {error}")
+    except (OperationalError, DBAPIError) as error:
+        if task.request.retries >= MAX_RETRIES:
+            logger.exception("import.database_gave_up job_id=%s", job_id)
+            _fail(runtime, job_id, f"the database failed {MAX_RETRIES + 1} times while importing; giving up")
+            return
+        logger.warning("import.database_retry job_id=%s error=%s", job_id, type(error).__name__)
+        raise task.retry(countdown=min(2**task.request.retries, 30)) from error
+    except Exception:
+        logger.exception("import.internal_error job_id=%s", job_id)
+        _fail(runtime, job_id, INTERNAL_ERROR.format(job_id=job_id))
+
+
+def register_tasks(app: Celery, holder: RuntimeHolder) -> None:
+    @worker_process_init.connect(weak=False)
+    def _after_fork(**_: Any) -> None:
+        holder.reset()
+
+    @app.task(name=PLAN_TASK, bind=True, max_retries=MAX_RETRIES)
+    def plan_task(self: Task[Any, Any], job_id: int) -> None:
+        run_step(self, holder, job_id, lambda runtime: pipeline.plan(runtime, job_id))
+
+    @app.task(name=CHUNK_TASK, bind=True, max_retries=MAX_RETRIES)
+    def chunk_task(self: Task[Any, Any], job_id: int, chunk_no: int) -> None:
+        run_step(self, holder, job_id, lambda runtime: pipeline.run_chunk(runtime, job_id, chunk_no))
+
+    @app.task(name=REAP_TASK)
+    def reap_task() -> None:
+        reaper.reap(holder.get())
