@@ -12,6 +12,7 @@ import threading
 import time
 
 import click
+from celery import Celery
 
 from app.accounts import Role, add_account, count_accounts
 from app.db import Database
@@ -193,10 +194,9 @@ def _stop_when_orphaned(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _reap_periodically(settings: Settings) -> None:
-    from workers.celery_app import REAP_TASK, make_celery
+def _reap_periodically(app: Celery, settings: Settings) -> None:
+    from workers.celery_app import REAP_TASK
 
-    app = make_celery(settings)
     while True:
         time.sleep(settings.reap_seconds)
         try:

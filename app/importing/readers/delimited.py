@@ -48,17 +48,15 @@ def read_records(
 ) -> Iterator[SourceRow]:
     """Yield the records of a CSV byte stream; a quoted newline stays inside its record."""
     offset = start_offset
-    if skip_bom:
-        head = stream.read(len(UTF8_BOM))
-        if head == UTF8_BOM:
-            offset += len(head)
-        else:
-            stream = _Prepended(head, stream)  # type: ignore[assignment]
 
     def lines() -> Iterator[str]:
         nonlocal offset
+        first = skip_bom
         for raw in stream:
             offset += len(raw)
+            if first and raw.startswith(UTF8_BOM):
+                raw = raw[len(UTF8_BOM) :]
+            first = False
             yield raw.decode(encoding)
 
     reader = csv.reader(lines(), delimiter=delimiter, strict=False)
@@ -70,18 +68,3 @@ def read_records(
             number += 1
     except csv.Error as error:
         raise UnreadableFile(f"the CSV cannot be read at row {number}: {error}") from None
-
-
-class _Prepended:
-    """A stream with some already-read bytes put back in front of it."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self._head = head
-        self._rest = rest
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self._head:
-            first = self._head + self._rest.readline()
-            self._head = b""
-            yield first
-        yield from self._rest

@@ -1,0 +1,117 @@
+"""The real service in subprocesses, started as the README does, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+IMPORTER = str(Path(sys.executable).parent / "importer")
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [IMPORTER, *args], input=stdin, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@dataclass
+class Service:
+    """`importer serve` (with its own workers, or --no-worker beside `importer worker` processes)."""
+
+    data_dir: Path
+    settings: dict[str, str]
+    split_workers: int = 0
+    port: int = field(default_factory=free_port)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IMPORTER_")}
+        return env | {"IMPORTER_DATA_DIR": str(self.data_dir)} | self.settings
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def add_user(self, name: str, password: str, role: str = "admin", types: str = "") -> None:
+        args = ["users", "add", name, "--role", role] + (["--types", types] if types else [])
+        result = run_cli(args, self.env, stdin=password + "\n")
+        assert result.returncode == 0, result.stderr
+
+    def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
+        with (self.data_dir / log_name).open("ab") as log:
+            process = subprocess.Popen([IMPORTER, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        serve = ["serve", "--port", str(self.port)] + (["--no-worker"] if self.split_workers else [])
+        self._spawn(serve, "serve.log")
+        for number in range(self.split_workers):
+            self._spawn(["worker"], f"worker-{number}.log")
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base_url + "/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.processes[0].poll() is not None:
+                raise RuntimeError(f"the service exited: {self.log('serve.log')[-3000:]}")
+            time.sleep(0.2)
+        raise RuntimeError("the service did not answer in time")
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+    def log(self, name: str) -> str:
+        path = self.data_dir / name
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def client(self, user: str, password: str) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, auth=(user, password), timeout=30)
+
+
+def wait_for_end(client: httpx.Client, status_url: str, timeout: float = 90) -> list[dict[str, Any]]:
+    """Poll a status URL until the import ends; every status seen, in order."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(status_url)
+        assert response.status_code == 200, response.text
+        seen.append(response.json())
+        if seen[-1]["status"] in TERMINAL:
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"the import did not end in {timeout} s: last status {seen[-1] if seen else None}")

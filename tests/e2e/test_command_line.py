@@ -1,0 +1,103 @@
+"""The `importer` command as a new user meets it: accounts from standard input, the first admin."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import subprocess
+import termios
+import time
+from pathlib import Path
+
+from app.accounts import check_password, find_account
+from app.db import Database
+from tests.e2e.service import IMPORTER, free_port, run_cli
+
+
+def clean_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPORTER_")}
+    return env | {"IMPORTER_DATA_DIR": str(data_dir)}
+
+
+def account_password_ok(data_dir: Path, name: str, password: str) -> bool:
+    db = Database(f"sqlite:///{data_dir / 'importer.db'}")
+    try:
+        with db.read() as session:
+            return check_password(find_account(session, name), password)
+    finally:
+        db.dispose()
+
+
+def test_users_add_reads_the_password_from_the_first_line_of_standard_input(tmp_path: Path) -> None:
+    result = run_cli(
+        ["users", "add", "ops", "--role", "importer"], clean_env(tmp_path), stdin="pass-word-9\nignored\n"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "account 'ops' created with role importer"
+    assert account_password_ok(tmp_path, "ops", "pass-word-9")
+    assert not account_password_ok(tmp_path, "ops", "ignored")
+
+
+def test_a_second_account_with_the_same_name_is_refused(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-9\n")
+
+    again = run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-8\n")
+
+    assert again.returncode != 0
+    assert "an account named 'ops' already exists" in again.stderr
+    assert account_password_ok(tmp_path, "ops", "pass-word-9")
+
+
+def test_serve_without_any_account_and_without_a_terminal_says_how_to_create_one(tmp_path: Path) -> None:
+    result = run_cli(["serve", "--port", str(free_port())], clean_env(tmp_path))
+
+    assert result.returncode != 0
+    assert "no account exists yet" in result.stderr
+    assert "importer users add NAME --role admin" in result.stderr
+
+
+def _read_until(fd: int, text: str, timeout: float = 30) -> str:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while text.encode() not in seen:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never saw {text!r}; saw {seen.decode(errors='replace')!r}")
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            seen += os.read(fd, 4096)
+    return seen.decode(errors="replace")
+
+
+def _make_controlling_terminal() -> None:
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_the_first_serve_on_a_terminal_asks_for_the_first_admin_and_starts(tmp_path: Path) -> None:
+    primary, secondary = os.openpty()
+    port = free_port()
+    process = subprocess.Popen(
+        [IMPORTER, "serve", "--port", str(port)],
+        stdin=secondary, stdout=secondary, stderr=secondary, env=clean_env(tmp_path),
+        preexec_fn=_make_controlling_terminal,
+    )  # fmt: skip
+    os.close(secondary)
+    try:
+        _read_until(primary, "Admin username")
+        os.write(primary, b"first-admin\n")
+        _read_until(primary, "Password:")
+        os.write(primary, b"first-password-1\n")
+        _read_until(primary, "Password (again):")
+        os.write(primary, b"first-password-1\n")
+        output = _read_until(primary, "Application startup complete")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        os.close(primary)
+
+    assert "account 'first-admin' created with role admin" in output
+    assert "first-password-1" not in output
+    assert account_password_ok(tmp_path, "first-admin", "first-password-1")

@@ -1,0 +1,47 @@
+"""Settings come from IMPORTER_* variables, with the embedded default when nothing is set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.errors import SettingsError
+from app.settings import Settings
+
+
+def test_nothing_set_means_sqlite_an_embedded_broker_and_a_local_folder(tmp_path: Path) -> None:
+    settings = Settings.from_env({"IMPORTER_DATA_DIR": str(tmp_path)})
+
+    assert settings.database_url == f"sqlite:///{tmp_path / 'importer.db'}"
+    assert settings.broker_url == f"sqlite:///{tmp_path / 'broker.db'}"
+    assert settings.upload_storage == "local"
+    assert settings.embedded_broker and settings.uses_sqlite
+    assert (settings.host, settings.port, settings.max_upload_bytes) == ("127.0.0.1", 8000, 1024**3)
+
+
+def test_postgresql_keeps_uploads_in_the_database_by_default() -> None:
+    settings = Settings.from_env(
+        {
+            "IMPORTER_DATABASE_URL": "postgresql+psycopg://db/importer",
+            "IMPORTER_BROKER_URL": "redis://r:6379/0",
+        }
+    )
+
+    assert settings.upload_storage == "database"
+    assert not settings.embedded_broker
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("IMPORTER_PORT", "eighty", "IMPORTER_PORT must be a whole number, got 'eighty'"),
+        ("IMPORTER_UPLOAD_STORAGE", "s3", "IMPORTER_UPLOAD_STORAGE must be 'local' or 'database', got 's3'"),
+        ("IMPORTER_AUTH_CACHE_SECONDS", "soon", "IMPORTER_AUTH_CACHE_SECONDS must be a number, got 'soon'"),
+    ],
+)
+def test_a_malformed_setting_is_refused_by_name(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+
+    assert str(caught.value) == message
