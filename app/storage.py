@@ -229,9 +229,15 @@ class DatabaseUploadStorage:
 
     def purge_older_than(self, cutoff: datetime) -> int:
         with self._db.write() as session:
-            session.execute(delete(UploadBlock).where(col(UploadBlock.created_at) < cutoff))
-            result = session.execute(delete(StoredUpload).where(col(StoredUpload.created_at) < cutoff))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+            keys = list(
+                session.execute(
+                    select(col(StoredUpload.key)).where(col(StoredUpload.created_at) < cutoff)
+                ).scalars()
+            )
+            if keys:
+                session.execute(delete(UploadBlock).where(col(UploadBlock.key).in_(keys)))
+                session.execute(delete(StoredUpload).where(col(StoredUpload.key).in_(keys)))
+        return len(keys)
 
 
 __all__ = [

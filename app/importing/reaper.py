@@ -48,8 +48,18 @@ def _claim(runtime: Runtime, job: ImportStatus) -> bool:
     return bool(moved == 1)
 
 
+def purge_expired_uploads(runtime: Runtime) -> int:
+    """Uploads older than the retention period are deleted (retry needs them until then)."""
+    cutoff = jobs.utcnow() - timedelta(hours=runtime.settings.upload_retention_hours)
+    removed = runtime.storage.purge_older_than(cutoff)
+    if removed:
+        logger.info("reaper.uploads_purged count=%s", removed)
+    return removed
+
+
 def reap(runtime: Runtime) -> int:
-    """Re-enqueue every stale job; returns how many were handed out again or failed."""
+    """Re-enqueue every stale job and purge expired uploads; returns how many jobs were handled."""
+    purge_expired_uploads(runtime)
     handled = 0
     for job in _stale_jobs(runtime):
         assert job.id is not None

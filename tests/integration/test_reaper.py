@@ -1,0 +1,84 @@
+"""The reaper hands out again work whose message was lost, and gives up after a retry cap."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlmodel import col
+
+from app.db import Database
+from app.importing import pipeline, reaper
+from app.jobs import ImportState, ImportStatus, utcnow
+from app.runtime import Runtime
+from tests.factories import make_csv, product_row
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+
+
+def age(runtime: Runtime, job_id: int, seconds: float) -> None:
+    with runtime.db.write() as session:
+        session.execute(
+            update(ImportStatus)
+            .where(col(ImportStatus.id) == job_id)
+            .values(updated_at=utcnow() - timedelta(seconds=seconds))
+        )
+
+
+def test_a_job_whose_plan_message_was_lost_is_planned_again(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("1"), product_row("2")]))
+    queue.steps.clear()  # the broker lost the message
+    age(runtime, job_id, 600)
+
+    assert reaper.reap(runtime) == 1
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.plan_attempts) == (ImportState.COMPLETED, 2, 1)
+
+
+def test_chunks_lost_mid_import_are_handed_out_again_and_written_once(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row(str(n)) for n in range(4)]))
+    _, args = queue.steps.popleft()
+    pipeline.plan(runtime, *args)
+    _, first = queue.steps.popleft()
+    pipeline.run_chunk(runtime, *first)
+    queue.steps.clear()  # a worker died holding the rest
+    age(runtime, job_id, 600)
+
+    reaper.reap(runtime)
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.processed_records) == (ImportState.COMPLETED, 4, 4)
+
+
+def test_a_job_past_the_retry_cap_fails_with_a_message_that_says_so(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    runtime = replace(runtime, settings=replace(runtime.settings, max_attempts=2))
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("1")]))
+
+    for _ in range(3):
+        queue.steps.clear()
+        age(runtime, job_id, 600)
+        reaper.reap(runtime)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED
+    assert "retried 2 times; giving up" in (done.message or "")
+
+
+def test_a_job_making_progress_is_left_alone(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("1")]))
+
+    assert reaper.reap(runtime) == 0
+    assert len(queue.steps) == 1
+    assert job(runtime, job_id).state == ImportState.START_REQUESTED
