@@ -70,9 +70,7 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
-@click.option(
-    "--types", "types", default="", help="Limit an importer to these import types, e.g. PRODUCT,CATEGORY."
-)
+@click.option("--types", "types", default="", help="Limit an importer to these import types, e.g. PRODUCT,CATEGORY.")
 def users_add(name: str, role: str, types: str) -> None:
     """Create an account; the password is read from standard input."""
     settings = _settings()
@@ -206,9 +204,7 @@ def _reap_periodically(app: Celery, settings: Settings) -> None:
 
 
 @main.command()
-@click.option(
-    "--concurrency", type=int, default=None, help="Worker processes (default: IMPORTER_WORKER_CONCURRENCY)."
-)
+@click.option("--concurrency", type=int, default=None, help="Worker processes (default: IMPORTER_WORKER_CONCURRENCY).")
 def worker(concurrency: int | None) -> None:
     """Start a Celery worker that runs imports; start as many as you like, on any machine."""
     from workers.celery_app import make_celery
@@ -219,9 +215,7 @@ def worker(concurrency: int | None) -> None:
     threading.Thread(target=_reap_periodically, args=(settings,), name="reaper", daemon=True).start()
     parent = os.environ.get(PARENT_PID_VARIABLE, "")
     if parent.isdigit():
-        threading.Thread(
-            target=_stop_when_orphaned, args=(int(parent),), name="orphan-watch", daemon=True
-        ).start()
+        threading.Thread(target=_stop_when_orphaned, args=(int(parent),), name="orphan-watch", daemon=True).start()
     app = make_celery(settings)
     app.worker_main(
         [

@@ -29,9 +29,7 @@ class ImportState(StrEnum):
 TERMINAL_STATES = frozenset({ImportState.COMPLETED, ImportState.FAILED, ImportState.CANCELLED})
 
 LEGAL_MOVES: dict[ImportState, frozenset[ImportState]] = {
-    ImportState.START_REQUESTED: frozenset(
-        {ImportState.IN_PROCESS, ImportState.FAILED, ImportState.CANCELLED}
-    ),
+    ImportState.START_REQUESTED: frozenset({ImportState.IN_PROCESS, ImportState.FAILED, ImportState.CANCELLED}),
     ImportState.IN_PROCESS: frozenset({ImportState.COMPLETED, ImportState.FAILED, ImportState.CANCELLED}),
     ImportState.COMPLETED: frozenset(),
     ImportState.FAILED: frozenset(),
@@ -182,9 +180,7 @@ def get_job(session: Session, job_id: int) -> ImportStatus | None:
     return session.get(ImportStatus, job_id)
 
 
-def problems_of(
-    session: Session, job_id: int, kind: ProblemKind, limit: int, offset: int = 0
-) -> list[ImportProblem]:
+def problems_of(session: Session, job_id: int, kind: ProblemKind, limit: int, offset: int = 0) -> list[ImportProblem]:
     statement = (
         select(ImportProblem)
         .where(ImportProblem.job_id == job_id, ImportProblem.kind == kind.value)

@@ -40,28 +40,20 @@ def _routes() -> list[Route]:
     return routes
 
 
-def error_body(
-    error: str, detail: str, status: int, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
+def error_body(error: str, detail: str, status: int, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
 async def on_request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
-    headers = (
-        {"WWW-Authenticate": 'Basic realm="importer", charset="UTF-8"'}
-        if isinstance(exc, Unauthorized)
-        else None
-    )
+    headers = {"WWW-Authenticate": 'Basic realm="importer", charset="UTF-8"'} if isinstance(exc, Unauthorized) else None
     return error_body(exc.name, exc.detail, exc.status_code, headers)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     names = {404: "NotFound", 405: "MethodNotAllowed"}
-    detail = (
-        f"no route for {request.method} {request.url.path}" if exc.status_code in names else str(exc.detail)
-    )
+    detail = f"no route for {request.method} {request.url.path}" if exc.status_code in names else str(exc.detail)
     return error_body(names.get(exc.status_code, "HTTPError"), detail, exc.status_code, exc.headers)
 
 
@@ -71,9 +63,7 @@ async def on_disconnect(request: Request, exc: Exception) -> Response:
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     logger.error("http.unexpected_error method=%s path=%s", request.method, request.url.path, exc_info=exc)
-    return error_body(
-        "InternalError", "the service could not complete this request; the log has details", 500
-    )
+    return error_body("InternalError", "the service could not complete this request; the log has details", 500)
 
 
 def create_app(runtime: Runtime) -> Starlette:

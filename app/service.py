@@ -63,9 +63,7 @@ def check_submission(
         raise BadRequest(f"importSpecification is required; for {import_type.value} use one of: {names}")
     spec = find_specification(import_type, specification)
     if spec is None:
-        raise BadRequest(
-            f"unknown importSpecification '{specification}' for {import_type.value}; use one of: {names}"
-        )
+        raise BadRequest(f"unknown importSpecification '{specification}' for {import_type.value}; use one of: {names}")
     kind_text = (file_type or FileType.CSV.value).strip().upper()
     try:
         kind = FileType(kind_text)

@@ -230,9 +230,7 @@ class DatabaseUploadStorage:
     def purge_older_than(self, cutoff: datetime) -> int:
         with self._db.write() as session:
             keys = list(
-                session.execute(
-                    select(col(StoredUpload.key)).where(col(StoredUpload.created_at) < cutoff)
-                ).scalars()
+                session.execute(select(col(StoredUpload.key)).where(col(StoredUpload.created_at) < cutoff)).scalars()
             )
             if keys:
                 session.execute(delete(UploadBlock).where(col(UploadBlock.key).in_(keys)))

@@ -23,14 +23,10 @@ CONTRACT_ROWS = [
      "/mens/ProductB2013", "3.99", "2822013", "300", "Black"],
 ]  # fmt: skip
 
-CONTRACT_QUERY = (
-    "importSpecification=DefaultProductImportSpecification&catalogId=-2&siteId=-3&userId=-2&fileType=CSV"
-)
+CONTRACT_QUERY = "importSpecification=DefaultProductImportSpecification&catalogId=-2&siteId=-3&userId=-2&fileType=CSV"
 
 
-def make_csv(
-    rows: Sequence[Sequence[object]], header: Sequence[str] = CONTRACT_HEADER, delimiter: str = ","
-) -> bytes:
+def make_csv(rows: Sequence[Sequence[object]], header: Sequence[str] = CONTRACT_HEADER, delimiter: str = ",") -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)

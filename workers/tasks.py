@@ -27,9 +27,7 @@ def _fail(runtime: Runtime, job_id: int, message: str) -> None:
         jobs.fail(session, job_id, message)
 
 
-def run_step(
-    task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Callable[[Runtime], None]
-) -> None:
+def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Callable[[Runtime], None]) -> None:
     """Run one pipeline step; database outages are retried, anything else fails the job with a message."""
     runtime = holder.get()
     try:

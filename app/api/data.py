@@ -32,9 +32,7 @@ async def list_records(request: Request) -> JSONResponse:
     catalog = required_int(query, "catalogId", runtime.settings.default_catalog_id)
     site = required_int(query, "siteId", runtime.settings.default_site_id)
     page, size = paging(query)
-    items, total = await run_in_threadpool(
-        service.list_records, runtime, import_type, catalog, site, page, size
-    )
+    items, total = await run_in_threadpool(service.list_records, runtime, import_type, catalog, site, page, size)
     return JSONResponse(
         {"items": [render_record(item) for item in items], "page": page, "pageSize": size, "total": total}
     )

@@ -31,9 +31,7 @@ async def submit_import(request: Request) -> JSONResponse:
         required_int(query, "siteId", runtime.settings.default_site_id),
         int_param(query, "userId", None),
     )
-    upload = await receive_upload(
-        request, runtime.storage, submission.file_type, runtime.settings.max_upload_bytes
-    )
+    upload = await receive_upload(request, runtime.storage, submission.file_type, runtime.settings.max_upload_bytes)
     job = await run_in_threadpool(service.create_job, runtime, principal, submission, upload.key, upload.size)
     assert job.id is not None
     view = service.StatusView(job, [], [])

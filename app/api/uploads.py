@@ -56,9 +56,7 @@ class _Sink:
 
     def finish(self) -> None:
         if self.size == 0:
-            raise BadRequest(
-                "the request body is empty: send the file as the body, or as a multipart field 'file'"
-            )
+            raise BadRequest("the request body is empty: send the file as the body, or as a multipart field 'file'")
         if not self._checked:
             self._check()
         if self._buffer:
@@ -116,14 +114,10 @@ class _MultipartFile:
         self._active = False
 
 
-async def receive_upload(
-    request: Request, storage: UploadStorage, file_type: FileType, limit: int
-) -> ReceivedUpload:
+async def receive_upload(request: Request, storage: UploadStorage, file_type: FileType, limit: int) -> ReceivedUpload:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
-        raise UploadTooLarge(
-            f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
-        )
+        raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     key = new_upload_key()
     writer = await run_in_threadpool(storage.create, key)

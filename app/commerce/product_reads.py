@@ -68,9 +68,7 @@ def _skus_of(session: Session, product: Product) -> list[Sku]:
     )
 
 
-def find_product(
-    session: Session, catalog_id: int, sandbox_id: int, sku_number: str
-) -> dict[str, object] | None:
+def find_product(session: Session, catalog_id: int, sandbox_id: int, sku_number: str) -> dict[str, object] | None:
     product = session.exec(
         select(Product).where(
             Product.catalog_id == catalog_id,
@@ -89,10 +87,6 @@ def list_products(
     scope = (Product.catalog_id == catalog_id, Product.sandbox_id == sandbox_id)
     total = session.exec(select(func.count()).select_from(Product).where(*scope)).one()
     products = session.exec(
-        select(Product)
-        .where(*scope)
-        .order_by(col(Product.sku_number))
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        select(Product).where(*scope).order_by(col(Product.sku_number)).offset((page - 1) * page_size).limit(page_size)
     ).all()
     return [_product_data(session, product, _skus_of(session, product)) for product in products], int(total)

@@ -40,9 +40,7 @@ def _spec_of(job: ImportStatus) -> Specification:
     return spec
 
 
-def record_problems(
-    session: Session, job_id: int, kind: ProblemKind, problems: Iterable[ValidationProblem]
-) -> None:
+def record_problems(session: Session, job_id: int, kind: ProblemKind, problems: Iterable[ValidationProblem]) -> None:
     rows = [
         {
             "job_id": job_id,
@@ -90,9 +88,7 @@ def plan(runtime: Runtime, job_id: int) -> None:
     with runtime.db.write() as session:
         if not _store_layout(session, job_id, layout):
             return
-    logger.info(
-        "import.planned job_id=%s records=%s chunks=%s", job_id, layout.total_records, len(layout.chunks)
-    )
+    logger.info("import.planned job_id=%s records=%s chunks=%s", job_id, layout.total_records, len(layout.chunks))
     if layout.chunks:
         enqueue_pending(runtime, job_id)
     else:
@@ -102,9 +98,7 @@ def plan(runtime: Runtime, job_id: int) -> None:
 def _touch(runtime: Runtime, job_id: int) -> None:
     """The planner's heartbeat: a job being read is not stale."""
     with runtime.db.write() as session:
-        session.execute(
-            update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=jobs.utcnow())
-        )
+        session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=jobs.utcnow()))
 
 
 def _store_layout(session: Session, job_id: int, layout: Layout) -> bool:
@@ -201,9 +195,7 @@ def _looks_like_child(header: HeaderMap, cells: list[str]) -> bool:
     flag = header.spec.child_flag
     slot = header.slot_for(flag) if flag else None
     return (
-        slot is not None
-        and slot.index < len(cells)
-        and cells[slot.index].strip().lower() in ("y", "yes", "true", "1")
+        slot is not None and slot.index < len(cells) and cells[slot.index].strip().lower() in ("y", "yes", "true", "1")
     )
 
 
@@ -246,9 +238,7 @@ def _commit_chunk(
         )
         .values(done=True, attempts=col(ImportChunk.attempts) + 1)
     ).rowcount  # type: ignore[attr-defined]
-    state = session.execute(
-        select(col(ImportStatus.state)).where(col(ImportStatus.id) == job_id)
-    ).scalar_one()
+    state = session.execute(select(col(ImportStatus.state)).where(col(ImportStatus.id) == job_id)).scalar_one()
     if taken != 1 or state != ImportState.IN_PROCESS.value:
         raise _Abandon
     clear_chunk(session, writer.staging, job_id, chunk_no)

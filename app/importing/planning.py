@@ -145,9 +145,7 @@ def _seekable_copy(storage: UploadStorage, key: str) -> BinaryIO:
     return spool
 
 
-def _normalized_rows(
-    header: HeaderMap, rows: Iterator[tuple[int, tuple[object, ...]]]
-) -> Iterator[list[str]]:
+def _normalized_rows(header: HeaderMap, rows: Iterator[tuple[int, tuple[object, ...]]]) -> Iterator[list[str]]:
     kinds = {slot.index: slot.column.kind for slot in header.slots if slot.column is not None}
     for number, cells in rows:
         texts = [cell_text(value, kinds.get(index)) for index, value in enumerate(cells)]  # type: ignore[arg-type]
@@ -219,6 +217,4 @@ def chunk_rows_of(
             yield SourceRow(int(row.cells[0]), row.cells[1:], row.end_offset)
         return
     data = storage.read_range(key, chunk.start_offset, chunk.end_offset)
-    yield from read_records(
-        io.BytesIO(data), encoding=encoding, delimiter=delimiter, first_row=chunk.first_row
-    )
+    yield from read_records(io.BytesIO(data), encoding=encoding, delimiter=delimiter, first_row=chunk.first_row)

@@ -28,9 +28,7 @@ def _stale_jobs(runtime: Runtime) -> list[ImportStatus]:
         return list(
             session.exec(
                 select(ImportStatus).where(
-                    col(ImportStatus.state).in_(
-                        [ImportState.START_REQUESTED.value, ImportState.IN_PROCESS.value]
-                    ),
+                    col(ImportStatus.state).in_([ImportState.START_REQUESTED.value, ImportState.IN_PROCESS.value]),
                     col(ImportStatus.updated_at) < cutoff,
                 )
             )

@@ -106,11 +106,7 @@ class RowValidator:
                     message += " on product rows"
                 problems.append(self._problem(number, slot, "", message))
         for family in self._families:
-            if (
-                family.requirement is Requirement.REQUIRED_ON_CHILD_ROWS
-                and is_child
-                and not families[family.field]
-            ):
+            if family.requirement is Requirement.REQUIRED_ON_CHILD_ROWS and is_child and not families[family.field]:
                 header = f"{family.prefix}[Name]"
                 message = f"{MISSING}: a SKU row needs at least one {header} value"
                 problems.append(ValidationProblem(number, None, header, "", message))

@@ -30,9 +30,7 @@ def account_password_ok(data_dir: Path, name: str, password: str) -> bool:
 
 
 def test_users_add_reads_the_password_from_the_first_line_of_standard_input(tmp_path: Path) -> None:
-    result = run_cli(
-        ["users", "add", "ops", "--role", "importer"], clean_env(tmp_path), stdin="pass-word-9\nignored\n"
-    )
+    result = run_cli(["users", "add", "ops", "--role", "importer"], clean_env(tmp_path), stdin="pass-word-9\nignored\n")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "account 'ops' created with role importer"

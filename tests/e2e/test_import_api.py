@@ -14,12 +14,8 @@ CONTRACT_DATE = re.compile(r"^\d{4}\.\d{2}\.\d{2} \d{2}:\d{2}:\d{2}$")
 IMPORT_URL = "/admin/api/importer/PRODUCT?" + CONTRACT_QUERY
 
 
-def submit(
-    client: httpx.Client, body: bytes, url: str = IMPORT_URL, content_type: str = "text/csv"
-) -> httpx.Response:
-    return client.post(
-        url, content=body, headers={"Content-Type": content_type, "Accept": "application/json"}
-    )
+def submit(client: httpx.Client, body: bytes, url: str = IMPORT_URL, content_type: str = "text/csv") -> httpx.Response:
+    return client.post(url, content=body, headers={"Content-Type": content_type, "Accept": "application/json"})
 
 
 def finished(client: httpx.Client, body: bytes, url: str = IMPORT_URL) -> dict[str, object]:
@@ -106,18 +102,16 @@ def test_multipart_and_xlsx_uploads_import_like_a_raw_csv_body(admin: httpx.Clie
     assert [item["skuNumber"] for item in listing["items"]] == ["mp-1", "mp-2", "xl-1"]
     assert listing["items"][2]["upc"] == "000123"
     assert (
-        client.get("/api/data/PRODUCT", params={"catalogId": 31, "page": 2, "pageSize": 3}).json()["items"][
-            0
-        ]["skuNumber"]
+        client.get("/api/data/PRODUCT", params={"catalogId": 31, "page": 2, "pageSize": 3}).json()["items"][0][
+            "skuNumber"
+        ]
         == "xl-2"
     )
 
 
 def test_invalid_rows_fail_the_import_with_record_validation_details(admin: httpx.Client) -> None:
     client = admin
-    body = make_csv(
-        [product_row("bad-1", title=" "), product_row("bad-2", price="12,5x"), product_row("ok-3")]
-    )
+    body = make_csv([product_row("bad-1", title=" "), product_row("bad-2", price="12,5x"), product_row("ok-3")])
 
     status = finished(
         client,

@@ -67,9 +67,7 @@ def submit(
     site_id: int = -3,
 ) -> int:
     key, size = store(runtime, body)
-    submission = Submission(
-        ImportType.PRODUCT, "DefaultProductImportSpecification", file_type, catalog_id, site_id, -2
-    )
+    submission = Submission(ImportType.PRODUCT, "DefaultProductImportSpecification", file_type, catalog_id, site_id, -2)
     job = create_job(runtime, principal, submission, key, size)
     assert job.id is not None
     return job.id

@@ -24,16 +24,12 @@ def products(db: Database, catalog_id: int = -2) -> dict[str, Product]:
 def problems(db: Database, job_id: int) -> list[tuple[int | None, str | None, str]]:
     with db.read() as session:
         found = session.exec(
-            select(ImportProblem)
-            .where(ImportProblem.job_id == job_id)
-            .order_by(col(ImportProblem.row_number))
+            select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.row_number))
         ).all()
     return [(p.row_number, p.field_name, p.message) for p in found]
 
 
-def test_the_contract_example_creates_three_products_in_its_catalog(
-    database: Database, tmp_path: Path
-) -> None:
+def test_the_contract_example_creates_three_products_in_its_catalog(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     principal = make_principal(database)
 
@@ -56,17 +52,13 @@ def test_the_contract_example_creates_three_products_in_its_catalog(
     assert product.translations == '{"product_description":{"es":"¡ ProductB2012 es increíble!"}}'
 
 
-def test_importing_again_updates_changed_rows_and_never_duplicates(
-    database: Database, tmp_path: Path
-) -> None:
+def test_importing_again_updates_changed_rows_and_never_duplicates(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     principal = make_principal(database)
     submit(runtime, principal, make_csv([product_row("1"), product_row("2"), product_row("3")]))
     drain(runtime, queue)
 
-    second = submit(
-        runtime, principal, make_csv([product_row("1"), product_row("2", price="5.00"), product_row("4")])
-    )
+    second = submit(runtime, principal, make_csv([product_row("1"), product_row("2", price="5.00"), product_row("4")]))
     drain(runtime, queue)
 
     done = job(runtime, second)
@@ -78,9 +70,7 @@ def test_importing_again_updates_changed_rows_and_never_duplicates(
     assert found["1"].updated_job_id != second
 
 
-def test_records_are_cut_into_chunks_that_keep_sku_rows_with_their_product(
-    database: Database, tmp_path: Path
-) -> None:
+def test_records_are_cut_into_chunks_that_keep_sku_rows_with_their_product(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path, chunk_rows=2)
     principal = make_principal(database)
     header = [*CONTRACT_HEADER, "options[Size]"]
@@ -130,9 +120,7 @@ def test_one_invalid_row_fails_the_import_and_writes_nothing(database: Database,
     assert products(database) == {}
 
 
-def test_a_sku_number_twice_in_one_file_is_a_problem_naming_both_rows(
-    database: Database, tmp_path: Path
-) -> None:
+def test_a_sku_number_twice_in_one_file_is_a_problem_naming_both_rows(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
     principal = make_principal(database)
 

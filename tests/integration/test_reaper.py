@@ -39,9 +39,7 @@ def test_a_job_whose_plan_message_was_lost_is_planned_again(database: Database, 
     assert (done.state, done.records_created, done.plan_attempts) == (ImportState.COMPLETED, 2, 1)
 
 
-def test_chunks_lost_mid_import_are_handed_out_again_and_written_once(
-    database: Database, tmp_path: Path
-) -> None:
+def test_chunks_lost_mid_import_are_handed_out_again_and_written_once(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
     job_id = submit(runtime, make_principal(database), make_csv([product_row(str(n)) for n in range(4)]))
     _, args = queue.steps.popleft()
@@ -58,9 +56,7 @@ def test_chunks_lost_mid_import_are_handed_out_again_and_written_once(
     assert (done.state, done.records_created, done.processed_records) == (ImportState.COMPLETED, 4, 4)
 
 
-def test_a_job_past_the_retry_cap_fails_with_a_message_that_says_so(
-    database: Database, tmp_path: Path
-) -> None:
+def test_a_job_past_the_retry_cap_fails_with_a_message_that_says_so(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     runtime = replace(runtime, settings=replace(runtime.settings, max_attempts=2))
     job_id = submit(runtime, make_principal(database), make_csv([product_row("1")]))

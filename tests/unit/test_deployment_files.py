@@ -30,9 +30,7 @@ def test_api_and_worker_read_the_same_settings_and_reach_postgres_and_redis() ->
     shared = {name: value for name, value in api.items()}
     assert {name: worker[name] for name in shared} == shared
     assert all(name.startswith("IMPORTER_") for name in (*api, *worker))
-    database = urlsplit(
-        api["IMPORTER_DATABASE_URL"].replace("${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "pw")
-    )
+    database = urlsplit(api["IMPORTER_DATABASE_URL"].replace("${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "pw"))
     broker = urlsplit(api["IMPORTER_BROKER_URL"])
     assert (database.scheme, database.hostname, database.path) == (
         "postgresql+psycopg",
@@ -45,10 +43,7 @@ def test_api_and_worker_read_the_same_settings_and_reach_postgres_and_redis() ->
 
 def test_the_settings_compose_gives_are_valid_production_settings() -> None:
     api = compose()["services"]["api"]["environment"]
-    env = {
-        name: str(value).replace("${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "pw")
-        for name, value in api.items()
-    }
+    env = {name: str(value).replace("${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "pw") for name, value in api.items()}
 
     settings = Settings.from_env(env)
 

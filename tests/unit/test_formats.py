@@ -24,7 +24,5 @@ def test_csv_and_xlsx_bodies_match_their_declared_types() -> None:
         (FileType.CSV, b"a,b\x00\x01", "fileType is CSV but the body is binary data"),
     ],
 )
-def test_a_body_that_contradicts_its_file_type_is_named(
-    declared: FileType, body: bytes, message: str
-) -> None:
+def test_a_body_that_contradicts_its_file_type_is_named(declared: FileType, body: bytes, message: str) -> None:
     assert contradiction(declared, body) == message

@@ -74,9 +74,7 @@ def test_a_sku_row_needs_options_but_not_a_description(flag: str) -> None:
     record, problems = SKU_VALIDATOR.validate(3, row)
 
     assert record is None
-    assert [p.message for p in problems] == [
-        "Missing Required Data: a SKU row needs at least one options[Name] value"
-    ]
+    assert [p.message for p in problems] == ["Missing Required Data: a SKU row needs at least one options[Name] value"]
 
     row[-2] = "XL"
     record, problems = SKU_VALIDATOR.validate(3, row)
@@ -87,9 +85,7 @@ def test_a_sku_row_needs_options_but_not_a_description(flag: str) -> None:
 def test_a_description_is_required_on_product_rows() -> None:
     _, problems = VALIDATOR.validate(2, product_row("1", **{"Product Description": ""}))
 
-    assert [p.message for p in problems] == [
-        "Missing Required Data: Product Description is required on product rows"
-    ]
+    assert [p.message for p in problems] == ["Missing Required Data: Product Description is required on product rows"]
 
 
 def test_image_urls_split_keys_only_where_no_url_scheme_stands_before_the_colon() -> None:
@@ -113,14 +109,10 @@ def test_image_urls_split_keys_only_where_no_url_scheme_stands_before_the_colon(
 def test_a_nul_byte_is_a_problem_naming_the_field() -> None:
     _, problems = VALIDATOR.validate(2, product_row("1", title="bad\x00title"))
 
-    assert [(p.field_name, p.message) for p in problems] == [
-        ("Product Title", "Product Title contains a NUL byte")
-    ]
+    assert [(p.field_name, p.message) for p in problems] == [("Product Title", "Product Title contains a NUL byte")]
 
 
 def test_a_value_beyond_the_last_header_is_never_dropped_silently() -> None:
     _, problems = VALIDATOR.validate(2, [*product_row("1"), "stray"])
 
-    assert [(p.column, p.message) for p in problems] == [
-        ("L", "a value stands in column L, beyond the last header")
-    ]
+    assert [(p.column, p.message) for p in problems] == [("L", "a value stands in column L, beyond the last header")]

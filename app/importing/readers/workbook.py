@@ -18,9 +18,7 @@ SheetCell = str | int | float | bool | datetime | date | time | Decimal | None
 _WHOLE_NUMBER_KINDS = frozenset({ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER})
 
 
-def iter_sheet(
-    source: IO[bytes], sheet_name: str | None = None
-) -> Iterator[tuple[int, tuple[SheetCell, ...]]]:
+def iter_sheet(source: IO[bytes], sheet_name: str | None = None) -> Iterator[tuple[int, tuple[SheetCell, ...]]]:
     """(row number, cells) for every row of the sheet that the file stores, in order."""
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
@@ -28,9 +26,7 @@ def iter_sheet(
         raise UnreadableFile(f"the XLSX file cannot be opened: {error}") from None
     try:
         if sheet_name is not None and sheet_name not in workbook.sheetnames:
-            raise UnreadableFile(
-                f"the workbook has no sheet named '{sheet_name}' (it has {workbook.sheetnames})"
-            )
+            raise UnreadableFile(f"the workbook has no sheet named '{sheet_name}' (it has {workbook.sheetnames})")
         sheet: Any = workbook[sheet_name] if sheet_name else workbook.worksheets[0]
         sheet.reset_dimensions()  # a stated dimension may promise a million phantom rows
         for row in sheet.iter_rows():

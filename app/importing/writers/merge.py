@@ -20,9 +20,7 @@ class MergeCounts:
     unchanged: int = 0
 
     def __add__(self, other: MergeCounts) -> MergeCounts:
-        return MergeCounts(
-            self.created + other.created, self.updated + other.updated, self.unchanged + other.unchanged
-        )
+        return MergeCounts(self.created + other.created, self.updated + other.updated, self.unchanged + other.unchanged)
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,5 @@ def merge(session: Session, plan: MergePlan, job_id: int, staged: int) -> MergeC
     changes = {name: excluded[name] for name in plan.values}
     changes |= {"updated_job_id": excluded.updated_job_id, "updated_at": excluded.updated_at}
     changed = or_(*(plan.target.c[name].is_distinct_from(excluded[name]) for name in plan.values))
-    session.execute(
-        statement.on_conflict_do_update(index_elements=list(plan.key), set_=changes, where=changed)
-    )
+    session.execute(statement.on_conflict_do_update(index_elements=list(plan.key), set_=changes, where=changed))
     return MergeCounts(created=staged - existing, updated=existing - unchanged, unchanged=unchanged)

@@ -65,9 +65,7 @@ class ProductWriter:
             if not outcome.is_child:
                 parent = outcome
                 if outcome.record is not None:
-                    rows.append(
-                        (job_id, outcome.row, chunk_no, False, outcome.key, None, *_values(outcome.record))
-                    )
+                    rows.append((job_id, outcome.row, chunk_no, False, outcome.key, None, *_values(outcome.record)))
                 continue
             if outcome.record is None:
                 continue
@@ -78,9 +76,7 @@ class ProductWriter:
                 message = f"this SKU row belongs to the product in row {parent.row}, which is invalid"
                 problems.append(ValidationProblem(outcome.row, None, "SKU Indicator", "Y", message))
             else:
-                rows.append(
-                    (job_id, outcome.row, chunk_no, True, outcome.key, parent.key, *_values(outcome.record))
-                )
+                rows.append((job_id, outcome.row, chunk_no, True, outcome.key, parent.key, *_values(outcome.record)))
         return rows, problems
 
     def duplicates(self, session: Session, job_id: int) -> list[ValidationProblem]:
