@@ -9,7 +9,8 @@
     │   ├── NotFound             404: no such job or record (or not visible to this account)
     │   ├── Conflict             409: the job's state does not allow this
     │   ├── UploadTooLarge       413: the body is over IMPORTER_MAX_UPLOAD_BYTES
-    │   └── UnsupportedMediaType 415: the body's bytes contradict the declared fileType
+    │   ├── UnsupportedMediaType 415: the body's bytes contradict the declared fileType
+    │   └── IdempotencyMismatch  422: an Idempotency-Key reused with another body
     ├── AccountError             `importer users ...` was given something it cannot do
     └── ImportFailed             the import cannot go on; its message is shown on the job
         └── UnreadableFile       damage found while reading the upload
@@ -66,6 +67,10 @@ class UploadTooLarge(RequestError):
 
 class UnsupportedMediaType(RequestError):
     status_code = 415
+
+
+class IdempotencyMismatch(RequestError):
+    status_code = 422
 
 
 class AccountError(ImporterError):

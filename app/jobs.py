@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Numeric, String, Text, cast, func, update
+from sqlalchemy import DateTime, Index, Numeric, String, Text, UniqueConstraint, cast, func, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 
@@ -59,6 +59,7 @@ class ImportStatus(SQLModel, table=True):
     """One import: everything a poller sees. Only the functions below change its state."""
 
     __tablename__ = "import_status"
+    __table_args__ = (UniqueConstraint("account_id", "idempotency_key", name="uq_import_status_idempotency"),)
 
     id: int | None = Field(default=None, primary_key=True)
     import_type: str = Field(sa_type=String(20))
@@ -78,7 +79,12 @@ class ImportStatus(SQLModel, table=True):
     header: str | None = Field(default=None, sa_type=Text)
     rows_key: str | None = Field(default=None, sa_type=String(200))
     on_error: str = Field(default=OnError.ABORT.value, sa_type=String(10))
+    max_errors: int | None = None
     dry_run: bool = False
+    idempotency_key: str | None = Field(default=None, sa_type=String(255))
+    body_sha256: str | None = Field(default=None, sa_type=String(64))
+    retry_of: int | None = None
+    retried_as: int | None = None
     total_records: int = 0
     processed_records: int = 0
     percent_complete: float = 0.0
@@ -155,11 +161,14 @@ def fail(session: Session, job_id: int, message: str) -> bool:
     return move(session, job_id, ImportState.FAILED, message=message)
 
 
-def add_chunk_progress(session: Session, job_id: int, records: int, problems: int, errors: int) -> None:
-    """Count a finished chunk; percentComplete only grows and stays below 100 until the job completes."""
+def add_chunk_progress(session: Session, job_id: int, records: int, problems: int, errors: int) -> int:
+    """Count a finished chunk and return the job's failed rows so far.
+
+    percentComplete only grows, and stays below 100 until the job completes.
+    """
     processed = col(ImportStatus.processed_records) + records
     total = col(ImportStatus.total_records)
-    session.execute(
+    errors_so_far = session.execute(
         update(ImportStatus)
         .where(col(ImportStatus.id) == job_id)
         .values(
@@ -173,7 +182,9 @@ def add_chunk_progress(session: Session, job_id: int, records: int, problems: in
             ),
             updated_at=utcnow(),
         )
-    )
+        .returning(col(ImportStatus.error_count))
+    ).scalar_one()
+    return int(errors_so_far)
 
 
 def get_job(session: Session, job_id: int) -> ImportStatus | None:

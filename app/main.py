@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.accounts import CredentialCache
-from app.api import data, imports
+from app.api import data, imports, jobs
 from app.errors import RequestError, Unauthorized
 from app.runtime import Runtime
 
@@ -29,8 +29,14 @@ def _routes() -> list[Route]:
     routes = [Route("/api/health", health, methods=["GET"])]
     for prefix in IMPORTER_PREFIXES:
         routes += [
+            Route(prefix, jobs.list_imports, methods=["GET"]),
             Route(prefix + "/status/{status_id:int}", imports.import_status, methods=["GET"]),
             Route(prefix + "/{status_id:int}", imports.import_status, methods=["GET"]),
+            Route(prefix + "/{status_id:int}", jobs.cancel_import, methods=["DELETE"]),
+            Route(prefix + "/{status_id:int}/cancel", jobs.cancel_import, methods=["POST"]),
+            Route(prefix + "/{status_id:int}/retry", jobs.retry_import, methods=["POST"]),
+            Route(prefix + "/{status_id:int}/errors", jobs.import_errors, methods=["GET"]),
+            Route(prefix + "/{status_id:int}/failed-rows", jobs.failed_rows, methods=["GET"]),
             Route(prefix + "/{import_type}", imports.submit_import, methods=["POST"]),
         ]
     routes += [

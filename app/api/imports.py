@@ -14,6 +14,18 @@ from app.api.uploads import receive_upload
 from app.errors import BadRequest
 from app.runtime import Runtime
 
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    return key
+
 
 async def submit_import(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
@@ -30,12 +42,19 @@ async def submit_import(request: Request) -> JSONResponse:
         required_int(query, "catalogId", runtime.settings.default_catalog_id),
         required_int(query, "siteId", runtime.settings.default_site_id),
         int_param(query, "userId", None),
+        on_error=query.get("onError"),
+        max_errors=int_param(query, "maxErrors", None),
+        dry_run=bool(flag_param(query, "dryRun")),
     )
+    key = _idempotency_key(request)
     upload = await receive_upload(request, runtime.storage, submission.file_type, runtime.settings.max_upload_bytes)
-    job = await run_in_threadpool(service.create_job, runtime, principal, submission, upload.key, upload.size)
+    job, created = await run_in_threadpool(service.create_job, runtime, principal, submission, upload, key)
     assert job.id is not None
-    view = service.StatusView(job, [], [])
-    return JSONResponse(render_status(view))
+    if not created:
+        await run_in_threadpool(runtime.storage.delete, upload.key)
+        view = await run_in_threadpool(service.job_status, runtime, principal, job.id)
+        return JSONResponse(render_status(view))
+    return JSONResponse(render_status(service.StatusView(job, [], [])))
 
 
 async def import_status(request: Request) -> JSONResponse:

@@ -38,6 +38,10 @@ def problem_json(problem: ImportProblem) -> dict[str, object]:
     }
 
 
+def problem_item(problem: ImportProblem) -> dict[str, object]:
+    return problem_json(problem) | {"kind": problem.kind}
+
+
 def _details(view: StatusView) -> list[dict[str, str]]:
     job = view.job
     header = json.dumps([problem_json(p) for p in view.header_problems], ensure_ascii=False)
@@ -89,6 +93,9 @@ def render_status(view: StatusView) -> dict[str, object]:
         "dryRun": job.dry_run,
         "startedDate": contract_date(job.started_at),
         "finishedDate": contract_date(job.finished_at),
+        "maxErrors": job.max_errors,
+        "retryOf": job.retry_of,
+        "retriedAs": job.retried_as,
     }
 
 

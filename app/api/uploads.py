@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
@@ -10,15 +10,10 @@ from starlette.requests import Request
 
 from app.errors import BadRequest, UnsupportedMediaType, UploadTooLarge
 from app.importing.formats import SNIFF_BYTES, FileType, contradiction
+from app.service import Upload
 from app.storage import UploadStorage, UploadWriter, new_upload_key
 
 FLUSH_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class ReceivedUpload:
-    key: str
-    size: int
 
 
 class _Sink:
@@ -32,6 +27,7 @@ class _Sink:
         self._checked = False
         self._buffer = bytearray()
         self.size = 0
+        self.digest = hashlib.sha256()
 
     def feed(self, data: bytes) -> None:
         self.size += len(data)
@@ -44,6 +40,7 @@ class _Sink:
             if len(self._head) >= SNIFF_BYTES:
                 self._check()
         self._buffer += data
+        self.digest.update(data)
         if len(self._buffer) >= FLUSH_BYTES:
             self._writer.write(bytes(self._buffer))
             self._buffer.clear()
@@ -114,7 +111,7 @@ class _MultipartFile:
         self._active = False
 
 
-async def receive_upload(request: Request, storage: UploadStorage, file_type: FileType, limit: int) -> ReceivedUpload:
+async def receive_upload(request: Request, storage: UploadStorage, file_type: FileType, limit: int) -> Upload:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
@@ -147,4 +144,4 @@ async def receive_upload(request: Request, storage: UploadStorage, file_type: Fi
     except BaseException:
         await run_in_threadpool(writer.discard)
         raise
-    return ReceivedUpload(key, size)
+    return Upload(key, size, sink.digest.hexdigest())

@@ -20,7 +20,7 @@ from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.products import ProductWriter
 from app.importing.writers.staging import clear_chunk, clear_job, load_rows
-from app.jobs import ImportChunk, ImportProblem, ImportState, ImportStatus, ProblemKind, Severity
+from app.jobs import ImportChunk, ImportProblem, ImportState, ImportStatus, OnError, ProblemKind, Severity
 from app.runtime import Runtime
 from specifications import ImportType, Specification, find_specification
 
@@ -245,7 +245,11 @@ def _commit_chunk(
     load_rows(session, writer.staging, writer.staging_columns, staging_rows)
     record_problems(session, job_id, ProblemKind.RECORD, problems)
     errors = len({problem.row for problem in problems if problem.severity is Severity.ERROR})
-    jobs.add_chunk_progress(session, job_id, len(staging_rows) + errors, len(problems), errors)
+    failed_so_far = jobs.add_chunk_progress(session, job_id, len(staging_rows) + errors, len(problems), errors)
+    job = session.get(ImportStatus, job_id, populate_existing=True)
+    assert job is not None
+    if OnError(job.on_error) is OnError.SKIP and (reason := over_limit(job, failed_so_far)):
+        fail_job(session, job, reason, records_failed=failed_so_far)
 
 
 # --- finalize --------------------------------------------------------------------------------
@@ -270,6 +274,36 @@ def try_finalize(runtime: Runtime, job_id: int) -> None:
         _finalize(session, job)
 
 
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
+def over_limit(job: ImportStatus, failed_rows: int) -> str | None:
+    """Why the job must fail, writing nothing, under its error policy; None while it may go on."""
+    if failed_rows == 0:
+        return None
+    if OnError(job.on_error) is OnError.ABORT:
+        return (
+            f"Error in the uploaded file: {_rows(failed_rows)} failed validation, so nothing was written "
+            "(onError=abort)"
+        )
+    if job.max_errors is not None and failed_rows > job.max_errors:
+        return (
+            f"Error in the uploaded file: {_rows(failed_rows)} failed validation, "
+            f"more than maxErrors={job.max_errors}, so nothing was written (onError=skip)"
+        )
+    return None
+
+
+def fail_job(session: Session, job: ImportStatus, message: str, **values: object) -> None:
+    assert job.id is not None
+    clear_job(session, WRITERS[ImportType(job.import_type)].staging, job.id)
+    if job.dry_run:
+        message += " (dry run)"
+    jobs.move(session, job.id, ImportState.FAILED, message=message, **values)
+    logger.info("import.failed job_id=%s", job.id)
+
+
 def _finalize(session: Session, job: ImportStatus) -> None:
     assert job.id is not None
     writer = WRITERS[ImportType(job.import_type)]
@@ -277,26 +311,21 @@ def _finalize(session: Session, job: ImportStatus) -> None:
     record_problems(session, job.id, ProblemKind.RECORD, duplicates)
     failed_rows = job.error_count + len(duplicates)
     problem_count = job.problem_count + len(duplicates)
-    if failed_rows:
-        clear_job(session, writer.staging, job.id)
-        message = (
-            f"Error in the uploaded file: {failed_rows} row{'s' if failed_rows > 1 else ''} "
-            "failed validation, so nothing was written (onError=abort)"
-        )
-        jobs.move(
-            session, job.id, ImportState.FAILED, message=message,
-            records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows,
-        )  # fmt: skip
-        logger.info("import.failed job_id=%s failed_rows=%s", job.id, failed_rows)
+    reason = over_limit(job, failed_rows)
+    if reason:
+        fail_job(session, job, reason, records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows)
         return
-    counts = writer.merge(session, job)
+    if duplicates:
+        writer.drop_duplicates(session, job.id)
+    counts = writer.preview(session, job) if job.dry_run else writer.merge(session, job)
     clear_job(session, writer.staging, job.id)
     jobs.move(
         session, job.id, ImportState.COMPLETED, percent_complete=100.0,
         records_created=counts.created, records_updated=counts.updated, records_skipped=counts.unchanged,
-        problem_count=problem_count,
+        records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows,
+        message="dry run: nothing was written" if job.dry_run else None,
     )  # fmt: skip
     logger.info(
-        "import.completed job_id=%s created=%s updated=%s unchanged=%s",
-        job.id, counts.created, counts.updated, counts.unchanged,
+        "import.completed job_id=%s created=%s updated=%s unchanged=%s failed=%s dry_run=%s",
+        job.id, counts.created, counts.updated, counts.unchanged, failed_rows, job.dry_run,
     )  # fmt: skip

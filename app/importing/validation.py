@@ -10,6 +10,15 @@ from app.importing.problems import ValidationProblem, column_letter
 from specifications.model import Requirement
 
 MISSING = "Missing Required Data"
+FORMULA_STARTS = frozenset("=+-@")
+
+
+def cell_at(cells: list[str], index: int) -> str:
+    """The trimmed cell, with the apostrophe dropped that neutralises a formula in files we write out."""
+    raw = cells[index].strip() if index < len(cells) else ""
+    if raw[:1] == "'" and raw[1:2] in FORMULA_STARTS and raw[1:2]:
+        return raw[1:]
+    return raw
 
 
 @dataclass(slots=True)
@@ -41,7 +50,7 @@ class RowValidator:
         problems: list[ValidationProblem] = []
         values: dict[str, CellValue] = {}
         for slot in self._plain:
-            raw = cells[slot.index].strip() if slot.index < len(cells) else ""
+            raw = cell_at(cells, slot.index)
             assert slot.column is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
@@ -64,7 +73,7 @@ class RowValidator:
     ) -> dict[str, dict[str, str]]:
         families: dict[str, dict[str, str]] = {family.field: {} for family in self._families}
         for slot in self._family:
-            raw = cells[slot.index].strip() if slot.index < len(cells) else ""
+            raw = cell_at(cells, slot.index)
             assert slot.family is not None and slot.member is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
@@ -77,7 +86,7 @@ class RowValidator:
     ) -> dict[str, dict[str, str]]:
         translations: dict[str, dict[str, str]] = {}
         for slot in self._translated:
-            raw = cells[slot.index].strip() if slot.index < len(cells) else ""
+            raw = cell_at(cells, slot.index)
             assert slot.column is not None and slot.locale is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))

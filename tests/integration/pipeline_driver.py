@@ -6,6 +6,7 @@ the end-to-end tests run the same steps in real Celery worker processes.
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,9 +15,9 @@ from app.accounts import Principal, Role, add_account, principal_of
 from app.db import Database
 from app.importing import pipeline
 from app.importing.formats import FileType
-from app.jobs import ImportStatus
+from app.jobs import ImportStatus, OnError
 from app.runtime import Runtime
-from app.service import Submission, create_job
+from app.service import Submission, Upload, create_job
 from app.settings import Settings
 from app.storage import DatabaseUploadStorage, LocalUploadStorage, UploadStorage, new_upload_key
 from specifications import ImportType
@@ -65,10 +66,16 @@ def submit(
     file_type: FileType = FileType.CSV,
     catalog_id: int = -2,
     site_id: int = -3,
+    on_error: OnError = OnError.ABORT,
+    max_errors: int | None = None,
+    dry_run: bool = False,
 ) -> int:
     key, size = store(runtime, body)
-    submission = Submission(ImportType.PRODUCT, "DefaultProductImportSpecification", file_type, catalog_id, site_id, -2)
-    job = create_job(runtime, principal, submission, key, size)
+    submission = Submission(
+        ImportType.PRODUCT, "DefaultProductImportSpecification", file_type, catalog_id, site_id, -2,
+        on_error, max_errors, dry_run,
+    )  # fmt: skip
+    job, _ = create_job(runtime, principal, submission, Upload(key, size, hashlib.sha256(body).hexdigest()))
     assert job.id is not None
     return job.id
 

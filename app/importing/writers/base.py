@@ -37,7 +37,15 @@ class ImportWriter(Protocol):
         ...
 
     def duplicates(self, session: Session, job_id: int) -> list[ValidationProblem]:
-        """Keys staged more than once by one job, each a problem naming the rows."""
+        """Every later row of a key staged more than once by one job, as a problem naming both rows."""
+        ...
+
+    def drop_duplicates(self, session: Session, job_id: int) -> None:
+        """Unstage the later rows that `duplicates` reports."""
         ...
 
     def merge(self, session: Session, job: ImportStatus) -> MergeCounts: ...
+
+    def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
+        """What `merge` would count, writing nothing."""
+        ...

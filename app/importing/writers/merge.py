@@ -70,9 +70,15 @@ def _insert_select(plan: MergePlan, job_id: int) -> Select[*tuple[Any, ...]]:
     return select(*columns).where(plan.where)
 
 
-def merge(session: Session, plan: MergePlan, job_id: int, staged: int) -> MergeCounts:
-    """Upsert the staged rows; rows identical to their target are left alone and counted unchanged."""
+def merge(session: Session, plan: MergePlan, job_id: int, staged: int, write: bool = True) -> MergeCounts:
+    """Upsert the staged rows; rows identical to their target are left alone and counted unchanged.
+
+    With `write=False` only the counts are computed: what the merge would do (a dry run).
+    """
     existing, unchanged = _count_existing(session, plan)
+    counts = MergeCounts(created=staged - existing, updated=existing - unchanged, unchanged=unchanged)
+    if not write:
+        return counts
     names = [*_inserted_names(plan), "created_job_id", "updated_job_id", "created_at", "updated_at"]
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert

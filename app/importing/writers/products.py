@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Subquery, Table, delete, func, select
 from sqlmodel import Session
 
 from app.commerce.products import PRODUCT_VALUE_COLUMNS, Product, ProductStaging, Sku
@@ -79,24 +79,53 @@ class ProductWriter:
                 rows.append((job_id, outcome.row, chunk_no, True, outcome.key, parent.key, *_values(outcome.record)))
         return rows, problems
 
-    def duplicates(self, session: Session, job_id: int) -> list[ValidationProblem]:
+    def _firsts(self, job_id: int) -> Subquery:
+        """Each SKU Number staged more than once by the job, with the first row that has it."""
         staging = self.staging
-        query = (
-            select(staging.c.sku_number, func.min(staging.c.row_no), func.max(staging.c.row_no), func.count())
+        return (
+            select(staging.c.sku_number, func.min(staging.c.row_no).label("first_row"))
             .where(staging.c.job_id == job_id)
             .group_by(staging.c.sku_number)
             .having(func.count() > 1)
-            .order_by(func.min(staging.c.row_no))
-            .limit(10_000)
+            .subquery()
         )
-        problems = []
-        for sku, first, last, count in session.execute(query):
-            others = f"rows {first} and {last}" if count == 2 else f"{count} rows, first {first}, last {last}"
-            message = f"SKU Number '{sku}' appears more than once in this file ({others})"
-            problems.append(ValidationProblem(int(last), None, "SKU Number", sku, message))
-        return problems
+
+    def duplicates(self, session: Session, job_id: int) -> list[ValidationProblem]:
+        staging, firsts = self.staging, self._firsts(job_id)
+        query = (
+            select(staging.c.row_no, staging.c.sku_number, firsts.c.first_row)
+            .join(firsts, staging.c.sku_number == firsts.c.sku_number)
+            .where(staging.c.job_id == job_id, staging.c.row_no > firsts.c.first_row)
+            .order_by(staging.c.row_no)
+        )
+        return [
+            ValidationProblem(
+                row,
+                None,
+                "SKU Number",
+                sku,
+                f"SKU Number '{sku}' appears more than once in this file (rows {first} and {row})",
+            )
+            for row, sku, first in session.execute(query)
+        ]
+
+    def drop_duplicates(self, session: Session, job_id: int) -> None:
+        """Keep the first row of each repeated SKU Number; the later ones are reported, not written."""
+        staging, firsts = self.staging, self._firsts(job_id)
+        later = (
+            select(staging.c.row_no)
+            .join(firsts, staging.c.sku_number == firsts.c.sku_number)
+            .where(staging.c.job_id == job_id, staging.c.row_no > firsts.c.first_row)
+        )
+        session.execute(delete(staging).where(staging.c.job_id == job_id, staging.c.row_no.in_(later)))
 
     def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
+        return self._apply(session, job, write=True)
+
+    def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
+        return self._apply(session, job, write=False)
+
+    def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
         assert job.id is not None
         scope = {"catalog_id": job.catalog_id, "sandbox_id": job.sandbox_id, "site_id": job.site_id}
         key = ("catalog_id", "sandbox_id", "sku_number")
@@ -117,5 +146,5 @@ class ProductWriter:
             _SKU, self.staging, (self.staging.c.job_id == job.id) & self.staging.c.is_sku,
             key, sku_values, scope, {"product_sku_number": "parent_sku_number"},
         )  # fmt: skip
-        counts = merge(session, products, job.id, int(staged.get(False, 0)))
-        return counts + merge(session, skus, job.id, int(staged.get(True, 0)))
+        counts = merge(session, products, job.id, int(staged.get(False, 0)), write)
+        return counts + merge(session, skus, job.id, int(staged.get(True, 0)), write)

@@ -1,0 +1,122 @@
+"""The failed-rows file: the invalid rows of an upload in its own format and columns, plus an Error column.
+
+Source rows and problems are both read in row order and joined as they stream, so memory stays
+flat however many rows failed. Cells that a spreadsheet would run as a formula are neutralised
+with a leading apostrophe, which every reader of this service drops again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import tempfile
+from collections.abc import Iterator
+
+from openpyxl import Workbook
+from sqlmodel import col, select
+
+from app.importing.formats import FileType
+from app.importing.readers.delimited import SourceRow, read_records
+from app.jobs import ImportProblem, ImportStatus, ProblemKind, Severity
+from app.runtime import Runtime
+
+ERROR_COLUMN = "Error"
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_BATCH = 5000
+
+
+def neutralise(cell: str) -> str:
+    if cell[:1] in ("=", "+", "-", "@") and not _PLAIN_NUMBER.match(cell):
+        return "'" + cell
+    return cell
+
+
+def _failed_rows(runtime: Runtime, job_id: int) -> Iterator[tuple[int, str]]:
+    """(row number, its messages joined) for every row with an error, in row order, a batch at a time."""
+    after = 0
+    while True:
+        with runtime.db.read() as session:
+            batch = session.exec(
+                select(ImportProblem.row_number, ImportProblem.message)
+                .where(
+                    ImportProblem.job_id == job_id,
+                    ImportProblem.kind == ProblemKind.RECORD.value,
+                    ImportProblem.severity == Severity.ERROR.value,
+                    col(ImportProblem.row_number) > after,
+                )
+                .order_by(col(ImportProblem.row_number), col(ImportProblem.id))
+                .limit(_BATCH)
+            ).all()
+        if not batch:
+            return
+        rows: dict[int, list[str]] = {}
+        for row, message in batch:
+            if row is not None:
+                rows.setdefault(row, []).append(message)
+        last = max(rows)
+        if len(batch) == _BATCH and len(rows) > 1:  # the last row may go on in the next batch: take it whole then
+            rows.pop(last, None)
+            last = last - 1
+        yield from ((row, "; ".join(messages)) for row, messages in sorted(rows.items()))
+        after = last
+
+
+def _source_rows(runtime: Runtime, job: ImportStatus) -> Iterator[SourceRow]:
+    if job.rows_key is not None:
+        with runtime.storage.open(job.rows_key) as stream:
+            for row in read_records(stream, encoding="utf-8", delimiter=",", first_row=0):
+                yield SourceRow(int(row.cells[0]), row.cells[1:], row.end_offset)
+        return
+    with runtime.storage.open(job.upload_key) as stream:
+        rows = read_records(
+            stream, encoding=job.encoding or "utf-8", delimiter=job.delimiter or ",", first_row=1, skip_bom=True
+        )
+        next(rows, None)
+        yield from rows
+
+
+def _joined(runtime: Runtime, job: ImportStatus) -> Iterator[list[str]]:
+    assert job.id is not None
+    header = json.loads(job.header or "[]")
+    yield [*header, ERROR_COLUMN]
+    failed = _failed_rows(runtime, job.id)
+    wanted = next(failed, None)
+    for row in _source_rows(runtime, job):
+        while wanted is not None and wanted[0] < row.number:
+            wanted = next(failed, None)
+        if wanted is None:
+            return
+        if wanted[0] == row.number:
+            cells = row.cells + [""] * (len(header) - len(row.cells))
+            yield [neutralise(cell) for cell in cells] + [wanted[1]]
+
+
+def failed_rows_csv(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
+    line = io.StringIO()
+    writer = csv.writer(line, delimiter=job.delimiter or ",", lineterminator="\r\n")
+    for cells in _joined(runtime, job):
+        writer.writerow(cells)
+        yield line.getvalue().encode("utf-8")
+        line.seek(0)
+        line.truncate()
+
+
+def failed_rows_xlsx(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Failed rows")
+    for cells in _joined(runtime, job):
+        sheet.append(cells)
+    with tempfile.TemporaryFile() as spool:
+        workbook.save(spool)
+        spool.seek(0)
+        yield from iter(lambda: spool.read(1 << 16), b"")
+
+
+def failed_rows_file(runtime: Runtime, job: ImportStatus) -> tuple[str, str, Iterator[bytes]]:
+    """(media type, file name, body) of the failed-rows file of a job."""
+    if FileType(job.file_type) is FileType.XLSX:
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return media, f"import-{job.id}-failed-rows.xlsx", failed_rows_xlsx(runtime, job)
+    return "text/csv; charset=utf-8", f"import-{job.id}-failed-rows.csv", failed_rows_csv(runtime, job)

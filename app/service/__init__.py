@@ -1,0 +1,32 @@
+"""Use cases called by the HTTP API and the command line."""
+
+from app.service.control import cancel_job, retry_job
+from app.service.records import list_records, read_record
+from app.service.status import STATUS_PROBLEM_LIMIT, StatusView, failed_rows, job_status, list_jobs, list_problems
+from app.service.submit import (
+    Submission,
+    Upload,
+    authorise_submission,
+    check_submission,
+    create_job,
+    parse_import_type,
+)
+
+__all__ = [
+    "STATUS_PROBLEM_LIMIT",
+    "StatusView",
+    "Submission",
+    "Upload",
+    "authorise_submission",
+    "cancel_job",
+    "check_submission",
+    "create_job",
+    "failed_rows",
+    "job_status",
+    "list_jobs",
+    "list_problems",
+    "list_records",
+    "parse_import_type",
+    "read_record",
+    "retry_job",
+]

@@ -1,0 +1,181 @@
+"""Submitting an import: check the request, record the job, enqueue it (once per Idempotency-Key)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from app import jobs
+from app.accounts import Principal
+from app.errors import BadRequest, Forbidden, IdempotencyMismatch
+from app.importing.formats import FileType
+from app.jobs import ImportState, ImportStatus, OnError
+from app.runtime import Runtime
+from specifications import SUPPORTED_TYPES, ImportType, find_specification, specifications_for
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A checked request to import: what, how to read it, where it goes and how to treat bad rows."""
+
+    import_type: ImportType
+    specification: str
+    file_type: FileType
+    catalog_id: int
+    site_id: int
+    user_id: int | None
+    on_error: OnError = OnError.ABORT
+    max_errors: int | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    size: int
+    sha256: str
+
+
+def parse_import_type(text: str) -> ImportType:
+    valid = ", ".join(kind.value for kind in ImportType)
+    try:
+        import_type = ImportType(text.strip().upper())
+    except ValueError:
+        raise BadRequest(f"unknown importType '{text}'; valid import types are {valid}") from None
+    if import_type not in SUPPORTED_TYPES:
+        ready = ", ".join(kind.value for kind in SUPPORTED_TYPES)
+        raise BadRequest(f"{import_type.value} imports are not available in this version; available: {ready}")
+    return import_type
+
+
+def _file_type(text: str | None) -> FileType:
+    try:
+        return FileType((text or FileType.CSV.value).strip().upper())
+    except ValueError:
+        valid = ", ".join(kind.value for kind in FileType)
+        raise BadRequest(f"unknown fileType '{text}'; valid file types are {valid}") from None
+
+
+def _error_policy(on_error: str | None, max_errors: int | None) -> OnError:
+    try:
+        policy = OnError((on_error or OnError.ABORT.value).strip().lower())
+    except ValueError:
+        raise BadRequest(f"onError must be 'abort' or 'skip', got '{on_error}'") from None
+    if max_errors is not None and (max_errors < 0 or policy is not OnError.SKIP):
+        raise BadRequest("maxErrors is a whole number of 0 or more, and goes with onError=skip")
+    return policy
+
+
+def check_submission(
+    import_type: ImportType,
+    specification: str | None,
+    file_type: str | None,
+    catalog_id: int,
+    site_id: int,
+    user_id: int | None,
+    on_error: str | None = None,
+    max_errors: int | None = None,
+    dry_run: bool = False,
+) -> Submission:
+    names = ", ".join(spec.name for spec in specifications_for(import_type))
+    if not specification or not specification.strip():
+        raise BadRequest(f"importSpecification is required; for {import_type.value} use one of: {names}")
+    spec = find_specification(import_type, specification)
+    if spec is None:
+        raise BadRequest(f"unknown importSpecification '{specification}' for {import_type.value}; use one of: {names}")
+    policy = _error_policy(on_error, max_errors)
+    kind = _file_type(file_type)
+    return Submission(import_type, spec.name, kind, catalog_id, site_id, user_id, policy, max_errors, dry_run)
+
+
+def authorise_submission(principal: Principal, import_type: ImportType) -> None:
+    if not principal.may_import(import_type.value):
+        raise Forbidden(f"account '{principal.username}' may not submit {import_type.value} imports")
+
+
+def _earlier_job(session: Session, principal: Principal, key: str) -> ImportStatus | None:
+    return session.exec(
+        select(ImportStatus).where(ImportStatus.account_id == principal.account_id, ImportStatus.idempotency_key == key)
+    ).first()
+
+
+def _same_request(job: ImportStatus, upload: Upload) -> ImportStatus:
+    if job.body_sha256 != upload.sha256:
+        raise IdempotencyMismatch(
+            f"Idempotency-Key was already used for import {job.id} with a different body; use a new key"
+        )
+    return job
+
+
+def enqueue(runtime: Runtime, job: ImportStatus) -> ImportStatus:
+    """Hand a committed job to the workers; a failed enqueue fails the job with the reason."""
+    assert job.id is not None
+    try:
+        runtime.queue.enqueue_plan(job.id)
+    except Exception as error:  # the broker may be down: the job must say so, not hang
+        logger.exception("import.enqueue_failed job_id=%s", job.id)
+        with runtime.db.write() as session:
+            jobs.fail(session, job.id, f"the job could not be queued for a worker: {type(error).__name__}")
+            refreshed = session.get(ImportStatus, job.id)
+        assert refreshed is not None
+        return refreshed
+    return job
+
+
+def create_job(
+    runtime: Runtime,
+    principal: Principal,
+    submission: Submission,
+    upload: Upload,
+    idempotency_key: str | None = None,
+    retry_of: int | None = None,
+) -> tuple[ImportStatus, bool]:
+    """Record the job, commit, then enqueue its plan. Returns the job and whether it is new."""
+    job = new_job(principal, submission, upload, idempotency_key, retry_of)
+    try:
+        with runtime.db.write() as session:
+            if idempotency_key and (earlier := _earlier_job(session, principal, idempotency_key)):
+                return _same_request(earlier, upload), False
+            session.add(job)
+            session.flush()
+    except IntegrityError:  # the same key, submitted at the same moment by another request
+        with runtime.db.read() as session:
+            earlier = _earlier_job(session, principal, idempotency_key or "")
+        if earlier is None:
+            raise
+        return _same_request(earlier, upload), False
+    logger.info("import.accepted job_id=%s type=%s bytes=%s", job.id, job.import_type, upload.size)
+    return enqueue(runtime, job), True
+
+
+def new_job(
+    principal: Principal,
+    submission: Submission,
+    upload: Upload,
+    idempotency_key: str | None = None,
+    retry_of: int | None = None,
+) -> ImportStatus:
+    return ImportStatus(
+        import_type=submission.import_type.value,
+        specification=submission.specification,
+        state=ImportState.START_REQUESTED.value,
+        file_type=submission.file_type.value,
+        catalog_id=submission.catalog_id,
+        site_id=submission.site_id,
+        user_id=submission.user_id,
+        account_id=principal.account_id,
+        submitted_by=principal.username,
+        upload_key=upload.key,
+        upload_bytes=upload.size,
+        body_sha256=upload.sha256,
+        on_error=submission.on_error.value,
+        max_errors=submission.max_errors,
+        dry_run=submission.dry_run,
+        idempotency_key=idempotency_key,
+        retry_of=retry_of,
+    )

@@ -1,0 +1,159 @@
+"""Controlling imports over HTTP: dry run, error policy, cancel, retry, idempotency, history, errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+
+import httpx
+
+from tests.e2e.service import Service, wait_for_end
+from tests.factories import make_csv, product_row
+
+SPEC = "importSpecification=DefaultProductImportSpecification"
+
+
+def url(catalog: int, extra: str = "") -> str:
+    return f"/api/importer/PRODUCT?{SPEC}&catalogId={catalog}{extra}"
+
+
+def post(client: httpx.Client, body: bytes, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return client.post(path, content=body, headers={"Content-Type": "text/csv", **(headers or {})})
+
+
+def skus(client: httpx.Client, catalog: int) -> list[str]:
+    listing = client.get("/api/data/PRODUCT", params={"catalogId": catalog, "pageSize": 1000}).json()
+    return [item["skuNumber"] for item in listing["items"]]
+
+
+def bad_file() -> bytes:
+    return make_csv([product_row("a"), product_row("b", price="1,5"), product_row("c"), product_row("d", title=" ")])
+
+
+def test_on_error_skip_lands_valid_rows_and_lists_every_problem(admin: httpx.Client) -> None:
+    response = post(admin, bad_file(), url(101, "&onError=skip"))
+
+    final = wait_for_end(admin, response.json()["statusUrl"])[-1]
+
+    assert (final["status"], final["onError"], final["recordsCreated"], final["recordsFailed"]) == (
+        "COMPLETED",
+        "skip",
+        2,
+        2,
+    )
+    assert final["problemCount"] == 2
+    assert skus(admin, 101) == ["a", "c"]
+    errors = admin.get(f"/api/importer/{final['statusId']}/errors", params={"pageSize": 1}).json()
+    assert (errors["total"], errors["page"], errors["pageSize"]) == (2, 1, 1)
+    assert errors["items"][0]["rowNumber"] == 3 and errors["items"][0]["fieldName"] == "Retail Price"
+    second = admin.get(f"/api/importer/{final['statusId']}/errors", params={"page": 2, "pageSize": 1}).json()
+    assert second["items"][0]["rowNumber"] == 5
+
+
+def test_a_dry_run_reports_without_writing(admin: httpx.Client) -> None:
+    response = post(admin, make_csv([product_row("dry-1"), product_row("dry-2")]), url(102, "&dryRun=true"))
+
+    final = wait_for_end(admin, response.json()["statusUrl"])[-1]
+
+    assert (final["status"], final["dryRun"], final["recordsCreated"]) == ("COMPLETED", True, 2)
+    assert skus(admin, 102) == []
+
+
+def test_the_failed_rows_file_can_be_fixed_and_uploaded_as_is(admin: httpx.Client) -> None:
+    failed = wait_for_end(admin, post(admin, bad_file(), url(103)).json()["statusUrl"])[-1]
+    assert failed["status"] == "FAILED"
+
+    download = admin.get(f"/api/importer/{failed['statusId']}/failed-rows")
+
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    lines = list(csv.reader(io.StringIO(download.text)))
+    assert [line[0] for line in lines[1:]] == ["b", "d"] and lines[0][-1] == "Error"
+    fixed = [line[:-1] for line in lines]
+    fixed[1][7], fixed[2][2] = "1.50", "A title"
+    out = io.StringIO()
+    csv.writer(out).writerows(fixed)
+    again = wait_for_end(admin, post(admin, out.getvalue().encode(), url(103)).json()["statusUrl"])[-1]
+    assert again["status"] == "COMPLETED" and skus(admin, 103) == ["b", "d"]
+
+
+def test_cancel_stops_an_import_and_a_retry_runs_it_again(admin: httpx.Client) -> None:
+    big = make_csv([product_row(f"big-{n}") for n in range(6000)])
+    accepted = post(admin, big, url(104)).json()
+
+    cancelled = admin.delete(f"/api/importer/{accepted['statusId']}")
+
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELLED"
+    assert wait_for_end(admin, accepted["statusUrl"])[-1]["status"] == "CANCELLED"
+    assert skus(admin, 104) == []
+    again = admin.post(f"/api/importer/{accepted['statusId']}/cancel")
+    assert again.status_code == 409 and "already CANCELLED" in again.json()["detail"]
+
+    retry = admin.post(f"/admin/api/importer/{accepted['statusId']}/retry")
+    assert retry.status_code == 200 and retry.json()["retryOf"] == accepted["statusId"]
+    final = wait_for_end(admin, retry.json()["statusUrl"])[-1]
+    assert (final["status"], final["recordsCreated"]) == ("COMPLETED", 6000)
+    assert admin.get(accepted["statusUrl"]).json()["retriedAs"] == final["statusId"]
+    finished = admin.delete(f"/api/importer/{final['statusId']}")
+    assert finished.status_code == 409 and "is already COMPLETED" in finished.json()["detail"]
+
+
+def test_an_idempotency_key_returns_the_same_import_and_refuses_another_body(admin: httpx.Client) -> None:
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = make_csv([product_row("idem-1")])
+
+    first = post(admin, body, url(105), key)
+    second = post(admin, body, url(105), key)
+    other = post(admin, make_csv([product_row("idem-2")]), url(105), key)
+
+    assert first.status_code == second.status_code == 200
+    assert first.json()["statusId"] == second.json()["statusId"]
+    assert other.status_code == 422 and "Idempotency-Key was already used" in other.json()["detail"]
+    wait_for_end(admin, first.json()["statusUrl"])
+    history = admin.get("/api/importer", params={"pageSize": 1000}).json()["items"]
+    assert sum(1 for item in history if item["statusId"] == first.json()["statusId"]) == 1
+    assert skus(admin, 105) == ["idem-1"]
+
+
+def test_history_lists_imports_newest_first_with_filters(admin: httpx.Client) -> None:
+    for _ in range(2):
+        wait_for_end(admin, post(admin, make_csv([product_row("hist")]), url(106)).json()["statusUrl"])
+
+    listing = admin.get("/api/importer", params={"status": "COMPLETED", "importType": "PRODUCT", "pageSize": 2}).json()
+
+    ids = [item["statusId"] for item in listing["items"]]
+    assert ids == sorted(ids, reverse=True) and listing["total"] >= 2
+    assert all(item["status"] == "COMPLETED" for item in listing["items"])
+    assert admin.get("/api/importer", params={"status": "DONE"}).status_code == 400
+
+
+def test_an_importer_sees_only_its_own_imports(service: Service, admin: httpx.Client) -> None:
+    service.add_user("alice", "alice-password-1", role="importer")
+    service.add_user("bob", "bob-password-1", role="importer")
+    with service.client("alice", "alice-password-1") as alice, service.client("bob", "bob-password-1") as bob:
+        mine = post(alice, make_csv([product_row("own-1")]), url(107)).json()
+        theirs = bob.get(f"/api/importer/{mine['statusId']}")
+        bob_cancel = bob.delete(f"/api/importer/{mine['statusId']}")
+        bob_history = bob.get("/api/importer").json()
+        alice_sees = alice.get(f"/api/importer/{mine['statusId']}")
+
+    assert (theirs.status_code, bob_cancel.status_code) == (404, 404)
+    assert all(item["submittedBy"] == "bob" for item in bob_history["items"])
+    assert alice_sees.status_code == 200
+    assert admin.get(f"/api/importer/{mine['statusId']}").status_code == 200
+
+
+def test_bad_control_parameters_are_400s(admin: httpx.Client) -> None:
+    cases = [
+        (post(admin, b"x", url(108, "&onError=ignore")), "onError must be 'abort' or 'skip'"),
+        (
+            post(admin, b"x", url(108, "&maxErrors=3")),
+            "maxErrors is a whole number of 0 or more, and goes with onError=skip",
+        ),
+        (post(admin, b"x", url(108, "&dryRun=perhaps")), "dryRun must be true or false"),
+        (admin.get("/api/importer/1/errors", params={"pageSize": 5000}), "pageSize must be between 1 and 1000"),
+    ]
+    for response, text in cases:
+        assert response.status_code == 400 and text in json.loads(response.text)["detail"]

@@ -1,0 +1,193 @@
+"""Error policy, dry run, cancel, retry and the failed-rows file, on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from app.accounts import Role
+from app.commerce.products import Product, ProductStaging
+from app.db import Database
+from app.errors import Conflict, NotFound
+from app.importing import pipeline
+from app.jobs import ImportState, OnError
+from app.service import cancel_job, failed_rows, list_problems, retry_job
+from tests.factories import CONTRACT_HEADER, make_csv, product_row
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+
+
+def skus(db: Database) -> list[str]:
+    with db.read() as session:
+        return sorted(session.exec(select(Product.sku_number)).all())
+
+
+def mixed_rows() -> list[list[str]]:
+    return [
+        product_row("1"),
+        product_row("2", price="x"),
+        product_row("3"),
+        product_row("4", title=" "),
+        product_row("5"),
+    ]
+
+
+def test_under_skip_valid_rows_land_and_invalid_rows_are_reported(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+
+    job_id = submit(runtime, principal, make_csv(mixed_rows()), on_error=OnError.SKIP)
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed, done.problem_count) == (
+        ImportState.COMPLETED,
+        3,
+        2,
+        2,
+    )
+    assert skus(database) == ["1", "3", "5"]
+
+
+def test_under_skip_more_invalid_rows_than_max_errors_fails_and_writes_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+
+    job_id = submit(runtime, principal, make_csv(mixed_rows()), on_error=OnError.SKIP, max_errors=1)
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED
+    assert "more than maxErrors=1, so nothing was written" in (done.message or "")
+    assert skus(database) == []
+    with database.read() as session:
+        assert session.exec(select(ProductStaging)).all() == []
+
+
+def test_under_skip_a_repeated_key_keeps_its_first_row(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
+    principal = make_principal(database)
+    rows = [product_row("1", title="first"), product_row("2"), product_row("1", title="second")]
+
+    job_id = submit(runtime, principal, make_csv(rows), on_error=OnError.SKIP)
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 2, 1)
+    with database.read() as session:
+        first = session.exec(select(Product).where(Product.sku_number == "1")).one()
+    assert first.product_title == "first"
+
+
+def test_a_dry_run_counts_what_would_change_and_writes_nothing(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("1"), product_row("2")]))
+    drain(runtime, queue)
+
+    job_id = submit(
+        runtime, principal, make_csv([product_row("1"), product_row("2", price="7.00"), product_row("3")]), dry_run=True
+    )
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.dry_run, done.message) == (ImportState.COMPLETED, True, "dry run: nothing was written")
+    assert (done.records_created, done.records_updated, done.records_skipped) == (1, 1, 1)
+    assert skus(database) == ["1", "2"]
+
+
+def test_a_dry_run_fails_when_the_real_import_would(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+
+    job_id = submit(runtime, make_principal(database), make_csv(mixed_rows()), dry_run=True)
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED and (done.message or "").endswith("(onError=abort) (dry run)")
+
+
+def test_a_cancelled_import_writes_nothing_even_when_its_chunks_run_later(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
+    principal = make_principal(database)
+    job_id = submit(runtime, principal, make_csv([product_row(str(n)) for n in range(4)]))
+    _, args = queue.steps.popleft()
+    pipeline.plan(runtime, *args)
+    _, first = queue.steps.popleft()
+    pipeline.run_chunk(runtime, *first)
+
+    cancel_job(runtime, principal, job_id)
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.message) == (ImportState.CANCELLED, "cancelled by ops")
+    assert skus(database) == []
+    with database.read() as session:
+        assert session.exec(select(ProductStaging)).all() == []
+    with pytest.raises(Conflict, match="is already CANCELLED; only an unfinished import can be cancelled"):
+        cancel_job(runtime, principal, job_id)
+
+
+def test_a_failed_import_is_retried_from_its_stored_upload(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    job_id = submit(runtime, principal, make_csv([product_row("1")]))
+    cancel_job(runtime, principal, job_id)
+    queue.steps.clear()
+
+    retry = retry_job(runtime, principal, job_id)
+    drain(runtime, queue)
+
+    assert retry.retry_of == job_id
+    assert job(runtime, job_id).retried_as == retry.id
+    assert job(runtime, retry.id or 0).state == ImportState.COMPLETED
+    assert skus(database) == ["1"]
+    with pytest.raises(Conflict, match="already retried as import"):
+        retry_job(runtime, principal, job_id)
+    with pytest.raises(Conflict, match="only a FAILED or CANCELLED import can be retried"):
+        retry_job(runtime, principal, retry.id or 0)
+
+
+def test_an_importer_cannot_see_or_control_another_accounts_import(database: Database, tmp_path: Path) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    owner = make_principal(database, "owner", Role.IMPORTER)
+    other = make_principal(database, "other", Role.IMPORTER)
+    job_id = submit(runtime, owner, make_csv([product_row("1")]))
+
+    for action in (cancel_job, retry_job):
+        with pytest.raises(NotFound):
+            action(runtime, other, job_id)
+    with pytest.raises(NotFound):
+        list_problems(runtime, other, job_id, 1, 10)
+
+
+def test_the_failed_rows_file_holds_the_invalid_rows_with_their_errors_and_round_trips(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    rows = [product_row("1"), product_row("=cmd", price="x"), product_row("3", title="-3"), product_row("4", title=" ")]
+    job_id = submit(runtime, principal, make_csv(rows))
+    drain(runtime, queue)
+
+    media, name, body = failed_rows(runtime, principal, job_id)
+    text = b"".join(body).decode("utf-8")
+
+    assert (media, name) == ("text/csv; charset=utf-8", f"import-{job_id}-failed-rows.csv")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0] == [*CONTRACT_HEADER, "Error"]
+    assert [line[0] for line in lines[1:]] == ["'=cmd", "4"]
+    assert lines[1][-1] == "Retail Price must be a decimal number, got 'x'"
+    assert lines[2][-1] == "Missing Required Data: Product Title is required"
+
+    fixed = [line[:-1] for line in lines[1:]]
+    fixed[0][7], fixed[1][2] = "2.50", "Fixed title"
+    retry_id = submit(runtime, principal, make_csv(fixed))
+    drain(runtime, queue)
+
+    assert job(runtime, retry_id).state == ImportState.COMPLETED
+    assert skus(database) == ["4", "=cmd"]
