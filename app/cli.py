@@ -212,11 +212,11 @@ def worker(concurrency: int | None) -> None:
     settings = _settings()
     _configure_logging(settings)
     _prepare(settings).dispose()
-    threading.Thread(target=_reap_periodically, args=(settings,), name="reaper", daemon=True).start()
+    app = make_celery(settings)
+    threading.Thread(target=_reap_periodically, args=(app, settings), name="reaper", daemon=True).start()
     parent = os.environ.get(PARENT_PID_VARIABLE, "")
     if parent.isdigit():
         threading.Thread(target=_stop_when_orphaned, args=(int(parent),), name="orphan-watch", daemon=True).start()
-    app = make_celery(settings)
     app.worker_main(
         [
             "worker",

@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Celery, Task
 from celery.signals import worker_process_init
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import jobs
@@ -32,6 +33,9 @@ def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Cal
     runtime = holder.get()
     try:
         step(runtime)
+    except BrokerError as error:
+        # The step's own writes are committed; what it could not enqueue, the reaper hands out later.
+        logger.warning("import.broker_unavailable job_id=%s error=%s", job_id, error)
     except ImportFailed as error:
         logger.info("import.failed job_id=%s reason=%s", job_id, error)
         _fail(runtime, job_id, f"Error in the uploaded file: {error}")

@@ -58,17 +58,40 @@ class Service:
 
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
         with (self.data_dir / log_name).open("ab") as log:
-            process = subprocess.Popen([IMPORTER, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [IMPORTER, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.processes.append(process)
         return process
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        serve = ["serve", "--port", str(self.port)] + (["--no-worker"] if self.split_workers else [])
-        self._spawn(serve, "serve.log")
+        self.start_api()
         for number in range(self.split_workers):
             self._spawn(["worker"], f"worker-{number}.log")
         self.wait_healthy()
+
+    def start_api(self) -> None:
+        serve = ["serve", "--port", str(self.port)] + (["--no-worker"] if self.split_workers else [])
+        process = self._spawn(serve, "serve.log")
+        self.processes.remove(process)
+        self.processes.insert(0, process)
+
+    @property
+    def api(self) -> subprocess.Popen[bytes]:
+        return self.processes[0]
+
+    def replace_api(self) -> None:
+        """Forget the (dead) API process and start a new one on the same port."""
+        self.processes.pop(0).wait()
+        self.start_api()
+        self.wait_healthy()
+
+    def restart_worker(self, index: int) -> None:
+        """Start a new worker in place of a split worker that died."""
+        self.processes[1 + index].wait()
+        self.processes[1 + index] = self._spawn(["worker"], f"worker-{index}.log")
+        self.processes.pop()
 
     def wait_healthy(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -78,7 +101,7 @@ class Service:
                     return
             except httpx.TransportError:
                 pass
-            if self.processes[0].poll() is not None:
+            if self.api.poll() is not None:
                 raise RuntimeError(f"the service exited: {self.log('serve.log')[-3000:]}")
             time.sleep(0.2)
         raise RuntimeError("the service did not answer in time")
