@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 
 import click
 from celery import Celery
@@ -83,6 +84,69 @@ def users_add(name: str, role: str, types: str) -> None:
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"account '{name.strip()}' created with role {role}")
+
+
+@main.group()
+def tokens() -> None:
+    """Manage API tokens for scripts (sent as `Authorization: Bearer TOKEN`)."""
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@tokens.command("create")
+@click.argument("username")
+@click.option("--name", "label", default=None, help="A label to recognise the token by, e.g. nightly-feed.")
+def tokens_create(username: str, label: str | None) -> None:
+    """Create a token acting as USERNAME; it is printed once, on standard output, and never again."""
+    from app.tokens import create_token
+
+    db = _prepare(_settings())
+    try:
+        with db.write() as session:
+            row, token = create_token(session, username, label)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"token {row.id} created for '{username}'; it is shown only now, so keep it safe", err=True)
+    click.echo(token)
+
+
+@tokens.command("list")
+@click.argument("username", required=False)
+def tokens_list(username: str | None) -> None:
+    """List tokens (all, or USERNAME's): id, user, label, created, last used; never the token itself."""
+    from app.tokens import list_tokens
+
+    db = _prepare(_settings())
+    try:
+        with db.read() as session:
+            listed = list_tokens(session, username)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    rows = [("ID", "USER", "LABEL", "CREATED (UTC)", "LAST USED (UTC)", "REVOKED (UTC)")]
+    rows += [
+        (str(t.id), t.username, t.label or "-", _when(t.created_at), _when(t.last_used_at), _when(t.revoked_at))
+        for t in listed
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@tokens.command("revoke")
+@click.argument("token_id", metavar="ID", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token at once: requests sending it get 401."""
+    from app.tokens import revoke_token
+
+    db = _prepare(_settings())
+    try:
+        with db.write() as session:
+            revoke_token(session, token_id)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"token {token_id} revoked")
 
 
 def _first_admin(db: Database) -> None:

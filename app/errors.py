@@ -10,7 +10,8 @@
     │   ├── Conflict             409: the job's state does not allow this
     │   ├── UploadTooLarge       413: the body is over IMPORTER_MAX_UPLOAD_BYTES
     │   ├── UnsupportedMediaType 415: the body's bytes contradict the declared fileType
-    │   └── IdempotencyMismatch  422: an Idempotency-Key reused with another body
+    │   ├── IdempotencyMismatch  422: an Idempotency-Key reused with another body
+    │   └── TooManyRequests      429: a limit was reached; carries the seconds to wait (Retry-After)
     ├── AccountError             `importer users ...` was given something it cannot do
     └── ImportFailed             the import cannot go on; its message is shown on the job
         └── UnreadableFile       damage found while reading the upload
@@ -71,6 +72,16 @@ class UnsupportedMediaType(RequestError):
 
 class IdempotencyMismatch(RequestError):
     status_code = 422
+
+
+class TooManyRequests(RequestError):
+    """A limit (failed logins, request rate, running imports) was reached; try again in `retry_after` seconds."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
 
 
 class AccountError(ImporterError):

@@ -12,8 +12,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.accounts import CredentialCache
-from app.api import data, imports, jobs
-from app.errors import RequestError, Unauthorized
+from app.api import data, imports, jobs, openapi
+from app.api.limits import AccessLimits, within_running_limit
+from app.errors import RequestError, TooManyRequests, Unauthorized
 from app.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,10 @@ async def health(request: Request) -> JSONResponse:
 
 
 def _routes() -> list[Route]:
-    routes = [Route("/api/health", health, methods=["GET"])]
+    routes = [
+        Route("/api/health", health, methods=["GET"]),
+        Route(openapi.OPENAPI_PATH, openapi.publish, methods=["GET"]),
+    ]
     for prefix in IMPORTER_PREFIXES:
         routes += [
             Route(prefix, jobs.list_imports, methods=["GET"]),
@@ -34,10 +38,10 @@ def _routes() -> list[Route]:
             Route(prefix + "/{status_id:int}", imports.import_status, methods=["GET"]),
             Route(prefix + "/{status_id:int}", jobs.cancel_import, methods=["DELETE"]),
             Route(prefix + "/{status_id:int}/cancel", jobs.cancel_import, methods=["POST"]),
-            Route(prefix + "/{status_id:int}/retry", jobs.retry_import, methods=["POST"]),
+            Route(prefix + "/{status_id:int}/retry", within_running_limit(jobs.retry_import), methods=["POST"]),
             Route(prefix + "/{status_id:int}/errors", jobs.import_errors, methods=["GET"]),
             Route(prefix + "/{status_id:int}/failed-rows", jobs.failed_rows, methods=["GET"]),
-            Route(prefix + "/{import_type}", imports.submit_import, methods=["POST"]),
+            Route(prefix + "/{import_type}", within_running_limit(imports.submit_import), methods=["POST"]),
         ]
     routes += [
         Route("/api/data/{import_type}", data.list_records, methods=["GET"]),
@@ -53,6 +57,8 @@ def error_body(error: str, detail: str, status: int, headers: Mapping[str, str] 
 async def on_request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
     headers = {"WWW-Authenticate": 'Basic realm="importer", charset="UTF-8"'} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_body(exc.name, exc.detail, exc.status_code, headers)
 
 
@@ -84,4 +90,5 @@ def create_app(runtime: Runtime) -> Starlette:
     )
     app.state.runtime = runtime
     app.state.credentials = CredentialCache(runtime.settings.auth_cache_seconds)
+    app.state.limits = AccessLimits.from_settings(runtime.settings)
     return app

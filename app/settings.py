@@ -62,6 +62,13 @@ class Settings:
     reap_seconds: float = 30.0
     max_attempts: int = 5
     log_level: str = "INFO"
+    login_failures_before_throttle: int = 5
+    login_failure_window_seconds: float = 300.0
+    login_throttle_seconds: float = 60.0
+    login_throttle_max_seconds: float = 3600.0
+    rate_limit_per_second: float = 20.0
+    rate_limit_burst: int = 60
+    max_running_imports: int = 10
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -96,6 +103,13 @@ class Settings:
             reap_seconds=_float(env, "REAP_SECONDS", 30.0),
             max_attempts=max(1, _int(env, "MAX_ATTEMPTS", 5)),
             log_level=_str(env, "LOG_LEVEL", "INFO").upper(),
+            login_failures_before_throttle=max(0, _int(env, "LOGIN_FAILURES_BEFORE_THROTTLE", 5)),
+            login_failure_window_seconds=max(1.0, _float(env, "LOGIN_FAILURE_WINDOW_SECONDS", 300.0)),
+            login_throttle_seconds=max(1.0, _float(env, "LOGIN_THROTTLE_SECONDS", 60.0)),
+            login_throttle_max_seconds=max(1.0, _float(env, "LOGIN_THROTTLE_MAX_SECONDS", 3600.0)),
+            rate_limit_per_second=max(0.0, _float(env, "RATE_LIMIT_PER_SECOND", 20.0)),
+            rate_limit_burst=max(1, _int(env, "RATE_LIMIT_BURST", 60)),
+            max_running_imports=max(0, _int(env, "MAX_RUNNING_IMPORTS", 10)),
         )
 
     @property

@@ -8,9 +8,11 @@ from specifications.model import (
     Requirement,
     Specification,
 )
+from specifications.category import DEFAULT_CATEGORY
+from specifications.customer import DEFAULT_ADDRESS, DEFAULT_CUSTOMER
 from specifications.product import DEFAULT_PRODUCT
 
-SPECIFICATIONS: tuple[Specification, ...] = (DEFAULT_PRODUCT,)
+SPECIFICATIONS: tuple[Specification, ...] = (DEFAULT_PRODUCT, DEFAULT_CATEGORY, DEFAULT_CUSTOMER, DEFAULT_ADDRESS)
 
 # Import types whose pipeline exists in this version of the service.
 SUPPORTED_TYPES: tuple[ImportType, ...] = tuple(dict.fromkeys(spec.import_type for spec in SPECIFICATIONS))

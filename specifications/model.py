@@ -26,6 +26,10 @@ class ColumnKind(StrEnum):
     FLAG = "flag"  # Y/Yes/True/1 or N/No/False/0/empty
     URL = "url"
     URL_LIST = "url-list"  # `|`-separated `url` or `key:url`
+    DATE = "date"  # ISO 8601 date or date-time (UTC unless an offset is given)
+    EMAIL = "email"
+    COUNTRY = "country"  # ISO 3166-1 alpha-2
+    CURRENCY = "currency"  # ISO 4217
 
 
 class Requirement(StrEnum):
@@ -65,6 +69,10 @@ class Specification:
     families: tuple[ColumnFamily, ...] = ()
     # The flag column that marks a row as a child of the parent row above it (a product's SKU rows).
     child_flag: str | None = None
+    # A column whose value repeated on consecutive rows makes them one record (an order's lines).
+    group_by: str | None = None
+    # Headers refused outright, with the reason (a clear-text password column, say).
+    refused_headers: dict[str, str] = field(default_factory=dict)
     example: dict[str, str] = field(default_factory=dict)
 
     def column(self, field_name: str) -> Column:

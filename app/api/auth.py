@@ -1,40 +1,79 @@
-"""HTTP Basic authentication: argon2id checks, remembered briefly so that polling stays cheap."""
+"""Authentication: HTTP Basic (argon2id checks, remembered briefly so that polling stays cheap) or an API token.
+
+Every authenticated request is then counted against its account's rate (app.api.limits).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from app import tokens
 from app.accounts import CredentialCache, Principal, check_password, find_account, principal_of
-from app.errors import Unauthorized
+from app.errors import BadRequest, Unauthorized
 from app.runtime import Runtime
+
+if TYPE_CHECKING:
+    from app.api.limits import AccessLimits
 
 logger = logging.getLogger(__name__)
 
+# Query parameters that clients use for tokens; a token in a URL ends up in logs and histories.
+TOKEN_QUERY_NAMES = ("token", "access_token", "api_key")
+MAX_USERNAME = 150
+_background: set[asyncio.Task[None]] = set()
 
-def _basic_credentials(request: Request) -> tuple[str, str]:
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        raise Unauthorized("authentication required: send HTTP Basic credentials (curl --user NAME)")
+
+def client_address(request: Request) -> str:
+    """The caller's address as uvicorn reports it (X-Forwarded-For only from FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "-"
+
+
+def _refuse_token_in_url(request: Request) -> None:
+    named = [name for name in TOKEN_QUERY_NAMES if name in request.query_params]
+    if named:
+        logger.warning("auth.token_in_url parameter=%s client=%s", named[0], client_address(request))
+        raise BadRequest(
+            f"an API token is never accepted in the URL ('{named[0]}' in the query string): "
+            "send it in the Authorization header, as 'Authorization: Bearer TOKEN'"
+        )
+
+
+def _credentials(request: Request) -> tuple[str, str]:
+    """The scheme (basic or bearer) and what follows it in the Authorization header."""
+    scheme, _, value = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() not in ("basic", "bearer") or not value.strip():
+        raise Unauthorized(
+            "authentication required: send HTTP Basic credentials (curl --user NAME) "
+            "or an API token (Authorization: Bearer TOKEN)"
+        )
+    return scheme.lower(), value.strip()
+
+
+def _basic_credentials(encoded: str) -> tuple[str, str]:
     try:
-        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         raise Unauthorized("the Authorization header is not valid HTTP Basic") from None
     username, separator, password = decoded.partition(":")
     if not separator:
         raise Unauthorized("the Authorization header is not valid HTTP Basic")
-    return username, password
+    return username[:MAX_USERNAME], password
 
 
-async def authenticate(request: Request) -> Principal:
+async def _password_principal(request: Request, encoded: str) -> Principal:
     runtime: Runtime = request.app.state.runtime
     cache: CredentialCache = request.app.state.credentials
-    username, password = _basic_credentials(request)
+    limits: AccessLimits = request.app.state.limits
+    username, password = _basic_credentials(encoded)
+    address = client_address(request)
+    limits.begin_login(username, address)
 
     def lookup() -> Principal | None:
         with runtime.db.read() as session:
@@ -49,7 +88,54 @@ async def authenticate(request: Request) -> Principal:
 
     principal = await run_in_threadpool(lookup)
     if principal is None:
-        client = request.client.host if request.client else "-"
-        logger.warning("auth.failed username=%r client=%s", username[:150], client)
+        limits.failed_login(username, address)
         raise Unauthorized("wrong username or password")
+    limits.succeeded_login(username, address)
+    return principal
+
+
+def _record_token_use(runtime: Runtime, token_id: int) -> None:
+    # Runs after the answer is on its way: a failure here must not reach any request.
+    try:
+        with runtime.db.write() as session:
+            tokens.record_use(session, token_id)
+    except Exception:
+        logger.exception("auth.token_use_not_recorded token_id=%s", token_id)
+
+
+async def _token_principal(request: Request, token: str) -> Principal:
+    runtime: Runtime = request.app.state.runtime
+
+    def lookup() -> tuple[tokens.ApiToken, Principal] | None:
+        with runtime.db.read() as session:
+            found = tokens.find_token(session, token)
+        return None if found is None else (found[0], principal_of(found[1]))
+
+    found = await run_in_threadpool(lookup)
+    if found is None:
+        logger.warning("auth.token_refused client=%s", client_address(request))
+        raise Unauthorized("the API token is not valid: it is unknown or was revoked")
+    row, principal = found
+    if row.id is not None and tokens.use_is_unrecorded(row):
+        # On SQLite a write may wait for a long merge; the request should not wait with it.
+        task = asyncio.get_running_loop().create_task(run_in_threadpool(_record_token_use, runtime, row.id))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    return principal
+
+
+async def authenticate(request: Request) -> Principal:
+    """The caller's account; once per request, however many times it is asked."""
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        return known
+    _refuse_token_in_url(request)
+    scheme, value = _credentials(request)
+    if scheme == "bearer":
+        principal = await _token_principal(request, value)
+    else:
+        principal = await _password_principal(request, value)
+    limits: AccessLimits = request.app.state.limits
+    limits.take_request(principal)
+    request.state.principal = principal
     return principal

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
+from app.commerce.staging import staging_table
 from app.jobs import utcnow
 
 
@@ -43,3 +44,11 @@ def category_exists(session: Session, catalog_id: int, sandbox_id: int, category
         )
     ).first()
     return found is not None
+
+
+CATEGORY_FIELDS = (
+    "category_id", "category_name", "parent_category_id", "category_url", "description", "display_order",
+    "active_start_date", "active_end_date", "translations",
+)  # fmt: skip
+CATEGORY_TABLE: Table = Category.__table__  # type: ignore[attr-defined]
+CATEGORY_STAGING = staging_table("category_staging", CATEGORY_TABLE, CATEGORY_FIELDS)

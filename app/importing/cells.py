@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from specifications.codes import COUNTRIES, CURRENCIES
 from specifications.model import ColumnKind
 
-CellValue = str | int | bool | list[dict[str, str | None]] | None
+CellValue = str | int | bool | datetime | list[dict[str, str | None]] | None
 CellReader = Callable[[str, str], CellValue]
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "1"})
@@ -85,6 +87,53 @@ def read_url_list(value: str, header: str) -> CellValue:
     return images
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DATE_FORMATS = ("%Y.%m.%d %H:%M:%S", "%Y.%m.%d")
+
+
+def read_date(value: str, header: str) -> CellValue:
+    """ISO 8601 (2024-03-01, 2024-03-01T09:30:00+02:00) or the contract's yyyy.MM.dd HH:mm:ss, as UTC."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+        for layout in _DATE_FORMATS:
+            try:
+                moment = datetime.strptime(value, layout)
+                break
+            except ValueError:
+                continue
+    if moment is None:
+        raise CellError(f"{header} must be a date such as 2024-03-01 or 2024-03-01T09:30:00Z, got '{value}'")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def read_email(value: str, header: str) -> CellValue:
+    if not value:
+        return None
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise CellError(f"{header} must be an email address, got '{value}'")
+    return value
+
+
+def read_country(value: str, header: str) -> CellValue:
+    if not value:
+        return None
+    if value.upper() not in COUNTRIES:
+        raise CellError(f"{header} must be an ISO 3166 two-letter country code such as US or ES, got '{value}'")
+    return value.upper()
+
+
+def read_currency(value: str, header: str) -> CellValue:
+    if not value:
+        return None
+    if value.upper() not in CURRENCIES:
+        raise CellError(f"{header} must be an ISO 4217 currency code such as USD or EUR, got '{value}'")
+    return value.upper()
+
+
 CELL_READERS: dict[ColumnKind, CellReader] = {
     ColumnKind.TEXT: read_text,
     ColumnKind.IDENTIFIER: read_identifier,
@@ -94,4 +143,8 @@ CELL_READERS: dict[ColumnKind, CellReader] = {
     ColumnKind.FLAG: read_flag,
     ColumnKind.URL: read_text,
     ColumnKind.URL_LIST: read_url_list,
+    ColumnKind.DATE: read_date,
+    ColumnKind.EMAIL: read_email,
+    ColumnKind.COUNTRY: read_country,
+    ColumnKind.CURRENCY: read_currency,
 }

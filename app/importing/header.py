@@ -60,6 +60,8 @@ def _suggestion(spec: Specification, header: str) -> str:
 def _resolve_cell(spec: Specification, index: int, header: str) -> Slot | str:
     """The slot of one header cell, or a message saying why it has none."""
     wanted = header.strip().lower()
+    if wanted in spec.refused_headers:
+        return f"header '{header.strip()}' is refused: {spec.refused_headers[wanted]}"
     for column in spec.columns:
         if column.header.lower() == wanted:
             return Slot(index, header.strip(), column=column)

@@ -18,6 +18,8 @@ from app.importing.problems import ValidationProblem
 from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
+from app.importing.writers.categories import CATEGORY_WRITER
+from app.importing.writers.customers import ADDRESS_WRITER, CUSTOMER_WRITER
 from app.importing.writers.products import ProductWriter
 from app.importing.writers.staging import clear_chunk, clear_job, load_rows
 from app.jobs import ImportChunk, ImportProblem, ImportState, ImportStatus, OnError, ProblemKind, Severity
@@ -26,7 +28,12 @@ from specifications import ImportType, Specification, find_specification
 
 logger = logging.getLogger(__name__)
 
-WRITERS: dict[ImportType, ImportWriter] = {ImportType.PRODUCT: ProductWriter()}
+WRITERS: dict[ImportType, ImportWriter] = {
+    ImportType.PRODUCT: ProductWriter(),
+    ImportType.CATEGORY: CATEGORY_WRITER,
+    ImportType.CUSTOMER: CUSTOMER_WRITER,
+    ImportType.ADDRESS: ADDRESS_WRITER,
+}
 
 
 class _Abandon(Exception):
@@ -307,16 +314,19 @@ def fail_job(session: Session, job: ImportStatus, message: str, **values: object
 def _finalize(session: Session, job: ImportStatus) -> None:
     assert job.id is not None
     writer = WRITERS[ImportType(job.import_type)]
-    duplicates = writer.duplicates(session, job.id)
-    record_problems(session, job.id, ProblemKind.RECORD, duplicates)
-    failed_rows = job.error_count + len(duplicates)
-    problem_count = job.problem_count + len(duplicates)
+    found = writer.set_problems(session, job)
+    record_problems(session, job.id, ProblemKind.RECORD, found)
+    bad_rows = sorted({problem.row for problem in found if problem.row is not None})
+    failed_rows = job.error_count + len(bad_rows)
+    problem_count = job.problem_count + len(found)
     reason = over_limit(job, failed_rows)
     if reason:
         fail_job(session, job, reason, records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows)
         return
-    if duplicates:
-        writer.drop_duplicates(session, job.id)
+    writer.drop_rows(session, job.id, bad_rows)
+    warnings = writer.warnings(session, job)
+    record_problems(session, job.id, ProblemKind.RECORD, warnings)
+    problem_count += len(warnings)
     counts = writer.preview(session, job) if job.dry_run else writer.merge(session, job)
     clear_job(session, writer.staging, job.id)
     jobs.move(

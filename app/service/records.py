@@ -1,29 +1,56 @@
-"""Reading back what imports wrote."""
+"""Reading back what imports wrote: one record by its key (a composite key in its order), or a page."""
 
 from __future__ import annotations
 
-from app.commerce import product_reads
-from app.errors import NotFound
+from app.commerce import product_reads, record_reads
+from app.commerce.record_reads import RecordTable
+from app.errors import BadRequest, NotFound
 from app.runtime import Runtime
 from specifications import ImportType
+
+RECORD_TABLES: dict[ImportType, RecordTable] = {
+    ImportType.CATEGORY: record_reads.CATEGORIES,
+    ImportType.CUSTOMER: record_reads.CUSTOMERS,
+    ImportType.ADDRESS: record_reads.ADDRESSES,
+}
+
+
+def _table(import_type: ImportType) -> RecordTable | None:
+    if import_type is ImportType.PRODUCT:
+        return None
+    table = RECORD_TABLES.get(import_type)
+    if table is None:
+        raise NotFound(f"{import_type.value} records cannot be read back in this version")
+    return table
+
+
+def _scope(table: RecordTable | None, catalog_id: int, site_id: int) -> int:
+    return site_id if table is not None and table.scope_column == "site_id" else catalog_id
 
 
 def read_record(
     runtime: Runtime, import_type: ImportType, key: list[str], catalog_id: int, site_id: int
 ) -> dict[str, object]:
-    if import_type is not ImportType.PRODUCT or len(key) != 1:
-        raise NotFound(f"no {import_type.value} record '{'/'.join(key)}'")
+    table = _table(import_type)
+    size = 1 if table is None else len(table.key)
+    if len(key) != size:
+        raise BadRequest(f"a {import_type.value} record is named by {size} key part{'s' if size > 1 else ''}")
     with runtime.db.read() as session:
-        record = product_reads.find_product(session, catalog_id, 0, key[0])
+        if table is None:
+            record = product_reads.find_product(session, catalog_id, 0, key[0])
+        else:
+            record = record_reads.find_record(session, table, _scope(table, catalog_id, site_id), 0, key)
     if record is None:
-        raise NotFound(f"no PRODUCT '{key[0]}' in catalog {catalog_id}")
+        where = f"site {site_id}" if table is not None and table.scope_column == "site_id" else f"catalog {catalog_id}"
+        raise NotFound(f"no {import_type.value} '{'/'.join(key)}' in {where}")
     return record
 
 
 def list_records(
     runtime: Runtime, import_type: ImportType, catalog_id: int, site_id: int, page: int, page_size: int
 ) -> tuple[list[dict[str, object]], int]:
-    if import_type is not ImportType.PRODUCT:
-        return [], 0
+    table = _table(import_type)
     with runtime.db.read() as session:
-        return product_reads.list_products(session, catalog_id, 0, page, page_size)
+        if table is None:
+            return product_reads.list_products(session, catalog_id, 0, page, page_size)
+        return record_reads.list_records(session, table, _scope(table, catalog_id, site_id), 0, page, page_size)

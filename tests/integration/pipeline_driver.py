@@ -20,7 +20,7 @@ from app.runtime import Runtime
 from app.service import Submission, Upload, create_job
 from app.settings import Settings
 from app.storage import DatabaseUploadStorage, LocalUploadStorage, UploadStorage, new_upload_key
-from specifications import ImportType
+from specifications import ImportType, specifications_for
 
 
 @dataclass
@@ -69,11 +69,12 @@ def submit(
     on_error: OnError = OnError.ABORT,
     max_errors: int | None = None,
     dry_run: bool = False,
+    import_type: ImportType = ImportType.PRODUCT,
 ) -> int:
     key, size = store(runtime, body)
+    spec = specifications_for(import_type)[0].name
     submission = Submission(
-        ImportType.PRODUCT, "DefaultProductImportSpecification", file_type, catalog_id, site_id, -2,
-        on_error, max_errors, dry_run,
+        import_type, spec, file_type, catalog_id, site_id, -2, on_error, max_errors, dry_run,
     )  # fmt: skip
     job, _ = create_job(runtime, principal, submission, Upload(key, size, hashlib.sha256(body).hexdigest()))
     assert job.id is not None

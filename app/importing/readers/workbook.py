@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from openpyxl import load_workbook
+from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 
 from app.errors import UnreadableFile
@@ -46,6 +47,21 @@ def _float_text(value: float, kind: ColumnKind | None) -> str:
     return format(Decimal(repr(value)), "f")
 
 
+def _serial_date(value: float) -> str:
+    """A spreadsheet serial date left bare (45352 is 2024-03-01)."""
+    try:
+        moment = from_excel(value)
+    except (ValueError, OverflowError, TypeError):
+        return str(value)
+    if isinstance(moment, datetime):
+        return (
+            moment.isoformat()
+            if (moment.hour, moment.minute, moment.second) != (0, 0, 0)
+            else moment.date().isoformat()
+        )
+    return str(moment)
+
+
 def cell_text(value: SheetCell, kind: ColumnKind | None) -> str:
     """A typed spreadsheet cell as the text its column's kind expects (2007.0 -> '2007')."""
     if value is None:
@@ -54,6 +70,8 @@ def cell_text(value: SheetCell, kind: ColumnKind | None) -> str:
         if kind is ColumnKind.FLAG:
             return "Y" if value else "N"
         return "TRUE" if value else "FALSE"
+    if kind is ColumnKind.DATE and isinstance(value, int | float):
+        return _serial_date(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):

@@ -36,12 +36,16 @@ class ImportWriter(Protocol):
         """Staging rows for a chunk's valid records, and the problems found between rows."""
         ...
 
-    def duplicates(self, session: Session, job_id: int) -> list[ValidationProblem]:
-        """Every later row of a key staged more than once by one job, as a problem naming both rows."""
+    def set_problems(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        """Errors only the whole upload shows: a key given twice, a reference to nothing, a cycle."""
         ...
 
-    def drop_duplicates(self, session: Session, job_id: int) -> None:
-        """Unstage the later rows that `duplicates` reports."""
+    def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:
+        """Unstage rows that `set_problems` found invalid."""
+        ...
+
+    def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        """Problems that never fail a job (a reference still pending), found once every row is staged."""
         ...
 
     def merge(self, session: Session, job: ImportStatus) -> MergeCounts: ...

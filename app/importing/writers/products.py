@@ -5,20 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy import Subquery, Table, delete, func, select
+from sqlalchemy import Table, exists, func, select
 from sqlmodel import Session
 
+from app.commerce.categories import CATEGORY_TABLE
 from app.commerce.products import PRODUCT_VALUE_COLUMNS, Product, ProductStaging, Sku
 from app.importing.problems import ValidationProblem
 from app.importing.validation import Record
 from app.importing.writers.base import RowOutcome
+from app.importing.writers.checks import drop_rows, repeated_keys
 from app.importing.writers.merge import MergeCounts, MergePlan, merge
 from app.importing.writers.staging import StagingRow
-from app.jobs import ImportStatus
+from app.jobs import ImportStatus, Severity
 
 _STAGING: Table = ProductStaging.__table__  # type: ignore[attr-defined]
 _PRODUCT: Table = Product.__table__  # type: ignore[attr-defined]
 _SKU: Table = Sku.__table__  # type: ignore[attr-defined]
+MAX_PENDING_WARNINGS = 1000
 _JSON_FIELDS = frozenset({"image_urls", "attributes", "options", "translations"})
 
 
@@ -79,45 +82,40 @@ class ProductWriter:
                 rows.append((job_id, outcome.row, chunk_no, True, outcome.key, parent.key, *_values(outcome.record)))
         return rows, problems
 
-    def _firsts(self, job_id: int) -> Subquery:
-        """Each SKU Number staged more than once by the job, with the first row that has it."""
-        staging = self.staging
-        return (
-            select(staging.c.sku_number, func.min(staging.c.row_no).label("first_row"))
-            .where(staging.c.job_id == job_id)
-            .group_by(staging.c.sku_number)
-            .having(func.count() > 1)
-            .subquery()
-        )
+    def set_problems(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        assert job.id is not None
+        return repeated_keys(session, self.staging, job.id, ("sku_number",), "SKU Number")
 
-    def duplicates(self, session: Session, job_id: int) -> list[ValidationProblem]:
-        staging, firsts = self.staging, self._firsts(job_id)
+    def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:
+        drop_rows(session, self.staging, job_id, rows)
+
+    def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        """One warning per Default Category Id that names no category yet: the products link once it arrives."""
+        staging, categories = self.staging, CATEGORY_TABLE
+        known = exists().where(
+            categories.c.catalog_id == job.catalog_id,
+            categories.c.sandbox_id.in_({0, job.sandbox_id}),
+            categories.c.category_id == staging.c.default_category_id,
+        )
         query = (
-            select(staging.c.row_no, staging.c.sku_number, firsts.c.first_row)
-            .join(firsts, staging.c.sku_number == firsts.c.sku_number)
-            .where(staging.c.job_id == job_id, staging.c.row_no > firsts.c.first_row)
-            .order_by(staging.c.row_no)
+            select(staging.c.default_category_id, func.min(staging.c.row_no), func.count())
+            .where(staging.c.job_id == job.id, staging.c.default_category_id.is_not(None), ~known)
+            .group_by(staging.c.default_category_id)
+            .order_by(func.min(staging.c.row_no))
+            .limit(MAX_PENDING_WARNINGS)
         )
         return [
             ValidationProblem(
-                row,
+                int(row),
                 None,
-                "SKU Number",
-                sku,
-                f"SKU Number '{sku}' appears more than once in this file (rows {first} and {row})",
+                "Default Category Id",
+                category,
+                f"Default Category Id '{category}' names no category of catalog {job.catalog_id} yet "
+                f"({count} product{'s' if count != 1 else ''}); they link to it when it is imported",
+                Severity.WARNING,
             )
-            for row, sku, first in session.execute(query)
+            for category, row, count in session.execute(query)
         ]
-
-    def drop_duplicates(self, session: Session, job_id: int) -> None:
-        """Keep the first row of each repeated SKU Number; the later ones are reported, not written."""
-        staging, firsts = self.staging, self._firsts(job_id)
-        later = (
-            select(staging.c.row_no)
-            .join(firsts, staging.c.sku_number == firsts.c.sku_number)
-            .where(staging.c.job_id == job_id, staging.c.row_no > firsts.c.first_row)
-        )
-        session.execute(delete(staging).where(staging.c.job_id == job_id, staging.c.row_no.in_(later)))
 
     def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
         return self._apply(session, job, write=True)

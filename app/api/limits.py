@@ -1,0 +1,218 @@
+"""Limits on callers: failed logins per account and address, request rate and running imports per account.
+
+The login throttle and the request rate live in the memory of one API process (N processes allow N times
+the rate, and each keeps its own lockouts); running imports are counted in the database, so that limit
+holds across every API process.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.accounts import Principal
+from app.api.auth import authenticate
+from app.errors import TooManyRequests
+from app.jobs import ImportState, ImportStatus
+from app.runtime import Runtime
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Endpoint = Callable[[Request], Awaitable[Response]]
+RUNNING_STATES = (ImportState.START_REQUESTED.value, ImportState.IN_PROCESS.value)
+# No one knows when a running import will end; a poll interval of this many seconds is a fair guess.
+RUNNING_RETRY_SECONDS = 10
+MAX_REMEMBERED = 100_000
+
+
+@dataclass
+class _Attempts:
+    failures: deque[float] = field(default_factory=deque)
+    lockouts: int = 0
+    locked_until: float = 0.0
+    last_seen: float = 0.0
+
+
+class LoginThrottle:
+    """Locks an (account, address) pair out after repeated failed logins, for longer at each lockout.
+
+    An attempt counts as a failure from the moment it starts until it succeeds, so that many guesses
+    sent at once still get no more than `failures` tries; a success forgets the pair.
+    """
+
+    def __init__(
+        self, failures: int, window: float, lockout: float, max_lockout: float, clock: Clock = time.monotonic
+    ) -> None:
+        self.failures = failures
+        self._window = window
+        self._lockout = lockout
+        self._max_lockout = max(lockout, max_lockout)
+        self._clock = clock
+        self._pairs: OrderedDict[tuple[str, str], _Attempts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _pair(self, key: tuple[str, str], now: float) -> _Attempts:
+        attempts = self._pairs.get(key)
+        if attempts is None or now - max(attempts.last_seen, attempts.locked_until) > self._window:
+            attempts = _Attempts()
+        self._pairs[key] = attempts
+        self._pairs.move_to_end(key)
+        while len(self._pairs) > MAX_REMEMBERED:
+            self._pairs.popitem(last=False)
+        return attempts
+
+    def begin(self, username: str, address: str) -> float | None:
+        """Seconds left of a lockout (refuse the attempt); None when the attempt may go on."""
+        if self.failures <= 0:
+            return None
+        now = self._clock()
+        with self._lock:
+            attempts = self._pair((username, address), now)
+            if attempts.locked_until > now:
+                return attempts.locked_until - now
+            while attempts.failures and attempts.failures[0] <= now - self._window:
+                attempts.failures.popleft()
+            attempts.failures.append(now)
+            attempts.last_seen = now
+            if len(attempts.failures) >= self.failures:
+                attempts.lockouts += 1
+                doubling = 2.0 ** min(attempts.lockouts - 1, 30)
+                attempts.locked_until = now + min(self._lockout * doubling, self._max_lockout)
+                attempts.failures.clear()
+        return None
+
+    def locked_for(self, username: str, address: str) -> float:
+        with self._lock:
+            attempts = self._pairs.get((username, address))
+            return max(0.0, attempts.locked_until - self._clock()) if attempts else 0.0
+
+    def succeeded(self, username: str, address: str) -> None:
+        with self._lock:
+            self._pairs.pop((username, address), None)
+
+
+class RequestRate:
+    """A token bucket per account: `burst` requests at once, refilled at `per_second`; 0 disables it."""
+
+    def __init__(self, per_second: float, burst: int, clock: Clock = time.monotonic) -> None:
+        self.per_second = per_second
+        self.burst = max(1, burst)
+        self._clock = clock
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, account_id: int) -> float | None:
+        """None when the request may go on; otherwise the seconds until it may."""
+        if self.per_second <= 0:
+            return None
+        now = self._clock()
+        with self._lock:
+            tokens, stamp = self._buckets.get(account_id, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - stamp) * self.per_second)
+            if tokens >= 1.0:
+                self._buckets[account_id] = (tokens - 1.0, now)
+                return None
+            self._buckets[account_id] = (tokens, now)
+        return (1.0 - tokens) / self.per_second
+
+
+def _seconds(wait: float) -> int:
+    return max(1, math.ceil(wait))
+
+
+@dataclass(frozen=True)
+class AccessLimits:
+    """The limits of one API process, kept in its application state; each refusal names its setting."""
+
+    logins: LoginThrottle
+    rate: RequestRate
+    max_running_imports: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AccessLimits:
+        logins = LoginThrottle(
+            settings.login_failures_before_throttle,
+            settings.login_failure_window_seconds,
+            settings.login_throttle_seconds,
+            settings.login_throttle_max_seconds,
+        )
+        rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
+        return cls(logins, rate, settings.max_running_imports)
+
+    def begin_login(self, username: str, address: str) -> None:
+        """Refuse a password check while (account, address) is locked out."""
+        wait = self.logins.begin(username, address)
+        if wait is None:
+            return
+        logger.warning("auth.throttled username=%r client=%s retry_after=%s", username, address, _seconds(wait))
+        raise TooManyRequests(
+            f"too many failed logins for '{username}' from {address}: try again in {_seconds(wait)} seconds "
+            f"(after {self.logins.failures} failures, IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE, an account is "
+            "locked out for that address for IMPORTER_LOGIN_THROTTLE_SECONDS, doubling at each lockout)",
+            _seconds(wait),
+        )
+
+    def failed_login(self, username: str, address: str) -> None:
+        """Log a failed password check: the username and the address, never the password."""
+        logger.warning("auth.failed username=%r client=%s", username, address)
+        locked = self.logins.locked_for(username, address)
+        if locked > 0:
+            logger.warning("auth.locked_out username=%r client=%s seconds=%s", username, address, _seconds(locked))
+
+    def succeeded_login(self, username: str, address: str) -> None:
+        self.logins.succeeded(username, address)
+
+    def take_request(self, principal: Principal) -> None:
+        """Count a request against its account's rate."""
+        wait = self.rate.take(principal.account_id)
+        if wait is None:
+            return
+        raise TooManyRequests(
+            f"account '{principal.username}' is over its request rate of {self.rate.per_second:g} per second "
+            f"with bursts of {self.rate.burst} (IMPORTER_RATE_LIMIT_PER_SECOND, IMPORTER_RATE_LIMIT_BURST); "
+            f"retry in {_seconds(wait)} seconds",
+            _seconds(wait),
+        )
+
+
+def running_imports(runtime: Runtime, account_id: int) -> int:
+    """Imports of this account that have not ended, counted in the database that every process shares."""
+    with runtime.db.read() as session:
+        count = session.exec(
+            select(func.count())
+            .select_from(ImportStatus)
+            .where(ImportStatus.account_id == account_id, col(ImportStatus.state).in_(RUNNING_STATES))
+        ).one()
+    return int(count)
+
+
+def within_running_limit(endpoint: Endpoint) -> Endpoint:
+    """An endpoint that starts an import, refused (before its body is read) at the account's limit."""
+
+    async def guarded(request: Request) -> Response:
+        principal = await authenticate(request)
+        runtime: Runtime = request.app.state.runtime
+        limits: AccessLimits = request.app.state.limits
+        ceiling = limits.max_running_imports
+        if ceiling > 0 and await run_in_threadpool(running_imports, runtime, principal.account_id) >= ceiling:
+            raise TooManyRequests(
+                f"account '{principal.username}' already has {ceiling} imports running, its limit "
+                f"(IMPORTER_MAX_RUNNING_IMPORTS); start another when one has ended",
+                RUNNING_RETRY_SECONDS,
+            )
+        return await endpoint(request)
+
+    return guarded

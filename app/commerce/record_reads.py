@@ -1,0 +1,64 @@
+"""Reading back records of every type but PRODUCT (which has its own SKUs): one by key, or a page."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import Table, func, select
+from sqlmodel import Session
+
+from app.commerce.categories import CATEGORY_TABLE
+from app.commerce.customers import ADDRESS_TABLE, CUSTOMER_TABLE
+
+_JSON_COLUMNS = frozenset({"attributes", "translations"})
+_HIDDEN = frozenset({"id"})
+
+
+@dataclass(frozen=True)
+class RecordTable:
+    table: Table
+    key: tuple[str, ...]
+    scope_column: str  # catalog_id or site_id
+
+
+CATEGORIES = RecordTable(CATEGORY_TABLE, ("category_id",), "catalog_id")
+CUSTOMERS = RecordTable(CUSTOMER_TABLE, ("customer_id",), "site_id")
+ADDRESSES = RecordTable(ADDRESS_TABLE, ("customer_id", "address_name"), "site_id")
+
+
+def _data(row: dict[str, object]) -> dict[str, object]:
+    data = {}
+    for name, value in row.items():
+        if name in _HIDDEN:
+            continue
+        data[name] = (
+            (json.loads(value) if value else {}) if name in _JSON_COLUMNS and isinstance(value, str | None) else value
+        )
+    return data
+
+
+def find_record(
+    session: Session, records: RecordTable, scope_id: int, sandbox_id: int, key: list[str]
+) -> dict[str, object] | None:
+    table = records.table
+    conditions = [table.c[records.scope_column] == scope_id, table.c.sandbox_id == sandbox_id]
+    conditions += [table.c[name] == value.strip() for name, value in zip(records.key, key, strict=True)]
+    row = session.execute(select(table).where(*conditions)).mappings().first()
+    return None if row is None else _data(dict(row))
+
+
+def list_records(
+    session: Session, records: RecordTable, scope_id: int, sandbox_id: int, page: int, page_size: int
+) -> tuple[list[dict[str, object]], int]:
+    table = records.table
+    conditions = (table.c[records.scope_column] == scope_id, table.c.sandbox_id == sandbox_id)
+    total = session.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
+    rows = session.execute(
+        select(table)
+        .where(*conditions)
+        .order_by(*(table.c[name] for name in records.key))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).mappings()
+    return [_data(dict(row)) for row in rows], int(total)

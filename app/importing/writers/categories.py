@@ -1,0 +1,87 @@
+"""Categories: a parent may come later in the same file or exist already; no category may be its own ancestor."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.commerce.categories import CATEGORY_FIELDS, CATEGORY_STAGING, CATEGORY_TABLE
+from app.importing.problems import ValidationProblem
+from app.importing.writers.checks import missing_references
+from app.importing.writers.upsert import Scope, UpsertTarget, UpsertWriter
+from app.jobs import ImportStatus
+
+PARENT = "Parent Category Id"
+
+
+def missing_parents(session: Session, job: ImportStatus) -> list[ValidationProblem]:
+    assert job.id is not None
+    scope = {"catalog_id": job.catalog_id, "sandbox_id": {0, job.sandbox_id}}
+    missing = missing_references(
+        session,
+        CATEGORY_STAGING,
+        job.id,
+        "parent_category_id",
+        CATEGORY_TABLE,
+        "category_id",
+        scope,
+        also_in_staging=True,
+    )
+    return [
+        ValidationProblem(
+            row,
+            None,
+            PARENT,
+            parent,
+            f"Parent Category Id '{parent}' names no category of catalog {job.catalog_id}, "
+            "in this file or imported before",
+        )
+        for row, parent in missing
+    ]
+
+
+def _parent_graph(session: Session, job: ImportStatus) -> tuple[dict[str, str | None], dict[str, int]]:
+    """Every category's parent once this import lands, and the row that stages each category."""
+    table, staging = CATEGORY_TABLE, CATEGORY_STAGING
+    graph: dict[str, str | None] = {}
+    for category, parent in session.execute(
+        select(table.c.category_id, table.c.parent_category_id).where(
+            table.c.catalog_id == job.catalog_id, table.c.sandbox_id.in_({0, job.sandbox_id})
+        )
+    ):
+        graph[category] = parent
+    rows: dict[str, int] = {}
+    for row, category, parent in session.execute(
+        select(staging.c.row_no, staging.c.category_id, staging.c.parent_category_id).where(staging.c.job_id == job.id)
+    ):
+        graph[category] = parent
+        rows.setdefault(category, row)
+    return graph, rows
+
+
+def cycles(session: Session, job: ImportStatus) -> list[ValidationProblem]:
+    graph, rows = _parent_graph(session, job)
+    problems = []
+    settled: set[str] = set()
+    for category, row in sorted(rows.items(), key=lambda item: item[1]):
+        path = [category]
+        parent = graph.get(category)
+        while parent is not None and parent not in settled and parent not in path:
+            path.append(parent)
+            parent = graph.get(parent)
+        if parent is not None and parent in path:
+            loop = [*path[path.index(parent) :], parent]
+            if category in loop:
+                message = f"Category '{category}' would be its own ancestor: {' → '.join(loop)}"
+                problems.append(ValidationProblem(row, None, PARENT, graph.get(category), message))
+                continue
+        settled.update(path)
+    return problems
+
+
+CATEGORY_WRITER = UpsertWriter(
+    UpsertTarget(
+        CATEGORY_TABLE, CATEGORY_STAGING, ("category_id",), CATEGORY_FIELDS[1:], Scope.CATALOG, "Category Id",
+        checks=(missing_parents, cycles),
+    )
+)  # fmt: skip

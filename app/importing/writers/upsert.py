@@ -1,0 +1,112 @@
+"""UpsertWriter: the generic writer, one staging table merged into one target table by the key."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy import Table, func, select
+from sqlmodel import Session
+
+from app.importing.problems import ValidationProblem
+from app.importing.validation import Record
+from app.importing.writers.base import RowOutcome
+from app.importing.writers.checks import drop_rows, repeated_keys
+from app.importing.writers.merge import MergeCounts, MergePlan, merge
+from app.importing.writers.staging import StagingRow
+from app.jobs import ImportStatus
+
+SetCheck = Callable[[Session, ImportStatus], list[ValidationProblem]]
+
+
+class Scope(StrEnum):
+    CATALOG = "catalog"
+    SITE = "site"
+
+
+def scope_values(job: ImportStatus, scope: Scope) -> dict[str, int]:
+    if scope is Scope.CATALOG:
+        return {"catalog_id": job.catalog_id, "sandbox_id": job.sandbox_id, "site_id": job.site_id}
+    return {"site_id": job.site_id, "sandbox_id": job.sandbox_id}
+
+
+def scope_key(scope: Scope) -> tuple[str, ...]:
+    return ("catalog_id", "sandbox_id") if scope is Scope.CATALOG else ("site_id", "sandbox_id")
+
+
+def json_text(value: object) -> str | None:
+    if not value:
+        return None
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def staged_value(record: Record, name: str) -> object:
+    """A record's value for one staged column: families and translations as JSON text."""
+    if name in record.families:
+        return json_text(record.families[name])
+    if name == "translations":
+        return json_text(record.translations)
+    value = record.values.get(name)
+    return json_text(value) if isinstance(value, list | dict) else value
+
+
+@dataclass(frozen=True)
+class UpsertTarget:
+    target: Table
+    staging: Table
+    key_fields: tuple[str, ...]
+    value_fields: tuple[str, ...]
+    scope: Scope
+    key_label: str
+    checks: tuple[SetCheck, ...] = field(default=())
+
+
+class UpsertWriter:
+    def __init__(self, spec: UpsertTarget) -> None:
+        self.spec = spec
+        self.staging = spec.staging
+        self.fields = (*spec.key_fields, *spec.value_fields)
+        self.staging_columns = ("job_id", "row_no", "chunk_no", *self.fields)
+
+    def stage(
+        self, job_id: int, chunk_no: int, outcomes: Sequence[RowOutcome]
+    ) -> tuple[list[StagingRow], list[ValidationProblem]]:
+        rows = [
+            (job_id, outcome.row, chunk_no, *(staged_value(outcome.record, name) for name in self.fields))
+            for outcome in outcomes
+            if outcome.record is not None
+        ]
+        return rows, []
+
+    def set_problems(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        assert job.id is not None
+        found = repeated_keys(session, self.staging, job.id, self.spec.key_fields, self.spec.key_label)
+        for check in self.spec.checks:
+            found += check(session, job)
+        return found
+
+    def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        return []
+
+    def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:
+        drop_rows(session, self.staging, job_id, rows)
+
+    def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
+        return self._apply(session, job, write=True)
+
+    def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
+        return self._apply(session, job, write=False)
+
+    def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
+        assert job.id is not None
+        key = (*scope_key(self.spec.scope), *self.spec.key_fields)
+        plan = MergePlan(
+            self.spec.target, self.staging, self.staging.c.job_id == job.id, key, self.spec.value_fields,
+            scope_values(job, self.spec.scope), {},
+        )  # fmt: skip
+        staged = session.execute(
+            select(func.count()).select_from(self.staging).where(self.staging.c.job_id == job.id)
+        ).scalar_one()
+        return merge(session, plan, job.id, int(staged), write)

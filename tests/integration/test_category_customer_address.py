@@ -1,0 +1,142 @@
+"""CATEGORY, CUSTOMER and ADDRESS imports on real SQLite and PostgreSQL: records, updates and their rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from app.accounts import Principal
+from app.db import Database
+from app.jobs import ImportProblem, ImportState, OnError
+from app.runtime import Runtime
+from app.service import list_records, read_record
+from specifications import ImportType
+from tests.factories import CONTRACT_HEADER, make_csv, product_row
+from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+
+CATEGORY_HEADER = ["Category Id", "Category Name", "Parent Category Id", "Category URL", "Display Order",
+                   "Active Start Date", "Category Name(SPANISH)"]  # fmt: skip
+CUSTOMER_HEADER = ["Customer Id", "Username", "Email Address", "First Name", "Last Name", "Active", "Tax Exempt",
+                   "CustomerAttribute[Tier]"]  # fmt: skip
+ADDRESS_HEADER = ["Customer Id", "Address Name", "Address Line 1", "City", "Postal Code", "Country", "Default Shipping"]
+
+
+@dataclass
+class Importer:
+    runtime: Runtime
+    queue: RecordingQueue
+    principal: Principal
+
+    def run(self, kind: ImportType, header: list[str], rows: list[list[str]], **options: Any) -> int:
+        job_id = submit(self.runtime, self.principal, make_csv(rows, header=header), import_type=kind, **options)
+        drain(self.runtime, self.queue)
+        return job_id
+
+
+@pytest.fixture
+def importer(database: Database, tmp_path: Path) -> Importer:
+    runtime, queue = make_runtime(database, tmp_path)
+    return Importer(runtime, queue, make_principal(database))
+
+
+def problems(db: Database, job_id: int) -> list[tuple[int | None, str, str]]:
+    with db.read() as session:
+        found = session.exec(
+            select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.row_number))
+        ).all()
+    return [(p.row_number, p.severity, p.message) for p in found]
+
+
+def test_categories_import_with_parents_later_in_the_file_and_update_again(importer: Importer) -> None:
+    rows = [["2007", "Mens", "2001", "/mens", "2", "2024-03-01", "Hombres"], ["2001", "Root", "", "/", "1", "", ""]]
+
+    first = importer.run(ImportType.CATEGORY, CATEGORY_HEADER, rows)
+    second = importer.run(ImportType.CATEGORY, CATEGORY_HEADER, [["2007", "Men", "2001", "/men", "2", "", ""]])
+
+    runtime = importer.runtime
+    assert job(runtime, first).state == ImportState.COMPLETED
+    assert (job(runtime, second).records_created, job(runtime, second).records_updated) == (0, 1)
+    mens = read_record(runtime, ImportType.CATEGORY, ["2007"], -2, 1)
+    assert (mens["category_name"], mens["parent_category_id"], mens["category_url"]) == ("Men", "2001", "/men")
+    assert mens["translations"] == {} and mens["active_start_date"] is None
+    root = read_record(runtime, ImportType.CATEGORY, ["2001"], -2, 1)
+    assert root["display_order"] == 1 and root["parent_category_id"] is None
+    assert list_records(runtime, ImportType.CATEGORY, -2, 1, 1, 10)[1] == 2
+
+
+def test_a_missing_parent_and_a_cycle_are_record_problems_naming_the_ids(
+    importer: Importer, database: Database
+) -> None:
+    rows = [["A", "a", "B", "", "", "", ""], ["B", "b", "A", "", "", "", ""], ["C", "c", "ZZ", "", "", "", ""],
+            ["D", "d", "D", "", "", "", ""]]  # fmt: skip
+
+    job_id = importer.run(ImportType.CATEGORY, CATEGORY_HEADER, rows)
+
+    assert job(importer.runtime, job_id).state == ImportState.FAILED
+    assert problems(database, job_id) == [
+        (2, "error", "Category 'A' would be its own ancestor: A → B → A"),
+        (3, "error", "Category 'B' would be its own ancestor: B → A → B"),
+        (4, "error", "Parent Category Id 'ZZ' names no category of catalog -2, in this file or imported before"),
+        (5, "error", "Category 'D' would be its own ancestor: D → D"),
+    ]
+
+
+def test_a_product_category_is_a_warning_until_the_category_arrives(importer: Importer, database: Database) -> None:
+    job_id = importer.run(ImportType.PRODUCT, CONTRACT_HEADER, [product_row("p1"), product_row("p2")])
+
+    runtime = importer.runtime
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    assert problems(database, job_id) == [
+        (2, "warning", "Default Category Id '2007' names no category of catalog -2 yet (2 products); "
+                       "they link to it when it is imported"),
+    ]  # fmt: skip
+    assert read_record(runtime, ImportType.PRODUCT, ["p1"], -2, -3)["default_category"] == {
+        "id": "2007",
+        "pending": True,
+    }
+    importer.run(ImportType.CATEGORY, CATEGORY_HEADER, [["2007", "Mens", "", "", "", "", ""]])
+    assert read_record(runtime, ImportType.PRODUCT, ["p1"], -2, -3)["default_category"] == {
+        "id": "2007",
+        "pending": False,
+    }
+
+
+def test_customers_import_validate_email_and_refuse_a_password_column(importer: Importer, database: Database) -> None:
+    rows = [["C1", "ana", "ana@example.com", "Ana", "García", "Y", "no", "gold"],
+            ["C2", "bo", "not-an-email", "Bo", "", "", "", ""]]  # fmt: skip
+
+    bad = importer.run(ImportType.CUSTOMER, CUSTOMER_HEADER, rows, site_id=5)
+    good = importer.run(ImportType.CUSTOMER, CUSTOMER_HEADER, rows[:1], site_id=5)
+    refused = importer.run(ImportType.CUSTOMER, [*CUSTOMER_HEADER, "Password"], [[*rows[0], "hunter2"]], site_id=5)
+
+    runtime = importer.runtime
+    assert problems(database, bad) == [(3, "error", "Email Address must be an email address, got 'not-an-email'")]
+    assert job(runtime, good).state == ImportState.COMPLETED
+    ana = read_record(runtime, ImportType.CUSTOMER, ["C1"], 1, 5)
+    assert (ana["email_address"], ana["active"], ana["tax_exempt"]) == ("ana@example.com", True, False)
+    assert ana["attributes"] == {"Tier": "gold"}
+    assert job(runtime, refused).state == ImportState.FAILED
+    assert "header 'Password' is refused: passwords cannot be imported" in problems(database, refused)[0][2]
+
+
+def test_addresses_need_an_existing_customer_and_a_valid_country(importer: Importer, database: Database) -> None:
+    importer.run(
+        ImportType.CUSTOMER, CUSTOMER_HEADER, [["C1", "ana", "ana@example.com", "", "", "", "", ""]], site_id=5
+    )
+    rows = [["C1", "Home", "Calle Mayor 1", "Madrid", "08013", "es", "Y"], ["C9", "Home", "x", "y", "", "ES", ""],
+            ["C1", "Work", "Gran Vía 2", "Madrid", "", "XX", ""]]  # fmt: skip
+
+    job_id = importer.run(ImportType.ADDRESS, ADDRESS_HEADER, rows, site_id=5, on_error=OnError.SKIP)
+
+    done = job(importer.runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 1, 2)
+    assert [(row, message) for row, _, message in problems(database, job_id)] == [
+        (3, "Customer Id 'C9' names no customer of site 5; import the customer first"),
+        (4, "Country must be an ISO 3166 two-letter country code such as US or ES, got 'XX'"),
+    ]
+    home = read_record(importer.runtime, ImportType.ADDRESS, ["C1", "Home"], 1, 5)
+    assert (home["postal_code"], home["country"], home["default_shipping"]) == ("08013", "ES", True)
