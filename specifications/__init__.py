@@ -1,5 +1,7 @@
 """Import specifications as data: every known specification, found by name and import type."""
 
+from specifications.category import DEFAULT_CATEGORY
+from specifications.customer import DEFAULT_ADDRESS, DEFAULT_CUSTOMER
 from specifications.model import (
     Column,
     ColumnFamily,
@@ -8,8 +10,6 @@ from specifications.model import (
     Requirement,
     Specification,
 )
-from specifications.category import DEFAULT_CATEGORY
-from specifications.customer import DEFAULT_ADDRESS, DEFAULT_CUSTOMER
 from specifications.product import DEFAULT_PRODUCT
 
 SPECIFICATIONS: tuple[Specification, ...] = (DEFAULT_PRODUCT, DEFAULT_CATEGORY, DEFAULT_CUSTOMER, DEFAULT_ADDRESS)

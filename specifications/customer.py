@@ -2,7 +2,7 @@
 
 from specifications.model import Column, ColumnFamily, ColumnKind, ImportType, Requirement, Specification
 
-PASSWORD_REFUSED = (
+CLEAR_TEXT_REFUSAL = (
     "passwords cannot be imported: they would travel and be kept in clear text; customers set their own"
 )
 
@@ -20,7 +20,7 @@ DEFAULT_CUSTOMER = Specification(
         Column("Tax Exempt", "tax_exempt", ColumnKind.FLAG, description="Y/N (or Yes/No, True/False, 1/0)."),
     ),
     families=(ColumnFamily("CustomerAttribute", "attributes", "A customer attribute; the name may be new."),),
-    refused_headers={"password": PASSWORD_REFUSED, "customer password": PASSWORD_REFUSED},
+    refused_headers={"password": CLEAR_TEXT_REFUSAL, "customer password": CLEAR_TEXT_REFUSAL},
     example={
         "Customer Id": "C-1001",
         "Username": "ana",
