@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 
 from openpyxl import Workbook
@@ -69,3 +70,13 @@ def product_row(sku: str, title: str | None = None, price: str = "9.99", **overr
     }
     values.update(overrides)
     return [values[name] for name in CONTRACT_HEADER]
+
+
+def make_jsonl(rows: Sequence[Sequence[object]], header: Sequence[str] = CONTRACT_HEADER) -> bytes:
+    lines = [json.dumps({name: value for name, value in zip(header, row, strict=True) if value != ""}) for row in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def make_json(rows: Sequence[Sequence[object]], header: Sequence[str] = CONTRACT_HEADER) -> bytes:
+    records = [{name: value for name, value in zip(header, row, strict=True) if value != ""} for row in rows]
+    return json.dumps(records, indent=2, ensure_ascii=False).encode("utf-8")

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from app.errors import BadRequest, UnsupportedMediaType, UploadTooLarge
-from app.importing.formats import SNIFF_BYTES, FileType, contradiction
+from app.importing.formats import SNIFF_BYTES, FileType, contradiction, detect
 from app.service import Upload
 from app.storage import UploadStorage, UploadWriter, new_upload_key
 
@@ -19,7 +19,7 @@ FLUSH_BYTES = 1 << 20
 class _Sink:
     """Buffers file bytes into the storage writer, checking the first bytes against the fileType."""
 
-    def __init__(self, writer: UploadWriter, file_type: FileType, limit: int) -> None:
+    def __init__(self, writer: UploadWriter, file_type: FileType | None, limit: int) -> None:
         self._writer = writer
         self._file_type = file_type
         self._limit = limit
@@ -45,8 +45,14 @@ class _Sink:
             self._writer.write(bytes(self._buffer))
             self._buffer.clear()
 
+    @property
+    def file_type(self) -> FileType:
+        return self._file_type or detect(bytes(self._head))
+
     def _check(self) -> None:
         self._checked = True
+        if self._file_type is None:
+            return
         problem = contradiction(self._file_type, bytes(self._head))
         if problem:
             raise UnsupportedMediaType(problem)
@@ -111,7 +117,7 @@ class _MultipartFile:
         self._active = False
 
 
-async def receive_upload(request: Request, storage: UploadStorage, file_type: FileType, limit: int) -> Upload:
+async def receive_upload(request: Request, storage: UploadStorage, file_type: FileType | None, limit: int) -> Upload:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
@@ -144,4 +150,4 @@ async def receive_upload(request: Request, storage: UploadStorage, file_type: Fi
     except BaseException:
         await run_in_threadpool(writer.discard)
         raise
-    return Upload(key, size, sink.digest.hexdigest())
+    return Upload(key, size, sink.digest.hexdigest(), sink.file_type)

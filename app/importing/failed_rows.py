@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from sqlmodel import col, select
 
 from app.importing.formats import FileType
+from app.importing.normalized import read_normalized
 from app.importing.readers.delimited import SourceRow, read_records
 from app.jobs import ImportProblem, ImportStatus, ProblemKind, Severity
 from app.runtime import Runtime
@@ -66,8 +67,7 @@ def _failed_rows(runtime: Runtime, job_id: int) -> Iterator[tuple[int, str]]:
 def _source_rows(runtime: Runtime, job: ImportStatus) -> Iterator[SourceRow]:
     if job.rows_key is not None:
         with runtime.storage.open(job.rows_key) as stream:
-            for row in read_records(stream, encoding="utf-8", delimiter=",", first_row=0):
-                yield SourceRow(int(row.cells[0]), row.cells[1:], row.end_offset)
+            yield from read_normalized(stream)
         return
     with runtime.storage.open(job.upload_key) as stream:
         rows = read_records(
@@ -114,9 +114,32 @@ def failed_rows_xlsx(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
         yield from iter(lambda: spool.read(1 << 16), b"")
 
 
+def failed_rows_json(runtime: Runtime, job: ImportStatus, lines: bool) -> Iterator[bytes]:
+    """JSONL (an object per line) or a JSON array, the values as text, empty cells left out."""
+    rows = _joined(runtime, job)
+    header = next(rows)
+    if not lines:
+        yield b"["
+    for number, cells in enumerate(rows):
+        text = json.dumps(
+            {name: value for name, value in zip(header, cells, strict=False) if value}, ensure_ascii=False
+        )
+        if lines:
+            yield (text + "\n").encode("utf-8")
+        else:
+            yield (("\n" if number == 0 else ",\n") + text).encode("utf-8")
+    if not lines:
+        yield b"\n]\n"
+
+
 def failed_rows_file(runtime: Runtime, job: ImportStatus) -> tuple[str, str, Iterator[bytes]]:
     """(media type, file name, body) of the failed-rows file of a job."""
-    if FileType(job.file_type) is FileType.XLSX:
+    kind = FileType(job.file_type)
+    if kind in (FileType.JSON, FileType.JSONL):
+        suffix = "jsonl" if kind is FileType.JSONL else "json"
+        media = "application/x-ndjson" if kind is FileType.JSONL else "application/json"
+        return media, f"import-{job.id}-failed-rows.{suffix}", failed_rows_json(runtime, job, kind is FileType.JSONL)
+    if kind is FileType.XLSX:
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return media, f"import-{job.id}-failed-rows.xlsx", failed_rows_xlsx(runtime, job)
     return "text/csv; charset=utf-8", f"import-{job.id}-failed-rows.csv", failed_rows_csv(runtime, job)

@@ -12,6 +12,24 @@ SNIFF_BYTES = 8192
 class FileType(StrEnum):
     CSV = "CSV"
     XLSX = "XLSX"
+    JSON = "JSON"
+    JSONL = "JSONL"
+
+
+def _json_start(head: bytes) -> bytes:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+
+
+def detect(head: bytes) -> FileType:
+    """The file type the first bytes plainly show, for a request that names none (CSV by default)."""
+    if head.startswith(ZIP_SIGNATURE):
+        return FileType.XLSX
+    start = _json_start(head)
+    if start == b"[":
+        return FileType.JSON
+    if start == b"{":
+        return FileType.JSONL
+    return FileType.CSV
 
 
 def describe_bytes(head: bytes) -> str:
@@ -41,4 +59,8 @@ def contradiction(file_type: FileType, head: bytes) -> str | None:
         return f"fileType is XLSX but the body is {found}"
     if file_type is FileType.CSV and found not in ("text",):
         return f"fileType is CSV but the body is {found}"
+    if file_type is FileType.JSON and _json_start(head) != b"[":
+        return f"fileType is JSON (an array of objects) but the body is {found}"
+    if file_type is FileType.JSONL and _json_start(head) != b"{":
+        return f"fileType is JSONL (an object per line) but the body is {found}"
     return None

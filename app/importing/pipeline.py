@@ -11,9 +11,10 @@ from sqlmodel import Session, col
 
 from app import jobs
 from app.errors import ImportFailed
+from app.importing.chunking import ChunkLayout
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
-from app.importing.planning import ChunkLayout, Layout, chunk_rows_of, plan_upload
+from app.importing.planning import Layout, chunk_rows_of, plan_upload
 from app.importing.problems import ValidationProblem
 from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
@@ -188,6 +189,10 @@ def _validate_chunk(
         runtime.storage, job.upload_key, job.rows_key, job.encoding or "utf-8", job.delimiter or ",", layout
     )
     for row in rows:
+        if row.problem is not None:
+            problems.append(ValidationProblem(row.number, None, None, None, row.problem))
+            outcomes.append(RowOutcome(row.number, None, False, None))
+            continue
         if row.is_blank:
             continue
         record, found = validator.validate(row.number, row.cells)

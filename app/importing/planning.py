@@ -1,40 +1,29 @@
-"""Planning: read an upload once, check its header, count its records and cut them into chunks."""
+"""Planning: read an upload once, check its header, count its records and cut them into chunks.
+
+CSV chunks are byte ranges of the upload itself. Other formats are read once into normalized
+rows (see normalized.py) beside the upload, and chunks are byte ranges of those.
+"""
 
 from __future__ import annotations
 
-import csv
 import io
 import shutil
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from app.errors import UnreadableFile
-from app.importing.cells import TRUE_WORDS
+from app.importing.chunking import ChunkLayout, Cutter, Heartbeat, no_heartbeat
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
+from app.importing.normalized import NormalizedWriter, read_normalized
 from app.importing.readers.delimited import ENCODINGS, SourceRow, detect_delimiter, read_records
+from app.importing.readers.keyed import KeyedRecord, read_json_array, read_json_lines
 from app.importing.readers.workbook import cell_text, iter_sheet
 from app.storage import UploadStorage
-from specifications.model import Specification
-
-HEARTBEAT_SECONDS = 5.0
-Heartbeat = Callable[[], None]
-
-
-def _no_heartbeat() -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class ChunkLayout:
-    first_row: int
-    record_count: int
-    start_offset: int
-    end_offset: int
+from specifications.model import ColumnKind, Specification
 
 
 @dataclass
@@ -44,7 +33,7 @@ class Layout:
     header: HeaderMap
     encoding: str
     delimiter: str
-    rows_key: str | None  # where rows re-written as UTF-8 CSV live, when the upload is not CSV
+    rows_key: str | None  # where normalized rows live, when the upload is not CSV
     chunks: list[ChunkLayout] = field(default_factory=list)
 
     @property
@@ -52,58 +41,22 @@ class Layout:
         return sum(chunk.record_count for chunk in self.chunks)
 
 
-class _Cutter:
-    """Cuts records into chunks of about `size`, never separating a child row from its parent."""
-
-    def __init__(
-        self, header: HeaderMap, size: int, start: int, first_row: int, heartbeat: Heartbeat = _no_heartbeat
-    ) -> None:
-        self._heartbeat = heartbeat
-        self._beat_at = time.monotonic()
-        flag = header.slot_for(header.spec.child_flag) if header.spec.child_flag else None
-        self._flag_index = flag.index if flag else None
-        self._size = size
-        self._start = start
-        self._end = start
-        self._first_row = first_row
-        self._count = 0
-        self.chunks: list[ChunkLayout] = []
-
-    def _is_child(self, cells: list[str]) -> bool:
-        index = self._flag_index
-        return index is not None and index < len(cells) and cells[index].strip().lower() in TRUE_WORDS
-
-    def add(self, number: int, cells: list[str], blank: bool, end_offset: int) -> None:
-        if number % 4096 == 0 and time.monotonic() - self._beat_at > HEARTBEAT_SECONDS:
-            self._heartbeat()
-            self._beat_at = time.monotonic()
-        if not blank:
-            if self._count >= self._size and not self._is_child(cells):
-                self._close()
-                self._first_row = number
-            self._count += 1
-        self._end = end_offset
-
-    def _close(self) -> None:
-        if self._count:
-            self.chunks.append(ChunkLayout(self._first_row, self._count, self._start, self._end))
-        self._start = self._end
-        self._count = 0
-
-    def finish(self) -> list[ChunkLayout]:
-        self._close()
-        return self.chunks
+def _rows_key(key: str) -> str:
+    return f"{key}.rows-{uuid.uuid4().hex[:12]}.csv"
 
 
-def _read_header_line(storage: UploadStorage, key: str) -> bytes:
-    with storage.open(key) as stream:
-        return stream.readline(1 << 20)
+def _kinds(header: HeaderMap) -> dict[int, ColumnKind]:
+    return {slot.index: slot.column.kind for slot in header.slots if slot.column is not None}
+
+
+# --- CSV -------------------------------------------------------------------------------------
 
 
 def _plan_csv(
     storage: UploadStorage, key: str, spec: Specification, size: int, encoding: str, heartbeat: Heartbeat
 ) -> Layout:
-    first_line = _read_header_line(storage, key).removeprefix(b"\xef\xbb\xbf")
+    with storage.open(key) as stream:
+        first_line = stream.readline(1 << 20).removeprefix(b"\xef\xbb\xbf")
     delimiter = detect_delimiter(first_line.decode(encoding))
     with storage.open(key) as stream:
         records = read_records(stream, encoding=encoding, delimiter=delimiter, first_row=1, skip_bom=True)
@@ -114,7 +67,7 @@ def _plan_csv(
         layout = Layout(header, encoding, delimiter, rows_key=None)
         if header.problems:
             return layout
-        cutter = _Cutter(header, size, header_row.end_offset, 2, heartbeat)
+        cutter = Cutter(header, size, header_row.end_offset, 2, heartbeat)
         for row in records:
             cutter.add(row.number, row.cells, row.is_blank, row.end_offset)
         layout.chunks = cutter.finish()
@@ -122,11 +75,7 @@ def _plan_csv(
 
 
 def plan_csv(
-    storage: UploadStorage,
-    key: str,
-    spec: Specification,
-    chunk_rows: int,
-    heartbeat: Heartbeat = _no_heartbeat,
+    storage: UploadStorage, key: str, spec: Specification, chunk_rows: int, heartbeat: Heartbeat = no_heartbeat
 ) -> Layout:
     for encoding in ENCODINGS:
         try:
@@ -134,6 +83,9 @@ def plan_csv(
         except UnicodeDecodeError:
             continue
     raise UnreadableFile("the file's text encoding is neither UTF-8 nor Windows-1252")
+
+
+# --- XLSX ------------------------------------------------------------------------------------
 
 
 def _seekable_copy(storage: UploadStorage, key: str) -> BinaryIO:
@@ -145,21 +97,10 @@ def _seekable_copy(storage: UploadStorage, key: str) -> BinaryIO:
     return spool
 
 
-def _normalized_rows(header: HeaderMap, rows: Iterator[tuple[int, tuple[object, ...]]]) -> Iterator[list[str]]:
-    kinds = {slot.index: slot.column.kind for slot in header.slots if slot.column is not None}
-    for number, cells in rows:
-        texts = [cell_text(value, kinds.get(index)) for index, value in enumerate(cells)]  # type: ignore[arg-type]
-        yield [str(number), *texts]
-
-
 def plan_xlsx(
-    storage: UploadStorage,
-    key: str,
-    spec: Specification,
-    chunk_rows: int,
-    heartbeat: Heartbeat = _no_heartbeat,
+    storage: UploadStorage, key: str, spec: Specification, chunk_rows: int, heartbeat: Heartbeat = no_heartbeat
 ) -> Layout:
-    """Reads the first sheet and writes its rows, typed by column kind, as a UTF-8 CSV beside the upload."""
+    """Reads the first sheet once, writing its rows as text typed by each column's kind."""
     with _seekable_copy(storage, key) as source:
         rows = iter_sheet(source)
         first = next(rows, None)
@@ -167,25 +108,17 @@ def plan_xlsx(
             raise UnreadableFile("the sheet is empty: it has no header row")
         number, header_cells = first
         header = resolve_header(spec, [cell_text(value, None) for value in header_cells])
-        layout = Layout(header, "utf-8", ",", rows_key=f"{key}.rows-{uuid.uuid4().hex[:12]}.csv")
+        layout = Layout(header, "utf-8", ",", rows_key=_rows_key(key))
         if header.problems:
             return layout
-        assert layout.rows_key is not None
-        writer = storage.create(layout.rows_key)
+        kinds = _kinds(header)
+        writer = NormalizedWriter(storage, layout.rows_key or "")
         try:
-            cutter = _Cutter(header, chunk_rows, 0, number + 1, heartbeat)
-            offset = 0
-            line = io.StringIO()
-            out = csv.writer(line, lineterminator="\n")
-            for values in _normalized_rows(header, rows):
-                line.seek(0)
-                line.truncate()
-                out.writerow(values)
-                data = line.getvalue().encode("utf-8")
-                writer.write(data)
-                offset += len(data)
-                row = SourceRow(int(values[0]), values[1:], offset)
-                cutter.add(row.number, row.cells, row.is_blank, offset)
+            cutter = Cutter(header, chunk_rows, 0, number + 1, heartbeat)
+            for row_number, cells in rows:
+                texts = [cell_text(value, kinds.get(index)) for index, value in enumerate(cells)]
+                end = writer.write(row_number, None, texts)
+                cutter.add(row_number, texts, all(not text.strip() for text in texts), end)
             writer.close()
         except BaseException:
             writer.discard()
@@ -194,16 +127,85 @@ def plan_xlsx(
     return layout
 
 
+# --- JSON and JSONL --------------------------------------------------------------------------
+
+
+class _KeyedHeader:
+    """The header of keyed records: every key in the order it first appears."""
+
+    def __init__(self, spec: Specification) -> None:
+        self.spec = spec
+        self.keys: list[str] = []
+        self.index: dict[str, int] = {}
+        self.map = resolve_header(spec, [])
+        self.kinds: dict[int, ColumnKind] = {}
+
+    def take(self, record: KeyedRecord) -> bool:
+        """Learn the record's new keys; True when the header grew."""
+        new = [key for key in record.values if key not in self.index]
+        for key in new:
+            self.index[key] = len(self.keys)
+            self.keys.append(key)
+        if new:
+            self.map = resolve_header(self.spec, self.keys)
+            self.kinds = _kinds(self.map)
+        return bool(new)
+
+    def cells(self, record: KeyedRecord) -> list[str]:
+        cells = [""] * len(self.keys)
+        for key, value in record.values.items():
+            position = self.index[key]
+            cells[position] = cell_text(value, self.kinds.get(position))
+        return cells
+
+
+def plan_keyed(
+    storage: UploadStorage,
+    key: str,
+    spec: Specification,
+    chunk_rows: int,
+    file_type: FileType,
+    heartbeat: Heartbeat = no_heartbeat,
+) -> Layout:
+    header = _KeyedHeader(spec)
+    rows_key = _rows_key(key)
+    writer = NormalizedWriter(storage, rows_key)
+    cutter: Cutter | None = None
+    try:
+        with storage.open(key) as stream:
+            reader = read_json_array if file_type is FileType.JSON else read_json_lines
+            for record in reader(stream):
+                if header.take(record) and cutter is not None:
+                    cutter.follow(header.map)
+                cutter = cutter or Cutter(header.map, chunk_rows, 0, record.line, heartbeat)
+                cells = header.cells(record)
+                end = writer.write(record.line, record.problem, cells)
+                cutter.add(record.line, cells, not record.values and record.problem is None, end)
+        writer.close()
+    except BaseException:
+        writer.discard()
+        raise
+    layout = Layout(header.map, "utf-8", ",", rows_key=rows_key)
+    if cutter is not None and not header.map.problems:
+        layout.chunks = cutter.finish()
+    return layout
+
+
+# --- all formats -----------------------------------------------------------------------------
+
+
 def plan_upload(
     storage: UploadStorage,
     key: str,
     file_type: FileType,
     spec: Specification,
     chunk_rows: int,
-    heartbeat: Heartbeat = _no_heartbeat,
+    heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     if file_type is FileType.XLSX:
         return plan_xlsx(storage, key, spec, chunk_rows, heartbeat)
+    if file_type in (FileType.JSON, FileType.JSONL):
+        return plan_keyed(storage, key, spec, chunk_rows, file_type, heartbeat)
     return plan_csv(storage, key, spec, chunk_rows, heartbeat)
 
 
@@ -212,9 +214,7 @@ def chunk_rows_of(
 ) -> Iterator[SourceRow]:
     """The records of one chunk, read back from storage with their spreadsheet row numbers."""
     if rows_key is not None:
-        data = storage.read_range(rows_key, chunk.start_offset, chunk.end_offset)
-        for row in read_records(io.BytesIO(data), encoding="utf-8", delimiter=",", first_row=0):
-            yield SourceRow(int(row.cells[0]), row.cells[1:], row.end_offset)
+        yield from read_normalized(io.BytesIO(storage.read_range(rows_key, chunk.start_offset, chunk.end_offset)))
         return
     data = storage.read_range(key, chunk.start_offset, chunk.end_offset)
     yield from read_records(io.BytesIO(data), encoding=encoding, delimiter=delimiter, first_row=chunk.first_row)

@@ -25,7 +25,7 @@ class Submission:
 
     import_type: ImportType
     specification: str
-    file_type: FileType
+    file_type: FileType | None  # None: detected from the body's first bytes
     catalog_id: int
     site_id: int
     user_id: int | None
@@ -39,6 +39,7 @@ class Upload:
     key: str
     size: int
     sha256: str
+    file_type: FileType | None = None  # what the body was taken to be
 
 
 def parse_import_type(text: str) -> ImportType:
@@ -53,9 +54,11 @@ def parse_import_type(text: str) -> ImportType:
     return import_type
 
 
-def _file_type(text: str | None) -> FileType:
+def _file_type(text: str | None) -> FileType | None:
+    if text is None or not text.strip():
+        return None
     try:
-        return FileType((text or FileType.CSV.value).strip().upper())
+        return FileType(text.strip().upper())
     except ValueError:
         valid = ", ".join(kind.value for kind in FileType)
         raise BadRequest(f"unknown fileType '{text}'; valid file types are {valid}") from None
@@ -164,7 +167,7 @@ def new_job(
         import_type=submission.import_type.value,
         specification=submission.specification,
         state=ImportState.START_REQUESTED.value,
-        file_type=submission.file_type.value,
+        file_type=(upload.file_type or submission.file_type or FileType.CSV).value,
         catalog_id=submission.catalog_id,
         site_id=submission.site_id,
         user_id=submission.user_id,

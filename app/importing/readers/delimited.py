@@ -21,6 +21,7 @@ class SourceRow:
     number: int
     cells: list[str]
     end_offset: int
+    problem: str | None = None  # damage the reader found in this record (a malformed JSON line, say)
 
     @property
     def is_blank(self) -> bool:

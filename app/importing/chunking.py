@@ -1,0 +1,85 @@
+"""Cutting records into chunks of about the same size, never separating a record's rows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.importing.cells import TRUE_WORDS
+from app.importing.header import HeaderMap
+
+HEARTBEAT_SECONDS = 5.0
+Heartbeat = Callable[[], None]
+
+
+def no_heartbeat() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ChunkLayout:
+    first_row: int
+    record_count: int
+    start_offset: int
+    end_offset: int
+
+
+class Cutter:
+    """Closes a chunk once it holds `size` records, but only before a row that starts a new record:
+    a product's SKU rows (its child flag) and an order's lines (the same group value) stay together.
+    """
+
+    def __init__(
+        self, header: HeaderMap, size: int, start: int, first_row: int, heartbeat: Heartbeat = no_heartbeat
+    ) -> None:
+        self._heartbeat = heartbeat
+        self._beat_at = time.monotonic()
+        self._size = size
+        self._start = start
+        self._end = start
+        self._first_row = first_row
+        self._count = 0
+        self._last_group: str | None = None
+        self.chunks: list[ChunkLayout] = []
+        self.follow(header)
+
+    def follow(self, header: HeaderMap) -> None:
+        """Use a header that grew (JSON records may bring new keys); earlier columns keep their places."""
+        spec = header.spec
+        flag = header.slot_for(spec.child_flag) if spec.child_flag else None
+        group = header.slot_for(spec.group_by) if spec.group_by else None
+        self._flag_index = flag.index if flag else None
+        self._group_index = group.index if group else None
+
+    def _cell(self, cells: list[str], index: int | None) -> str | None:
+        return cells[index].strip() if index is not None and index < len(cells) else None
+
+    def _continues_record(self, cells: list[str]) -> bool:
+        flag = self._cell(cells, self._flag_index)
+        if flag is not None and flag.lower() in TRUE_WORDS:
+            return True
+        group = self._cell(cells, self._group_index)
+        return bool(group) and group == self._last_group
+
+    def add(self, number: int, cells: list[str], blank: bool, end_offset: int) -> None:
+        if number % 4096 == 0 and time.monotonic() - self._beat_at > HEARTBEAT_SECONDS:
+            self._heartbeat()
+            self._beat_at = time.monotonic()
+        if not blank:
+            if self._count >= self._size and not self._continues_record(cells):
+                self._close()
+                self._first_row = number
+            self._count += 1
+            self._last_group = self._cell(cells, self._group_index)
+        self._end = end_offset
+
+    def _close(self) -> None:
+        if self._count:
+            self.chunks.append(ChunkLayout(self._first_row, self._count, self._start, self._end))
+        self._start = self._end
+        self._count = 0
+
+    def finish(self) -> list[ChunkLayout]:
+        self._close()
+        return self.chunks

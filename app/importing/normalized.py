@@ -1,0 +1,44 @@
+"""Normalized rows: what planning writes beside an upload that is not CSV, for chunks to read by range.
+
+Each record is one UTF-8 CSV row: its row number, the reader's problem with it (usually empty),
+then its cells as text in header order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from app.importing.readers.delimited import SourceRow, read_records
+from app.storage import UploadStorage
+
+
+class NormalizedWriter:
+    def __init__(self, storage: UploadStorage, key: str) -> None:
+        self._writer = storage.create(key)
+        self._line = io.StringIO()
+        self._csv = csv.writer(self._line, lineterminator="\n")
+        self.offset = 0
+
+    def write(self, number: int, problem: str | None, cells: list[str]) -> int:
+        """Append one record; returns the offset where it ends."""
+        self._line.seek(0)
+        self._line.truncate()
+        self._csv.writerow([str(number), problem or "", *cells])
+        data = self._line.getvalue().encode("utf-8")
+        self._writer.write(data)
+        self.offset += len(data)
+        return self.offset
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def discard(self) -> None:
+        self._writer.discard()
+
+
+def read_normalized(stream: BinaryIO) -> Iterator[SourceRow]:
+    for row in read_records(stream, encoding="utf-8", delimiter=",", first_row=0):
+        yield SourceRow(int(row.cells[0]), row.cells[2:], row.end_offset, row.cells[1] or None)

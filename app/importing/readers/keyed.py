@@ -1,0 +1,127 @@
+"""JSON (an array of objects) and JSONL (an object per line): records keyed by header names, streamed.
+
+Each record comes with the line it starts on; a record that cannot be read is returned with a
+problem instead, so that one damaged line never stops the reading of the others.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from app.errors import UnreadableFile
+
+READ_BYTES = 1 << 16
+JsonScalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedRecord:
+    line: int
+    values: dict[str, JsonScalar]
+    problem: str | None = None
+
+
+def _record(line: int, text: str) -> KeyedRecord:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        return KeyedRecord(line, {}, f"line {line} is not valid JSON: {error.msg}")
+    if not isinstance(value, dict):
+        return KeyedRecord(line, {}, f"line {line} must hold a JSON object of header names and values")
+    nested = [key for key, item in value.items() if isinstance(item, dict | list)]
+    if nested:
+        return KeyedRecord(line, {}, f"'{nested[0]}' must be text, a number, true/false or null, not a list or object")
+    return KeyedRecord(line, {str(key): item for key, item in value.items()})
+
+
+def _text(stream: BinaryIO) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        for block in iter(lambda: stream.read(READ_BYTES), b""):
+            yield decoder.decode(block)
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError as error:
+        raise UnreadableFile(f"the JSON is not UTF-8 text: {error.reason} at byte {error.start}") from None
+
+
+def read_json_lines(stream: BinaryIO) -> Iterator[KeyedRecord]:
+    pending = ""
+    line = 0
+    for text in _text(stream):
+        pending += text
+        *complete, pending = pending.split("\n")
+        for item in complete:
+            line += 1
+            if item.strip():
+                yield _record(line, item)
+    if pending.strip():
+        yield _record(line + 1, pending)
+
+
+class _ArrayScanner:
+    """Finds the top-level objects of a JSON array as text, tracking strings, escapes and lines."""
+
+    def __init__(self) -> None:
+        self.line = 1
+        self.started = False
+        self.finished = False
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False
+        self.current: list[str] = []
+        self.start_line = 1
+
+    def feed(self, text: str) -> Iterator[KeyedRecord]:
+        for char in text:
+            if char == "\n":
+                self.line += 1
+            if self.depth:
+                yield from self._inside(char)
+            elif not char.isspace():
+                self._between(char)
+            if self.finished:
+                return
+
+    def _between(self, char: str) -> None:
+        if not self.started:
+            if char != "[":
+                raise UnreadableFile("a JSON file must hold an array of objects: it must start with '['")
+            self.started = True
+        elif char == "{":
+            self.depth, self.current, self.start_line = 1, ["{"], self.line
+        elif char == "]":
+            self.finished = True
+        elif char != ",":
+            raise UnreadableFile(f"the JSON array holds something other than an object at line {self.line}")
+
+    def _inside(self, char: str) -> Iterator[KeyedRecord]:
+        self.current.append(char)
+        if self.in_string:
+            if self.escaped:
+                self.escaped = False
+            elif char == "\\":
+                self.escaped = True
+            elif char == '"':
+                self.in_string = False
+        elif char == '"':
+            self.in_string = True
+        elif char in "{[":
+            self.depth += 1
+        elif char in "}]":
+            self.depth -= 1
+            if self.depth == 0:
+                yield _record(self.start_line, "".join(self.current))
+
+
+def read_json_array(stream: BinaryIO) -> Iterator[KeyedRecord]:
+    scanner = _ArrayScanner()
+    for text in _text(stream):
+        yield from scanner.feed(text)
+        if scanner.finished:
+            return
+    if not scanner.finished:
+        raise UnreadableFile(f"the JSON array is not closed: the file ends inside it at line {scanner.line}")

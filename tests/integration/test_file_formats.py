@@ -1,0 +1,89 @@
+"""CSV, XLSX, JSON and JSONL of the same data give the same records, value for value and type for type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from app.db import Database
+from app.importing.formats import FileType
+from app.jobs import ImportProblem, ImportState
+from app.service import list_records
+from specifications import ImportType
+from tests.factories import CONTRACT_HEADER, make_csv, make_json, make_jsonl, make_xlsx, product_row
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+
+HEADER = [*CONTRACT_HEADER, "options[Size]"]
+ROWS = [
+    [*product_row("0100", price="10.55", **{"UPC": "00123"}), ""],
+    [*product_row("0100-S", price="11", **{"SKU Indicator": "Y", "Product Description": ""}), "S"],
+    [*product_row("200", title="Çà et là — ünïcode", **{"Available Quantity": "0"}), ""],
+]
+
+
+def typed_for_spreadsheets(row: list[str]) -> list[object]:
+    """What a spreadsheet or a JSON writer keeps: numbers as numbers, where they look like numbers."""
+    typed: list[object] = list(row)
+    for index in (7, 9):  # Retail Price, Available Quantity
+        typed[index] = float(row[index]) if "." in row[index] else int(row[index])
+    return typed
+
+
+BODIES = {
+    FileType.CSV: make_csv(ROWS, header=HEADER),
+    FileType.XLSX: make_xlsx([typed_for_spreadsheets(row) for row in ROWS], header=HEADER),
+    FileType.JSON: make_json([typed_for_spreadsheets(row) for row in ROWS], header=HEADER),
+    FileType.JSONL: make_jsonl(ROWS, header=HEADER),
+}
+
+
+def comparable(items: list[dict[str, object]]) -> list[dict[str, object]]:
+    noise = {"catalog_id", "created_job_id", "updated_job_id", "created_at", "updated_at"}
+    return [
+        {k: v for k, v in item.items() if k not in noise} | {"skus": comparable(item["skus"]) if "skus" in item else []}  # type: ignore[arg-type]
+        for item in items
+    ]
+
+
+def test_every_format_gives_the_same_products(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    results = {}
+    for catalog, (file_type, body) in enumerate(BODIES.items(), start=1):
+        job_id = submit(runtime, principal, body, file_type=file_type, catalog_id=catalog)
+        drain(runtime, queue)
+        assert job(runtime, job_id).state == ImportState.COMPLETED, file_type
+        results[file_type] = comparable(list_records(runtime, ImportType.PRODUCT, catalog, 1, 1, 100)[0])
+
+    assert results[FileType.XLSX] == results[FileType.CSV]
+    assert results[FileType.JSON] == results[FileType.CSV]
+    assert results[FileType.JSONL] == results[FileType.CSV]
+    first = results[FileType.CSV][0]
+    assert (first["sku_number"], first["upc"], first["retail_price"]) == ("0100", "00123", "10.55")
+    assert first["skus"][0]["retail_price"] == "11"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("file_type", [FileType.JSON, FileType.JSONL])
+def test_a_malformed_json_record_is_a_problem_on_its_line(
+    database: Database, tmp_path: Path, file_type: FileType
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    good = make_jsonl([product_row("1"), product_row("2")]).decode().splitlines()
+    if file_type is FileType.JSONL:
+        body = "\n".join([good[0], '{"SKU Number": "x", oops}', good[1]]).encode()
+        expected = [(2, "line 2 is not valid JSON: Expecting property name enclosed in double quotes")]
+    else:
+        body = ("[\n" + good[0] + ",\n" + '{"SKU Number": ["not", "text"]}' + ",\n" + good[1] + "\n]").encode()
+        expected = [(3, "'SKU Number' must be text, a number, true/false or null, not a list or object")]
+
+    job_id = submit(runtime, make_principal(database), body, file_type=file_type)
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.FAILED
+    with database.read() as session:
+        found = session.exec(
+            select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.row_number))
+        ).all()
+    assert [(p.row_number, p.message) for p in found] == expected
