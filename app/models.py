@@ -1,6 +1,7 @@
 """Imports every module that defines tables, so that SQLModel.metadata knows them all."""
 
+import app.tokens  # noqa: F401  (the api_token table)
 from app import accounts, jobs, storage
-from app.commerce import categories, customers, products
+from app.commerce import categories, customers, orders, products
 
-__all__ = ["accounts", "categories", "customers", "jobs", "products", "storage"]
+__all__ = ["accounts", "categories", "customers", "jobs", "orders", "products", "storage"]

@@ -10,9 +10,16 @@ from specifications.model import (
     Requirement,
     Specification,
 )
+from specifications.order import DEFAULT_ORDER
 from specifications.product import DEFAULT_PRODUCT
 
-SPECIFICATIONS: tuple[Specification, ...] = (DEFAULT_PRODUCT, DEFAULT_CATEGORY, DEFAULT_CUSTOMER, DEFAULT_ADDRESS)
+SPECIFICATIONS: tuple[Specification, ...] = (
+    DEFAULT_PRODUCT,
+    DEFAULT_CATEGORY,
+    DEFAULT_CUSTOMER,
+    DEFAULT_ADDRESS,
+    DEFAULT_ORDER,
+)
 
 # Import types whose pipeline exists in this version of the service.
 SUPPORTED_TYPES: tuple[ImportType, ...] = tuple(dict.fromkeys(spec.import_type for spec in SPECIFICATIONS))

@@ -112,7 +112,7 @@ def render_record(data: dict[str, object]) -> dict[str, object]:
             value = iso_date(value)
         elif name == "translations" and isinstance(value, dict):
             value = {camel(field): locales for field, locales in value.items()}
-        elif name == "skus" and isinstance(value, list):
+        elif name in ("skus", "items") and isinstance(value, list):
             value = [render_record(item) for item in value]
         out[camel(name)] = value
     return out

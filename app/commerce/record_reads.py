@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from app.commerce.categories import CATEGORY_TABLE
 from app.commerce.customers import ADDRESS_TABLE, CUSTOMER_TABLE
+from app.commerce.orders import ORDER_ITEM_TABLE, ORDER_TABLE
 
 _JSON_COLUMNS = frozenset({"attributes", "translations"})
 _HIDDEN = frozenset({"id"})
@@ -25,6 +26,8 @@ class RecordTable:
 CATEGORIES = RecordTable(CATEGORY_TABLE, ("category_id",), "catalog_id")
 CUSTOMERS = RecordTable(CUSTOMER_TABLE, ("customer_id",), "site_id")
 ADDRESSES = RecordTable(ADDRESS_TABLE, ("customer_id", "address_name"), "site_id")
+ORDERS = RecordTable(ORDER_TABLE, ("order_number",), "site_id")
+_ITEM_HIDDEN = frozenset({"id", "site_id", "sandbox_id", "catalog_id", "order_number"})
 
 
 def _data(row: dict[str, object]) -> dict[str, object]:
@@ -62,3 +65,18 @@ def list_records(
         .limit(page_size)
     ).mappings()
     return [_data(dict(row)) for row in rows], int(total)
+
+
+def with_items(session: Session, order: dict[str, object]) -> dict[str, object]:
+    """An order read back with its items, in line order."""
+    items = ORDER_ITEM_TABLE
+    rows = session.execute(
+        select(items)
+        .where(
+            items.c.site_id == order["site_id"],
+            items.c.sandbox_id == order["sandbox_id"],
+            items.c.order_number == order["order_number"],
+        )
+        .order_by(items.c.line_no)
+    ).mappings()
+    return order | {"items": [{k: v for k, v in row.items() if k not in _ITEM_HIDDEN} for row in rows]}

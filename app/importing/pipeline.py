@@ -21,6 +21,7 @@ from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.categories import CATEGORY_WRITER
 from app.importing.writers.customers import ADDRESS_WRITER, CUSTOMER_WRITER
+from app.importing.writers.orders import ORDER_WRITER
 from app.importing.writers.products import ProductWriter
 from app.importing.writers.staging import clear_chunk, clear_job, load_rows
 from app.jobs import ImportChunk, ImportProblem, ImportState, ImportStatus, OnError, ProblemKind, Severity
@@ -34,6 +35,7 @@ WRITERS: dict[ImportType, ImportWriter] = {
     ImportType.CATEGORY: CATEGORY_WRITER,
     ImportType.CUSTOMER: CUSTOMER_WRITER,
     ImportType.ADDRESS: ADDRESS_WRITER,
+    ImportType.ORDER: ORDER_WRITER,
 }
 
 

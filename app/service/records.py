@@ -12,6 +12,7 @@ RECORD_TABLES: dict[ImportType, RecordTable] = {
     ImportType.CATEGORY: record_reads.CATEGORIES,
     ImportType.CUSTOMER: record_reads.CUSTOMERS,
     ImportType.ADDRESS: record_reads.ADDRESSES,
+    ImportType.ORDER: record_reads.ORDERS,
 }
 
 
@@ -40,6 +41,8 @@ def read_record(
             record = product_reads.find_product(session, catalog_id, 0, key[0])
         else:
             record = record_reads.find_record(session, table, _scope(table, catalog_id, site_id), 0, key)
+            if record is not None and import_type is ImportType.ORDER:
+                record = record_reads.with_items(session, record)
     if record is None:
         where = f"site {site_id}" if table is not None and table.scope_column == "site_id" else f"catalog {catalog_id}"
         raise NotFound(f"no {import_type.value} '{'/'.join(key)}' in {where}")

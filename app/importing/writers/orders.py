@@ -1,0 +1,199 @@
+"""OrderWriter: an order spans consecutive rows; it lands whole, with every SKU known, or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from itertools import groupby
+
+from sqlalchemy import and_, delete, exists, func, select
+from sqlmodel import Session
+
+from app.commerce.customers import CUSTOMER_TABLE
+from app.commerce.orders import ITEM_FIELDS, ORDER_FIELDS, ORDER_ITEM_TABLE, ORDER_STAGING, ORDER_TABLE
+from app.commerce.products import Product, Sku
+from app.importing.problems import ValidationProblem
+from app.importing.writers.base import RowOutcome
+from app.importing.writers.checks import drop_rows, missing_references
+from app.importing.writers.merge import MergeCounts, MergePlan, merge
+from app.importing.writers.staging import StagingRow
+from app.jobs import ImportStatus
+
+_HEADER_FIELDS = ("customer_id", "email_address", "status", "submit_date", "currency")
+
+
+def _order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
+    """What is wrong with an order as a whole: an invalid line spoils it, its total must add up."""
+    order = lines[0].key
+    invalid = [line.row for line in lines if line.record is None]
+    if invalid:
+        message = f"this row belongs to order '{order}', which has an invalid row ({invalid[0]})"
+        return [ValidationProblem(line.row, None, "Order Number", order, message) for line in lines if line.record]
+    records = [line.record for line in lines if line.record is not None]
+    total = sum((Decimal(str(r.values["item_price"])) * int(str(r.values["quantity"])) for r in records), Decimal())
+    given = next((r.values.get("order_total") for r in records if r.values.get("order_total")), None)
+    if given is not None and Decimal(str(given)) != total:
+        message = f"Order Total {given} of order '{order}' does not match its items' total {total}"
+        return [ValidationProblem(lines[0].row, None, "Order Total", str(given), message)]
+    for record in records[1:]:
+        for name in _HEADER_FIELDS:
+            value, first = record.values.get(name), records[0].values.get(name)
+            if value is not None and first is not None and value != first:
+                message = f"{name.replace('_', ' ')} differs from the first row of order '{order}' ({lines[0].row})"
+                return [ValidationProblem(record.row, None, name, str(value), message)]
+    return []
+
+
+class OrderWriter:
+    staging = ORDER_STAGING
+    staging_columns: tuple[str, ...] = (
+        "job_id",
+        "row_no",
+        "chunk_no",
+        "order_number",
+        "line_no",
+        *ORDER_FIELDS,
+        *ITEM_FIELDS,
+    )
+
+    def stage(
+        self, job_id: int, chunk_no: int, outcomes: Sequence[RowOutcome]
+    ) -> tuple[list[StagingRow], list[ValidationProblem]]:
+        rows: list[StagingRow] = []
+        problems: list[ValidationProblem] = []
+        for _, group in groupby(outcomes, key=lambda outcome: outcome.key or f"\x00{outcome.row}"):
+            lines = list(group)
+            found = _order_problems(lines)
+            problems += found
+            if found or any(line.record is None for line in lines):
+                continue
+            records = [line.record for line in lines if line.record is not None]
+            total = sum(
+                (Decimal(str(r.values["item_price"])) * int(str(r.values["quantity"])) for r in records), Decimal()
+            )
+            head = {
+                name: next((r.values.get(name) for r in records if r.values.get(name)), None) for name in _HEADER_FIELDS
+            }
+            for line_no, (line, record) in enumerate(zip(lines, records, strict=True), start=1):
+                rows.append(
+                    (job_id, line.row, chunk_no, line.key, line_no, *(head[name] for name in _HEADER_FIELDS),
+                     format(total, "f"), len(records), *(record.values.get(name) for name in ITEM_FIELDS))
+                )  # fmt: skip
+        return rows, problems
+
+    def set_problems(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        assert job.id is not None
+        found = self._repeated_orders(session, job.id) + self._unknown_skus(session, job)
+        found += self._unknown_customers(session, job)
+        return found + self._rest_of_spoiled_orders(session, job.id, found)
+
+    def _repeated_orders(self, session: Session, job_id: int) -> list[ValidationProblem]:
+        staging = self.staging
+        starts = select(staging.c.order_number, staging.c.row_no).where(
+            staging.c.job_id == job_id, staging.c.line_no == 1
+        )
+        seen: dict[str, int] = {}
+        problems = []
+        for order, row in session.execute(starts.order_by(staging.c.row_no)):
+            if order in seen:
+                message = (
+                    f"Order Number '{order}' appears again after another order (its first rows start at {seen[order]})"
+                )
+                problems.append(ValidationProblem(row, None, "Order Number", order, message))
+            seen.setdefault(order, row)
+        return problems
+
+    def _unknown_skus(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        assert job.id is not None
+        staging, sandboxes = self.staging, {0, job.sandbox_id}
+        known = []
+        for table in (Product.__table__, Sku.__table__):  # type: ignore[attr-defined]
+            known.append(
+                exists().where(
+                    table.c.catalog_id == job.catalog_id, table.c.sandbox_id.in_(sandboxes),
+                    table.c.sku_number == staging.c.sku_number,
+                )
+            )  # fmt: skip
+        query = select(staging.c.row_no, staging.c.sku_number).where(staging.c.job_id == job.id, ~known[0], ~known[1])
+        return [
+            ValidationProblem(row, None, "SKU Number", sku, f"unknown SKU Number '{sku}' in catalog {job.catalog_id}")
+            for row, sku in session.execute(query.order_by(staging.c.row_no))
+        ]
+
+    def _unknown_customers(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        assert job.id is not None
+        scope = {"site_id": job.site_id, "sandbox_id": {0, job.sandbox_id}}
+        missing = missing_references(session, self.staging, job.id, "customer_id", CUSTOMER_TABLE, "customer_id", scope)
+        message = "Customer Id '{}' names no customer of site " + str(job.site_id)
+        return [ValidationProblem(row, None, "Customer Id", value, message.format(value)) for row, value in missing]
+
+    def _rest_of_spoiled_orders(
+        self, session: Session, job_id: int, found: list[ValidationProblem]
+    ) -> list[ValidationProblem]:
+        """The other rows of every order that has a problem: an order lands whole or not at all."""
+        spoiled_rows = {problem.row for problem in found}
+        if not spoiled_rows:
+            return []
+        staging = self.staging
+        orders = session.execute(
+            select(staging.c.order_number, func.min(staging.c.row_no))
+            .where(staging.c.job_id == job_id, staging.c.row_no.in_(sorted(spoiled_rows)))
+            .group_by(staging.c.order_number)
+        ).all()
+        problems = []
+        for order, first_bad in orders:
+            rows = session.execute(
+                select(staging.c.row_no).where(staging.c.job_id == job_id, staging.c.order_number == order)
+            ).scalars()
+            message = f"this row belongs to order '{order}', which has a problem in row {first_bad}"
+            problems += [
+                ValidationProblem(row, None, "Order Number", order, message) for row in rows if row not in spoiled_rows
+            ]
+        return problems
+
+    def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:
+        drop_rows(session, self.staging, job_id, rows)
+
+    def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        return []
+
+    def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
+        return self._apply(session, job, write=True)
+
+    def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
+        return self._apply(session, job, write=False)
+
+    def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
+        assert job.id is not None
+        staging = self.staging
+        scope = {"site_id": job.site_id, "sandbox_id": job.sandbox_id, "catalog_id": job.catalog_id}
+        in_job = staging.c.job_id == job.id
+        heads = MergePlan(ORDER_TABLE, staging, in_job & (staging.c.line_no == 1),
+                          ("site_id", "sandbox_id", "order_number"), ORDER_FIELDS, scope, {})  # fmt: skip
+        items = MergePlan(ORDER_ITEM_TABLE, staging, in_job, ("site_id", "sandbox_id", "order_number", "line_no"),
+                          ITEM_FIELDS, scope, {})  # fmt: skip
+        orders = int(
+            session.execute(
+                select(func.count()).select_from(staging).where(in_job, staging.c.line_no == 1)
+            ).scalar_one()
+        )
+        lines = int(session.execute(select(func.count()).select_from(staging).where(in_job)).scalar_one())
+        merge(session, heads, job.id, orders, write)
+        counts = merge(session, items, job.id, lines, write)
+        if write:
+            self._drop_lines_no_longer_there(session, job)
+        return counts
+
+    def _drop_lines_no_longer_there(self, session: Session, job: ImportStatus) -> None:
+        """An order imported again with fewer items loses the items past its new count."""
+        items, staging = ORDER_ITEM_TABLE, self.staging
+        shorter = exists().where(
+            staging.c.job_id == job.id, staging.c.line_no == 1, staging.c.order_number == items.c.order_number,
+            items.c.line_no > staging.c.item_count,
+        )  # fmt: skip
+        session.execute(
+            delete(items).where(and_(items.c.site_id == job.site_id, items.c.sandbox_id == job.sandbox_id), shorter)
+        )
+
+
+ORDER_WRITER = OrderWriter()

@@ -1,0 +1,74 @@
+"""ORDER imports on real SQLite and PostgreSQL: consecutive rows make an order, which lands whole or not at all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import col, select
+
+from app.db import Database
+from app.jobs import ImportProblem, ImportState, OnError
+from app.service import read_record
+from specifications import ImportType
+from tests.factories import make_csv, product_row
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+
+HEADER = ["Order Number", "Customer Id", "Currency", "Order Total", "SKU Number", "Quantity", "Item Price"]
+
+
+def messages(db: Database, job_id: int) -> list[tuple[int | None, str]]:
+    with db.read() as session:
+        found = session.exec(
+            select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.row_number))
+        ).all()
+    return [(p.row_number, p.message) for p in found if p.severity == "error"]
+
+
+def test_orders_span_consecutive_rows_with_computed_totals_and_update_whole(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
+    drain(runtime, queue)
+    rows = [["SO-1", "", "eur", "7.98", "A", "2", "3.99"], ["SO-1", "", "", "", "B", "1", "0"],
+            ["SO-2", "", "USD", "", "B", "3", "1.25"]]  # fmt: skip
+
+    first = submit(runtime, principal, make_csv(rows, header=HEADER), catalog_id=1, import_type=ImportType.ORDER)
+    drain(runtime, queue)
+    again = submit(runtime, principal, make_csv([["SO-1", "", "EUR", "", "A", "1", "3.99"]], header=HEADER),
+                   catalog_id=1, import_type=ImportType.ORDER)  # fmt: skip
+    drain(runtime, queue)
+
+    assert job(runtime, first).state == ImportState.COMPLETED and job(runtime, first).total_records == 3
+    assert job(runtime, again).state == ImportState.COMPLETED
+    order = read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)
+    assert (order["currency"], order["order_total"], order["item_count"]) == ("EUR", "3.99", 1)
+    assert [(item["line_no"], item["sku_number"], item["quantity"]) for item in order["items"]] == [(1, "A", 1)]  # type: ignore[attr-defined]
+    assert read_record(runtime, ImportType.ORDER, ["SO-2"], 1, -3)["order_total"] == "3.75"
+
+
+def test_an_order_with_a_bad_total_an_unknown_sku_or_a_repeated_number_lands_nowhere(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=2)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("A")]), catalog_id=1)
+    drain(runtime, queue)
+    rows = [["SO-1", "", "", "9.99", "A", "1", "3.99"],
+            ["SO-2", "", "", "", "A", "1", "1"], ["SO-2", "", "", "", "ZZZ", "1", "1"],
+            ["SO-3", "", "", "", "A", "1", "1"],
+            ["SO-4", "", "", "", "A", "1", "1"], ["SO-3", "", "", "", "A", "2", "1"]]  # fmt: skip
+
+    job_id = submit(runtime, principal, make_csv(rows, header=HEADER), catalog_id=1,
+                    import_type=ImportType.ORDER, on_error=OnError.SKIP)  # fmt: skip
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 1, 5)
+    assert messages(database, job_id) == [
+        (2, "Order Total 9.99 of order 'SO-1' does not match its items' total 3.99"),
+        (3, "this row belongs to order 'SO-2', which has a problem in row 4"),
+        (4, "unknown SKU Number 'ZZZ' in catalog 1"),
+        (5, "this row belongs to order 'SO-3', which has a problem in row 7"),
+        (7, "Order Number 'SO-3' appears again after another order (its first rows start at 5)"),
+    ]
+    assert read_record(runtime, ImportType.ORDER, ["SO-4"], 1, -3)["item_count"] == 1
