@@ -8,23 +8,35 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
 
+import openpyxl
+from defusedxml import DefusedXmlException
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 
 from app.errors import UnreadableFile
+from app.importing.archives import ZipLimits, check_workbook
 from specifications.model import ColumnKind
 
 SheetCell = str | int | float | bool | datetime | date | time | Decimal | None
 _WHOLE_NUMBER_KINDS = frozenset({ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER})
 
 
-def iter_sheet(source: IO[bytes], sheet_name: str | None = None) -> Iterator[tuple[int, tuple[SheetCell, ...]]]:
-    """(row number, cells) for every row of the sheet that the file stores, in order."""
+def iter_sheet(
+    source: IO[bytes], sheet_name: str | None = None, limits: ZipLimits | None = None
+) -> Iterator[tuple[int, tuple[SheetCell, ...]]]:
+    """(row number, cells) for every row of the sheet that the file stores, in order.
+
+    The file is checked as a ZIP first; openpyxl parses its XML with defusedxml, which refuses
+    entity expansion and external entities.
+    """
+    if not openpyxl.DEFUSEDXML:
+        raise UnreadableFile("XLSX files cannot be read safely here: the defusedxml package is missing")
+    check_workbook(source, limits or ZipLimits())
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
-        raise UnreadableFile(f"the XLSX file cannot be opened: {error}") from None
+        raise UnreadableFile(_reason(error, "the XLSX file cannot be opened")) from None
     try:
         if sheet_name is not None and sheet_name not in workbook.sheetnames:
             raise UnreadableFile(f"the workbook has no sheet named '{sheet_name}' (it has {workbook.sheetnames})")
@@ -36,9 +48,19 @@ def iter_sheet(source: IO[bytes], sheet_name: str | None = None) -> Iterator[tup
             if number is not None:
                 yield int(number), cells
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
-        raise UnreadableFile(f"the XLSX file is damaged: {error}") from None
+        raise UnreadableFile(_reason(error, "the XLSX file is damaged")) from None
     finally:
         workbook.close()
+
+
+def _reason(error: BaseException, what: str) -> str:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, DefusedXmlException):
+            return f"{what}: its XML declares entities, which are refused (entity expansion, external entities)"
+        cause = cause.__cause__ or cause.__context__
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"{what}: {first_line}"
 
 
 def _float_text(value: float, kind: ColumnKind | None) -> str:

@@ -1,0 +1,123 @@
+"""Hostile ZIPs and workbooks are refused with a clear reason, before they can exhaust the machine."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+
+import pytest
+
+from app.errors import UnreadableFile
+from app.importing.archives import UnsafeArchive, ZipLimits, open_archive, read_entry
+from app.importing.readers.workbook import iter_sheet
+from tests.factories import make_xlsx
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    + "".join(f'<!ENTITY lol{n} "{("&lol" + str(n - 1) + ";") * 10 if n > 1 else "&lol;" * 10}">' for n in range(1, 10))
+    + "]>"
+)
+
+
+def zip_of(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def with_replaced(xlsx: bytes, name: str, data: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(xlsx))
+    return zip_of({info.filename: (data if info.filename == name else source.read(info)) for info in source.infolist()})
+
+
+def open_bytes(data: bytes, limits: ZipLimits | None = None) -> list[str]:
+    archive, entries = open_archive(io.BytesIO(data), limits or ZipLimits())
+    with archive:
+        return [info.filename for info in entries]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../escape.csv", "points outside its folder"),
+        ("a/../../escape.csv", "points outside its folder"),
+        ("/etc/passwd", "absolute path"),
+        ("C:\\Windows\\evil.dll", "absolute path"),
+        ("..\\evil.csv", "points outside its folder"),
+    ],
+)
+def test_entry_names_that_escape_their_folder_are_refused(name: str, reason: str) -> None:
+    with pytest.raises(UnsafeArchive, match=reason):
+        open_bytes(zip_of({"ok.csv": b"a", name: b"b"}))
+
+
+def test_symlinks_and_device_files_are_refused() -> None:
+    for mode, reason in ((stat.S_IFLNK | 0o777, "symbolic link"), (stat.S_IFCHR | 0o600, "device")):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            info = zipfile.ZipInfo("entry")
+            info.external_attr = mode << 16
+            archive.writestr(info, b"/etc/passwd")
+        with pytest.raises(UnsafeArchive, match=reason):
+            open_bytes(out.getvalue())
+
+
+def test_a_zip_bomb_is_refused_by_its_compression_ratio_before_extraction() -> None:
+    bomb = zip_of({"zeros.csv": b"\0" * (20 * 1024 * 1024)})
+
+    assert len(bomb) < 100_000
+    with pytest.raises(UnsafeArchive, match="more than the limit of 200"):
+        open_bytes(bomb)
+
+
+def test_too_many_entries_or_too_many_bytes_are_refused_by_their_limits() -> None:
+    many = zip_of({f"f{n}.csv": b"x" for n in range(50)}, zipfile.ZIP_STORED)
+    large = zip_of({"a.csv": b"x" * 5000, "b.csv": b"y" * 5000}, zipfile.ZIP_STORED)
+
+    with pytest.raises(UnsafeArchive, match="50 entries, more than the limit of 10"):
+        open_bytes(many, ZipLimits(max_entries=10))
+    with pytest.raises(UnsafeArchive, match="expands past the limit of 8000 bytes"):
+        open_bytes(large, ZipLimits(max_total_bytes=8000))
+
+
+def test_an_entry_that_holds_more_than_it_declares_stops_while_extracting() -> None:
+    data = bytearray(zip_of({"a.csv": b"x" * 1000}, zipfile.ZIP_STORED))
+    header = data.index(b"PK\x01\x02")  # the central directory: shrink the declared size to 10
+    data[header + 24 : header + 28] = (10).to_bytes(4, "little")
+    archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
+
+    with pytest.raises(UnreadableFile):
+        b"".join(read_entry(archive, archive.infolist()[0]))
+
+
+def hostile_sheet(doctype: str, cell: str) -> bytes:
+    workbook = make_xlsx([["1"]], header=["SKU Number"])
+    sheet = zipfile.ZipFile(io.BytesIO(workbook)).read("xl/worksheets/sheet1.xml").decode()
+    return with_replaced(workbook, "xl/worksheets/sheet1.xml", (doctype + sheet.replace("<t>1</t>", cell)).encode())
+
+
+def test_a_workbook_with_an_entity_expansion_is_refused() -> None:
+    hostile = hostile_sheet(BILLION_LAUGHS.replace("lolz", "worksheet"), "<t>&lol9;</t>")
+
+    with pytest.raises(UnreadableFile, match="declares entities, which are refused"):
+        list(iter_sheet(io.BytesIO(hostile)))
+
+
+def test_a_workbook_with_an_external_entity_is_refused() -> None:
+    doctype = '<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+    with pytest.raises(UnreadableFile, match="declares entities, which are refused"):
+        list(iter_sheet(io.BytesIO(hostile_sheet(doctype, "<t>&xxe;</t>"))))
+
+
+def test_a_workbook_that_is_a_zip_bomb_is_refused_before_its_xml_is_read() -> None:
+    workbook = make_xlsx([["1"]], header=["SKU Number"])
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    entries = {info.filename: source.read(info) for info in source.infolist()}
+    entries["xl/worksheets/sheet1.xml"] = entries["xl/worksheets/sheet1.xml"] + b" " * (30 * 1024 * 1024)
+
+    with pytest.raises(UnsafeArchive, match="expands"):
+        list(iter_sheet(io.BytesIO(zip_of(entries))))
