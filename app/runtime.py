@@ -16,13 +16,16 @@ class Runtime:
     db: Database
     storage: UploadStorage
     queue: JobQueue
+    assets: UploadStorage  # media of ASSET imports, by content; never expires
 
 
 def build_runtime(settings: Settings, queue: JobQueue) -> Runtime:
     db = Database(settings.database_url)
     storage: UploadStorage
+    assets: UploadStorage
     if settings.upload_storage == "database":
-        storage = DatabaseUploadStorage(db, settings.upload_block_bytes)
+        storage = assets = DatabaseUploadStorage(db, settings.upload_block_bytes)
     else:
         storage = LocalUploadStorage(settings.uploads_dir)
-    return Runtime(settings, db, storage, queue)
+        assets = LocalUploadStorage(settings.data_dir / "assets")
+    return Runtime(settings, db, storage, queue, assets)

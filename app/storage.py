@@ -19,8 +19,11 @@ from app.jobs import utcnow
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
+UPLOAD_PREFIX = "upload-"
+
+
 def new_upload_key() -> str:
-    return f"upload-{uuid.uuid4().hex}"
+    return f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
 
 
 def _checked(key: str) -> str:
@@ -47,6 +50,8 @@ class UploadStorage(Protocol):
         ...
 
     def read_range(self, key: str, start: int, end: int) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
 
     def delete(self, key: str) -> None: ...
 
@@ -97,6 +102,9 @@ class LocalUploadStorage:
         with self._path(key).open("rb") as file:
             file.seek(start)
             return file.read(end - start)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -222,6 +230,10 @@ class DatabaseUploadStorage:
         data = b"".join(blocks)
         return data[start - first * size : end - first * size]
 
+    def exists(self, key: str) -> bool:
+        with self._db.read() as session:
+            return session.get(StoredUpload, _checked(key)) is not None
+
     def delete(self, key: str) -> None:
         with self._db.write() as session:
             session.execute(delete(UploadBlock).where(col(UploadBlock.key) == key))
@@ -229,9 +241,8 @@ class DatabaseUploadStorage:
 
     def purge_older_than(self, cutoff: datetime) -> int:
         with self._db.write() as session:
-            keys = list(
-                session.execute(select(col(StoredUpload.key)).where(col(StoredUpload.created_at) < cutoff)).scalars()
-            )
+            expired = (col(StoredUpload.created_at) < cutoff) & col(StoredUpload.key).startswith(UPLOAD_PREFIX)
+            keys = list(session.execute(select(col(StoredUpload.key)).where(expired)).scalars())
             if keys:
                 session.execute(delete(UploadBlock).where(col(UploadBlock.key).in_(keys)))
                 session.execute(delete(StoredUpload).where(col(StoredUpload.key).in_(keys)))

@@ -1,5 +1,6 @@
 """Import specifications as data: every known specification, found by name and import type."""
 
+from specifications.asset import DEFAULT_ASSET
 from specifications.category import DEFAULT_CATEGORY
 from specifications.customer import DEFAULT_ADDRESS, DEFAULT_CUSTOMER
 from specifications.model import (
@@ -19,6 +20,7 @@ SPECIFICATIONS: tuple[Specification, ...] = (
     DEFAULT_CUSTOMER,
     DEFAULT_ADDRESS,
     DEFAULT_ORDER,
+    DEFAULT_ASSET,
 )
 
 # Import types whose pipeline exists in this version of the service.

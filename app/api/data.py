@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, StreamingResponse
 
 from app import service
 from app.api.auth import authenticate
@@ -36,3 +36,21 @@ async def list_records(request: Request) -> JSONResponse:
     return JSONResponse(
         {"items": [render_record(item) for item in items], "page": page, "pageSize": size, "total": total}
     )
+
+
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "application/pdf")
+
+
+async def asset_bytes(request: Request) -> StreamingResponse:
+    """An asset's bytes with their detected type; anything that could run script is a download, sandboxed."""
+    runtime: Runtime = request.app.state.runtime
+    await authenticate(request)
+    media, name, body = await run_in_threadpool(service.asset_content, runtime, request.path_params["asset_id"])
+    disposition = "inline" if media in INLINE_TYPES else "attachment"
+    safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name) or "asset"
+    headers = {
+        "Content-Disposition": f'{disposition}; filename="{safe_name}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
+    return StreamingResponse(body, media_type=media, headers=headers)

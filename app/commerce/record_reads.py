@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Table, func, select
 from sqlmodel import Session
 
+from app.commerce.assets import ASSET_TABLE
 from app.commerce.categories import CATEGORY_TABLE
 from app.commerce.customers import ADDRESS_TABLE, CUSTOMER_TABLE
 from app.commerce.orders import ORDER_ITEM_TABLE, ORDER_TABLE
@@ -21,19 +22,21 @@ class RecordTable:
     table: Table
     key: tuple[str, ...]
     scope_column: str  # catalog_id or site_id
+    shows_id: bool = False  # assets are served by id
 
 
 CATEGORIES = RecordTable(CATEGORY_TABLE, ("category_id",), "catalog_id")
 CUSTOMERS = RecordTable(CUSTOMER_TABLE, ("customer_id",), "site_id")
 ADDRESSES = RecordTable(ADDRESS_TABLE, ("customer_id", "address_name"), "site_id")
 ORDERS = RecordTable(ORDER_TABLE, ("order_number",), "site_id")
+ASSETS = RecordTable(ASSET_TABLE, ("file_name",), "catalog_id", shows_id=True)
 _ITEM_HIDDEN = frozenset({"id", "site_id", "sandbox_id", "catalog_id", "order_number"})
 
 
-def _data(row: dict[str, object]) -> dict[str, object]:
+def _data(row: dict[str, object], shows_id: bool = False) -> dict[str, object]:
     data = {}
     for name, value in row.items():
-        if name in _HIDDEN:
+        if name in _HIDDEN and not shows_id:
             continue
         data[name] = (
             (json.loads(value) if value else {}) if name in _JSON_COLUMNS and isinstance(value, str | None) else value
@@ -48,7 +51,7 @@ def find_record(
     conditions = [table.c[records.scope_column] == scope_id, table.c.sandbox_id == sandbox_id]
     conditions += [table.c[name] == value.strip() for name, value in zip(records.key, key, strict=True)]
     row = session.execute(select(table).where(*conditions)).mappings().first()
-    return None if row is None else _data(dict(row))
+    return None if row is None else _data(dict(row), records.shows_id)
 
 
 def list_records(
@@ -64,7 +67,7 @@ def list_records(
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).mappings()
-    return [_data(dict(row)) for row in rows], int(total)
+    return [_data(dict(row), records.shows_id) for row in rows], int(total)
 
 
 def with_items(session: Session, order: dict[str, object]) -> dict[str, object]:
@@ -80,3 +83,8 @@ def with_items(session: Session, order: dict[str, object]) -> dict[str, object]:
         .order_by(items.c.line_no)
     ).mappings()
     return order | {"items": [{k: v for k, v in row.items() if k not in _ITEM_HIDDEN} for row in rows]}
+
+
+def find_asset(session: Session, asset_id: int) -> dict[str, object] | None:
+    row = session.execute(select(ASSET_TABLE).where(ASSET_TABLE.c.id == asset_id)).mappings().first()
+    return None if row is None else _data(dict(row), shows_id=True)

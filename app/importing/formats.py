@@ -14,6 +14,7 @@ class FileType(StrEnum):
     XLSX = "XLSX"
     JSON = "JSON"
     JSONL = "JSONL"
+    ZIP = "ZIP"
 
 
 def _json_start(head: bytes) -> bytes:
@@ -55,8 +56,8 @@ def describe_bytes(head: bytes) -> str:
 def contradiction(file_type: FileType, head: bytes) -> str | None:
     """Why the body cannot be the declared file type, or None when it may be."""
     found = describe_bytes(head)
-    if file_type is FileType.XLSX and not head.startswith(ZIP_SIGNATURE):
-        return f"fileType is XLSX but the body is {found}"
+    if file_type in (FileType.XLSX, FileType.ZIP) and not head.startswith((ZIP_SIGNATURE, EMPTY_ZIP_SIGNATURE)):
+        return f"fileType is {file_type.value} but the body is {found}"
     if file_type is FileType.CSV and found not in ("text",):
         return f"fileType is CSV but the body is {found}"
     if file_type is FileType.JSON and _json_start(head) != b"[":

@@ -11,6 +11,8 @@ from sqlmodel import Session, col
 
 from app import jobs
 from app.errors import ImportFailed
+from app.importing.archives import ZipLimits
+from app.importing.asset_planning import plan_assets
 from app.importing.chunking import ChunkLayout
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
@@ -18,6 +20,7 @@ from app.importing.planning import Layout, chunk_rows_of, plan_upload
 from app.importing.problems import ValidationProblem
 from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
+from app.importing.writers.assets import ASSET_WRITER
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.categories import CATEGORY_WRITER
 from app.importing.writers.customers import ADDRESS_WRITER, CUSTOMER_WRITER
@@ -36,6 +39,7 @@ WRITERS: dict[ImportType, ImportWriter] = {
     ImportType.CUSTOMER: CUSTOMER_WRITER,
     ImportType.ADDRESS: ADDRESS_WRITER,
     ImportType.ORDER: ORDER_WRITER,
+    ImportType.ASSET: ASSET_WRITER,
 }
 
 
@@ -84,14 +88,13 @@ def plan(runtime: Runtime, job_id: int) -> None:
         enqueue_pending(runtime, job_id)
         return
     set_field_limit(runtime.settings.max_field_bytes)
-    layout = plan_upload(
-        runtime.storage,
-        job.upload_key,
-        FileType(job.file_type),
-        _spec_of(job),
-        runtime.settings.chunk_rows,
-        heartbeat=lambda: _touch(runtime, job_id),
-    )
+    try:
+        layout = _plan(runtime, job)
+    except ImportFailed as error:
+        logger.info("import.unreadable job_id=%s reason=%s", job_id, error)
+        with runtime.db.write() as session:
+            jobs.fail(session, job_id, f"Error in the uploaded file: {error}")
+        return
     if layout.header.problems:
         _fail_on_header(runtime, job_id, layout.header)
         return
@@ -103,6 +106,19 @@ def plan(runtime: Runtime, job_id: int) -> None:
         enqueue_pending(runtime, job_id)
     else:
         try_finalize(runtime, job_id)
+
+
+def _plan(runtime: Runtime, job: ImportStatus) -> Layout:
+    assert job.id is not None
+    job_id = job.id
+    spec, rows = _spec_of(job), runtime.settings.chunk_rows
+    if ImportType(job.import_type) is ImportType.ASSET:
+        limits = ZipLimits()
+        return plan_assets(
+            runtime.storage, runtime.assets, job.upload_key, spec, rows, limits, lambda: _touch(runtime, job_id)
+        )
+    kind = FileType(job.file_type)
+    return plan_upload(runtime.storage, job.upload_key, kind, spec, rows, heartbeat=lambda: _touch(runtime, job_id))
 
 
 def _touch(runtime: Runtime, job_id: int) -> None:

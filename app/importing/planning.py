@@ -41,7 +41,7 @@ class Layout:
         return sum(chunk.record_count for chunk in self.chunks)
 
 
-def _rows_key(key: str) -> str:
+def rows_key_for(key: str) -> str:
     return f"{key}.rows-{uuid.uuid4().hex[:12]}.csv"
 
 
@@ -88,7 +88,7 @@ def plan_csv(
 # --- XLSX ------------------------------------------------------------------------------------
 
 
-def _seekable_copy(storage: UploadStorage, key: str) -> BinaryIO:
+def seekable_copy(storage: UploadStorage, key: str) -> BinaryIO:
     """A seekable copy of the upload (ZIP readers need to seek), spooled to a temporary file."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by the caller)
     with storage.open(key) as stream:
@@ -101,14 +101,14 @@ def plan_xlsx(
     storage: UploadStorage, key: str, spec: Specification, chunk_rows: int, heartbeat: Heartbeat = no_heartbeat
 ) -> Layout:
     """Reads the first sheet once, writing its rows as text typed by each column's kind."""
-    with _seekable_copy(storage, key) as source:
+    with seekable_copy(storage, key) as source:
         rows = iter_sheet(source)
         first = next(rows, None)
         if first is None:
             raise UnreadableFile("the sheet is empty: it has no header row")
         number, header_cells = first
         header = resolve_header(spec, [cell_text(value, None) for value in header_cells])
-        layout = Layout(header, "utf-8", ",", rows_key=_rows_key(key))
+        layout = Layout(header, "utf-8", ",", rows_key=rows_key_for(key))
         if header.problems:
             return layout
         kinds = _kinds(header)
@@ -168,7 +168,7 @@ def plan_keyed(
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     header = _KeyedHeader(spec)
-    rows_key = _rows_key(key)
+    rows_key = rows_key_for(key)
     writer = NormalizedWriter(storage, rows_key)
     cutter: Cutter | None = None
     try:

@@ -1,7 +1,7 @@
 """Use cases called by the HTTP API and the command line."""
 
 from app.service.control import cancel_job, retry_job
-from app.service.records import list_records, read_record
+from app.service.records import asset_content, list_records, read_record
 from app.service.status import STATUS_PROBLEM_LIMIT, StatusView, failed_rows, job_status, list_jobs, list_problems
 from app.service.submit import (
     Submission,
@@ -17,6 +17,7 @@ __all__ = [
     "StatusView",
     "Submission",
     "Upload",
+    "asset_content",
     "authorise_submission",
     "cancel_job",
     "check_submission",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from app.commerce import product_reads, record_reads
 from app.commerce.record_reads import RecordTable
 from app.errors import BadRequest, NotFound
@@ -13,6 +15,7 @@ RECORD_TABLES: dict[ImportType, RecordTable] = {
     ImportType.CUSTOMER: record_reads.CUSTOMERS,
     ImportType.ADDRESS: record_reads.ADDRESSES,
     ImportType.ORDER: record_reads.ORDERS,
+    ImportType.ASSET: record_reads.ASSETS,
 }
 
 
@@ -33,6 +36,8 @@ def read_record(
     runtime: Runtime, import_type: ImportType, key: list[str], catalog_id: int, site_id: int
 ) -> dict[str, object]:
     table = _table(import_type)
+    if import_type is ImportType.ASSET:
+        key = ["/".join(key)]  # a file name may hold folders
     size = 1 if table is None else len(table.key)
     if len(key) != size:
         raise BadRequest(f"a {import_type.value} record is named by {size} key part{'s' if size > 1 else ''}")
@@ -57,3 +62,18 @@ def list_records(
         if table is None:
             return product_reads.list_products(session, catalog_id, 0, page, page_size)
         return record_reads.list_records(session, table, _scope(table, catalog_id, site_id), 0, page, page_size)
+
+
+def asset_content(runtime: Runtime, asset_id: int) -> tuple[str, str, Iterator[bytes]]:
+    """(content type, file name, bytes) of an imported asset."""
+    with runtime.db.read() as session:
+        asset = record_reads.find_asset(session, asset_id)
+    if asset is None:
+        raise NotFound(f"no asset with id {asset_id}")
+    key, name = str(asset["storage_key"]), str(asset["file_name"]).rsplit("/", 1)[-1]
+
+    def body() -> Iterator[bytes]:
+        with runtime.assets.open(key) as stream:
+            yield from iter(lambda: stream.read(1 << 16), b"")
+
+    return str(asset["content_type"]), name, body()

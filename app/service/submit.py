@@ -14,7 +14,8 @@ from app.errors import BadRequest, Forbidden, IdempotencyMismatch
 from app.importing.formats import FileType
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
-from specifications import SUPPORTED_TYPES, ImportType, find_specification, specifications_for
+from specifications import SPECIFICATIONS, SUPPORTED_TYPES, ImportType, find_specification, specifications_for
+from specifications.asset import DEFAULT_ASSET
 
 logger = logging.getLogger(__name__)
 
@@ -88,12 +89,33 @@ def check_submission(
     names = ", ".join(spec.name for spec in specifications_for(import_type))
     if not specification or not specification.strip():
         raise BadRequest(f"importSpecification is required; for {import_type.value} use one of: {names}")
+    if import_type is ImportType.ASSET:
+        return _asset_submission(specification, catalog_id, site_id, user_id, on_error, max_errors, dry_run)
     spec = find_specification(import_type, specification)
     if spec is None:
         raise BadRequest(f"unknown importSpecification '{specification}' for {import_type.value}; use one of: {names}")
     policy = _error_policy(on_error, max_errors)
     kind = _file_type(file_type)
     return Submission(import_type, spec.name, kind, catalog_id, site_id, user_id, policy, max_errors, dry_run)
+
+
+def _asset_submission(
+    specification: str,
+    catalog_id: int,
+    site_id: int,
+    user_id: int | None,
+    on_error: str | None,
+    max_errors: int | None,
+    dry_run: bool,
+) -> Submission:
+    """The body of an ASSET import is always a ZIP; as the contract allows, any valid specification names it."""
+    if not any(spec.name.lower() == specification.strip().lower() for spec in SPECIFICATIONS):
+        valid = ", ".join(spec.name for spec in SPECIFICATIONS)
+        raise BadRequest(f"unknown importSpecification '{specification}'; use one of: {valid}")
+    policy = _error_policy(on_error, max_errors)
+    return Submission(
+        ImportType.ASSET, DEFAULT_ASSET.name, FileType.ZIP, catalog_id, site_id, user_id, policy, max_errors, dry_run
+    )
 
 
 def authorise_submission(principal: Principal, import_type: ImportType) -> None:

@@ -39,12 +39,14 @@ class RecordingQueue:
 def make_runtime(db: Database, tmp_path: Path, chunk_rows: int = 2) -> tuple[Runtime, RecordingQueue]:
     settings = replace(Settings.from_env({"IMPORTER_DATA_DIR": str(tmp_path)}), chunk_rows=chunk_rows)
     storage: UploadStorage
+    assets: UploadStorage
     if db.is_postgresql:
-        storage = DatabaseUploadStorage(db, block_bytes=4096)
+        storage = assets = DatabaseUploadStorage(db, block_bytes=4096)
     else:
         storage = LocalUploadStorage(tmp_path / "uploads")
+        assets = LocalUploadStorage(tmp_path / "assets")
     queue = RecordingQueue()
-    return Runtime(settings, db, storage, queue), queue
+    return Runtime(settings, db, storage, queue, assets), queue
 
 
 def make_principal(db: Database, name: str = "ops", role: Role = Role.ADMIN) -> Principal:

@@ -1,0 +1,142 @@
+"""Planning an ASSET import: every file of the ZIP stored once by its content, one record per file.
+
+The archive is checked whole before anything is stored (see archives.py). Names are kept as
+data; bytes are kept under their SHA-256, so no entry name ever becomes a path.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+
+from app.errors import UnreadableFile
+from app.importing.archives import ZipLimits, open_archive, read_entry
+from app.importing.chunking import Cutter, Heartbeat, no_heartbeat
+from app.importing.header import resolve_header
+from app.importing.media import content_type
+from app.importing.normalized import NormalizedWriter
+from app.importing.planning import Layout, rows_key_for, seekable_copy
+from app.storage import UploadStorage
+from specifications.asset import MANIFEST
+from specifications.model import Specification
+
+MANIFEST_COLUMNS = ("file name", "sku number", "category id", "alt text")
+_JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")
+
+
+@dataclass
+class Link:
+    line: int
+    sku_number: str
+    category_id: str
+    alt_text: str
+
+
+def _read_manifest(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo | None
+) -> tuple[dict[str, Link], list[tuple[int, str]]]:
+    """Links by file name, and problems as (line, message)."""
+    if info is None:
+        return {}, []
+    text = b"".join(read_entry(archive, info)).decode("utf-8-sig", errors="replace")
+    rows = csv.reader(io.StringIO(text))
+    header = [cell.strip().lower() for cell in next(rows, [])]
+    unknown = [cell for cell in header if cell not in MANIFEST_COLUMNS]
+    if unknown or "file name" not in header:
+        raise UnreadableFile(
+            f"{MANIFEST} has columns {header}; it takes File Name, and SKU Number or Category Id, and Alt Text"
+        )
+    links: dict[str, Link] = {}
+    problems: list[tuple[int, str]] = []
+    for line, cells in enumerate(rows, start=2):
+        values = dict(zip(header, (cell.strip() for cell in cells), strict=False))
+        name = values.get("file name", "")
+        if not name:
+            continue
+        if name in links:
+            problems.append((line, f"{MANIFEST} line {line} names '{name}' again (first on line {links[name].line})"))
+            continue
+        links[name] = Link(
+            line, values.get("sku number", ""), values.get("category id", ""), values.get("alt text", "")
+        )
+    return links, problems
+
+
+def _store(archive: zipfile.ZipFile, info: zipfile.ZipInfo, assets: UploadStorage) -> tuple[str, int, str, str]:
+    """(sha256, size, content type, storage key); bytes already kept under that content are not kept again."""
+    digest, size, head = hashlib.sha256(), 0, b""
+    for block in read_entry(archive, info):
+        digest.update(block)
+        size += len(block)
+        head = head or block[:512]
+    sha = digest.hexdigest()
+    key = f"asset-{sha}"
+    if not assets.exists(key):
+        writer = assets.create(key)
+        try:
+            for block in read_entry(archive, info):
+                writer.write(block)
+            writer.close()
+        except BaseException:
+            writer.discard()
+            raise
+    return sha, size, content_type(head), key
+
+
+def plan_assets(
+    storage: UploadStorage,
+    assets: UploadStorage,
+    key: str,
+    spec: Specification,
+    chunk_rows: int,
+    limits: ZipLimits,
+    heartbeat: Heartbeat = no_heartbeat,
+) -> Layout:
+    header = resolve_header(spec, [column.header for column in spec.columns])
+    layout = Layout(header, "utf-8", ",", rows_key=rows_key_for(key))
+    writer = NormalizedWriter(storage, layout.rows_key or "")
+    cutter = Cutter(header, chunk_rows, 0, 1, heartbeat)
+    number = 0
+
+    def add(problem: str | None, cells: list[str]) -> None:
+        nonlocal number
+        number += 1
+        cutter.add(number, cells, False, writer.write(number, problem, cells))
+
+    try:
+        with seekable_copy(storage, key) as source:
+            archive, entries = open_archive(source, limits)
+            with archive:
+                manifest = next((info for info in entries if info.filename.lower() == MANIFEST), None)
+                links, manifest_problems = _read_manifest(archive, manifest)
+                for info in entries:
+                    if info is manifest or info.filename.startswith(_JUNK) or info.filename.endswith(_JUNK):
+                        continue
+                    sha, size, media, stored = _store(archive, info, assets)
+                    link = links.pop(info.filename, Link(0, "", "", ""))
+                    add(
+                        None,
+                        [
+                            info.filename,
+                            media,
+                            str(size),
+                            sha,
+                            stored,
+                            link.sku_number,
+                            link.category_id,
+                            link.alt_text,
+                        ],
+                    )
+                for name, link in links.items():
+                    add(f"{MANIFEST} line {link.line} names '{name}', which is not in the archive", [name])
+                for _, message in manifest_problems:
+                    add(message, [])
+        writer.close()
+    except BaseException:
+        writer.discard()
+        raise
+    layout.chunks = cutter.finish()
+    return layout
