@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from defusedxml import DefusedXmlException
@@ -18,6 +19,10 @@ from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, check_workbook
 from specifications.model import ColumnKind
 
+# What a damaged workbook makes openpyxl raise: ZIP and XML errors, and its own surprise at odd content.
+_DAMAGE = (
+    zipfile.BadZipFile, ParseError, KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, EOFError,
+)  # fmt: skip
 SheetCell = str | int | float | bool | datetime | date | time | Decimal | None
 _WHOLE_NUMBER_KINDS = frozenset({ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER})
 
@@ -35,7 +40,7 @@ def iter_sheet(
     check_workbook(source, limits or ZipLimits())
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
+    except (InvalidFileException, *_DAMAGE) as error:
         raise UnreadableFile(_reason(error, "the XLSX file cannot be opened")) from None
     try:
         if sheet_name is not None and sheet_name not in workbook.sheetnames:
@@ -47,7 +52,7 @@ def iter_sheet(
             number = next((cell.row for cell in row if getattr(cell, "row", None)), None)
             if number is not None:
                 yield int(number), cells
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+    except _DAMAGE as error:
         raise UnreadableFile(_reason(error, "the XLSX file is damaged")) from None
     finally:
         workbook.close()
