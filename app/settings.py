@@ -51,6 +51,12 @@ class Settings:
     chunk_rows: int = 5000
     max_upload_bytes: int = 1024**3
     max_field_bytes: int = 1024**2
+    max_line_bytes: int = 16 * 1024**2
+    max_rows: int = 20_000_000
+    max_columns: int = 1000
+    zip_max_entries: int = 10_000
+    zip_max_bytes: int = 4 * 1024**3
+    zip_max_ratio: int = 200
     upload_block_bytes: int = 1024**2
     upload_retention_hours: int = 168
     auth_cache_seconds: float = 60.0
@@ -91,7 +97,13 @@ class Settings:
             worker_concurrency=max(1, _int(env, "WORKER_CONCURRENCY", os.cpu_count() or 2)),
             chunk_rows=max(1, _int(env, "CHUNK_ROWS", 5000)),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1024**3),
-            max_field_bytes=_int(env, "MAX_FIELD_BYTES", 1024**2),
+            max_field_bytes=max(16, _int(env, "MAX_FIELD_BYTES", 1024**2)),
+            max_line_bytes=max(1024, _int(env, "MAX_LINE_BYTES", 16 * 1024**2)),
+            max_rows=max(1, _int(env, "MAX_ROWS", 20_000_000)),
+            max_columns=max(1, _int(env, "MAX_COLUMNS", 1000)),
+            zip_max_entries=max(1, _int(env, "ZIP_MAX_ENTRIES", 10_000)),
+            zip_max_bytes=max(1, _int(env, "ZIP_MAX_BYTES", 4 * 1024**3)),
+            zip_max_ratio=max(1, _int(env, "ZIP_MAX_RATIO", 200)),
             upload_block_bytes=max(1024, _int(env, "UPLOAD_BLOCK_BYTES", 1024**2)),
             upload_retention_hours=_int(env, "UPLOAD_RETENTION_HOURS", 168),
             auth_cache_seconds=_float(env, "AUTH_CACHE_SECONDS", 60.0),

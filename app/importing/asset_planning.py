@@ -13,9 +13,10 @@ import zipfile
 from dataclasses import dataclass
 
 from app.errors import UnreadableFile
-from app.importing.archives import ZipLimits, open_archive, read_entry
+from app.importing.archives import open_archive, read_entry
 from app.importing.chunking import Cutter, Heartbeat, no_heartbeat
 from app.importing.header import resolve_header
+from app.importing.limits import ReadLimits
 from app.importing.media import content_type
 from app.importing.normalized import NormalizedWriter
 from app.importing.planning import Layout, rows_key_for, seekable_copy
@@ -92,13 +93,13 @@ def plan_assets(
     key: str,
     spec: Specification,
     chunk_rows: int,
-    limits: ZipLimits,
+    limits: ReadLimits,
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     header = resolve_header(spec, [column.header for column in spec.columns])
     layout = Layout(header, "utf-8", ",", rows_key=rows_key_for(key))
     writer = NormalizedWriter(storage, layout.rows_key or "")
-    cutter = Cutter(header, chunk_rows, 0, 1, heartbeat)
+    cutter = Cutter(header, chunk_rows, 0, 1, heartbeat, limits.max_rows)
     number = 0
 
     def add(problem: str | None, cells: list[str]) -> None:
@@ -108,7 +109,7 @@ def plan_assets(
 
     try:
         with seekable_copy(storage, key) as source:
-            archive, entries = open_archive(source, limits)
+            archive, entries = open_archive(source, limits.zip)
             with archive:
                 manifest = next((info for info in entries if info.filename.lower() == MANIFEST), None)
                 links, manifest_problems = _read_manifest(archive, manifest)

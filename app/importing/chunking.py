@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.errors import UnreadableFile
 from app.importing.cells import TRUE_WORDS
 from app.importing.header import HeaderMap
 
@@ -31,9 +32,17 @@ class Cutter:
     """
 
     def __init__(
-        self, header: HeaderMap, size: int, start: int, first_row: int, heartbeat: Heartbeat = no_heartbeat
+        self,
+        header: HeaderMap,
+        size: int,
+        start: int,
+        first_row: int,
+        heartbeat: Heartbeat = no_heartbeat,
+        max_records: int = 20_000_000,
     ) -> None:
         self._heartbeat = heartbeat
+        self._max_records = max_records
+        self.total = 0
         self._beat_at = time.monotonic()
         self._size = size
         self._start = start
@@ -71,6 +80,9 @@ class Cutter:
                 self._close()
                 self._first_row = number
             self._count += 1
+            self.total += 1
+            if self.total > self._max_records:
+                raise UnreadableFile(f"the file has more than {self._max_records} rows, the limit (IMPORTER_MAX_ROWS)")
             self._last_group = self._cell(cells, self._group_index)
         self._end = end_offset
 

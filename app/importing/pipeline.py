@@ -11,11 +11,11 @@ from sqlmodel import Session, col
 
 from app import jobs
 from app.errors import ImportFailed
-from app.importing.archives import ZipLimits
 from app.importing.asset_planning import plan_assets
 from app.importing.chunking import ChunkLayout
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
+from app.importing.limits import ReadLimits
 from app.importing.planning import Layout, chunk_rows_of, plan_upload
 from app.importing.problems import ValidationProblem
 from app.importing.readers.delimited import set_field_limit
@@ -112,13 +112,14 @@ def _plan(runtime: Runtime, job: ImportStatus) -> Layout:
     assert job.id is not None
     job_id = job.id
     spec, rows = _spec_of(job), runtime.settings.chunk_rows
+    limits = ReadLimits.from_settings(runtime.settings)
+
+    def beat() -> None:
+        _touch(runtime, job_id)
+
     if ImportType(job.import_type) is ImportType.ASSET:
-        limits = ZipLimits()
-        return plan_assets(
-            runtime.storage, runtime.assets, job.upload_key, spec, rows, limits, lambda: _touch(runtime, job_id)
-        )
-    kind = FileType(job.file_type)
-    return plan_upload(runtime.storage, job.upload_key, kind, spec, rows, heartbeat=lambda: _touch(runtime, job_id))
+        return plan_assets(runtime.storage, runtime.assets, job.upload_key, spec, rows, limits, beat)
+    return plan_upload(runtime.storage, job.upload_key, FileType(job.file_type), spec, rows, limits, beat)
 
 
 def _touch(runtime: Runtime, job_id: int) -> None:

@@ -18,6 +18,7 @@ from app.errors import UnreadableFile
 from app.importing.chunking import ChunkLayout, Cutter, Heartbeat, no_heartbeat
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
+from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter, read_normalized
 from app.importing.readers.delimited import ENCODINGS, SourceRow, detect_delimiter, read_records
 from app.importing.readers.keyed import KeyedRecord, read_json_array, read_json_lines
@@ -53,21 +54,32 @@ def _kinds(header: HeaderMap) -> dict[int, ColumnKind]:
 
 
 def _plan_csv(
-    storage: UploadStorage, key: str, spec: Specification, size: int, encoding: str, heartbeat: Heartbeat
+    storage: UploadStorage,
+    key: str,
+    spec: Specification,
+    size: int,
+    encoding: str,
+    limits: ReadLimits,
+    heartbeat: Heartbeat,
 ) -> Layout:
     with storage.open(key) as stream:
         first_line = stream.readline(1 << 20).removeprefix(b"\xef\xbb\xbf")
     delimiter = detect_delimiter(first_line.decode(encoding))
     with storage.open(key) as stream:
-        records = read_records(stream, encoding=encoding, delimiter=delimiter, first_row=1, skip_bom=True)
+        records = read_records(
+            stream, encoding=encoding, delimiter=delimiter, first_row=1, skip_bom=True,
+            max_line_bytes=limits.max_line_bytes,
+        )  # fmt: skip
         header_row = next(records, None)
         if header_row is None:
             raise UnreadableFile("the file is empty: it has no header row")
+        if wide := limits.too_many_columns(len(header_row.cells)):
+            raise UnreadableFile(wide)
         header = resolve_header(spec, header_row.cells)
         layout = Layout(header, encoding, delimiter, rows_key=None)
         if header.problems:
             return layout
-        cutter = Cutter(header, size, header_row.end_offset, 2, heartbeat)
+        cutter = Cutter(header, size, header_row.end_offset, 2, heartbeat, limits.max_rows)
         for row in records:
             cutter.add(row.number, row.cells, row.is_blank, row.end_offset)
         layout.chunks = cutter.finish()
@@ -75,11 +87,16 @@ def _plan_csv(
 
 
 def plan_csv(
-    storage: UploadStorage, key: str, spec: Specification, chunk_rows: int, heartbeat: Heartbeat = no_heartbeat
+    storage: UploadStorage,
+    key: str,
+    spec: Specification,
+    chunk_rows: int,
+    limits: ReadLimits,
+    heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     for encoding in ENCODINGS:
         try:
-            return _plan_csv(storage, key, spec, chunk_rows, encoding, heartbeat)
+            return _plan_csv(storage, key, spec, chunk_rows, encoding, limits, heartbeat)
         except UnicodeDecodeError:
             continue
     raise UnreadableFile("the file's text encoding is neither UTF-8 nor Windows-1252")
@@ -98,15 +115,22 @@ def seekable_copy(storage: UploadStorage, key: str) -> BinaryIO:
 
 
 def plan_xlsx(
-    storage: UploadStorage, key: str, spec: Specification, chunk_rows: int, heartbeat: Heartbeat = no_heartbeat
+    storage: UploadStorage,
+    key: str,
+    spec: Specification,
+    chunk_rows: int,
+    limits: ReadLimits,
+    heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     """Reads the first sheet once, writing its rows as text typed by each column's kind."""
     with seekable_copy(storage, key) as source:
-        rows = iter_sheet(source)
+        rows = iter_sheet(source, limits=limits.zip)
         first = next(rows, None)
         if first is None:
             raise UnreadableFile("the sheet is empty: it has no header row")
         number, header_cells = first
+        if wide := limits.too_many_columns(len(header_cells)):
+            raise UnreadableFile(wide)
         header = resolve_header(spec, [cell_text(value, None) for value in header_cells])
         layout = Layout(header, "utf-8", ",", rows_key=rows_key_for(key))
         if header.problems:
@@ -114,10 +138,11 @@ def plan_xlsx(
         kinds = _kinds(header)
         writer = NormalizedWriter(storage, layout.rows_key or "")
         try:
-            cutter = Cutter(header, chunk_rows, 0, number + 1, heartbeat)
+            cutter = Cutter(header, chunk_rows, 0, number + 1, heartbeat, limits.max_rows)
             for row_number, cells in rows:
-                texts = [cell_text(value, kinds.get(index)) for index, value in enumerate(cells)]
-                end = writer.write(row_number, None, texts)
+                texts = [cell_text(value, kinds.get(index)) for index, value in enumerate(cells[: limits.max_columns])]
+                too_long = limits.long_cell(texts, header.cells)
+                end = writer.write(row_number, too_long, [] if too_long else texts)
                 cutter.add(row_number, texts, all(not text.strip() for text in texts), end)
             writer.close()
         except BaseException:
@@ -165,6 +190,7 @@ def plan_keyed(
     spec: Specification,
     chunk_rows: int,
     file_type: FileType,
+    limits: ReadLimits,
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     header = _KeyedHeader(spec)
@@ -174,12 +200,15 @@ def plan_keyed(
     try:
         with storage.open(key) as stream:
             reader = read_json_array if file_type is FileType.JSON else read_json_lines
-            for record in reader(stream):
+            for record in reader(stream, limits.max_line_bytes):
                 if header.take(record) and cutter is not None:
                     cutter.follow(header.map)
-                cutter = cutter or Cutter(header.map, chunk_rows, 0, record.line, heartbeat)
+                if wide := limits.too_many_columns(len(header.keys)):
+                    raise UnreadableFile(wide)
+                cutter = cutter or Cutter(header.map, chunk_rows, 0, record.line, heartbeat, limits.max_rows)
                 cells = header.cells(record)
-                end = writer.write(record.line, record.problem, cells)
+                problem = record.problem or limits.long_cell(cells, header.keys)
+                end = writer.write(record.line, problem, [] if problem else cells)
                 cutter.add(record.line, cells, not record.values and record.problem is None, end)
         writer.close()
     except BaseException:
@@ -200,13 +229,14 @@ def plan_upload(
     file_type: FileType,
     spec: Specification,
     chunk_rows: int,
+    limits: ReadLimits,
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     if file_type is FileType.XLSX:
-        return plan_xlsx(storage, key, spec, chunk_rows, heartbeat)
+        return plan_xlsx(storage, key, spec, chunk_rows, limits, heartbeat)
     if file_type in (FileType.JSON, FileType.JSONL):
-        return plan_keyed(storage, key, spec, chunk_rows, file_type, heartbeat)
-    return plan_csv(storage, key, spec, chunk_rows, heartbeat)
+        return plan_keyed(storage, key, spec, chunk_rows, file_type, limits, heartbeat)
+    return plan_csv(storage, key, spec, chunk_rows, limits, heartbeat)
 
 
 def chunk_rows_of(
@@ -217,4 +247,7 @@ def chunk_rows_of(
         yield from read_normalized(io.BytesIO(storage.read_range(rows_key, chunk.start_offset, chunk.end_offset)))
         return
     data = storage.read_range(key, chunk.start_offset, chunk.end_offset)
-    yield from read_records(io.BytesIO(data), encoding=encoding, delimiter=delimiter, first_row=chunk.first_row)
+    stream = io.BytesIO(data)
+    yield from read_records(
+        stream, encoding=encoding, delimiter=delimiter, first_row=chunk.first_row, max_line_bytes=len(data) + 1
+    )

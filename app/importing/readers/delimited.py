@@ -35,7 +35,7 @@ def detect_delimiter(header_line: str) -> str:
 
 
 def set_field_limit(max_field_bytes: int) -> None:
-    csv.field_size_limit(max(max_field_bytes, 1024))
+    csv.field_size_limit(max(max_field_bytes, 16))
 
 
 def read_records(
@@ -46,14 +46,21 @@ def read_records(
     first_row: int,
     start_offset: int = 0,
     skip_bom: bool = False,
+    max_line_bytes: int = 16 * 1024**2,
 ) -> Iterator[SourceRow]:
-    """Yield the records of a CSV byte stream; a quoted newline stays inside its record."""
+    """Yield the records of a CSV byte stream; a quoted newline stays inside its record.
+
+    No line is read whole past `max_line_bytes`: a longer one stops the reading with an error.
+    """
     offset = start_offset
 
     def lines() -> Iterator[str]:
         nonlocal offset
         first = skip_bom
-        for raw in stream:
+        while raw := stream.readline(max_line_bytes + 1):
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                limit = f"the limit of {max_line_bytes} bytes (IMPORTER_MAX_LINE_BYTES)"
+                raise UnreadableFile(f"a line of row {number} is longer than {limit}")
             offset += len(raw)
             if first and raw.startswith(UTF8_BOM):
                 raw = raw[len(UTF8_BOM) :]
@@ -68,4 +75,8 @@ def read_records(
             yield SourceRow(number, cells, offset)
             number += 1
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            limit = csv.field_size_limit()
+            message = f"a value in row {number} is longer than the limit of {limit} bytes (IMPORTER_MAX_FIELD_BYTES)"
+            raise UnreadableFile(message) from None
         raise UnreadableFile(f"the CSV cannot be read at row {number}: {error}") from None

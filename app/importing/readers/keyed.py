@@ -48,12 +48,20 @@ def _text(stream: BinaryIO) -> Iterator[str]:
         raise UnreadableFile(f"the JSON is not UTF-8 text: {error.reason} at byte {error.start}") from None
 
 
-def read_json_lines(stream: BinaryIO) -> Iterator[KeyedRecord]:
+def _too_long(line: int, limit: int) -> UnreadableFile:
+    return UnreadableFile(
+        f"the JSON record on line {line} is longer than the limit of {limit} bytes (IMPORTER_MAX_LINE_BYTES)"
+    )
+
+
+def read_json_lines(stream: BinaryIO, max_record_bytes: int = 16 * 1024**2) -> Iterator[KeyedRecord]:
     pending = ""
     line = 0
     for text in _text(stream):
         pending += text
         *complete, pending = pending.split("\n")
+        if len(pending) > max_record_bytes:
+            raise _too_long(line + len(complete) + 1, max_record_bytes)
         for item in complete:
             line += 1
             if item.strip():
@@ -65,7 +73,8 @@ def read_json_lines(stream: BinaryIO) -> Iterator[KeyedRecord]:
 class _ArrayScanner:
     """Finds the top-level objects of a JSON array as text, tracking strings, escapes and lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_record_bytes: int) -> None:
+        self.max_record_bytes = max_record_bytes
         self.line = 1
         self.started = False
         self.finished = False
@@ -100,6 +109,8 @@ class _ArrayScanner:
 
     def _inside(self, char: str) -> Iterator[KeyedRecord]:
         self.current.append(char)
+        if len(self.current) > self.max_record_bytes:
+            raise _too_long(self.start_line, self.max_record_bytes)
         if self.in_string:
             if self.escaped:
                 self.escaped = False
@@ -117,8 +128,8 @@ class _ArrayScanner:
                 yield _record(self.start_line, "".join(self.current))
 
 
-def read_json_array(stream: BinaryIO) -> Iterator[KeyedRecord]:
-    scanner = _ArrayScanner()
+def read_json_array(stream: BinaryIO, max_record_bytes: int = 16 * 1024**2) -> Iterator[KeyedRecord]:
+    scanner = _ArrayScanner(max_record_bytes)
     for text in _text(stream):
         yield from scanner.feed(text)
         if scanner.finished:

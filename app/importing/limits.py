@@ -1,0 +1,43 @@
+"""ReadLimits: how much of a file the readers take before they refuse it, each limit named by its setting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.importing.archives import ZipLimits
+from app.settings import Settings
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    max_rows: int = 20_000_000
+    max_columns: int = 1000
+    max_field_bytes: int = 1024**2
+    max_line_bytes: int = 16 * 1024**2
+    zip: ZipLimits = field(default_factory=ZipLimits)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReadLimits:
+        return cls(
+            settings.max_rows,
+            settings.max_columns,
+            settings.max_field_bytes,
+            settings.max_line_bytes,
+            ZipLimits(settings.zip_max_entries, settings.zip_max_bytes, settings.zip_max_ratio),
+        )
+
+    def too_many_columns(self, count: int) -> str | None:
+        if count > self.max_columns:
+            return f"the header has {count} columns, more than the limit of {self.max_columns} (IMPORTER_MAX_COLUMNS)"
+        return None
+
+    def long_cell(self, cells: list[str], headers: Sequence[str]) -> str | None:
+        for index, cell in enumerate(cells):
+            if len(cell) > self.max_field_bytes:
+                name = headers[index] if index < len(headers) else f"column {index + 1}"
+                return (
+                    f"the value of '{name}' is longer than the limit of {self.max_field_bytes} bytes "
+                    "(IMPORTER_MAX_FIELD_BYTES)"
+                )
+        return None
