@@ -211,3 +211,46 @@ def test_a_redis_restart_mid_import_is_survived(tmp_path: Path) -> None:
 
     print(outcome.report("redis restart"))
     assert (outcome.completed, outcome.rows_found, outcome.duplicates) == (2, 6000, 0)
+
+
+@pytest.mark.stress
+def test_ten_api_restarts_leave_every_job_whole(crashable: Service) -> None:
+    with crashable.client(*ADMIN) as client:
+        jobs = submit_jobs(client, 4, 3000)
+        for _ in range(10):
+            time.sleep(0.4)
+            kill_tree(crashable.api.pid) if not crashable.split_workers else crashable.api.kill()
+            crashable.replace_api()
+        outcome = settle(client, jobs, 3000, kills=10)
+
+    print(outcome.report("api restarts"))
+    assert (outcome.completed + outcome.failed_with_message, outcome.duplicates) == (4, 0)
+    assert outcome.rows_found == outcome.rows_expected
+
+
+@pytest.mark.stress
+def test_twenty_rounds_of_dropped_connections_and_five_redis_restarts(tmp_path: Path) -> None:
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    service, pg_url = _start(tmp_path, "production", redis.url)
+    assert pg_url is not None
+    try:
+        with service.client(*ADMIN) as client:
+            jobs = submit_jobs(client, 4, 3000)
+            dropped = 0
+            for round_number in range(20):
+                time.sleep(0.3)
+                dropped += drop_connections(pg_url, PG_ADMIN_URL)
+                if round_number % 4 == 0:
+                    redis.kill()
+                    time.sleep(0.5)
+                    redis.start()
+            outcome = settle(client, jobs, 3000, kills=dropped + 5)
+    finally:
+        service.stop()
+        redis.kill()
+        drop_pg_database(pg_url)
+
+    print(outcome.report("connection drops and redis restarts"))
+    assert (outcome.completed + outcome.failed_with_message, outcome.duplicates) == (4, 0)
+    assert outcome.rows_found == outcome.rows_expected
