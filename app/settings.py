@@ -57,6 +57,9 @@ class Settings:
     zip_max_entries: int = 10_000
     zip_max_bytes: int = 4 * 1024**3
     zip_max_ratio: int = 200
+    fetch_allow_hosts: frozenset[str] = frozenset()
+    fetch_timeout_seconds: float = 10.0
+    fetch_max_bytes: int = 20 * 1024**2
     upload_block_bytes: int = 1024**2
     upload_retention_hours: int = 168
     auth_cache_seconds: float = 60.0
@@ -104,6 +107,11 @@ class Settings:
             zip_max_entries=max(1, _int(env, "ZIP_MAX_ENTRIES", 10_000)),
             zip_max_bytes=max(1, _int(env, "ZIP_MAX_BYTES", 4 * 1024**3)),
             zip_max_ratio=max(1, _int(env, "ZIP_MAX_RATIO", 200)),
+            fetch_allow_hosts=frozenset(
+                host.strip().lower() for host in _str(env, "FETCH_ALLOW_HOSTS", "").split(",") if host.strip()
+            ),
+            fetch_timeout_seconds=_float(env, "FETCH_TIMEOUT_SECONDS", 10.0),
+            fetch_max_bytes=max(1, _int(env, "FETCH_MAX_BYTES", 20 * 1024**2)),
             upload_block_bytes=max(1024, _int(env, "UPLOAD_BLOCK_BYTES", 1024**2)),
             upload_retention_hours=_int(env, "UPLOAD_RETENTION_HOURS", 168),
             auth_cache_seconds=_float(env, "AUTH_CACHE_SECONDS", 60.0),

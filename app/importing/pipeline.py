@@ -15,6 +15,7 @@ from app.importing.asset_planning import plan_assets
 from app.importing.chunking import ChunkLayout
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
+from app.importing.images import resolve_images
 from app.importing.limits import ReadLimits
 from app.importing.planning import Layout, chunk_rows_of, plan_upload
 from app.importing.problems import ValidationProblem
@@ -241,6 +242,8 @@ def run_chunk(runtime: Runtime, job_id: int, chunk_no: int) -> None:
         writer = WRITERS[ImportType(job.import_type)]
         set_field_limit(runtime.settings.max_field_bytes)
         outcomes, problems = _validate_chunk(runtime, job, chunk, writer)
+        if ImportType(job.import_type) is ImportType.PRODUCT:
+            problems += resolve_images(runtime, job, outcomes)
         staging_rows, between = writer.stage(job_id, chunk_no, outcomes)
         problems.extend(between)
         try:

@@ -1,0 +1,132 @@
+"""Fetching images named by URL, without letting a URL reach inside the network.
+
+Only http and https. The host is resolved first and every address it resolves to must be a
+public one (not loopback, private, link-local, multicast, reserved or unspecified), unless the
+host is in IMPORTER_FETCH_ALLOW_HOSTS; the connection then goes to the address that was checked
+(so a second DNS answer cannot differ), and each redirect is checked the same way. A timeout, a
+size cap and a check that the answer is an image complete it. A refusal is a message, never an
+exception, so that one bad URL costs only its image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from app.importing.media import content_type
+from app.storage import UploadStorage
+
+MAX_REDIRECTS = 3
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    allow_hosts: frozenset[str] = frozenset()
+    timeout_seconds: float = 10.0
+    max_bytes: int = 20 * 1024**2
+
+
+@dataclass(frozen=True)
+class Fetched:
+    sha256: str
+    content_type: str
+    size: int
+    storage_key: str
+
+
+class Refused(Exception):
+    """Why one URL is not fetched; its message ends up on a warning."""
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+    )
+
+
+def checked_address(url: str, policy: FetchPolicy) -> tuple[str, str, int, str]:
+    """(scheme, host, port, address to connect to) once the URL passes every rule."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise Refused(f"only http and https URLs are fetched, not '{parts.scheme or url}'")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise Refused("the URL names no host")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise Refused(f"the host '{host}' cannot be resolved ({error})") from None
+    addresses = sorted({str(answer[4][0]) for answer in answers})
+    if host not in policy.allow_hosts:
+        for address in addresses:
+            if not _public(address):
+                raise Refused(f"'{host}' resolves to {address}, an internal address, which is never fetched")
+    return parts.scheme, host, port, addresses[0]
+
+
+def _request(client: httpx.Client, url: str, policy: FetchPolicy) -> httpx.Response:
+    scheme, host, port, address = checked_address(url, policy)
+    parts = urlsplit(url)
+    target = f"{scheme}://{'[' + address + ']' if ':' in address else address}:{port}{parts.path or '/'}"
+    if parts.query:
+        target += "?" + parts.query
+    request = client.build_request("GET", target, headers={"Host": parts.netloc.rsplit("@", 1)[-1]})
+    if scheme == "https":
+        request.extensions["sni_hostname"] = host
+    return client.send(request, stream=True)
+
+
+def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+    body = bytearray()
+    for block in response.iter_bytes():
+        body += block
+        if len(body) > max_bytes:
+            raise Refused(f"the image is larger than the limit of {max_bytes} bytes (IMPORTER_FETCH_MAX_BYTES)")
+    return bytes(body)
+
+
+def fetch_image(client: httpx.Client, url: str, policy: FetchPolicy, assets: UploadStorage) -> Fetched:
+    """Download one image into asset storage, kept once per content; Refused says why not."""
+    for _ in range(MAX_REDIRECTS + 1):
+        try:
+            response = _request(client, url, policy)
+        except httpx.HTTPError as error:
+            raise Refused(f"the image could not be fetched: {type(error).__name__}") from None
+        try:
+            if response.is_redirect:
+                url = urljoin(url, response.headers.get("location", ""))
+                continue
+            if response.status_code != 200:
+                raise Refused(f"the image URL answered HTTP {response.status_code}")
+            declared = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if not declared.startswith("image/"):
+                raise Refused(f"the URL answered '{declared or 'no content type'}', not an image")
+            body = _read_capped(response, policy.max_bytes)
+        except httpx.HTTPError as error:
+            raise Refused(f"the image could not be fetched: {type(error).__name__}") from None
+        finally:
+            response.close()
+        detected = content_type(body[:512])
+        if not detected.startswith("image/"):
+            raise Refused(f"the URL's bytes are not an image (they look like {detected})")
+        sha = hashlib.sha256(body).hexdigest()
+        key = f"asset-{sha}"
+        if not assets.exists(key):
+            writer = assets.create(key)
+            writer.write(body)
+            writer.close()
+        return Fetched(sha, detected, len(body), key)
+    raise Refused(f"the image URL redirected more than {MAX_REDIRECTS} times")
+
+
+def make_client(policy: FetchPolicy) -> httpx.Client:
+    return httpx.Client(timeout=policy.timeout_seconds, follow_redirects=False, trust_env=False)

@@ -1,0 +1,98 @@
+"""A product's images: each names an asset of an earlier ASSET import or a URL fetched now.
+
+An image that cannot be had is a warning on its row, and the product imports without it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import httpx
+from sqlalchemy import select
+
+from app.commerce.assets import ASSET_TABLE
+from app.importing.fetching import Fetched, FetchPolicy, Refused, fetch_image, make_client
+from app.importing.problems import ValidationProblem
+from app.importing.writers.base import RowOutcome
+from app.jobs import ImportStatus, Severity
+from app.runtime import Runtime
+
+HEADER = "Image Url(s)"
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+Image = dict[str, object]
+
+
+def _policy(runtime: Runtime) -> FetchPolicy:
+    settings = runtime.settings
+    return FetchPolicy(settings.fetch_allow_hosts, settings.fetch_timeout_seconds, settings.fetch_max_bytes)
+
+
+def _asset_ids(runtime: Runtime, job: ImportStatus, names: set[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    table = ASSET_TABLE
+    with runtime.db.read() as session:
+        rows = session.execute(
+            select(table.c.file_name, table.c.id, table.c.sandbox_id)
+            .where(table.c.catalog_id == job.catalog_id, table.c.sandbox_id.in_({0, job.sandbox_id}))
+            .where(table.c.file_name.in_(sorted(names)))
+            .order_by(table.c.sandbox_id)
+        ).all()
+    return {name: int(asset_id) for name, asset_id, _ in rows}
+
+
+def _images(outcome: RowOutcome) -> list[Image]:
+    if outcome.record is None:
+        return []
+    value = outcome.record.values.get("image_urls")
+    return list(value) if isinstance(value, list) else []  # type: ignore[arg-type]
+
+
+class _Resolver:
+    def __init__(self, runtime: Runtime, job: ImportStatus, assets: dict[str, int], client: httpx.Client) -> None:
+        self.runtime, self.job, self.assets, self.client = runtime, job, assets, client
+        self.policy = _policy(runtime)
+        self.fetched: dict[str, Fetched | str] = {}
+
+    def resolve(self, image: Image) -> Image | str:
+        """The image with what it links to, or why it is left out."""
+        url = str(image["url"])
+        if not _SCHEME.match(url):
+            if url in self.assets:
+                return image | {"assetId": self.assets[url]}
+            return f"'{url}' names no asset of catalog {self.job.catalog_id} and is not an http(s) URL"
+        if url not in self.fetched:
+            try:
+                self.fetched[url] = fetch_image(self.client, url, self.policy, self.runtime.assets)
+            except Refused as refusal:
+                self.fetched[url] = f"image '{url}' not fetched: {refusal}"
+        result = self.fetched[url]
+        if isinstance(result, str):
+            return result
+        return image | {"sha256": result.sha256, "contentType": result.content_type, "size": result.size}
+
+
+def resolve_images(runtime: Runtime, job: ImportStatus, outcomes: Sequence[RowOutcome]) -> list[ValidationProblem]:
+    """Link or fetch every image of the chunk's valid rows, in place; a warning for each that fails."""
+    names = {str(image["url"]) for outcome in outcomes for image in _images(outcome)}
+    assets = _asset_ids(runtime, job, {name for name in names if not _SCHEME.match(name)})
+    problems: list[ValidationProblem] = []
+    with make_client(_policy(runtime)) as client:
+        resolver = _Resolver(runtime, job, assets, client)
+        for outcome in outcomes:
+            images = _images(outcome)
+            if not images or outcome.record is None:
+                continue
+            kept = []
+            for image in images:
+                result = resolver.resolve(image)
+                if isinstance(result, str):
+                    message = f"{result}; imported without it"
+                    problems.append(
+                        ValidationProblem(outcome.row, None, HEADER, str(image["url"]), message, Severity.WARNING)
+                    )
+                else:
+                    kept.append(result)
+            outcome.record.values["image_urls"] = kept or None  # type: ignore[assignment]
+    return problems

@@ -1,0 +1,116 @@
+"""Product images: an earlier asset by name, or a URL fetched within the rules; anything else is a warning."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from app.db import Database
+from app.jobs import ImportProblem, ImportState
+from app.service import read_record
+from specifications import ImportType
+from tests.factories import CONTRACT_HEADER, make_csv, product_row
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+from tests.integration.test_assets import PNG, zip_of
+
+HEADER = [*CONTRACT_HEADER, "Image Url(s)"]
+
+
+class _Images(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        routes = {
+            "/a.png": (200, "image/png", PNG),
+            "/page.html": (200, "text/html", b"<html></html>"),
+            "/fake.png": (200, "image/png", b"not really a png"),
+            "/big.png": (200, "image/png", PNG + b"\0" * 5000),
+        }
+        if self.path == "/hop":
+            self.send_response(302)
+            self.send_header("Location", "http://127.1:9/secret.png")
+            self.end_headers()
+            return
+        status, media, body = routes.get(self.path, (404, "text/plain", b"no"))
+        self.send_response(status)
+        self.send_header("Content-Type", media)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def image_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def warnings(db: Database, job_id: int) -> list[tuple[int | None, str]]:
+    with db.read() as session:
+        found = session.exec(
+            select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.id))
+        ).all()
+    return [(p.row_number, p.message) for p in found if p.field_name == "Image Url(s)"]
+
+
+def test_images_link_assets_and_fetch_allowed_urls(database: Database, tmp_path: Path, image_server: str) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    runtime = replace(runtime, settings=replace(runtime.settings, fetch_allow_hosts=frozenset({"127.0.0.1"}),
+                                                fetch_max_bytes=2000))  # fmt: skip
+    principal = make_principal(database)
+    submit(runtime, principal, zip_of({"front.png": PNG}), import_type=ImportType.ASSET)
+    drain(runtime, queue)
+    rows = [
+        [*product_row("1"), f"front.png|main:{image_server}/a.png"],
+        [*product_row("2"), f"{image_server}/page.html|{image_server}/fake.png|{image_server}/big.png|nothing.png"],
+        [*product_row("3"), f"{image_server}/hop"],
+    ]
+
+    job_id = submit(runtime, principal, make_csv(rows, header=HEADER))
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    first = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["image_urls"]
+    assert [(image["key"], image.get("assetId") is not None, image.get("contentType")) for image in first] == [  # type: ignore[attr-defined,union-attr]
+        (None, True, None), ("main", False, "image/png"),
+    ]  # fmt: skip
+    assert read_record(runtime, ImportType.PRODUCT, ["2"], -2, -3)["image_urls"] == []
+    assert warnings(database, job_id) == [
+        (3, f"image '{image_server}/page.html' not fetched: the URL answered 'text/html', not an image; "
+            "imported without it"),
+        (3, f"image '{image_server}/fake.png' not fetched: the URL's bytes are not an image "
+            "(they look like text/plain); imported without it"),
+        (3, f"image '{image_server}/big.png' not fetched: the image is larger than the limit of 2000 bytes "
+            "(IMPORTER_FETCH_MAX_BYTES); imported without it"),
+        (3, "'nothing.png' names no asset of catalog -2 and is not an http(s) URL; imported without it"),
+        (4, f"image '{image_server}/hop' not fetched: '127.1' resolves to 127.0.0.1, an internal address, "
+            "which is never fetched; imported without it"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1/x.png", "http://127.1/x.png", "http://2130706433/x.png", "http://[::1]/x.png",
+     "http://[::ffff:127.0.0.1]/x.png", "http://localhost/x.png", "http://0.0.0.0/x.png", "http://10.0.0.1/x.png",
+     "http://169.254.169.254/latest/meta-data", "file:///etc/passwd", "gopher://example.com/x"],
+)  # fmt: skip
+def test_urls_aimed_inside_are_refused_however_they_are_spelled(database: Database, tmp_path: Path, url: str) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+
+    job_id = submit(runtime, make_principal(database), make_csv([[*product_row("1"), url]], header=HEADER))
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    [(row, message)] = warnings(database, job_id)
+    assert row == 2 and ("an internal address, which is never fetched" in message or "only http and https" in message)
