@@ -82,7 +82,7 @@ def test_images_link_assets_and_fetch_allowed_urls(database: Database, tmp_path:
 
     assert job(runtime, job_id).state == ImportState.COMPLETED
     first = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["image_urls"]
-    assert [(image["key"], image.get("assetId") is not None, image.get("contentType")) for image in first] == [  # type: ignore[attr-defined,union-attr]
+    assert [(image["key"], image.get("assetId") is not None, image.get("contentType")) for image in first] == [  # type: ignore[attr-defined]
         (None, True, None), ("main", False, "image/png"),
     ]  # fmt: skip
     assert read_record(runtime, ImportType.PRODUCT, ["2"], -2, -3)["image_urls"] == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -16,7 +17,7 @@ from tests.factories import make_csv, make_jsonl, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
 
-def limited(database: Database, tmp_path: Path, **limits: int) -> tuple[Runtime, RecordingQueue]:
+def limited(database: Database, tmp_path: Path, **limits: Any) -> tuple[Runtime, RecordingQueue]:
     runtime, queue = make_runtime(database, tmp_path)
     return replace(runtime, settings=replace(runtime.settings, **limits)), queue
 

@@ -31,7 +31,7 @@ def test_a_new_token_is_long_random_prefixed_and_stored_only_as_its_sha256(datab
     assert token.startswith("imp_") and len(token) >= 40 and token != other
     with database.read() as session:
         stored = session.exec(select(ApiToken)).all()
-    assert [saved.token_sha256 for saved in stored][0] == hashlib.sha256(token.encode()).hexdigest()
+    assert stored[0].token_sha256 == hashlib.sha256(token.encode()).hexdigest()
     assert all(token not in str(saved.model_dump()) for saved in stored)
     assert (row.label, stored[1].label) == ("nightly feed", None)
 
@@ -95,7 +95,11 @@ def test_a_use_is_recorded_at_most_once_a_minute(database: Database) -> None:
 
 @pytest.mark.parametrize(
     ("action", "message"),
-    [("create", "no account named 'nobody'"), ("list", "no account named 'nobody'"), ("revoke", "no API token with id 99")],
+    [
+        ("create", "no account named 'nobody'"),
+        ("list", "no account named 'nobody'"),
+        ("revoke", "no API token with id 99"),
+    ],
 )
 def test_a_token_command_on_something_unknown_is_refused_with_the_reason(
     database: Database, action: str, message: str
