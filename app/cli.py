@@ -19,6 +19,7 @@ from app.accounts import Role, add_account, count_accounts
 from app.db import Database
 from app.errors import AccountError, ImporterError
 from app.settings import Settings
+from app.tokens import create_token, list_tokens, revoke_token
 
 logger = logging.getLogger("app.cli")
 
@@ -100,8 +101,6 @@ def _when(moment: datetime | None) -> str:
 @click.option("--name", "label", default=None, help="A label to recognise the token by, e.g. nightly-feed.")
 def tokens_create(username: str, label: str | None) -> None:
     """Create a token acting as USERNAME; it is printed once, on standard output, and never again."""
-    from app.tokens import create_token
-
     db = _prepare(_settings())
     try:
         with db.write() as session:
@@ -116,8 +115,6 @@ def tokens_create(username: str, label: str | None) -> None:
 @click.argument("username", required=False)
 def tokens_list(username: str | None) -> None:
     """List tokens (all, or USERNAME's): id, user, label, created, last used; never the token itself."""
-    from app.tokens import list_tokens
-
     db = _prepare(_settings())
     try:
         with db.read() as session:
@@ -138,8 +135,6 @@ def tokens_list(username: str | None) -> None:
 @click.argument("token_id", metavar="ID", type=int)
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token at once: requests sending it get 401."""
-    from app.tokens import revoke_token
-
     db = _prepare(_settings())
     try:
         with db.write() as session:

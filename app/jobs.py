@@ -68,6 +68,7 @@ class ImportStatus(SQLModel, table=True):
     file_type: str = Field(sa_type=String(10))
     encoding: str | None = Field(default=None, sa_type=String(20))
     delimiter: str | None = Field(default=None, sa_type=String(2))
+    sheet_name: str | None = Field(default=None, sa_type=String(100))
     catalog_id: int
     site_id: int
     sandbox_id: int = 0

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.accounts import CredentialCache
-from app.api import data, imports, jobs, openapi
+from app.api import data, imports, jobs, openapi, specs
 from app.api.limits import AccessLimits, within_running_limit
 from app.errors import RequestError, TooManyRequests, Unauthorized
 from app.runtime import Runtime
@@ -34,6 +34,8 @@ def _routes() -> list[Route]:
     for prefix in IMPORTER_PREFIXES:
         routes += [
             Route(prefix, jobs.list_imports, methods=["GET"]),
+            Route(prefix + "/specifications", specs.list_specifications, methods=["GET"]),
+            Route(prefix + "/specifications/{name}/template", specs.specification_template, methods=["GET"]),
             Route(prefix + "/status/{status_id:int}", imports.import_status, methods=["GET"]),
             Route(prefix + "/{status_id:int}", imports.import_status, methods=["GET"]),
             Route(prefix + "/{status_id:int}", jobs.cancel_import, methods=["DELETE"]),
@@ -46,6 +48,7 @@ def _routes() -> list[Route]:
     routes += [
         Route("/api/data/{import_type}", data.list_records, methods=["GET"]),
         Route("/api/data/{import_type}/{key:path}", data.read_record, methods=["GET"]),
+        Route("/api/assets/{asset_id:int}", data.asset_bytes, methods=["GET"]),
     ]
     return routes
 

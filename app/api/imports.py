@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -46,6 +48,8 @@ async def submit_import(request: Request) -> JSONResponse:
         max_errors=int_param(query, "maxErrors", None),
         dry_run=bool(flag_param(query, "dryRun")),
     )
+    reading = service.check_reading(query.get("encoding"), query.get("delimiter"), query.get("sheetName"))
+    submission = dataclasses.replace(submission, reading=reading)
     key = _idempotency_key(request)
     upload = await receive_upload(request, runtime.storage, submission.file_type, runtime.settings.max_upload_bytes)
     job, created = await run_in_threadpool(service.create_job, runtime, principal, submission, upload, key)

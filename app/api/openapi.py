@@ -12,12 +12,14 @@ from starlette.responses import JSONResponse
 from app.api.params import MAX_PAGE_SIZE
 from app.importing.formats import FileType
 from app.jobs import ImportState, OnError, ProblemKind, Severity
-from specifications import ImportType
+from specifications import SPECIFICATIONS, ImportType
 
 OPENAPI_PATH = "/api/openapi.json"
 IMPORTER_PREFIXES = {"/api/importer": "", "/admin/api/importer": "admin"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Json = dict[str, object]
+# Ids, scopes and counts are INTEGER columns (32 bits on PostgreSQL).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 ERRORS: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "a parameter, import type, specification or fileType is wrong, or a token was sent in the URL"),
@@ -39,9 +41,8 @@ def _enum(kinds: type[StrEnum]) -> Json:
     return {"type": "string", "enum": [kind.value for kind in kinds]}
 
 
-def _int(minimum: int | None = None, maximum: int | None = None, nullable: bool = False) -> Json:
-    bounds = {"minimum": minimum, "maximum": maximum}
-    return {"type": ["integer", "null"] if nullable else "integer"} | {k: v for k, v in bounds.items() if v is not None}
+def _int(minimum: int = INT_MIN, maximum: int = INT_MAX, nullable: bool = False) -> Json:
+    return {"type": ["integer", "null"] if nullable else "integer", "minimum": minimum, "maximum": maximum}
 
 
 def _param(name: str, where: str, schema: Json, description: str, required: bool = False) -> Json:
@@ -83,13 +84,13 @@ HISTORY = (
 )
 SUBMIT = (
     TYPE_EITHER,
-    _param("importSpecification", "query", {"type": "string", "minLength": 1},
-           "the specification, e.g. DefaultProductImportSpecification", required=True),
+    _param("importSpecification", "query", {"type": "string", "enum": sorted({spec.name for spec in SPECIFICATIONS})},
+           "the specification (any case), e.g. DefaultProductImportSpecification", required=True),
     *SCOPE,
     _param("userId", "query", _int(), "recorded on the import"),
     _param("importToSandbox", "query", {"type": "boolean"}, "sandbox imports are not available in this version (400)"),
     _param("sandboxId", "query", _int(), "sandbox imports are not available in this version (400)"),
-    _param("fileType", "query", _enum(FileType), "how to read the body (default CSV)"),
+    _param("fileType", "query", _enum(FileType), "how to read the body (detected from its first bytes if not given)"),
     _param("onError", "query", _enum(OnError), "abort (the default: nothing is written) or skip invalid rows"),
     _param("maxErrors", "query", _int(0), "with onError=skip: fail the import past this many invalid rows"),
     _param("dryRun", "query", {"type": "boolean"}, "validate and count, write nothing"),
@@ -110,6 +111,14 @@ FAILED_ROWS: Json = {
     "description": "the invalid rows with an Error column, as a file to fix and upload again",
     "content": {"text/csv": {"schema": STRING}, XLSX: {"schema": BINARY}},
 }
+ASSET: Json = {
+    "description": "the asset; a type that could run script comes as a sandboxed download",
+    "content": {"*/*": {"schema": BINARY}},
+}
+TEMPLATE: Json = {
+    "description": "the specification's header row and an example row",
+    "content": {"text/csv": {"schema": STRING}, XLSX: {"schema": BINARY}},
+}
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,8 @@ class Endpoint:
 
     def operation(self, prefix_name: str = "") -> Json:
         name = prefix_name + self.operation_id[:1].upper() + self.operation_id[1:] if prefix_name else self.operation_id
-        responses: Json = {"200": self.ok} | {str(code): _ref("responses", ERRORS[code][0]) for code in self.errors}
+        responses: Json = {"200": self.ok}
+        responses |= {str(code): _ref("responses", ERRORS[code][0]) for code in self.errors}
         found: Json = {"operationId": name, "summary": self.summary, "responses": responses}
         if self.parameters:
             found["parameters"] = list(self.parameters)
@@ -145,12 +155,17 @@ def _status(description: str) -> Json:
 IMPORTER_ENDPOINTS = (
     Endpoint("get", "", "listImports", "Imports, newest first; an importer sees its own",
              _json(_ref("schemas", "ImportStatusPage"), "a page of imports"), parameters=HISTORY),
+    Endpoint("get", "/specifications", "listSpecifications", "Every import specification, column by column",
+             _json(_ref("schemas", "SpecificationList"), "the specifications")),
+    Endpoint("get", "/specifications/{name}/template", "specificationTemplate", "A file to fill for a specification",
+             TEMPLATE, (*ANY, 404), (_param("name", "path", STRING, "the specification's name"),
+                                     _param("fileType", "query", _enum(FileType), "CSV (the default) or XLSX"))),
     Endpoint("get", "/status/{statusId}", "importStatusByPath", "An import's status", _status("its status"),
              (*ANY, 404), (STATUS_ID,)),
     Endpoint("get", "/{importTypeOrStatusId}", "importStatus", "An import's status", _status("its status"),
              (*ANY, 404, 405), (STATUS_ID_EITHER,)),
     Endpoint("delete", "/{importTypeOrStatusId}", "cancelImportById", "Cancel an unfinished import",
-             _status("CANCELLED"), (*ANY, 403, 404, 409), (STATUS_ID_EITHER,)),
+             _status("CANCELLED"), (*ANY, 403, 404, 405, 409), (STATUS_ID_EITHER,)),
     Endpoint("post", "/{importTypeOrStatusId}", "submitImport", "Submit a file to import",
              _status("accepted: START_REQUESTED"), (*ANY, 403, 413, 415, 422), SUBMIT, UPLOAD),
     Endpoint("post", "/{statusId}/cancel", "cancelImport", "Cancel an unfinished import", _status("CANCELLED"),
@@ -164,9 +179,12 @@ IMPORTER_ENDPOINTS = (
 )  # fmt: skip
 OTHER_ENDPOINTS = (
     Endpoint("get", "/api/data/{importType}", "listRecords", "A page of imported records",
-             _json(_ref("schemas", "RecordPage"), "a page of records"), parameters=(IMPORT_TYPE, *SCOPE, *PAGING)),
+             _json(_ref("schemas", "RecordPage"), "a page of records"), (*ANY, 404), (IMPORT_TYPE, *SCOPE, *PAGING)),
     Endpoint("get", "/api/data/{importType}/{key}", "readRecord", "One imported record",
              _json(_ref("schemas", "Record"), "the record"), (*ANY, 404), (IMPORT_TYPE, RECORD_KEY, *SCOPE)),
+    Endpoint("get", "/api/assets/{assetId}", "assetBytes", "The bytes of an imported asset, with their detected type",
+             ASSET,
+             (*ANY, 404), (_param("assetId", "path", _int(1), "the asset's id"),)),
     Endpoint("get", "/api/health", "health", "Whether the API answers", _json(_ref("schemas", "Health"), "it does"),
              (), public=True),
     Endpoint("get", OPENAPI_PATH, "openapi", "This document", _json({"type": "object"}, "the OpenAPI document"),
@@ -178,7 +196,7 @@ def _page(item: Json) -> Json:
     return {
         "type": "object",
         "required": ["items", "page", "pageSize", "total"],
-        "properties": {"items": {"type": "array", "items": item}, "page": _int(1),
+        "properties": {"items": {"type": "array", "items": item}, "page": {"type": "integer", "minimum": 1},
                        "pageSize": _int(1, MAX_PAGE_SIZE), "total": _int(0)},
     }  # fmt: skip
 
@@ -217,6 +235,10 @@ def _schemas() -> Json:
         "ProblemPage": _page(_ref("schemas", "Problem")),
         "ImportStatusPage": _page(_ref("schemas", "ImportStatus")),
         "Record": {"type": "object", "description": "the specification's fields in camelCase"},
+        "SpecificationList": {"type": "object", "required": ["items"], "properties": {"items": {
+            "type": "array", "items": {"type": "object", "required": ["name", "importType", "columns"],
+                                       "properties": {"name": STRING, "importType": _enum(ImportType),
+                                                      "columns": {"type": "array", "items": {"type": "object"}}}}}}},
         "RecordPage": _page(_ref("schemas", "Record")),
         "Error": {"type": "object", "required": ["error", "detail"], "additionalProperties": False,
                   "properties": {"error": STRING, "detail": STRING}},

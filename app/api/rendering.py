@@ -79,6 +79,8 @@ def render_status(view: StatusView) -> dict[str, object]:
         "importSpecification": job.specification,
         "fileType": job.file_type,
         "encoding": job.encoding,
+        "delimiter": job.delimiter,
+        "sheetName": job.sheet_name,
         "catalogId": job.catalog_id,
         "siteId": job.site_id,
         "sandboxId": job.sandbox_id or None,

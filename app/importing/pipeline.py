@@ -17,7 +17,7 @@ from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
 from app.importing.images import resolve_images
 from app.importing.limits import ReadLimits
-from app.importing.planning import Layout, chunk_rows_of, plan_upload
+from app.importing.planning import Layout, ReadOptions, chunk_rows_of, plan_upload
 from app.importing.problems import ValidationProblem
 from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
@@ -120,7 +120,8 @@ def _plan(runtime: Runtime, job: ImportStatus) -> Layout:
 
     if ImportType(job.import_type) is ImportType.ASSET:
         return plan_assets(runtime.storage, runtime.assets, job.upload_key, spec, rows, limits, beat)
-    return plan_upload(runtime.storage, job.upload_key, FileType(job.file_type), spec, rows, limits, beat)
+    options = ReadOptions(job.encoding, job.delimiter, job.sheet_name)
+    return plan_upload(runtime.storage, job.upload_key, FileType(job.file_type), spec, rows, limits, options, beat)
 
 
 def _touch(runtime: Runtime, job_id: int) -> None:

@@ -27,6 +27,15 @@ from app.storage import UploadStorage
 from specifications.model import ColumnKind, Specification
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read, when the request says so rather than leaving it to detection."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet_name: str | None = None
+
+
 @dataclass
 class Layout:
     """What planning found: the header, how to read the records, and the chunks they fall into."""
@@ -60,11 +69,12 @@ def _plan_csv(
     size: int,
     encoding: str,
     limits: ReadLimits,
+    options: ReadOptions,
     heartbeat: Heartbeat,
 ) -> Layout:
     with storage.open(key) as stream:
         first_line = stream.readline(1 << 20).removeprefix(b"\xef\xbb\xbf")
-    delimiter = detect_delimiter(first_line.decode(encoding))
+    delimiter = options.delimiter or detect_delimiter(first_line.decode(encoding))
     with storage.open(key) as stream:
         records = read_records(
             stream, encoding=encoding, delimiter=delimiter, first_row=1, skip_bom=True,
@@ -92,12 +102,17 @@ def plan_csv(
     spec: Specification,
     chunk_rows: int,
     limits: ReadLimits,
+    options: ReadOptions = ReadOptions(),
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
-    for encoding in ENCODINGS:
+    for encoding in (options.encoding,) if options.encoding else ENCODINGS:
         try:
-            return _plan_csv(storage, key, spec, chunk_rows, encoding, limits, heartbeat)
-        except UnicodeDecodeError:
+            return _plan_csv(storage, key, spec, chunk_rows, encoding, limits, options, heartbeat)
+        except UnicodeDecodeError as error:
+            if options.encoding:
+                raise UnreadableFile(
+                    f"the file is not {options.encoding} text: {error.reason} at byte {error.start}"
+                ) from None
             continue
     raise UnreadableFile("the file's text encoding is neither UTF-8 nor Windows-1252")
 
@@ -120,11 +135,12 @@ def plan_xlsx(
     spec: Specification,
     chunk_rows: int,
     limits: ReadLimits,
+    options: ReadOptions = ReadOptions(),
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
-    """Reads the first sheet once, writing its rows as text typed by each column's kind."""
+    """Reads the first sheet (or the one named) once, writing its rows as text typed by each column's kind."""
     with seekable_copy(storage, key) as source:
-        rows = iter_sheet(source, limits=limits.zip)
+        rows = iter_sheet(source, options.sheet_name, limits=limits.zip)
         first = next(rows, None)
         if first is None:
             raise UnreadableFile("the sheet is empty: it has no header row")
@@ -230,13 +246,14 @@ def plan_upload(
     spec: Specification,
     chunk_rows: int,
     limits: ReadLimits,
+    options: ReadOptions = ReadOptions(),
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     if file_type is FileType.XLSX:
-        return plan_xlsx(storage, key, spec, chunk_rows, limits, heartbeat)
+        return plan_xlsx(storage, key, spec, chunk_rows, limits, options, heartbeat)
     if file_type in (FileType.JSON, FileType.JSONL):
         return plan_keyed(storage, key, spec, chunk_rows, file_type, limits, heartbeat)
-    return plan_csv(storage, key, spec, chunk_rows, limits, heartbeat)
+    return plan_csv(storage, key, spec, chunk_rows, limits, options, heartbeat)
 
 
 def chunk_rows_of(

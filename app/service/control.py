@@ -12,6 +12,7 @@ from app.accounts import Principal
 from app.errors import Conflict
 from app.importing.formats import FileType
 from app.importing.pipeline import WRITERS
+from app.importing.planning import ReadOptions
 from app.importing.writers.staging import clear_job
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
@@ -56,6 +57,7 @@ def retry_job(runtime: Runtime, principal: Principal, job_id: int) -> ImportStat
     submission = Submission(
         ImportType(job.import_type), job.specification, FileType(job.file_type), job.catalog_id, job.site_id,
         job.user_id, OnError(job.on_error), job.max_errors, job.dry_run,
+        ReadOptions(job.encoding, job.delimiter, job.sheet_name),
     )  # fmt: skip
     retry = new_job(
         principal, submission, Upload(job.upload_key, job.upload_bytes, job.body_sha256 or ""), retry_of=job_id

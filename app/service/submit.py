@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -12,6 +12,7 @@ from app import jobs
 from app.accounts import Principal
 from app.errors import BadRequest, Forbidden, IdempotencyMismatch
 from app.importing.formats import FileType
+from app.importing.planning import ReadOptions
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
 from specifications import SPECIFICATIONS, SUPPORTED_TYPES, ImportType, find_specification, specifications_for
@@ -33,6 +34,29 @@ class Submission:
     on_error: OnError = OnError.ABORT
     max_errors: int | None = None
     dry_run: bool = False
+    reading: ReadOptions = field(default_factory=ReadOptions)
+
+
+ENCODING_NAMES = {
+    "utf-8": "utf-8", "utf8": "utf-8", "windows-1252": "cp1252", "cp1252": "cp1252",
+    "iso-8859-1": "latin-1", "latin-1": "latin-1", "latin1": "latin-1",
+}  # fmt: skip
+DELIMITER_NAMES = {",": ",", ";": ";", "\t": "\t", "|": "|", "comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+
+
+def check_reading(encoding: str | None, delimiter: str | None, sheet_name: str | None) -> ReadOptions:
+    """The reading options a request gives, each checked; none given means detect."""
+    if encoding and encoding.strip().lower() not in ENCODING_NAMES:
+        raise BadRequest(f"encoding must be UTF-8, Windows-1252 or ISO-8859-1, got '{encoding}'")
+    if delimiter and delimiter.lower() not in DELIMITER_NAMES:
+        raise BadRequest(f"delimiter must be a comma, semicolon, tab or pipe, got '{delimiter}'")
+    if sheet_name is not None and not 0 < len(sheet_name.strip()) <= 100:
+        raise BadRequest("sheetName must be 1 to 100 characters")
+    return ReadOptions(
+        ENCODING_NAMES[encoding.strip().lower()] if encoding else None,
+        DELIMITER_NAMES[delimiter.lower()] if delimiter else None,
+        sheet_name.strip() if sheet_name else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -203,4 +227,7 @@ def new_job(
         dry_run=submission.dry_run,
         idempotency_key=idempotency_key,
         retry_of=retry_of,
+        encoding=submission.reading.encoding,
+        delimiter=submission.reading.delimiter,
+        sheet_name=submission.reading.sheet_name,
     )

@@ -15,6 +15,7 @@ from app.accounts import Principal, Role, add_account, principal_of
 from app.db import Database
 from app.importing import pipeline
 from app.importing.formats import FileType
+from app.importing.planning import ReadOptions
 from app.jobs import ImportStatus, OnError
 from app.runtime import Runtime
 from app.service import Submission, Upload, create_job
@@ -72,11 +73,12 @@ def submit(
     max_errors: int | None = None,
     dry_run: bool = False,
     import_type: ImportType = ImportType.PRODUCT,
+    reading: ReadOptions | None = None,
 ) -> int:
     key, size = store(runtime, body)
     spec = specifications_for(import_type)[0].name
     submission = Submission(
-        import_type, spec, file_type, catalog_id, site_id, -2, on_error, max_errors, dry_run,
+        import_type, spec, file_type, catalog_id, site_id, -2, on_error, max_errors, dry_run, reading or ReadOptions(),
     )  # fmt: skip
     job, _ = create_job(runtime, principal, submission, Upload(key, size, hashlib.sha256(body).hexdigest()))
     assert job.id is not None

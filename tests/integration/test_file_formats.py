@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
 from sqlmodel import col, select
 
 from app.db import Database
 from app.importing.formats import FileType
+from app.importing.planning import ReadOptions
 from app.jobs import ImportProblem, ImportState
-from app.service import list_records
+from app.service import list_records, read_record
 from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, make_csv, make_json, make_jsonl, make_xlsx, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
@@ -87,3 +90,32 @@ def test_a_malformed_json_record_is_a_problem_on_its_line(
             select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.row_number))
         ).all()
     assert [(p.row_number, p.message) for p in found] == expected
+
+
+def test_a_given_delimiter_encoding_and_sheet_are_used(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    body = make_csv([product_row("p;1", title="Crème")], delimiter="|").decode().encode("cp1252")
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    first.append(["not", "this", "sheet"])
+    second = workbook.create_sheet("Products")
+    for row in [CONTRACT_HEADER, product_row("s-1")]:
+        second.append(row)
+    data = io.BytesIO()
+    workbook.save(data)
+
+    csv_job = submit(runtime, principal, body, reading=ReadOptions("cp1252", "|", None))
+    xlsx_job = submit(
+        runtime, principal, data.getvalue(), file_type=FileType.XLSX, reading=ReadOptions(sheet_name="Products")
+    )
+    missing = submit(
+        runtime, principal, data.getvalue(), file_type=FileType.XLSX, reading=ReadOptions(sheet_name="Nope")
+    )
+    drain(runtime, queue)
+
+    assert (job(runtime, csv_job).state, job(runtime, csv_job).delimiter) == (ImportState.COMPLETED, "|")
+    assert read_record(runtime, ImportType.PRODUCT, ["p;1"], -2, -3)["product_title"] == "Crème"
+    assert job(runtime, xlsx_job).state == ImportState.COMPLETED
+    assert "the workbook has no sheet named 'Nope'" in (job(runtime, missing).message or "")
