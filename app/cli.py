@@ -19,6 +19,7 @@ from app.accounts import Role, add_account, count_accounts
 from app.db import Database
 from app.errors import AccountError, ImporterError
 from app.settings import Settings
+from app.specification_files import install_specifications
 from app.tokens import create_token, list_tokens, revoke_token
 
 logger = logging.getLogger("app.cli")
@@ -42,7 +43,12 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _prepare(settings: Settings) -> Database:
+    """Folders, schema and the deployment's own specifications, before anything serves or works."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        install_specifications(settings.specifications_dir)
+    except ImporterError as error:
+        raise click.ClickException(str(error)) from None
     db = Database(settings.database_url)
     db.create_schema()
     return db

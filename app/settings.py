@@ -57,6 +57,7 @@ class Settings:
     zip_max_entries: int = 10_000
     zip_max_bytes: int = 4 * 1024**3
     zip_max_ratio: int = 200
+    specifications_dir: Path | None = None
     fetch_allow_hosts: frozenset[str] = frozenset()
     fetch_timeout_seconds: float = 10.0
     fetch_max_bytes: int = 20 * 1024**2
@@ -107,6 +108,9 @@ class Settings:
             zip_max_entries=max(1, _int(env, "ZIP_MAX_ENTRIES", 10_000)),
             zip_max_bytes=max(1, _int(env, "ZIP_MAX_BYTES", 4 * 1024**3)),
             zip_max_ratio=max(1, _int(env, "ZIP_MAX_RATIO", 200)),
+            specifications_dir=Path(_str(env, "SPECIFICATIONS_DIR", ""))
+            if _str(env, "SPECIFICATIONS_DIR", "")
+            else None,
             fetch_allow_hosts=frozenset(
                 host.strip().lower() for host in _str(env, "FETCH_ALLOW_HOSTS", "").split(",") if host.strip()
             ),

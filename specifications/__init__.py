@@ -26,9 +26,26 @@ SPECIFICATIONS: tuple[Specification, ...] = (
 # Import types whose pipeline exists in this version of the service.
 SUPPORTED_TYPES: tuple[ImportType, ...] = tuple(dict.fromkeys(spec.import_type for spec in SPECIFICATIONS))
 
+# Specifications a deployment adds at start-up (IMPORTER_SPECIFICATIONS_DIR), after the built-in ones.
+_added: list[Specification] = []
+
+
+def all_specifications() -> tuple[Specification, ...]:
+    return (*SPECIFICATIONS, *_added)
+
+
+def register(spec: Specification) -> None:
+    if any(known.name.lower() == spec.name.lower() for known in all_specifications()):
+        raise ValueError(f"a specification named '{spec.name}' already exists")
+    _added.append(spec)
+
+
+def forget_added() -> None:
+    _added.clear()
+
 
 def specifications_for(import_type: ImportType) -> tuple[Specification, ...]:
-    return tuple(spec for spec in SPECIFICATIONS if spec.import_type is import_type)
+    return tuple(spec for spec in all_specifications() if spec.import_type is import_type)
 
 
 def find_specification(import_type: ImportType, name: str) -> Specification | None:
@@ -48,6 +65,9 @@ __all__ = [
     "ImportType",
     "Requirement",
     "Specification",
+    "all_specifications",
     "find_specification",
+    "forget_added",
+    "register",
     "specifications_for",
 ]

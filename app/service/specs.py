@@ -9,7 +9,7 @@ from openpyxl import Workbook
 
 from app.errors import BadRequest, NotFound
 from app.importing.formats import FileType
-from specifications import SPECIFICATIONS, Specification
+from specifications import Specification, all_specifications
 
 
 def describe(spec: Specification) -> dict[str, object]:
@@ -44,11 +44,11 @@ def describe(spec: Specification) -> dict[str, object]:
 
 
 def list_specifications() -> list[dict[str, object]]:
-    return [describe(spec) for spec in SPECIFICATIONS]
+    return [describe(spec) for spec in all_specifications()]
 
 
 def _find(name: str) -> Specification:
-    for spec in SPECIFICATIONS:
+    for spec in all_specifications():
         if spec.name.lower() == name.strip().lower():
             return spec
     raise NotFound(f"no specification named '{name}'; GET /api/importer/specifications lists them")

@@ -15,7 +15,7 @@ from app.importing.formats import FileType
 from app.importing.planning import ReadOptions
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
-from specifications import SPECIFICATIONS, SUPPORTED_TYPES, ImportType, find_specification, specifications_for
+from specifications import SUPPORTED_TYPES, ImportType, all_specifications, find_specification, specifications_for
 from specifications.asset import DEFAULT_ASSET
 
 logger = logging.getLogger(__name__)
@@ -133,8 +133,8 @@ def _asset_submission(
     dry_run: bool,
 ) -> Submission:
     """The body of an ASSET import is always a ZIP; as the contract allows, any valid specification names it."""
-    if not any(spec.name.lower() == specification.strip().lower() for spec in SPECIFICATIONS):
-        valid = ", ".join(spec.name for spec in SPECIFICATIONS)
+    if not any(spec.name.lower() == specification.strip().lower() for spec in all_specifications()):
+        valid = ", ".join(spec.name for spec in all_specifications())
         raise BadRequest(f"unknown importSpecification '{specification}'; use one of: {valid}")
     policy = _error_policy(on_error, max_errors)
     return Submission(

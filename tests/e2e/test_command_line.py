@@ -99,3 +99,17 @@ def test_the_first_serve_on_a_terminal_asks_for_the_first_admin_and_starts(tmp_p
     assert "account 'first-admin' created with role admin" in output
     assert "first-password-1" not in output
     assert account_password_ok(tmp_path, "first-admin", "first-password-1")
+
+
+def test_serve_refuses_to_start_with_a_broken_specification_file(tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "feed.json").write_text(
+        '{"name": "Feed", "importType": "PRODUCT", "columns": [{"header": "A", "field": "x"}]}'
+    )
+    env = clean_env(tmp_path) | {"IMPORTER_SPECIFICATIONS_DIR": str(folder)}
+
+    result = run_cli(["serve", "--port", str(free_port())], env)
+
+    assert result.returncode != 0
+    assert "specification file feed.json: unknown field 'x'" in result.stderr

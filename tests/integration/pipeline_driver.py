@@ -74,9 +74,10 @@ def submit(
     dry_run: bool = False,
     import_type: ImportType = ImportType.PRODUCT,
     reading: ReadOptions | None = None,
+    specification: str | None = None,
 ) -> int:
     key, size = store(runtime, body)
-    spec = specifications_for(import_type)[0].name
+    spec = specification or specifications_for(import_type)[0].name
     submission = Submission(
         import_type, spec, file_type, catalog_id, site_id, -2, on_error, max_errors, dry_run, reading or ReadOptions(),
     )  # fmt: skip

@@ -1,0 +1,87 @@
+"""A deployment adds specifications as JSON files, checked at start-up, used like the built-in ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.db import Database
+from app.errors import SettingsError
+from app.jobs import ImportState
+from app.service import read_record
+from app.specification_files import install_specifications
+from specifications import ImportType, find_specification, forget_added
+from tests.factories import make_csv
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+
+FEED = {
+    "name": "AcmeProductFeed",
+    "importType": "PRODUCT",
+    "description": "Acme's nightly feed",
+    "columns": [
+        {"header": "Item Code", "field": "sku_number"},
+        {"header": "Name", "field": "product_title"},
+        {"header": "Price", "field": "retail_price"},
+        {"header": "Blurb", "field": "product_description", "required": False},
+    ],
+    "columnFamilies": [{"prefix": "Attr", "field": "attributes"}],
+}
+
+
+@pytest.fixture(autouse=True)
+def _clean_registry() -> Iterator[None]:
+    yield
+    forget_added()
+
+
+def folder_with(tmp_path: Path, **files: object) -> Path:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    for name, content in files.items():
+        (folder / f"{name}.json").write_text(json.dumps(content) if not isinstance(content, str) else content)
+    return folder
+
+
+def test_a_specification_file_imports_with_its_own_headers(database: Database, tmp_path: Path) -> None:
+    install_specifications(folder_with(tmp_path, acme=FEED))
+    runtime, queue = make_runtime(database, tmp_path)
+    spec = find_specification(ImportType.PRODUCT, "acmeproductfeed")
+    assert spec is not None and spec.name == "AcmeProductFeed"
+
+    body = make_csv(
+        [["A-1", "Widget", "2.50", "", "blue"]], header=["Item Code", "Name", "Price", "Blurb", "Attr[Color]"]
+    )
+    job_id = submit(runtime, make_principal(database), body, specification="AcmeProductFeed")
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    widget = read_record(runtime, ImportType.PRODUCT, ["A-1"], -2, -3)
+    assert (widget["product_title"], widget["retail_price"], widget["attributes"]) == (
+        "Widget",
+        "2.50",
+        {"Color": "blue"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("{not json", "not readable JSON"),
+        ({"name": "X", "importType": "WIDGET"}, "importType must be one of"),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "nope"}]}, "unknown field 'nope'"),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "product_title"}]},
+         "the key must be mapped: ['SKU Number']"),
+        ({"name": "DefaultProductImportSpecification", "importType": "PRODUCT",
+          "columns": [{"header": "A", "field": "sku_number"}]}, "already exists"),
+    ],
+)  # fmt: skip
+def test_a_mistaken_file_stops_the_start_naming_the_file_and_the_reason(
+    tmp_path: Path, content: object, reason: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        install_specifications(folder_with(tmp_path, broken=content))
+
+    assert str(caught.value).startswith("specification file broken.json: ") and reason in str(caught.value)
