@@ -138,7 +138,7 @@ def tokens_list(username: str | None) -> None:
 
 
 @tokens.command("revoke")
-@click.argument("token_id", metavar="ID", type=int)
+@click.argument("token_id", metavar="ID", type=click.IntRange(1, 2**31 - 1))
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token at once: requests sending it get 401."""
     db = _prepare(_settings())

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 300_000
 _SCHEMA_LOCK_ID = 7_402_113
+_MERGE_LOCK_ID = 7_402_114
 
 
 def _normalise_url(url: str) -> str:
@@ -87,3 +88,13 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def lock_merges(session: Session) -> None:
+    """Serialise whatever writes production from staging or a sandbox, until the transaction ends.
+
+    SQLite's writers are serial already (BEGIN IMMEDIATE); PostgreSQL takes an advisory lock, so
+    that a promote's check and its copy see no import's merge land in between.
+    """
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MERGE_LOCK_ID})

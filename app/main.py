@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.accounts import CredentialCache
-from app.api import data, imports, jobs, openapi, specs
+from app.api import data, imports, jobs, openapi, sandboxes, specs
 from app.api.limits import AccessLimits, within_running_limit
 from app.errors import RequestError, TooManyRequests, Unauthorized
 from app.runtime import Runtime
@@ -49,6 +49,13 @@ def _routes() -> list[Route]:
         Route("/api/data/{import_type}", data.list_records, methods=["GET"]),
         Route("/api/data/{import_type}/{key:path}", data.read_record, methods=["GET"]),
         Route("/api/assets/{asset_id:int}", data.asset_bytes, methods=["GET"]),
+        Route("/api/sandboxes", sandboxes.list_sandboxes, methods=["GET"]),
+        Route("/api/sandboxes", sandboxes.create_sandbox, methods=["POST"]),
+        Route("/api/sandboxes/{sandbox_id:int}", sandboxes.get_sandbox, methods=["GET"]),
+        Route("/api/sandboxes/{sandbox_id:int}/changes", sandboxes.sandbox_changes, methods=["GET"]),
+        Route("/api/sandboxes/{sandbox_id:int}/promote", sandboxes.promote_sandbox, methods=["POST"]),
+        Route("/api/sandboxes/{sandbox_id:int}/discard", sandboxes.discard_sandbox, methods=["POST"]),
+        Route("/api/audit", sandboxes.list_audit, methods=["GET"]),
     ]
     return routes
 

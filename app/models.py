@@ -2,6 +2,6 @@
 
 import app.tokens  # noqa: F401  (the api_token table)
 from app import accounts, jobs, storage
-from app.commerce import assets, categories, customers, orders, products
+from app.commerce import assets, categories, customers, orders, products, sandboxes
 
-__all__ = ["accounts", "assets", "categories", "customers", "jobs", "orders", "products", "storage"]
+__all__ = ["accounts", "assets", "categories", "customers", "jobs", "orders", "products", "sandboxes", "storage"]

@@ -20,7 +20,8 @@ async def read_record(request: Request) -> JSONResponse:
     key = [part for part in request.path_params["key"].split("/") if part]
     catalog = required_int(request.query_params, "catalogId", runtime.settings.default_catalog_id)
     site = required_int(request.query_params, "siteId", runtime.settings.default_site_id)
-    record = await run_in_threadpool(service.read_record, runtime, import_type, key, catalog, site)
+    sandbox = required_int(request.query_params, "sandboxId", 0)
+    record = await run_in_threadpool(service.read_record, runtime, import_type, key, catalog, site, sandbox)
     return JSONResponse(render_record(record))
 
 
@@ -32,7 +33,10 @@ async def list_records(request: Request) -> JSONResponse:
     catalog = required_int(query, "catalogId", runtime.settings.default_catalog_id)
     site = required_int(query, "siteId", runtime.settings.default_site_id)
     page, size = paging(query)
-    items, total = await run_in_threadpool(service.list_records, runtime, import_type, catalog, site, page, size)
+    sandbox = required_int(query, "sandboxId", 0)
+    items, total = await run_in_threadpool(
+        service.list_records, runtime, import_type, catalog, site, page, size, sandbox
+    )
     return JSONResponse(
         {"items": [render_record(item) for item in items], "page": page, "pageSize": size, "total": total}
     )

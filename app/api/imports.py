@@ -35,8 +35,6 @@ async def submit_import(request: Request) -> JSONResponse:
     query = request.query_params
     import_type = service.parse_import_type(request.path_params["import_type"])
     service.authorise_submission(principal, import_type)
-    if flag_param(query, "importToSandbox") or query.get("sandboxId"):
-        raise BadRequest("sandbox imports (importToSandbox, sandboxId) are not available in this version")
     submission = service.check_submission(
         import_type,
         query.get("importSpecification"),
@@ -49,7 +47,8 @@ async def submit_import(request: Request) -> JSONResponse:
         dry_run=bool(flag_param(query, "dryRun")),
     )
     reading = service.check_reading(query.get("encoding"), query.get("delimiter"), query.get("sheetName"))
-    submission = dataclasses.replace(submission, reading=reading)
+    to_sandbox, sandbox_id = bool(flag_param(query, "importToSandbox")), int_param(query, "sandboxId", None)
+    submission = dataclasses.replace(submission, reading=reading, to_sandbox=to_sandbox, sandbox_id=sandbox_id)
     key = _idempotency_key(request)
     upload = await receive_upload(request, runtime.storage, submission.file_type, runtime.settings.max_upload_bytes)
     job, created = await run_in_threadpool(service.create_job, runtime, principal, submission, upload, key)

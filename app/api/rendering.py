@@ -58,9 +58,10 @@ def _details(view: StatusView) -> list[dict[str, str]]:
             {"type": "status", "description": "cancelled"},
             {"type": "message", "description": job.message or "the import was cancelled"},
         ]
+    details = [{"type": "sandbox", "description": f"imported into sandbox {job.sandbox_id}"}] if job.sandbox_id else []
     if view.record_problems:
-        return [{"type": "recordValidation", "description": records}]
-    return []
+        details.append({"type": "recordValidation", "description": records})
+    return details
 
 
 def render_status(view: StatusView) -> dict[str, object]:

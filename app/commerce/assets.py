@@ -29,6 +29,7 @@ class Asset(SQLModel, table=True):
     alt_text: str | None = Field(default=None, sa_type=Text)
     created_job_id: int
     updated_job_id: int
+    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 

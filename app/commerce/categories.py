@@ -30,6 +30,7 @@ class Category(SQLModel, table=True):
     translations: str | None = Field(default=None, sa_type=Text)
     created_job_id: int
     updated_job_id: int
+    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 

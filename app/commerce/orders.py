@@ -29,6 +29,7 @@ class Order(SQLModel, table=True):
     item_count: int
     created_job_id: int
     updated_job_id: int
+    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
@@ -48,6 +49,7 @@ class OrderItem(SQLModel, table=True):
     item_price: str = Field(sa_type=Money)
     created_job_id: int
     updated_job_id: int
+    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
     created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
     updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 

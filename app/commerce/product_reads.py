@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func
+from sqlalchemy import Table, func
 from sqlmodel import Session, col, select
 
 from app.commerce.categories import category_exists
+from app.commerce.overlay import visible_in
 from app.commerce.products import Product, Sku
 
 
@@ -54,14 +55,19 @@ def _product_data(session: Session, product: Product, skus: list[Sku]) -> dict[s
     return data
 
 
-def _skus_of(session: Session, product: Product) -> list[Sku]:
+_PRODUCTS: Table = Product.__table__  # type: ignore[attr-defined]
+_SKUS: Table = Sku.__table__  # type: ignore[attr-defined]
+_KEY = ("catalog_id", "sku_number")
+
+
+def _skus_of(session: Session, product: Product, sandbox_id: int) -> list[Sku]:
     return list(
         session.exec(
             select(Sku)
             .where(
                 Sku.catalog_id == product.catalog_id,
-                Sku.sandbox_id == product.sandbox_id,
                 Sku.product_sku_number == product.sku_number,
+                visible_in(_SKUS, sandbox_id, _KEY),
             )
             .order_by(col(Sku.sku_number))
         )
@@ -72,21 +78,21 @@ def find_product(session: Session, catalog_id: int, sandbox_id: int, sku_number:
     product = session.exec(
         select(Product).where(
             Product.catalog_id == catalog_id,
-            Product.sandbox_id == sandbox_id,
             Product.sku_number == sku_number.strip(),
+            visible_in(_PRODUCTS, sandbox_id, _KEY),
         )
     ).first()
     if product is None:
         return None
-    return _product_data(session, product, _skus_of(session, product))
+    return _product_data(session, product, _skus_of(session, product, sandbox_id))
 
 
 def list_products(
     session: Session, catalog_id: int, sandbox_id: int, page: int, page_size: int
 ) -> tuple[list[dict[str, object]], int]:
-    scope = (Product.catalog_id == catalog_id, Product.sandbox_id == sandbox_id)
+    scope = (Product.catalog_id == catalog_id, visible_in(_PRODUCTS, sandbox_id, _KEY))
     total = session.exec(select(func.count()).select_from(Product).where(*scope)).one()
     products = session.exec(
         select(Product).where(*scope).order_by(col(Product.sku_number)).offset((page - 1) * page_size).limit(page_size)
     ).all()
-    return [_product_data(session, product, _skus_of(session, product)) for product in products], int(total)
+    return [_product_data(session, product, _skus_of(session, product, sandbox_id)) for product in products], int(total)

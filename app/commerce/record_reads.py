@@ -12,9 +12,10 @@ from app.commerce.assets import ASSET_TABLE
 from app.commerce.categories import CATEGORY_TABLE
 from app.commerce.customers import ADDRESS_TABLE, CUSTOMER_TABLE
 from app.commerce.orders import ORDER_ITEM_TABLE, ORDER_TABLE
+from app.commerce.overlay import visible_in
 
 _JSON_COLUMNS = frozenset({"attributes", "translations"})
-_HIDDEN = frozenset({"id"})
+_HIDDEN = frozenset({"id", "base_job_id"})
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def find_record(
     session: Session, records: RecordTable, scope_id: int, sandbox_id: int, key: list[str]
 ) -> dict[str, object] | None:
     table = records.table
-    conditions = [table.c[records.scope_column] == scope_id, table.c.sandbox_id == sandbox_id]
+    overlay = visible_in(table, sandbox_id, (records.scope_column, *records.key))
+    conditions = [table.c[records.scope_column] == scope_id, overlay]
     conditions += [table.c[name] == value.strip() for name, value in zip(records.key, key, strict=True)]
     row = session.execute(select(table).where(*conditions)).mappings().first()
     return None if row is None else _data(dict(row), records.shows_id)
@@ -58,7 +60,10 @@ def list_records(
     session: Session, records: RecordTable, scope_id: int, sandbox_id: int, page: int, page_size: int
 ) -> tuple[list[dict[str, object]], int]:
     table = records.table
-    conditions = (table.c[records.scope_column] == scope_id, table.c.sandbox_id == sandbox_id)
+    conditions = (
+        table.c[records.scope_column] == scope_id,
+        visible_in(table, sandbox_id, (records.scope_column, *records.key)),
+    )
     total = session.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one()
     rows = session.execute(
         select(table)

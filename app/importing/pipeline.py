@@ -10,6 +10,8 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session, col
 
 from app import jobs
+from app.commerce.sandboxes import Sandbox, SandboxState
+from app.db import lock_merges
 from app.errors import ImportFailed
 from app.importing.asset_planning import plan_assets
 from app.importing.chunking import ChunkLayout
@@ -309,6 +311,11 @@ def try_finalize(runtime: Runtime, job_id: int) -> None:
         _finalize(session, job)
 
 
+def _sandbox_state(session: Session, sandbox_id: int) -> str:
+    sandbox = session.get(Sandbox, sandbox_id)
+    return sandbox.state if sandbox is not None else SandboxState.DISCARDED.value
+
+
 def _rows(count: int) -> str:
     return f"{count} row{'s' if count != 1 else ''}"
 
@@ -341,7 +348,15 @@ def fail_job(session: Session, job: ImportStatus, message: str, **values: object
 
 def _finalize(session: Session, job: ImportStatus) -> None:
     assert job.id is not None
+    lock_merges(session)
     writer = WRITERS[ImportType(job.import_type)]
+    if job.sandbox_id and (state := _sandbox_state(session, job.sandbox_id)) != SandboxState.OPEN:
+        fail_job(
+            session,
+            job,
+            f"sandbox {job.sandbox_id} was {state.lower()} before this import finished; nothing was written",
+        )
+        return
     found = writer.set_problems(session, job)
     record_problems(session, job.id, ProblemKind.RECORD, found)
     bad_rows = sorted({problem.row for problem in found if problem.row is not None})

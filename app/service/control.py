@@ -17,6 +17,7 @@ from app.importing.writers.staging import clear_job
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
 from app.service.access import controllable
+from app.service.audit import record_event
 from app.service.submit import Submission, Upload, enqueue, new_job
 from specifications import ImportType
 
@@ -31,6 +32,7 @@ def cancel_job(runtime: Runtime, principal: Principal, job_id: int) -> None:
             session.refresh(job)
             raise Conflict(f"import {job_id} is already {job.state}; only an unfinished import can be cancelled")
         clear_job(session, WRITERS[ImportType(job.import_type)].staging, job_id)
+        record_event(session, principal, "import.cancelled", job_id, job.sandbox_id or None)
     logger.info("import.cancelled job_id=%s by=%s", job_id, principal.username)
 
 
@@ -72,5 +74,6 @@ def retry_job(runtime: Runtime, principal: Principal, job_id: int) -> ImportStat
         ).rowcount  # type: ignore[attr-defined]
         if linked != 1:
             raise Conflict(f"import {job_id} was already retried")
+        record_event(session, principal, "import.retried", retry.id, job.sandbox_id or None, retryOf=job_id)
     logger.info("import.retried job_id=%s as=%s", job_id, retry.id)
     return enqueue(runtime, retry)

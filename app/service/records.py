@@ -33,7 +33,7 @@ def _scope(table: RecordTable | None, catalog_id: int, site_id: int) -> int:
 
 
 def read_record(
-    runtime: Runtime, import_type: ImportType, key: list[str], catalog_id: int, site_id: int
+    runtime: Runtime, import_type: ImportType, key: list[str], catalog_id: int, site_id: int, sandbox_id: int = 0
 ) -> dict[str, object]:
     table = _table(import_type)
     if import_type is ImportType.ASSET:
@@ -43,9 +43,9 @@ def read_record(
         raise BadRequest(f"a {import_type.value} record is named by {size} key part{'s' if size > 1 else ''}")
     with runtime.db.read() as session:
         if table is None:
-            record = product_reads.find_product(session, catalog_id, 0, key[0])
+            record = product_reads.find_product(session, catalog_id, sandbox_id, key[0])
         else:
-            record = record_reads.find_record(session, table, _scope(table, catalog_id, site_id), 0, key)
+            record = record_reads.find_record(session, table, _scope(table, catalog_id, site_id), sandbox_id, key)
             if record is not None and import_type is ImportType.ORDER:
                 record = record_reads.with_items(session, record)
     if record is None:
@@ -55,13 +55,20 @@ def read_record(
 
 
 def list_records(
-    runtime: Runtime, import_type: ImportType, catalog_id: int, site_id: int, page: int, page_size: int
+    runtime: Runtime,
+    import_type: ImportType,
+    catalog_id: int,
+    site_id: int,
+    page: int,
+    page_size: int,
+    sandbox_id: int = 0,
 ) -> tuple[list[dict[str, object]], int]:
     table = _table(import_type)
     with runtime.db.read() as session:
         if table is None:
-            return product_reads.list_products(session, catalog_id, 0, page, page_size)
-        return record_reads.list_records(session, table, _scope(table, catalog_id, site_id), 0, page, page_size)
+            return product_reads.list_products(session, catalog_id, sandbox_id, page, page_size)
+        scope = _scope(table, catalog_id, site_id)
+        return record_reads.list_records(session, table, scope, sandbox_id, page, page_size)
 
 
 def asset_content(runtime: Runtime, asset_id: int) -> tuple[str, str, Iterator[bytes]]:

@@ -15,6 +15,8 @@ from app.importing.formats import FileType
 from app.importing.planning import ReadOptions
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
+from app.service.audit import record_event
+from app.service.sandboxes import sandbox_for_import
 from specifications import SUPPORTED_TYPES, ImportType, all_specifications, find_specification, specifications_for
 from specifications.asset import DEFAULT_ASSET
 
@@ -35,6 +37,8 @@ class Submission:
     max_errors: int | None = None
     dry_run: bool = False
     reading: ReadOptions = field(default_factory=ReadOptions)
+    to_sandbox: bool = False
+    sandbox_id: int | None = None
 
 
 ENCODING_NAMES = {
@@ -190,8 +194,11 @@ def create_job(
         with runtime.db.write() as session:
             if idempotency_key and (earlier := _earlier_job(session, principal, idempotency_key)):
                 return _same_request(earlier, upload), False
+            job.sandbox_id = sandbox_for_import(session, principal, submission.to_sandbox, submission.sandbox_id)
             session.add(job)
             session.flush()
+            record_event(session, principal, "import.submitted", job.id, job.sandbox_id or None, job.user_id,
+                         importType=job.import_type, bytes=upload.size)  # fmt: skip
     except IntegrityError:  # the same key, submitted at the same moment by another request
         with runtime.db.read() as session:
             earlier = _earlier_job(session, principal, idempotency_key or "")

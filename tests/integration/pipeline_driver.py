@@ -75,11 +75,14 @@ def submit(
     import_type: ImportType = ImportType.PRODUCT,
     reading: ReadOptions | None = None,
     specification: str | None = None,
+    to_sandbox: bool = False,
+    sandbox_id: int | None = None,
 ) -> int:
     key, size = store(runtime, body)
     spec = specification or specifications_for(import_type)[0].name
     submission = Submission(
         import_type, spec, file_type, catalog_id, site_id, -2, on_error, max_errors, dry_run, reading or ReadOptions(),
+        to_sandbox, sandbox_id,
     )  # fmt: skip
     job, _ = create_job(runtime, principal, submission, Upload(key, size, hashlib.sha256(body).hexdigest()))
     assert job.id is not None

@@ -1,0 +1,140 @@
+"""Promote, discard and compare a sandbox's rows with production, one set-based statement per table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.selectable import NamedFromClause
+from sqlmodel import Session
+
+from app.commerce.sandboxed import SANDBOXED, RecordKind
+from app.jobs import utcnow
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    key: dict[str, object]
+    change: str  # created or updated
+    fields: list[dict[str, object]]
+
+
+def _production_join(
+    kind: RecordKind, sandbox_id: int
+) -> tuple[NamedFromClause, ColumnElement[bool], ColumnElement[bool]]:
+    table = kind.table
+    production = table.alias("production")
+    same_key = and_(
+        production.c.sandbox_id == 0,
+        *(production.c[name] == table.c[name] for name in kind.key if name != "sandbox_id"),
+    )
+    return production, same_key, table.c.sandbox_id == sandbox_id
+
+
+def conflicts(session: Session, sandbox_id: int) -> list[str]:
+    """Records whose production row changed after they were written into the sandbox."""
+    found = []
+    for kind in SANDBOXED:
+        table = kind.table
+        production, same_key, in_sandbox = _production_join(kind, sandbox_id)
+        moved = or_(
+            and_(production.c.id.is_not(None), production.c.updated_job_id.is_distinct_from(table.c.base_job_id)),
+            and_(production.c.id.is_(None), table.c.base_job_id.is_not(None)),
+        )
+        query = (
+            select(*(table.c[name] for name in kind.key_fields))
+            .select_from(table.outerjoin(production, same_key))
+            .where(in_sandbox, moved)
+            .limit(100)
+        )
+        found += [f"{kind.label} {'/'.join(str(value) for value in row)}" for row in session.execute(query)]
+    return found
+
+
+def promote_rows(session: Session, sandbox_id: int) -> int:
+    """Copy every sandbox row over production, then remove it from the sandbox; returns rows promoted.
+
+    A promoted row keeps the updated_job_id of the import that wrote it, so other sandboxes written
+    over the older production row see it as changed.
+    """
+    promoted = 0
+    dialect = session.connection().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    for kind in SANDBOXED:
+        table = kind.table
+        names = [*kind.key, *kind.values, "created_job_id", "updated_job_id", "created_at", "updated_at"]
+        sources: dict[str, Any] = {"sandbox_id": literal(0), "updated_at": literal(now)}
+        chosen = select(*(sources.get(name, table.c[name]) for name in names)).where(table.c.sandbox_id == sandbox_id)
+        statement = insert(table).from_select(names, chosen)
+        updates = {name: statement.excluded[name] for name in (*kind.values, "updated_job_id", "updated_at")}
+        session.execute(statement.on_conflict_do_update(index_elements=list(kind.key), set_=updates))
+        promoted += session.execute(delete(table).where(table.c.sandbox_id == sandbox_id)).rowcount  # type: ignore[attr-defined]
+    return int(promoted)
+
+
+def discard_rows(session: Session, sandbox_id: int) -> int:
+    removed = 0
+    for kind in SANDBOXED:
+        removed += session.execute(delete(kind.table).where(kind.table.c.sandbox_id == sandbox_id)).rowcount  # type: ignore[attr-defined]
+    return int(removed)
+
+
+def count_changes(session: Session, sandbox_id: int) -> int:
+    return sum(
+        int(
+            session.execute(
+                select(func.count()).select_from(kind.table).where(kind.table.c.sandbox_id == sandbox_id)
+            ).scalar_one()
+        )
+        for kind in SANDBOXED
+    )
+
+
+def _changes_of(session: Session, kind: RecordKind, sandbox_id: int, offset: int, limit: int) -> list[Change]:
+    table = kind.table
+    production, same_key, in_sandbox = _production_join(kind, sandbox_id)
+    query = (
+        select(
+            table,
+            production.c.id.label("production_row"),
+            *(production.c[name].label(f"before_{name}") for name in kind.values),
+        )
+        .select_from(table.outerjoin(production, same_key))
+        .where(in_sandbox)
+        .order_by(*(table.c[name] for name in kind.key))
+        .offset(offset)
+        .limit(limit)
+    )
+    changes = []
+    for row in session.execute(query).mappings():
+        created = row["production_row"] is None
+        fields = [
+            {"field": name, "before": None if created else row[f"before_{name}"], "after": row[name]}
+            for name in kind.values
+            if created or row[f"before_{name}"] != row[name]
+        ]
+        key = {name: row[name] for name in kind.key_fields}
+        changes.append(Change(kind.label, key, "created" if created else "updated", fields))
+    return changes
+
+
+def list_changes(session: Session, sandbox_id: int, page: int, size: int) -> tuple[list[Change], int]:
+    """Every record the sandbox creates or changes, a page at a time, with each field before and after."""
+    skip, wanted, total, found = (page - 1) * size, size, 0, []
+    for kind in SANDBOXED:
+        count = int(
+            session.execute(
+                select(func.count()).select_from(kind.table).where(kind.table.c.sandbox_id == sandbox_id)
+            ).scalar_one()
+        )
+        total += count
+        if wanted and skip < count:
+            taken = _changes_of(session, kind, sandbox_id, skip, wanted)
+            found += taken
+            wanted -= len(taken)
+        skip = max(0, skip - count)
+    return found, total

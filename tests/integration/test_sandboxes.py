@@ -1,0 +1,151 @@
+"""Sandboxes on real SQLite and PostgreSQL: review an import, promote it whole or discard it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from app.accounts import Principal, Role
+from app.db import Database
+from app.errors import BadRequest, Conflict, NotFound
+from app.importing import pipeline
+from app.jobs import ImportState
+from app.runtime import Runtime
+from app.service import list_records, read_record, sandboxes
+from app.service.audit import list_events
+from specifications import ImportType
+from tests.factories import make_csv, product_row
+from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+
+
+def into_sandbox(runtime: Runtime, queue: RecordingQueue, who: Principal, body: bytes, sandbox_id: int | None) -> int:
+    job_id = submit(runtime, who, body, to_sandbox=True, sandbox_id=sandbox_id)
+    drain(runtime, queue)
+    return job_id
+
+
+def title(runtime: Runtime, sku: str, sandbox_id: int = 0) -> object:
+    try:
+        return read_record(runtime, ImportType.PRODUCT, [sku], -2, -3, sandbox_id)["product_title"]
+    except NotFound:
+        return None
+
+
+def test_a_sandbox_import_is_seen_only_in_the_sandbox_until_promoted(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    ops = make_principal(database)
+    submit(runtime, ops, make_csv([product_row("1", title="old one"), product_row("2", title="two")]))
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, ops, "spring catalog")
+    assert box.id is not None
+
+    first = into_sandbox(runtime, queue, ops, make_csv([product_row("1", title="new one"), product_row("3")]), box.id)
+    second = into_sandbox(runtime, queue, ops, make_csv([product_row("3", title="three, revised")]), box.id)
+
+    assert (job(runtime, first).state, job(runtime, second).state) == (ImportState.COMPLETED, ImportState.COMPLETED)
+    assert (job(runtime, second).records_created, job(runtime, second).records_updated) == (0, 1)
+    assert (title(runtime, "1"), title(runtime, "3")) == ("old one", None)
+    assert (title(runtime, "1", box.id), title(runtime, "2", box.id), title(runtime, "3", box.id)) == (
+        "new one", "two", "three, revised",
+    )  # fmt: skip
+    assert list_records(runtime, ImportType.PRODUCT, -2, -3, 1, 10)[1] == 2
+    assert list_records(runtime, ImportType.PRODUCT, -2, -3, 1, 10, box.id)[1] == 3
+    changes, total = sandboxes.sandbox_changes(runtime, ops, box.id, 1, 10)
+    assert total == 2
+    by_key = {change.key["sku_number"]: change for change in changes}
+    assert by_key["1"].change == "updated"
+    assert [f for f in by_key["1"].fields if f["field"] == "product_title"] == [
+        {"field": "product_title", "before": "old one", "after": "new one"}
+    ]
+    assert by_key["3"].change == "created"
+
+    assert sandboxes.promote(runtime, ops, box.id) == 2
+    assert (title(runtime, "1"), title(runtime, "2"), title(runtime, "3")) == ("new one", "two", "three, revised")
+    assert sandboxes.get_sandbox(runtime, ops, box.id)[0].state == "PROMOTED"
+    with pytest.raises(Conflict, match="is PROMOTED"):
+        sandboxes.promote(runtime, ops, box.id)
+    actions = [event.action for event in list_events(runtime, ops, 1, 50)[0]]
+    assert actions[:2] == ["sandbox.promoted", "import.submitted"] and "sandbox.created" in actions
+
+
+def test_an_import_to_a_sandbox_without_an_id_creates_one_for_its_submitter(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    ops = make_principal(database)
+
+    job_id = into_sandbox(runtime, queue, ops, make_csv([product_row("9")]), None)
+
+    sandbox_id = job(runtime, job_id).sandbox_id
+    assert sandbox_id > 0
+    created, records = sandboxes.get_sandbox(runtime, ops, sandbox_id)
+    assert (created.created_by, created.state, records) == ("ops", "OPEN", 1)
+    assert title(runtime, "9") is None and title(runtime, "9", sandbox_id) == "Product 9"
+
+
+def test_sandbox_parameters_that_do_not_fit_are_refused(database: Database, tmp_path: Path) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    ops = make_principal(database)
+    other = make_principal(database, "other", Role.IMPORTER)
+    theirs = sandboxes.create_sandbox(runtime, ops, "admin's")
+
+    with pytest.raises(BadRequest, match="sandboxId goes with importToSandbox=true"):
+        submit(runtime, ops, make_csv([product_row("1")]), sandbox_id=7)
+    with pytest.raises(BadRequest, match="no sandbox 999"):
+        submit(runtime, ops, make_csv([product_row("1")]), to_sandbox=True, sandbox_id=999)
+    with pytest.raises(BadRequest, match=f"no sandbox {theirs.id}"):
+        submit(runtime, other, make_csv([product_row("1")]), to_sandbox=True, sandbox_id=theirs.id)
+
+
+def test_a_promote_is_refused_naming_records_production_changed_since(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    ops = make_principal(database)
+    submit(runtime, ops, make_csv([product_row("1"), product_row("2")]))
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, ops, "review")
+    assert box.id is not None
+    into_sandbox(
+        runtime, queue, ops, make_csv([product_row("1", title="sandbox"), product_row("2", title="sb")]), box.id
+    )
+    submit(runtime, ops, make_csv([product_row("2", title="production moved on")]))
+    drain(runtime, queue)
+
+    with pytest.raises(Conflict, match="production changed since these records were imported into sandbox") as caught:
+        sandboxes.promote(runtime, ops, box.id)
+
+    assert "PRODUCT 2" in str(caught.value) and "PRODUCT 1" not in str(caught.value)
+    assert (title(runtime, "1"), title(runtime, "2")) == ("Product 1", "production moved on")
+    assert sandboxes.discard(runtime, ops, box.id) == 2
+    assert title(runtime, "1", box.id) == "Product 1"  # nothing of the sandbox is left
+    with pytest.raises(BadRequest, match="is DISCARDED"):
+        submit(runtime, ops, make_csv([product_row("1")]), to_sandbox=True, sandbox_id=box.id)
+
+
+def test_a_promote_racing_a_production_import_never_loses_the_import(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1000)
+    ops = make_principal(database)
+    rows = [product_row(str(n), title=f"first {n}") for n in range(300)]
+    submit(runtime, ops, make_csv(rows))
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, ops, "race")
+    assert box.id is not None
+    into_sandbox(runtime, queue, ops, make_csv([product_row(str(n), title=f"sandbox {n}") for n in range(300)]), box.id)
+    production = submit(runtime, ops, make_csv([product_row(str(n), title=f"import {n}") for n in range(300)]))
+    _, args = queue.steps.popleft()
+    pipeline.plan(runtime, *args)
+    outcome: list[object] = []
+
+    def promote() -> None:
+        try:
+            outcome.append(sandboxes.promote(runtime, ops, box.id or 0))
+        except Conflict as error:
+            outcome.append(error)
+
+    racer = threading.Thread(target=promote)
+    racer.start()
+    drain(runtime, queue)
+    racer.join(timeout=120)
+
+    assert job(runtime, production).state == ImportState.COMPLETED
+    titles = {str(title(runtime, str(n))) for n in range(300)}
+    assert titles == {f"import {n}" for n in range(300)}, f"promote outcome {outcome}"
