@@ -1,0 +1,56 @@
+"""Sandboxes over HTTP: the contract's importToSandbox, review, promote, discard and the audit trail."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.e2e.service import Service, wait_for_end
+from tests.factories import make_csv, product_row
+
+BASE = "/admin/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=501"
+
+
+def test_an_import_to_a_sandbox_is_reviewed_then_promoted(admin: httpx.Client) -> None:
+    box = admin.post("/api/sandboxes", json={"name": "summer"})
+    assert box.status_code == 201
+    sandbox_id = box.json()["sandboxId"]
+
+    accepted = admin.post(
+        f"{BASE}&importToSandbox=True&sandboxId={sandbox_id}&userId=77", content=make_csv([product_row("s-1")])
+    )
+    final = wait_for_end(admin, accepted.json()["statusUrl"])[-1]
+
+    assert (final["status"], final["sandboxId"]) == ("COMPLETED", sandbox_id)
+    assert {"type": "sandbox", "description": f"imported into sandbox {sandbox_id}"} in final["details"]
+    assert admin.get("/api/data/PRODUCT/s-1", params={"catalogId": 501}).status_code == 404
+    in_box = admin.get("/api/data/PRODUCT/s-1", params={"catalogId": 501, "sandboxId": sandbox_id})
+    assert in_box.json()["productTitle"] == "Product s-1"
+    changes = admin.get(f"/api/sandboxes/{sandbox_id}/changes").json()
+    assert changes["total"] == 1 and changes["items"][0]["change"] == "created"
+    assert changes["items"][0]["key"] == {"skuNumber": "s-1"}
+
+    promoted = admin.post(f"/api/sandboxes/{sandbox_id}/promote")
+
+    assert promoted.status_code == 200 and promoted.json()["state"] == "PROMOTED"
+    assert admin.get("/api/data/PRODUCT/s-1", params={"catalogId": 501}).status_code == 200
+    again = admin.post(f"/api/sandboxes/{sandbox_id}/discard")
+    assert again.status_code == 409 and "is PROMOTED" in again.json()["detail"]
+    events = admin.get("/api/audit", params={"pageSize": 20}).json()["items"]
+    assert {"sandbox.created", "import.submitted", "sandbox.promoted"} <= {event["action"] for event in events}
+    submitted = next(e for e in events if e["action"] == "import.submitted" and e["statusId"] == final["statusId"])
+    assert (submitted["account"], submitted["userId"], submitted["sandboxId"]) == ("admin", 77, sandbox_id)
+
+
+def test_sandbox_mistakes_are_4xx(service: Service, admin: httpx.Client) -> None:
+    orphan = admin.post(f"{BASE}&sandboxId=5", content=make_csv([product_row("x")]))
+    unknown = admin.post(f"{BASE}&importToSandbox=true&sandboxId=99999", content=make_csv([product_row("x")]))
+    no_name = admin.post("/api/sandboxes", content=b"not json")
+
+    assert orphan.status_code == 400 and "sandboxId goes with importToSandbox=true" in orphan.json()["detail"]
+    assert unknown.status_code == 400 and "no sandbox 99999" in unknown.json()["detail"]
+    assert no_name.status_code == 400
+    assert admin.get("/api/sandboxes/99999").status_code == 404
+    service.add_user("peek", "viewer-password-2", role="viewer")
+    with service.client("peek", "viewer-password-2") as viewer:
+        assert viewer.post("/api/sandboxes", json={"name": "x"}).status_code == 403
+        assert viewer.get("/api/sandboxes").status_code == 200
