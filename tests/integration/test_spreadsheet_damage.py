@@ -1,0 +1,101 @@
+"""XLSX as spreadsheets leave it: numbers where text was meant, serial dates, formulas, phantom rows."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import zipfile
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from app.db import Database
+from app.importing.formats import FileType
+from app.jobs import ImportState
+from app.service import read_record
+from specifications import ImportType
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+
+PRODUCT_HEADER = ["SKU Number", "Product Title", "Product Description", "Retail Price", "UPC", "Available Quantity",
+                  "SKU Indicator"]  # fmt: skip
+
+
+def workbook_bytes(rows: list[list[object]], header: list[str]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def edit_sheet(data: bytes, edit: dict[str, str]) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = content.decode()
+                for pattern, replacement in edit.items():
+                    text = re.sub(pattern, replacement, text, count=1)
+                content = text.encode()
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def test_numbers_dates_flags_and_formulas_read_as_their_columns_mean(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    rows: list[list[object]] = [
+        [2007.0, "Spreadsheet", "typed", 3.5, 12.0, 300.0, False],
+        [1.2e1, "Scientific", "twelve", 1, 7, 1, None],
+        [30, "Formula", "cached", 0, 8, 2, None],
+    ]
+    body = edit_sheet(
+        workbook_bytes(rows, PRODUCT_HEADER), {r'<c r="D4"[^>]*>.*?</c>': '<c r="D4"><f>1.5*2</f><v>3</v></c>'}
+    )
+
+    job_id = submit(runtime, principal, body, file_type=FileType.XLSX)
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED, job(runtime, job_id).message
+    first = read_record(runtime, ImportType.PRODUCT, ["2007"], -2, -3)
+    assert (first["upc"], first["retail_price"], first["available_quantity"]) == ("12", "3.5", 300)
+    assert read_record(runtime, ImportType.PRODUCT, ["12"], -2, -3)["product_title"] == "Scientific"
+    assert read_record(runtime, ImportType.PRODUCT, ["30"], -2, -3)["retail_price"] == "3"
+
+
+def test_bare_serial_dates_in_a_date_column_become_dates(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    body = workbook_bytes(
+        [["C1", "Root", 45352, 45352.75]], ["Category Id", "Category Name", "Active Start Date", "Active End Date"]
+    )
+
+    job_id = submit(runtime, make_principal(database), body, file_type=FileType.XLSX, import_type=ImportType.CATEGORY)
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    category = read_record(runtime, ImportType.CATEGORY, ["C1"], -2, 1)
+    assert str(category["active_start_date"]).startswith("2024-03-01 00:00:00")
+    assert str(category["active_end_date"]).startswith("2024-03-01 18:00:00")
+
+
+def test_a_sheet_that_claims_a_million_rows_is_read_to_its_last_real_row(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    body = edit_sheet(
+        workbook_bytes([["P1", "Phantom", "rows", 1]], PRODUCT_HEADER[:4]),
+        {r'<dimension ref="[^"]*"\s*/>': '<dimension ref="A1:XFD1048576"/>'},
+    )
+
+    assert b'<dimension ref="A1:XFD1048576"/>' in zipfile.ZipFile(io.BytesIO(body)).read("xl/worksheets/sheet1.xml")
+    started = time.monotonic()
+    job_id = submit(runtime, make_principal(database), body, file_type=FileType.XLSX)
+    drain(runtime, queue)
+
+    assert (job(runtime, job_id).state, job(runtime, job_id).total_records) == (ImportState.COMPLETED, 1)
+    assert time.monotonic() - started < 10
