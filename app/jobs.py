@@ -79,6 +79,7 @@ class ImportStatus(SQLModel, table=True):
     upload_bytes: int = 0
     header: str | None = Field(default=None, sa_type=Text)
     rows_key: str | None = Field(default=None, sa_type=String(200))
+    files: str | None = Field(default=None, sa_type=Text)  # a ZIP's data files: name, type, row offset, records
     on_error: str = Field(default=OnError.ABORT.value, sa_type=String(10))
     max_errors: int | None = None
     dry_run: bool = False

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from app import service
 from app.api.auth import authenticate
 from app.api.params import paging
-from app.api.rendering import problem_item, render_status
+from app.api.rendering import files_of, problem_item, render_status
 from app.runtime import Runtime
 
 
@@ -46,8 +46,9 @@ async def import_errors(request: Request) -> JSONResponse:
     principal = await authenticate(request)
     page, size = paging(request.query_params)
     status_id: int = request.path_params["status_id"]
-    problems, total = await run_in_threadpool(service.list_problems, runtime, principal, status_id, page, size)
-    items = [problem_item(problem) for problem in problems]
+    job, problems, total = await run_in_threadpool(service.list_problems, runtime, principal, status_id, page, size)
+    files = files_of(job)
+    items = [problem_item(problem, files) for problem in problems]
     return JSONResponse({"items": items, "page": page, "pageSize": size, "total": total})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from app.jobs import ImportProblem, ImportState
+from app.jobs import ImportProblem, ImportState, ImportStatus
 from app.service import StatusView
 
 CONTRACT_DATE = "%Y.%m.%d %H:%M:%S"
@@ -27,25 +27,45 @@ def status_url(status_id: int) -> str:
     return f"/admin/api/importer/status/{status_id}"
 
 
-def problem_json(problem: ImportProblem) -> dict[str, object]:
-    return {
+def files_of(job: ImportStatus) -> list[dict[str, object]]:
+    return list(json.loads(job.files)) if job.files else []
+
+
+def locate(files: list[dict[str, object]], row: int | None) -> tuple[str | None, int | None]:
+    """A row of a ZIP import as its file and the row that file's user sees."""
+    if row is None or not files:
+        return None, row
+    holder = files[0]
+    for file in files:
+        if int(str(file["offset"])) < row:
+            holder = file
+    return str(holder["name"]), row - int(str(holder["offset"]))
+
+
+def problem_json(problem: ImportProblem, files: list[dict[str, object]] | None = None) -> dict[str, object]:
+    file, row = locate(files or [], problem.row_number)
+    rendered: dict[str, object] = {
         "fieldName": problem.field_name,
         "fieldValue": problem.field_value,
-        "rowNumber": problem.row_number,
+        "rowNumber": row,
         "message": problem.message,
         "column": problem.column,
         "severity": problem.severity,
     }
+    if file is not None:
+        rendered["file"] = file
+    return rendered
 
 
-def problem_item(problem: ImportProblem) -> dict[str, object]:
-    return problem_json(problem) | {"kind": problem.kind}
+def problem_item(problem: ImportProblem, files: list[dict[str, object]] | None = None) -> dict[str, object]:
+    return problem_json(problem, files) | {"kind": problem.kind}
 
 
 def _details(view: StatusView) -> list[dict[str, str]]:
     job = view.job
-    header = json.dumps([problem_json(p) for p in view.header_problems], ensure_ascii=False)
-    records = json.dumps([problem_json(p) for p in view.record_problems], ensure_ascii=False)
+    files = files_of(job)
+    header = json.dumps([problem_json(p, files) for p in view.header_problems], ensure_ascii=False)
+    records = json.dumps([problem_json(p, files) for p in view.record_problems], ensure_ascii=False)
     if job.state == ImportState.FAILED:
         return [
             {"type": "status", "description": "error"},
@@ -99,6 +119,10 @@ def render_status(view: StatusView) -> dict[str, object]:
         "maxErrors": job.max_errors,
         "retryOf": job.retry_of,
         "retriedAs": job.retried_as,
+        "files": [
+            {"name": file["name"], "fileType": file["fileType"], "totalRecords": file["totalRecords"]}
+            for file in files_of(job)
+        ],
     }
 
 

@@ -12,7 +12,9 @@ import io
 import json
 import re
 import tempfile
+import zipfile
 from collections.abc import Iterator
+from typing import IO
 
 from openpyxl import Workbook
 from sqlmodel import col, select
@@ -77,10 +79,10 @@ def _source_rows(runtime: Runtime, job: ImportStatus) -> Iterator[SourceRow]:
         yield from rows
 
 
-def _joined(runtime: Runtime, job: ImportStatus) -> Iterator[list[str]]:
+def _numbered(runtime: Runtime, job: ImportStatus) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells with the Error column) of every failed row, in row order."""
     assert job.id is not None
-    header = json.loads(job.header or "[]")
-    yield [*header, ERROR_COLUMN]
+    width = len(json.loads(job.header or "[]"))
     failed = _failed_rows(runtime, job.id)
     wanted = next(failed, None)
     for row in _source_rows(runtime, job):
@@ -89,8 +91,46 @@ def _joined(runtime: Runtime, job: ImportStatus) -> Iterator[list[str]]:
         if wanted is None:
             return
         if wanted[0] == row.number:
-            cells = row.cells + [""] * (len(header) - len(row.cells))
-            yield [neutralise(cell) for cell in cells] + [wanted[1]]
+            cells = row.cells + [""] * (width - len(row.cells))
+            yield row.number, [neutralise(cell) for cell in cells] + [wanted[1]]
+
+
+def _joined(runtime: Runtime, job: ImportStatus) -> Iterator[list[str]]:
+    yield [*json.loads(job.header or "[]"), ERROR_COLUMN]
+    for _, cells in _numbered(runtime, job):
+        yield cells
+
+
+def failed_rows_zip(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
+    """For a ZIP import: a ZIP holding, for each file with failed rows, a CSV of them to fix.
+
+    Rows come in row order and a ZIP's files hold consecutive row numbers, so each file's entry
+    is written whole before the next one starts: memory holds one row.
+    """
+    header = [*json.loads(job.header or "[]"), ERROR_COLUMN]
+    files = sorted(json.loads(job.files or "[]"), key=lambda file: int(file["offset"]))
+    with tempfile.TemporaryFile() as spool:
+        with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
+            current: str | None = None
+            entry: IO[bytes] | None = None
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\r\n")
+            for number, cells in _numbered(runtime, job):
+                name = next((str(f["name"]) for f in reversed(files) if int(f["offset"]) < number), "rows")
+                if name != current:
+                    if entry is not None:
+                        entry.close()
+                    current, entry = name, archive.open(f"{name.rsplit('.', 1)[0]} failed rows.csv", "w")
+                    writer.writerow(header)
+                writer.writerow(cells)
+                assert entry is not None
+                entry.write(text.getvalue().encode("utf-8"))
+                text.seek(0)
+                text.truncate()
+            if entry is not None:
+                entry.close()
+        spool.seek(0)
+        yield from iter(lambda: spool.read(1 << 16), b"")
 
 
 def failed_rows_csv(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
@@ -135,6 +175,8 @@ def failed_rows_json(runtime: Runtime, job: ImportStatus, lines: bool) -> Iterat
 def failed_rows_file(runtime: Runtime, job: ImportStatus) -> tuple[str, str, Iterator[bytes]]:
     """(media type, file name, body) of the failed-rows file of a job."""
     kind = FileType(job.file_type)
+    if kind is FileType.ZIP:
+        return "application/zip", f"import-{job.id}-failed-rows.zip", failed_rows_zip(runtime, job)
     if kind in (FileType.JSON, FileType.JSONL):
         suffix = "jsonl" if kind is FileType.JSONL else "json"
         media = "application/x-ndjson" if kind is FileType.JSONL else "application/json"

@@ -21,10 +21,19 @@ def _json_start(head: bytes) -> bytes:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
 
 
+_WORKBOOK_PARTS = ("[Content_Types].xml", "docProps/", "xl/", "_rels/")
+
+
+def _first_entry(head: bytes) -> str:
+    """The name of a ZIP's first entry, from its local file header."""
+    length = int.from_bytes(head[26:28], "little")
+    return head[30 : 30 + length].decode("utf-8", errors="replace")
+
+
 def detect(head: bytes) -> FileType:
     """The file type the first bytes plainly show, for a request that names none (CSV by default)."""
     if head.startswith(ZIP_SIGNATURE):
-        return FileType.XLSX
+        return FileType.XLSX if _first_entry(head).startswith(_WORKBOOK_PARTS) else FileType.ZIP
     start = _json_start(head)
     if start == b"[":
         return FileType.JSON

@@ -147,6 +147,7 @@ def _store_layout(session: Session, job_id: int, layout: Layout) -> bool:
             encoding=layout.encoding,
             delimiter=layout.delimiter,
             rows_key=layout.rows_key,
+            files=json.dumps(layout.files) if layout.files else None,
             updated_at=jobs.utcnow(),
         )
     ).rowcount  # type: ignore[attr-defined]

@@ -10,19 +10,22 @@ import io
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from app.errors import UnreadableFile
+from app.importing.archives import open_archive, read_entry
 from app.importing.chunking import ChunkLayout, Cutter, Heartbeat, no_heartbeat
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
 from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter, read_normalized
+from app.importing.normalizer import HeaderFailed, Normalizer
 from app.importing.readers.delimited import ENCODINGS, SourceRow, detect_delimiter, read_records
-from app.importing.readers.keyed import KeyedRecord, read_json_array, read_json_lines
-from app.importing.readers.workbook import cell_text, iter_sheet
+from app.importing.sources import NamedRow, csv_rows, keyed_rows, xlsx_rows
 from app.storage import UploadStorage
 from specifications.model import ColumnKind, Specification
 
@@ -45,6 +48,7 @@ class Layout:
     delimiter: str
     rows_key: str | None  # where normalized rows live, when the upload is not CSV
     chunks: list[ChunkLayout] = field(default_factory=list)
+    files: list[dict[str, object]] = field(default_factory=list)  # a ZIP's data files, in the order read
 
     @property
     def total_records(self) -> int:
@@ -129,6 +133,34 @@ def seekable_copy(storage: UploadStorage, key: str) -> BinaryIO:
     return spool
 
 
+def _normalized(
+    storage: UploadStorage,
+    key: str,
+    spec: Specification,
+    chunk_rows: int,
+    limits: ReadLimits,
+    heartbeat: Heartbeat,
+    write: Callable[[Normalizer], list[dict[str, object]]],
+) -> Layout:
+    """Run `write` over a normalizer writing rows beside the upload; the layout of what it wrote."""
+    rows_key = rows_key_for(key)
+    writer = NormalizedWriter(storage, rows_key)
+    normalizer = Normalizer(spec, writer, limits, chunk_rows, heartbeat)
+    try:
+        files = write(normalizer)
+        writer.close()
+    except HeaderFailed:
+        writer.discard()
+        return Layout(normalizer.header, "utf-8", ",", rows_key=None)
+    except BaseException:
+        writer.discard()
+        raise
+    layout = Layout(normalizer.header, "utf-8", ",", rows_key=rows_key, files=files)
+    if normalizer.records and not normalizer.header.problems:
+        layout.chunks = normalizer.finish()
+    return layout
+
+
 def plan_xlsx(
     storage: UploadStorage,
     key: str,
@@ -139,65 +171,13 @@ def plan_xlsx(
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
     """Reads the first sheet (or the one named) once, writing its rows as text typed by each column's kind."""
-    with seekable_copy(storage, key) as source:
-        rows = iter_sheet(source, options.sheet_name, limits=limits.zip)
-        first = next(rows, None)
-        if first is None:
-            raise UnreadableFile("the sheet is empty: it has no header row")
-        number, header_cells = first
-        if wide := limits.too_many_columns(len(header_cells)):
-            raise UnreadableFile(wide)
-        header = resolve_header(spec, [cell_text(value, None) for value in header_cells])
-        layout = Layout(header, "utf-8", ",", rows_key=rows_key_for(key))
-        if header.problems:
-            return layout
-        kinds = _kinds(header)
-        writer = NormalizedWriter(storage, layout.rows_key or "")
-        try:
-            cutter = Cutter(header, chunk_rows, 0, number + 1, heartbeat, limits.max_rows)
-            for row_number, cells in rows:
-                texts = [cell_text(value, kinds.get(index)) for index, value in enumerate(cells[: limits.max_columns])]
-                too_long = limits.long_cell(texts, header.cells)
-                end = writer.write(row_number, too_long, [] if too_long else texts)
-                cutter.add(row_number, texts, all(not text.strip() for text in texts), end)
-            writer.close()
-        except BaseException:
-            writer.discard()
-            raise
-        layout.chunks = cutter.finish()
-    return layout
 
+    def write(normalizer: Normalizer) -> list[dict[str, object]]:
+        with seekable_copy(storage, key) as source:
+            normalizer.add(xlsx_rows(source, options.sheet_name, limits))
+        return []
 
-# --- JSON and JSONL --------------------------------------------------------------------------
-
-
-class _KeyedHeader:
-    """The header of keyed records: every key in the order it first appears."""
-
-    def __init__(self, spec: Specification) -> None:
-        self.spec = spec
-        self.keys: list[str] = []
-        self.index: dict[str, int] = {}
-        self.map = resolve_header(spec, [])
-        self.kinds: dict[int, ColumnKind] = {}
-
-    def take(self, record: KeyedRecord) -> bool:
-        """Learn the record's new keys; True when the header grew."""
-        new = [key for key in record.values if key not in self.index]
-        for key in new:
-            self.index[key] = len(self.keys)
-            self.keys.append(key)
-        if new:
-            self.map = resolve_header(self.spec, self.keys)
-            self.kinds = _kinds(self.map)
-        return bool(new)
-
-    def cells(self, record: KeyedRecord) -> list[str]:
-        cells = [""] * len(self.keys)
-        for key, value in record.values.items():
-            position = self.index[key]
-            cells[position] = cell_text(value, self.kinds.get(position))
-        return cells
+    return _normalized(storage, key, spec, chunk_rows, limits, heartbeat, write)
 
 
 def plan_keyed(
@@ -209,31 +189,83 @@ def plan_keyed(
     limits: ReadLimits,
     heartbeat: Heartbeat = no_heartbeat,
 ) -> Layout:
-    header = _KeyedHeader(spec)
-    rows_key = rows_key_for(key)
-    writer = NormalizedWriter(storage, rows_key)
-    cutter: Cutter | None = None
-    try:
+    def write(normalizer: Normalizer) -> list[dict[str, object]]:
         with storage.open(key) as stream:
-            reader = read_json_array if file_type is FileType.JSON else read_json_lines
-            for record in reader(stream, limits.max_line_bytes):
-                if header.take(record) and cutter is not None:
-                    cutter.follow(header.map)
-                if wide := limits.too_many_columns(len(header.keys)):
-                    raise UnreadableFile(wide)
-                cutter = cutter or Cutter(header.map, chunk_rows, 0, record.line, heartbeat, limits.max_rows)
-                cells = header.cells(record)
-                problem = record.problem or limits.long_cell(cells, header.keys)
-                end = writer.write(record.line, problem, [] if problem else cells)
-                cutter.add(record.line, cells, not record.values and record.problem is None, end)
-        writer.close()
-    except BaseException:
-        writer.discard()
-        raise
-    layout = Layout(header.map, "utf-8", ",", rows_key=rows_key)
-    if cutter is not None and not header.map.problems:
-        layout.chunks = cutter.finish()
-    return layout
+            normalizer.add(keyed_rows(stream, file_type, limits))
+        return []
+
+    return _normalized(storage, key, spec, chunk_rows, limits, heartbeat, write)
+
+
+# --- ZIP of data files ----------------------------------------------------------------------
+
+DATA_SUFFIXES = {".csv": FileType.CSV, ".tsv": FileType.CSV, ".txt": FileType.CSV, ".xlsx": FileType.XLSX,
+                 ".json": FileType.JSON, ".jsonl": FileType.JSONL, ".ndjson": FileType.JSONL}  # fmt: skip
+_JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")
+
+
+def data_entries(entries: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, FileType]]:
+    """The archive's data files in name order; anything else in it is refused by name."""
+    found = []
+    for info in entries:
+        if info.filename.startswith(_JUNK) or info.filename.endswith(_JUNK):
+            continue
+        suffix = PurePosixPath(info.filename.lower()).suffix
+        if suffix in (".zip", ".gz", ".7z", ".rar", ".tar"):
+            raise UnreadableFile(f"the ZIP holds another archive, '{info.filename}': nested archives are not imported")
+        if suffix not in DATA_SUFFIXES:
+            raise UnreadableFile(f"the ZIP holds '{info.filename}', which is not a data file (CSV, XLSX, JSON, JSONL)")
+        found.append((info, DATA_SUFFIXES[suffix]))
+    if not found:
+        raise UnreadableFile("the ZIP holds no data file (CSV, XLSX, JSON, JSONL)")
+    return found
+
+
+def _entry_rows(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, kind: FileType, limits: ReadLimits, options: ReadOptions
+) -> Iterator[NamedRow]:
+    with tempfile.TemporaryFile() as spool:
+        for block in read_entry(archive, info):
+            spool.write(block)
+        spool.seek(0)
+        if kind is FileType.XLSX:
+            yield from xlsx_rows(spool, options.sheet_name, limits)
+        elif kind in (FileType.JSON, FileType.JSONL):
+            yield from keyed_rows(spool, kind, limits)
+        else:
+            yield from csv_rows(spool, options.encoding, options.delimiter, limits)
+
+
+def plan_zip(
+    storage: UploadStorage,
+    key: str,
+    spec: Specification,
+    chunk_rows: int,
+    limits: ReadLimits,
+    options: ReadOptions = ReadOptions(),
+    heartbeat: Heartbeat = no_heartbeat,
+) -> Layout:
+    """Every data file of the archive, in name order, as one import: rows are numbered on across files
+    (`files` says where each file starts), so that every row of the job has a number of its own."""
+
+    def write(normalizer: Normalizer) -> list[dict[str, object]]:
+        files: list[dict[str, object]] = []
+        with seekable_copy(storage, key) as source:
+            archive, entries = open_archive(source, limits.zip)
+            with archive:
+                base = 0
+                for info, kind in data_entries(entries):
+                    before = normalizer.records
+                    try:
+                        last = normalizer.add(_entry_rows(archive, info, kind, limits, options), base)
+                    except UnreadableFile as error:
+                        raise UnreadableFile(f"{info.filename}: {error}") from None
+                    files.append({"name": info.filename, "fileType": kind.value, "offset": base,
+                                  "lastRow": last - base, "totalRecords": normalizer.records - before})  # fmt: skip
+                    base = last
+        return files
+
+    return _normalized(storage, key, spec, chunk_rows, limits, heartbeat, write)
 
 
 # --- all formats -----------------------------------------------------------------------------
@@ -251,6 +283,8 @@ def plan_upload(
 ) -> Layout:
     if file_type is FileType.XLSX:
         return plan_xlsx(storage, key, spec, chunk_rows, limits, options, heartbeat)
+    if file_type is FileType.ZIP:
+        return plan_zip(storage, key, spec, chunk_rows, limits, options, heartbeat)
     if file_type in (FileType.JSON, FileType.JSONL):
         return plan_keyed(storage, key, spec, chunk_rows, file_type, limits, heartbeat)
     return plan_csv(storage, key, spec, chunk_rows, limits, options, heartbeat)

@@ -68,10 +68,10 @@ def list_jobs(
 
 def list_problems(
     runtime: Runtime, principal: Principal, job_id: int, page: int, size: int
-) -> tuple[list[ImportProblem], int]:
+) -> tuple[ImportStatus, list[ImportProblem], int]:
     """Every problem of an import, header problems first, then by row."""
     with runtime.db.read() as session:
-        visible(principal, session.get(ImportStatus, job_id), job_id)
+        job = visible(principal, session.get(ImportStatus, job_id), job_id)
         total = session.exec(
             select(func.count()).select_from(ImportProblem).where(ImportProblem.job_id == job_id)
         ).one()
@@ -83,7 +83,7 @@ def list_problems(
             .offset((page - 1) * size)
             .limit(size)
         ).all()
-    return list(found), int(total)
+    return job, list(found), int(total)
 
 
 def failed_rows(runtime: Runtime, principal: Principal, job_id: int) -> tuple[str, str, Iterator[bytes]]:

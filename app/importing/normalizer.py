@@ -1,0 +1,77 @@
+"""The normalizer: rows of any source written as normalized rows under one growing header, cut into chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from app.errors import UnreadableFile
+from app.importing.chunking import ChunkLayout, Cutter, Heartbeat
+from app.importing.header import HeaderMap, resolve_header
+from app.importing.limits import ReadLimits
+from app.importing.normalized import NormalizedWriter
+from app.importing.readers.workbook import cell_text
+from app.importing.sources import NamedRow
+from specifications.model import ColumnKind, Specification
+
+
+class HeaderFailed(Exception):
+    """The header has a problem no later row can mend; the planner reports it."""
+
+
+class Normalizer:
+    """Keeps one header for every row it is given: each new name gets the next column."""
+
+    def __init__(
+        self, spec: Specification, writer: NormalizedWriter, limits: ReadLimits, chunk_rows: int, heartbeat: Heartbeat
+    ) -> None:
+        self.spec, self.writer, self.limits = spec, writer, limits
+        self.names: list[str] = []
+        self._index: dict[str, int] = {}
+        self._positions: dict[int, tuple[list[str], list[int]]] = {}
+        self.header: HeaderMap = resolve_header(spec, [])
+        self._kinds: dict[int, ColumnKind] = {}
+        self._cutter = Cutter(self.header, chunk_rows, 0, 1, heartbeat, limits.max_rows)
+        self.records = 0
+
+    def _grow(self, names: list[str]) -> None:
+        for name in names:
+            if name.strip().lower() not in self._index:
+                self._index[name.strip().lower()] = len(self.names)
+                self.names.append(name)
+        if wide := self.limits.too_many_columns(len(self.names)):
+            raise UnreadableFile(wide)
+        self.header = resolve_header(self.spec, self.names)
+        self._kinds = {slot.index: slot.column.kind for slot in self.header.slots if slot.column is not None}
+        self._cutter.follow(self.header)
+        final = [problem for problem in self.header.problems if not problem.message.startswith("Missing required")]
+        if final:
+            raise HeaderFailed
+
+    def _positions_of(self, names: list[str]) -> list[int]:
+        cached = self._positions.get(id(names))
+        if cached is not None and cached[0] is names:
+            return cached[1]
+        if any(name.strip().lower() not in self._index for name in names):
+            self._grow(names)
+        positions = [self._index[name.strip().lower()] for name in names]
+        self._positions = {id(names): (names, positions)}
+        return positions
+
+    def add(self, rows: Iterable[NamedRow], base: int = 0) -> int:
+        """Write a source's rows numbered from `base`; returns the last row number it used."""
+        last = base
+        for number, problem, names, values in rows:
+            positions = self._positions_of(names)
+            cells = [""] * len(self.names)
+            for position, value in zip(positions, values, strict=False):
+                cells[position] = cell_text(value, self._kinds.get(position))
+            problem = problem or self.limits.long_cell(cells, self.names)
+            blank = problem is None and all(not cell.strip() for cell in cells)
+            last = base + number
+            end = self.writer.write(last, problem, [] if problem else cells)
+            self._cutter.add(last, cells, blank, end)
+            self.records += 0 if blank else 1
+        return last
+
+    def finish(self) -> list[ChunkLayout]:
+        return self._cutter.finish()

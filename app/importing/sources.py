@@ -1,0 +1,68 @@
+"""Row sources for the normalizer: every format read as (row number, problem, header names, values)."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from typing import IO, BinaryIO
+
+from app.errors import UnreadableFile
+from app.importing.formats import FileType
+from app.importing.limits import ReadLimits
+from app.importing.readers.delimited import ENCODINGS, detect_delimiter, read_records
+from app.importing.readers.keyed import read_json_array, read_json_lines
+from app.importing.readers.workbook import SheetCell, cell_text, iter_sheet
+
+NamedRow = tuple[int, str | None, list[str], list[SheetCell]]
+
+
+def _checked_width(names: list[str], limits: ReadLimits) -> list[str]:
+    if wide := limits.too_many_columns(len(names)):
+        raise UnreadableFile(wide)
+    return names
+
+
+def xlsx_rows(source: IO[bytes], sheet_name: str | None, limits: ReadLimits) -> Iterator[NamedRow]:
+    rows = iter_sheet(source, sheet_name, limits=limits.zip)
+    first = next(rows, None)
+    if first is None:
+        raise UnreadableFile("the sheet is empty: it has no header row")
+    names = _checked_width([cell_text(value, None) for value in first[1]], limits)
+    for number, cells in rows:
+        yield number, None, names, list(cells[: limits.max_columns])
+
+
+def keyed_rows(stream: BinaryIO, file_type: FileType, limits: ReadLimits) -> Iterator[NamedRow]:
+    reader = read_json_array if file_type is FileType.JSON else read_json_lines
+    for record in reader(stream, limits.max_line_bytes):
+        yield record.line, record.problem, _checked_width(list(record.values), limits), list(record.values.values())
+
+
+def detect_encoding(stream: BinaryIO) -> str:
+    """UTF-8 when every byte decodes as UTF-8, else Windows-1252; the stream is read once and rewound."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+        encoding = ENCODINGS[0]
+    except UnicodeDecodeError:
+        encoding = ENCODINGS[1]
+    stream.seek(0)
+    return encoding
+
+
+def csv_rows(stream: BinaryIO, encoding: str | None, delimiter: str | None, limits: ReadLimits) -> Iterator[NamedRow]:
+    encoding = encoding or detect_encoding(stream)
+    first_line = stream.readline(limits.max_line_bytes).removeprefix(b"\xef\xbb\xbf")
+    stream.seek(0)
+    delimiter = delimiter or detect_delimiter(first_line.decode(encoding, errors="replace"))
+    records = read_records(
+        stream, encoding=encoding, delimiter=delimiter, first_row=1, skip_bom=True, max_line_bytes=limits.max_line_bytes
+    )
+    header = next(records, None)
+    if header is None:
+        raise UnreadableFile("the file is empty: it has no header row")
+    names = _checked_width(header.cells, limits)
+    for row in records:
+        yield row.number, None, names, list(row.cells)
