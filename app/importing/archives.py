@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -94,7 +95,7 @@ def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, block: int = 1 <
                 if produced > info.file_size:
                     raise UnsafeArchive(f"the archive entry '{info.filename}' holds more than it declares")
                 yield data
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
         if isinstance(error, UnsafeArchive):
             raise
         raise UnreadableFile(f"the archive entry '{info.filename}' is damaged: {error}") from None

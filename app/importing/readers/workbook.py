@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -21,7 +22,8 @@ from specifications.model import ColumnKind
 
 # What a damaged workbook makes openpyxl raise: ZIP and XML errors, and its own surprise at odd content.
 _DAMAGE = (
-    zipfile.BadZipFile, ParseError, KeyError, ValueError, TypeError, AttributeError, IndexError, OSError, EOFError,
+    zipfile.BadZipFile, zlib.error, ParseError, KeyError, ValueError, TypeError, AttributeError, IndexError, OSError,
+    EOFError,
 )  # fmt: skip
 SheetCell = str | int | float | bool | datetime | date | time | Decimal | None
 _WHOLE_NUMBER_KINDS = frozenset({ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER})
