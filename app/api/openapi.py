@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app.api.params import MAX_PAGE_SIZE
+from app.commerce.sandboxes import SandboxState
 from app.importing.formats import FileType
 from app.jobs import ImportState, OnError, ProblemKind, Severity
 from specifications import SPECIFICATIONS, ImportType
@@ -58,6 +59,15 @@ def _json(schema: Json, description: str) -> Json:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _page(item: Json) -> Json:
+    return {
+        "type": "object",
+        "required": ["items", "page", "pageSize", "total"],
+        "properties": {"items": {"type": "array", "items": item}, "page": {"type": "integer", "minimum": 1},
+                       "pageSize": _int(1, MAX_PAGE_SIZE), "total": _int(0)},
+    }  # fmt: skip
+
+
 STRING: Json = {"type": "string"}
 BINARY: Json = {"type": "string", "format": "binary"}
 DATE: Json = {"type": "string", "pattern": r"^\d{4}\.\d{2}\.\d{2} \d{2}:\d{2}:\d{2}$"}
@@ -68,11 +78,13 @@ STATUS_ID = _param("statusId", "path", _int(1), "the import's statusId")
 STATUS_ID_EITHER = _param("importTypeOrStatusId", "path", _int(1), "the import's statusId (a number)")
 TYPE_EITHER = _param("importTypeOrStatusId", "path", _enum(ImportType), "the import type, e.g. PRODUCT")
 IMPORT_TYPE = _param("importType", "path", _enum(ImportType), "the import type, e.g. PRODUCT")
+SANDBOX_ID = _param("sandboxId", "path", _int(1), "the sandbox")
 RECORD_KEY = _param("key", "path", {"type": "string", "minLength": 1}, "the record's key, e.g. a SKU Number")
 SCOPE = (
     _param("catalogId", "query", _int(), "the catalog (default IMPORTER_DEFAULT_CATALOG_ID)"),
     _param("siteId", "query", _int(), "the site (default IMPORTER_DEFAULT_SITE_ID)"),
 )
+READ_SCOPE = (*SCOPE, _param("sandboxId", "query", _int(0), "read a sandbox's records (default 0: production)"))
 PAGING = (
     _param("page", "query", _int(1), "the page, counted from 1"),
     _param("pageSize", "query", _int(1, MAX_PAGE_SIZE), "items per page (default 50)"),
@@ -88,12 +100,18 @@ SUBMIT = (
            "the specification (any case), e.g. DefaultProductImportSpecification", required=True),
     *SCOPE,
     _param("userId", "query", _int(), "recorded on the import"),
-    _param("importToSandbox", "query", {"type": "boolean"}, "sandbox imports are not available in this version (400)"),
-    _param("sandboxId", "query", _int(), "sandbox imports are not available in this version (400)"),
+    _param("importToSandbox", "query", {"type": "boolean"}, "import into a sandbox rather than production"),
+    _param("sandboxId", "query", _int(1), "with importToSandbox=true: an OPEN sandbox (default: a new one)"),
     _param("fileType", "query", _enum(FileType), "how to read the body (detected from its first bytes if not given)"),
     _param("onError", "query", _enum(OnError), "abort (the default: nothing is written) or skip invalid rows"),
     _param("maxErrors", "query", _int(0), "with onError=skip: fail the import past this many invalid rows"),
     _param("dryRun", "query", {"type": "boolean"}, "validate and count, write nothing"),
+    _param("encoding", "query", {"type": "string", "enum": ["UTF-8", "Windows-1252", "ISO-8859-1"]},
+           "a CSV's text encoding (any case; detected if not given)"),
+    _param("delimiter", "query", {"type": "string", "enum": [",", ";", "\t", "|", "comma", "semicolon", "tab", "pipe"]},
+           "a CSV's delimiter (detected from the header line if not given)"),
+    _param("sheetName", "query", {"type": "string", "minLength": 1, "maxLength": 100},
+           "the sheet of a workbook to read (default: the first)"),
     _param("Idempotency-Key", "header", {"type": "string", "minLength": 1, "maxLength": 255},
            "a submit repeated with the same key and body answers the first import"),
 )  # fmt: skip
@@ -132,10 +150,11 @@ class Endpoint:
     parameters: tuple[Json, ...] = ()
     body: Json | None = None
     public: bool = False
+    status: str = "200"
 
     def operation(self, prefix_name: str = "") -> Json:
         name = prefix_name + self.operation_id[:1].upper() + self.operation_id[1:] if prefix_name else self.operation_id
-        responses: Json = {"200": self.ok}
+        responses: Json = {self.status: self.ok}
         responses |= {str(code): _ref("responses", ERRORS[code][0]) for code in self.errors}
         found: Json = {"operationId": name, "summary": self.summary, "responses": responses}
         if self.parameters:
@@ -179,26 +198,35 @@ IMPORTER_ENDPOINTS = (
 )  # fmt: skip
 OTHER_ENDPOINTS = (
     Endpoint("get", "/api/data/{importType}", "listRecords", "A page of imported records",
-             _json(_ref("schemas", "RecordPage"), "a page of records"), (*ANY, 404), (IMPORT_TYPE, *SCOPE, *PAGING)),
+             _json(_ref("schemas", "RecordPage"), "a page of records"), (*ANY, 404),
+             (IMPORT_TYPE, *READ_SCOPE, *PAGING)),
     Endpoint("get", "/api/data/{importType}/{key}", "readRecord", "One imported record",
-             _json(_ref("schemas", "Record"), "the record"), (*ANY, 404), (IMPORT_TYPE, RECORD_KEY, *SCOPE)),
+             _json(_ref("schemas", "Record"), "the record"), (*ANY, 404), (IMPORT_TYPE, RECORD_KEY, *READ_SCOPE)),
     Endpoint("get", "/api/assets/{assetId}", "assetBytes", "The bytes of an imported asset, with their detected type",
              ASSET,
              (*ANY, 404), (_param("assetId", "path", _int(1), "the asset's id"),)),
+    Endpoint("get", "/api/sandboxes", "listSandboxes", "Sandboxes, newest first",
+             _json(_page(_ref("schemas", "Sandbox")), "a page of sandboxes"), parameters=PAGING),
+    Endpoint("post", "/api/sandboxes", "createSandbox", "Open a sandbox for imports to land in before production",
+             _json(_ref("schemas", "Sandbox"), "the new, OPEN sandbox"), (*ANY, 403), status="201",
+             body={"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}),
+    Endpoint("get", "/api/sandboxes/{sandboxId}", "getSandbox", "A sandbox and how many records it holds",
+             _json(_ref("schemas", "Sandbox"), "the sandbox"), (*ANY, 404), (SANDBOX_ID,)),
+    Endpoint("get", "/api/sandboxes/{sandboxId}/changes", "sandboxChanges", "What promoting the sandbox would change",
+             _json(_page(_ref("schemas", "Change")), "a page of changes"), (*ANY, 404), (SANDBOX_ID, *PAGING)),
+    Endpoint("post", "/api/sandboxes/{sandboxId}/promote", "promoteSandbox", "Merge a sandbox into production",
+             _json(_ref("schemas", "Sandbox"), "PROMOTED, with recordsPromoted"), (*ANY, 403, 404, 409), (SANDBOX_ID,)),
+    Endpoint("post", "/api/sandboxes/{sandboxId}/discard", "discardSandbox", "Delete a sandbox's records",
+             _json(_ref("schemas", "Sandbox"), "DISCARDED, with recordsDiscarded"), (*ANY, 403, 404, 409),
+             (SANDBOX_ID,)),
+    Endpoint("get", "/api/audit", "listAudit", "Who imported, promoted and discarded what, newest first",
+             _json(_page(_ref("schemas", "AuditEvent")), "a page of events"), parameters=PAGING),
     Endpoint("get", "/api/health", "health", "Whether the API answers", _json(_ref("schemas", "Health"), "it does"),
              (), public=True),
     Endpoint("get", OPENAPI_PATH, "openapi", "This document", _json({"type": "object"}, "the OpenAPI document"),
              (), public=True),
 )  # fmt: skip
-
-
-def _page(item: Json) -> Json:
-    return {
-        "type": "object",
-        "required": ["items", "page", "pageSize", "total"],
-        "properties": {"items": {"type": "array", "items": item}, "page": {"type": "integer", "minimum": 1},
-                       "pageSize": _int(1, MAX_PAGE_SIZE), "total": _int(0)},
-    }  # fmt: skip
 
 
 def _import_status() -> Json:
@@ -208,6 +236,8 @@ def _import_status() -> Json:
         "percentComplete": {"type": "number", "minimum": 0, "maximum": 100},
         "statusId": _int(1), "statusUrl": STRING, "details": {"type": "array", "items": _ref("schemas", "Detail")},
         "importType": STRING, "importSpecification": STRING, "fileType": STRING, "encoding": NULLABLE_STRING,
+        "delimiter": NULLABLE_STRING, "sheetName": NULLABLE_STRING, "files": {"type": "array", "items": {
+            "type": "object", "properties": {"name": STRING, "fileType": STRING, "totalRecords": _int(0)}}},
         "catalogId": _int(), "siteId": _int(), "sandboxId": _int(nullable=True), "userId": _int(nullable=True),
         "submittedBy": STRING, "onError": _enum(OnError), "dryRun": {"type": "boolean"},
         "maxErrors": _int(0, nullable=True), "startedDate": NULLABLE_DATE, "finishedDate": NULLABLE_DATE,
@@ -235,6 +265,16 @@ def _schemas() -> Json:
         "ProblemPage": _page(_ref("schemas", "Problem")),
         "ImportStatusPage": _page(_ref("schemas", "ImportStatus")),
         "Record": {"type": "object", "description": "the specification's fields in camelCase"},
+        "Sandbox": {"type": "object", "required": ["sandboxId", "name", "state"], "properties": {
+            "sandboxId": _int(1), "name": STRING, "state": _enum(SandboxState), "createdBy": STRING,
+            "createdDate": NULLABLE_STRING, "closedBy": NULLABLE_STRING, "closedDate": NULLABLE_STRING,
+            "records": _int(0), "recordsPromoted": _int(0), "recordsDiscarded": _int(0)}},
+        "Change": {"type": "object", "required": ["type", "key", "change", "fields"], "properties": {
+            "type": STRING, "key": {"type": "object"}, "change": {"type": "string", "enum": ["created", "updated"]},
+            "fields": {"type": "array", "items": {"type": "object"}}}},
+        "AuditEvent": {"type": "object", "required": ["id", "date", "account", "action"], "properties": {
+            "id": _int(1), "date": STRING, "account": STRING, "userId": _int(nullable=True), "action": STRING,
+            "statusId": _int(nullable=True), "sandboxId": _int(nullable=True), "detail": {"type": "object"}}},
         "SpecificationList": {"type": "object", "required": ["items"], "properties": {"items": {
             "type": "array", "items": {"type": "object", "required": ["name", "importType", "columns"],
                                        "properties": {"name": STRING, "importType": _enum(ImportType),

@@ -14,15 +14,13 @@ from dataclasses import dataclass
 
 from app.errors import UnreadableFile
 from app.importing.archives import open_archive, read_entry
-from app.importing.chunking import Cutter, Heartbeat, no_heartbeat
+from app.importing.chunking import Cutter
 from app.importing.header import resolve_header
-from app.importing.limits import ReadLimits
 from app.importing.media import content_type
 from app.importing.normalized import NormalizedWriter
-from app.importing.planning import Layout, rows_key_for, seekable_copy
+from app.importing.planning import Layout, Plan, rows_key_for, seekable_copy
 from app.storage import UploadStorage
 from specifications.asset import MANIFEST
-from specifications.model import Specification
 
 MANIFEST_COLUMNS = ("file name", "sku number", "category id", "alt text")
 _JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")
@@ -87,19 +85,12 @@ def _store(archive: zipfile.ZipFile, info: zipfile.ZipInfo, assets: UploadStorag
     return sha, size, content_type(head), key
 
 
-def plan_assets(
-    storage: UploadStorage,
-    assets: UploadStorage,
-    key: str,
-    spec: Specification,
-    chunk_rows: int,
-    limits: ReadLimits,
-    heartbeat: Heartbeat = no_heartbeat,
-) -> Layout:
-    header = resolve_header(spec, [column.header for column in spec.columns])
-    layout = Layout(header, "utf-8", ",", rows_key=rows_key_for(key))
+def plan_assets(plan: Plan, assets: UploadStorage) -> Layout:
+    storage, limits = plan.storage, plan.limits
+    header = resolve_header(plan.spec, [column.header for column in plan.spec.columns])
+    layout = Layout(header, "utf-8", ",", rows_key=rows_key_for(plan.key))
     writer = NormalizedWriter(storage, layout.rows_key or "")
-    cutter = Cutter(header, chunk_rows, 0, 1, heartbeat, limits.max_rows)
+    cutter = Cutter(header, plan.chunk_rows, 0, 1, plan.heartbeat, limits.max_rows)
     number = 0
 
     def add(problem: str | None, cells: list[str]) -> None:
@@ -108,7 +99,7 @@ def plan_assets(
         cutter.add(number, cells, False, writer.write(number, problem, cells))
 
     try:
-        with seekable_copy(storage, key) as source:
+        with seekable_copy(storage, plan.key) as source:
             archive, entries = open_archive(source, limits.zip)
             with archive:
                 manifest = next((info for info in entries if info.filename.lower() == MANIFEST), None)

@@ -1,49 +1,36 @@
-"""The three steps of an import after it is accepted: plan, chunk, finalize."""
+"""The steps of an import after it is accepted: plan and chunk (finalize.py merges it)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, col
 
 from app import jobs
-from app.commerce.sandboxes import Sandbox, SandboxState
-from app.db import lock_merges
 from app.errors import ImportFailed
 from app.importing.asset_planning import plan_assets
 from app.importing.chunking import ChunkLayout
+from app.importing.finalize import fail_job, over_limit, try_finalize
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
 from app.importing.images import resolve_images
 from app.importing.limits import ReadLimits
-from app.importing.planning import Layout, ReadOptions, chunk_rows_of, plan_upload
+from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip
+from app.importing.planning import Layout, Plan, ReadOptions, chunk_rows_of, plan_csv
+from app.importing.problem_log import record_problems
 from app.importing.problems import ValidationProblem
 from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
-from app.importing.writers.assets import ASSET_WRITER
 from app.importing.writers.base import ImportWriter, RowOutcome
-from app.importing.writers.categories import CATEGORY_WRITER
-from app.importing.writers.customers import ADDRESS_WRITER, CUSTOMER_WRITER
-from app.importing.writers.orders import ORDER_WRITER
-from app.importing.writers.products import ProductWriter
-from app.importing.writers.staging import clear_chunk, clear_job, load_rows
-from app.jobs import ImportChunk, ImportProblem, ImportState, ImportStatus, OnError, ProblemKind, Severity
+from app.importing.writers.registry import WRITERS
+from app.importing.writers.staging import clear_chunk, load_rows
+from app.jobs import ImportChunk, ImportState, ImportStatus, OnError, ProblemKind, Severity
 from app.runtime import Runtime
 from specifications import ImportType, Specification, find_specification
 
 logger = logging.getLogger(__name__)
-
-WRITERS: dict[ImportType, ImportWriter] = {
-    ImportType.PRODUCT: ProductWriter(),
-    ImportType.CATEGORY: CATEGORY_WRITER,
-    ImportType.CUSTOMER: CUSTOMER_WRITER,
-    ImportType.ADDRESS: ADDRESS_WRITER,
-    ImportType.ORDER: ORDER_WRITER,
-    ImportType.ASSET: ASSET_WRITER,
-}
 
 
 class _Abandon(Exception):
@@ -55,24 +42,6 @@ def _spec_of(job: ImportStatus) -> Specification:
     if spec is None:
         raise ImportFailed(f"specification {job.specification} no longer exists")
     return spec
-
-
-def record_problems(session: Session, job_id: int, kind: ProblemKind, problems: Iterable[ValidationProblem]) -> None:
-    rows = [
-        {
-            "job_id": job_id,
-            "kind": kind.value,
-            "severity": problem.severity.value,
-            "row_number": problem.row,
-            "column": problem.column,
-            "field_name": problem.field_name,
-            "field_value": problem.value,
-            "message": problem.message,
-        }
-        for problem in problems
-    ]
-    if rows:
-        session.execute(insert(ImportProblem), rows)
 
 
 # --- plan ------------------------------------------------------------------------------------
@@ -114,16 +83,21 @@ def plan(runtime: Runtime, job_id: int) -> None:
 def _plan(runtime: Runtime, job: ImportStatus) -> Layout:
     assert job.id is not None
     job_id = job.id
-    spec, rows = _spec_of(job), runtime.settings.chunk_rows
-    limits = ReadLimits.from_settings(runtime.settings)
-
-    def beat() -> None:
-        _touch(runtime, job_id)
-
+    plan = Plan(
+        runtime.storage, job.upload_key, _spec_of(job), runtime.settings.chunk_rows,
+        ReadLimits.from_settings(runtime.settings), ReadOptions(job.encoding, job.delimiter, job.sheet_name),
+        lambda: _touch(runtime, job_id),
+    )  # fmt: skip
+    file_type = FileType(job.file_type)
     if ImportType(job.import_type) is ImportType.ASSET:
-        return plan_assets(runtime.storage, runtime.assets, job.upload_key, spec, rows, limits, beat)
-    options = ReadOptions(job.encoding, job.delimiter, job.sheet_name)
-    return plan_upload(runtime.storage, job.upload_key, FileType(job.file_type), spec, rows, limits, options, beat)
+        return plan_assets(plan, runtime.assets)
+    if file_type is FileType.XLSX:
+        return plan_xlsx(plan)
+    if file_type is FileType.ZIP:
+        return plan_zip(plan)
+    if file_type in (FileType.JSON, FileType.JSONL):
+        return plan_keyed(plan, file_type)
+    return plan_csv(plan)
 
 
 def _touch(runtime: Runtime, job_id: int) -> None:
@@ -288,98 +262,3 @@ def _commit_chunk(
     assert job is not None
     if OnError(job.on_error) is OnError.SKIP and (reason := over_limit(job, failed_so_far)):
         fail_job(session, job, reason, records_failed=failed_so_far)
-
-
-# --- finalize --------------------------------------------------------------------------------
-
-
-def try_finalize(runtime: Runtime, job_id: int) -> None:
-    """Whoever sees every chunk done merges the job, once: the claim is a conditional UPDATE."""
-    with runtime.db.write() as session:
-        claimed = session.execute(
-            update(ImportStatus)
-            .where(
-                col(ImportStatus.id) == job_id,
-                col(ImportStatus.state) == ImportState.IN_PROCESS.value,
-                col(ImportStatus.chunks_done) == col(ImportStatus.chunk_count),
-            )
-            .values(updated_at=jobs.utcnow())
-        ).rowcount  # type: ignore[attr-defined]
-        if claimed != 1:
-            return
-        job = session.get(ImportStatus, job_id, populate_existing=True)
-        assert job is not None
-        _finalize(session, job)
-
-
-def _sandbox_state(session: Session, sandbox_id: int) -> str:
-    sandbox = session.get(Sandbox, sandbox_id)
-    return sandbox.state if sandbox is not None else SandboxState.DISCARDED.value
-
-
-def _rows(count: int) -> str:
-    return f"{count} row{'s' if count != 1 else ''}"
-
-
-def over_limit(job: ImportStatus, failed_rows: int) -> str | None:
-    """Why the job must fail, writing nothing, under its error policy; None while it may go on."""
-    if failed_rows == 0:
-        return None
-    if OnError(job.on_error) is OnError.ABORT:
-        return (
-            f"Error in the uploaded file: {_rows(failed_rows)} failed validation, so nothing was written "
-            "(onError=abort)"
-        )
-    if job.max_errors is not None and failed_rows > job.max_errors:
-        return (
-            f"Error in the uploaded file: {_rows(failed_rows)} failed validation, "
-            f"more than maxErrors={job.max_errors}, so nothing was written (onError=skip)"
-        )
-    return None
-
-
-def fail_job(session: Session, job: ImportStatus, message: str, **values: object) -> None:
-    assert job.id is not None
-    clear_job(session, WRITERS[ImportType(job.import_type)].staging, job.id)
-    if job.dry_run:
-        message += " (dry run)"
-    jobs.move(session, job.id, ImportState.FAILED, message=message, **values)
-    logger.info("import.failed job_id=%s", job.id)
-
-
-def _finalize(session: Session, job: ImportStatus) -> None:
-    assert job.id is not None
-    lock_merges(session)
-    writer = WRITERS[ImportType(job.import_type)]
-    if job.sandbox_id and (state := _sandbox_state(session, job.sandbox_id)) != SandboxState.OPEN:
-        fail_job(
-            session,
-            job,
-            f"sandbox {job.sandbox_id} was {state.lower()} before this import finished; nothing was written",
-        )
-        return
-    found = writer.set_problems(session, job)
-    record_problems(session, job.id, ProblemKind.RECORD, found)
-    bad_rows = sorted({problem.row for problem in found if problem.row is not None})
-    failed_rows = job.error_count + len(bad_rows)
-    problem_count = job.problem_count + len(found)
-    reason = over_limit(job, failed_rows)
-    if reason:
-        fail_job(session, job, reason, records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows)
-        return
-    writer.drop_rows(session, job.id, bad_rows)
-    warnings = writer.warnings(session, job)
-    record_problems(session, job.id, ProblemKind.RECORD, warnings)
-    problem_count += len(warnings)
-    counts = writer.preview(session, job) if job.dry_run else writer.merge(session, job)
-    clear_job(session, writer.staging, job.id)
-    jobs.move(
-        session, job.id, ImportState.COMPLETED, percent_complete=100.0,
-        records_created=counts.created, records_updated=counts.updated, records_skipped=counts.unchanged,
-        records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows,
-        message="dry run: nothing was written" if job.dry_run else None,
-    )  # fmt: skip
-    logger.info(
-        "import.completed job_id=%s created=%s updated=%s unchanged=%s failed=%s dry_run=%s",
-        job.id, counts.created, counts.updated, counts.unchanged, failed_rows, job.dry_run,
-    )  # fmt: skip

@@ -11,8 +11,8 @@ from app import jobs
 from app.accounts import Principal
 from app.errors import Conflict
 from app.importing.formats import FileType
-from app.importing.pipeline import WRITERS
 from app.importing.planning import ReadOptions
+from app.importing.writers.registry import WRITERS
 from app.importing.writers.staging import clear_job
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime

@@ -1,0 +1,112 @@
+"""Finalize: whoever sees every chunk done applies the error policy and merges the job, once."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from app import jobs
+from app.commerce.sandboxes import Sandbox, SandboxState
+from app.db import lock_merges
+from app.importing.problem_log import record_problems
+from app.importing.writers.registry import WRITERS
+from app.importing.writers.staging import clear_job
+from app.jobs import ImportState, ImportStatus, OnError, ProblemKind
+from app.runtime import Runtime
+from specifications import ImportType
+
+logger = logging.getLogger(__name__)
+
+
+def try_finalize(runtime: Runtime, job_id: int) -> None:
+    """Whoever sees every chunk done merges the job, once: the claim is a conditional UPDATE."""
+    with runtime.db.write() as session:
+        claimed = session.execute(
+            update(ImportStatus)
+            .where(
+                col(ImportStatus.id) == job_id,
+                col(ImportStatus.state) == ImportState.IN_PROCESS.value,
+                col(ImportStatus.chunks_done) == col(ImportStatus.chunk_count),
+            )
+            .values(updated_at=jobs.utcnow())
+        ).rowcount  # type: ignore[attr-defined]
+        if claimed != 1:
+            return
+        job = session.get(ImportStatus, job_id, populate_existing=True)
+        assert job is not None
+        _finalize(session, job)
+
+
+def _sandbox_state(session: Session, sandbox_id: int) -> str:
+    sandbox = session.get(Sandbox, sandbox_id)
+    return sandbox.state if sandbox is not None else SandboxState.DISCARDED.value
+
+
+def _rows(count: int) -> str:
+    return f"{count} row{'s' if count != 1 else ''}"
+
+
+def over_limit(job: ImportStatus, failed_rows: int) -> str | None:
+    """Why the job must fail, writing nothing, under its error policy; None while it may go on."""
+    if failed_rows == 0:
+        return None
+    if OnError(job.on_error) is OnError.ABORT:
+        return (
+            f"Error in the uploaded file: {_rows(failed_rows)} failed validation, so nothing was written "
+            "(onError=abort)"
+        )
+    if job.max_errors is not None and failed_rows > job.max_errors:
+        return (
+            f"Error in the uploaded file: {_rows(failed_rows)} failed validation, "
+            f"more than maxErrors={job.max_errors}, so nothing was written (onError=skip)"
+        )
+    return None
+
+
+def fail_job(session: Session, job: ImportStatus, message: str, **values: object) -> None:
+    assert job.id is not None
+    clear_job(session, WRITERS[ImportType(job.import_type)].staging, job.id)
+    if job.dry_run:
+        message += " (dry run)"
+    jobs.move(session, job.id, ImportState.FAILED, message=message, **values)
+    logger.info("import.failed job_id=%s", job.id)
+
+
+def _finalize(session: Session, job: ImportStatus) -> None:
+    assert job.id is not None
+    lock_merges(session)
+    writer = WRITERS[ImportType(job.import_type)]
+    if job.sandbox_id and (state := _sandbox_state(session, job.sandbox_id)) != SandboxState.OPEN:
+        fail_job(
+            session,
+            job,
+            f"sandbox {job.sandbox_id} was {state.lower()} before this import finished; nothing was written",
+        )
+        return
+    found = writer.set_problems(session, job)
+    record_problems(session, job.id, ProblemKind.RECORD, found)
+    bad_rows = sorted({problem.row for problem in found if problem.row is not None})
+    failed_rows = job.error_count + len(bad_rows)
+    problem_count = job.problem_count + len(found)
+    reason = over_limit(job, failed_rows)
+    if reason:
+        fail_job(session, job, reason, records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows)
+        return
+    writer.drop_rows(session, job.id, bad_rows)
+    warnings = writer.warnings(session, job)
+    record_problems(session, job.id, ProblemKind.RECORD, warnings)
+    problem_count += len(warnings)
+    counts = writer.preview(session, job) if job.dry_run else writer.merge(session, job)
+    clear_job(session, writer.staging, job.id)
+    jobs.move(
+        session, job.id, ImportState.COMPLETED, percent_complete=100.0,
+        records_created=counts.created, records_updated=counts.updated, records_skipped=counts.unchanged,
+        records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows,
+        message="dry run: nothing was written" if job.dry_run else None,
+    )  # fmt: skip
+    logger.info(
+        "import.completed job_id=%s created=%s updated=%s unchanged=%s failed=%s dry_run=%s",
+        job.id, counts.created, counts.updated, counts.unchanged, failed_rows, job.dry_run,
+    )  # fmt: skip
