@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from starlette.applications import Starlette
+from starlette.convertors import register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from app.accounts import CredentialCache
 from app.api import data, imports, jobs, openapi, sandboxes, specs
 from app.api.limits import AccessLimits, within_running_limit
+from app.api.params import IdConvertor
 from app.errors import RequestError, TooManyRequests, Unauthorized
 from app.runtime import Runtime
 
@@ -36,25 +38,25 @@ def _routes() -> list[Route]:
             Route(prefix, jobs.list_imports, methods=["GET"]),
             Route(prefix + "/specifications", specs.list_specifications, methods=["GET"]),
             Route(prefix + "/specifications/{name}/template", specs.specification_template, methods=["GET"]),
-            Route(prefix + "/status/{status_id:int}", imports.import_status, methods=["GET"]),
-            Route(prefix + "/{status_id:int}", imports.import_status, methods=["GET"]),
-            Route(prefix + "/{status_id:int}", jobs.cancel_import, methods=["DELETE"]),
-            Route(prefix + "/{status_id:int}/cancel", jobs.cancel_import, methods=["POST"]),
-            Route(prefix + "/{status_id:int}/retry", within_running_limit(jobs.retry_import), methods=["POST"]),
-            Route(prefix + "/{status_id:int}/errors", jobs.import_errors, methods=["GET"]),
-            Route(prefix + "/{status_id:int}/failed-rows", jobs.failed_rows, methods=["GET"]),
+            Route(prefix + "/status/{status_id:id}", imports.import_status, methods=["GET"]),
+            Route(prefix + "/{status_id:id}", imports.import_status, methods=["GET"]),
+            Route(prefix + "/{status_id:id}", jobs.cancel_import, methods=["DELETE"]),
+            Route(prefix + "/{status_id:id}/cancel", jobs.cancel_import, methods=["POST"]),
+            Route(prefix + "/{status_id:id}/retry", within_running_limit(jobs.retry_import), methods=["POST"]),
+            Route(prefix + "/{status_id:id}/errors", jobs.import_errors, methods=["GET"]),
+            Route(prefix + "/{status_id:id}/failed-rows", jobs.failed_rows, methods=["GET"]),
             Route(prefix + "/{import_type}", within_running_limit(imports.submit_import), methods=["POST"]),
         ]
     routes += [
         Route("/api/data/{import_type}", data.list_records, methods=["GET"]),
         Route("/api/data/{import_type}/{key:path}", data.read_record, methods=["GET"]),
-        Route("/api/assets/{asset_id:int}", data.asset_bytes, methods=["GET"]),
+        Route("/api/assets/{asset_id:id}", data.asset_bytes, methods=["GET"]),
         Route("/api/sandboxes", sandboxes.list_sandboxes, methods=["GET"]),
         Route("/api/sandboxes", sandboxes.create_sandbox, methods=["POST"]),
-        Route("/api/sandboxes/{sandbox_id:int}", sandboxes.get_sandbox, methods=["GET"]),
-        Route("/api/sandboxes/{sandbox_id:int}/changes", sandboxes.sandbox_changes, methods=["GET"]),
-        Route("/api/sandboxes/{sandbox_id:int}/promote", sandboxes.promote_sandbox, methods=["POST"]),
-        Route("/api/sandboxes/{sandbox_id:int}/discard", sandboxes.discard_sandbox, methods=["POST"]),
+        Route("/api/sandboxes/{sandbox_id:id}", sandboxes.get_sandbox, methods=["GET"]),
+        Route("/api/sandboxes/{sandbox_id:id}/changes", sandboxes.sandbox_changes, methods=["GET"]),
+        Route("/api/sandboxes/{sandbox_id:id}/promote", sandboxes.promote_sandbox, methods=["POST"]),
+        Route("/api/sandboxes/{sandbox_id:id}/discard", sandboxes.discard_sandbox, methods=["POST"]),
         Route("/api/audit", sandboxes.list_audit, methods=["GET"]),
     ]
     return routes
@@ -89,6 +91,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(runtime: Runtime) -> Starlette:
+    register_url_convertor("id", IdConvertor())
     app = Starlette(
         routes=_routes(),
         exception_handlers={

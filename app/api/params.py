@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from starlette.convertors import Convertor
 from starlette.datastructures import QueryParams
 
 from app.errors import BadRequest
 
 MAX_PAGE_SIZE = 1000
+# Ids and scopes are 32-bit integer columns; anything wider is refused here, not by the database.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 def int_param(query: QueryParams, name: str, default: int | None) -> int | None:
@@ -14,9 +17,12 @@ def int_param(query: QueryParams, name: str, default: int | None) -> int | None:
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw.strip())
+        value = int(raw.strip())
     except ValueError:
         raise BadRequest(f"{name} must be a whole number, got '{raw}'") from None
+    if not INT_MIN <= value <= INT_MAX:
+        raise BadRequest(f"{name} must be a whole number from {INT_MIN} to {INT_MAX}, got '{raw}'")
+    return value
 
 
 def required_int(query: QueryParams, name: str, default: int) -> int:
@@ -45,3 +51,15 @@ def paging(query: QueryParams) -> tuple[int, int]:
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise BadRequest(f"pageSize must be between 1 and {MAX_PAGE_SIZE}")
     return page, size
+
+
+class IdConvertor(Convertor[int]):
+    """A record id in a path: up to nine digits, so that it always fits the database's integer."""
+
+    regex = "[0-9]{1,9}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)

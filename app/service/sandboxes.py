@@ -39,8 +39,8 @@ def new_sandbox(session: Session, principal: Principal, name: str) -> Sandbox:
     if principal.role is Role.VIEWER:
         raise Forbidden(f"account '{principal.username}' may not create sandboxes")
     name = name.strip()
-    if not 0 < len(name) <= 200:
-        raise BadRequest("a sandbox name is 1 to 200 characters")
+    if not 0 < len(name) <= 200 or any(ord(char) < 32 or 0xD800 <= ord(char) <= 0xDFFF for char in name):
+        raise BadRequest("a sandbox name is 1 to 200 characters, with no control characters")
     sandbox = Sandbox(name=name, account_id=principal.account_id, created_by=principal.username)
     session.add(sandbox)
     session.flush()

@@ -54,8 +54,8 @@ def check_reading(encoding: str | None, delimiter: str | None, sheet_name: str |
         raise BadRequest(f"encoding must be UTF-8, Windows-1252 or ISO-8859-1, got '{encoding}'")
     if delimiter and delimiter.lower() not in DELIMITER_NAMES:
         raise BadRequest(f"delimiter must be a comma, semicolon, tab or pipe, got '{delimiter}'")
-    if sheet_name is not None and not 0 < len(sheet_name.strip()) <= 100:
-        raise BadRequest("sheetName must be 1 to 100 characters")
+    if sheet_name is not None and (not 0 < len(sheet_name.strip()) <= 100 or any(ord(c) < 32 for c in sheet_name)):
+        raise BadRequest("sheetName must be 1 to 100 characters, with no control characters")
     return ReadOptions(
         ENCODING_NAMES[encoding.strip().lower()] if encoding else None,
         DELIMITER_NAMES[delimiter.lower()] if delimiter else None,

@@ -51,7 +51,11 @@ def test_the_contract_example_imports_three_products(admin: httpx.Client) -> Non
         -2,
         -3,
     )
-    assert final["details"] == []
+    [(kind, described)] = [(d["type"], d["description"]) for d in final["details"]]
+    [warning] = json.loads(described)
+    assert (kind, warning["severity"], warning["fieldValue"], warning["rowNumber"]) == (
+        "recordValidation", "warning", "2007", 2,
+    )  # fmt: skip
 
     product = client.get("/api/data/PRODUCT/2012", params={"catalogId": -2, "siteId": -3}).json()
     assert product["skuNumber"] == "2012"

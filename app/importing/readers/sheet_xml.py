@@ -1,0 +1,251 @@
+"""XLSX read straight from its XML with expat, streaming: rows in flat memory, at the speed of the parser.
+
+Memory holds the shared-strings table (the distinct texts of the workbook) and one block of rows.
+Cells are typed as the spreadsheet typed them: shared and inline strings, numbers (whole numbers
+as int), booleans, errors as their text, and numbers in a date style as datetimes. Formula cells
+give their cached value. No DTD, entity or external reference is accepted in any part.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import IO, Any
+from xml.parsers import expat
+
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+from openpyxl.utils.datetime import from_excel
+
+from app.errors import UnreadableFile
+from app.importing.archives import ZipLimits, open_archive
+
+SheetValue = str | int | float | bool | datetime | None
+_LETTERS = re.compile(r"[A-Z]+")
+_BLOCK = 1 << 16
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse(*_: object) -> Any:
+    raise _Refused("its XML declares entities or a DTD, which are refused (entity expansion, external entities)")
+
+
+def _parser() -> Any:
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.UnparsedEntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True
+    return parser
+
+
+def _parse(stream: IO[bytes], start: Callable[..., None], end: Callable[..., None], text: Callable[..., None]) -> None:
+    parser = _parser()
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    for block in iter(lambda: stream.read(_BLOCK), b""):
+        parser.Parse(block, False)
+    parser.Parse(b"", True)
+
+
+def _local(name: str) -> str:
+    """The tag without a namespace prefix (x:c -> c); parts are read without namespace processing."""
+    return name.rsplit(":", 1)[-1] if ":" in name else name
+
+
+def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
+    sheets: list[tuple[str, str]] = []
+    targets: dict[str, str] = {}
+
+    def workbook_start(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) == "sheet":
+            relation = next((value for key, value in attrs.items() if key.endswith(":id")), "")
+            sheets.append((attrs.get("name", ""), relation))
+
+    def rels_start(name: str, attrs: dict[str, str]) -> None:
+        if _local(name) == "Relationship":
+            targets[attrs.get("Id", "")] = attrs.get("Target", "")
+
+    with archive.open("xl/workbook.xml") as stream:
+        _parse(stream, workbook_start, lambda *_: None, lambda *_: None)
+    with archive.open("xl/_rels/workbook.xml.rels") as stream:
+        _parse(stream, rels_start, lambda *_: None, lambda *_: None)
+    if not sheets:
+        raise UnreadableFile("the workbook has no sheet")
+    chosen = sheets[0] if sheet_name is None else next((s for s in sheets if s[0] == sheet_name), None)
+    if chosen is None:
+        raise UnreadableFile(f"the workbook has no sheet named '{sheet_name}' (it has {[s[0] for s in sheets]})")
+    target = targets.get(chosen[1], "")
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    strings: list[str] = []
+    parts: list[str] = []
+    state = {"in_t": False, "phonetic": False}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "si":
+            parts.clear()
+        elif tag == "rPh":
+            state["phonetic"] = True
+        elif tag == "t" and not state["phonetic"]:
+            state["in_t"] = True
+
+    def end(name: str) -> None:
+        tag = _local(name)
+        if tag == "t":
+            state["in_t"] = False
+        elif tag == "rPh":
+            state["phonetic"] = False
+        elif tag == "si":
+            strings.append("".join(parts))
+
+    def text(data: str) -> None:
+        if state["in_t"]:
+            parts.append(data)
+
+    if "xl/sharedStrings.xml" in archive.namelist():
+        with archive.open("xl/sharedStrings.xml") as stream:
+            _parse(stream, start, end, text)
+    return strings
+
+
+def _date_styles(archive: zipfile.ZipFile) -> set[int]:
+    """Indexes of the cell styles whose number format shows a date."""
+    custom: dict[int, str] = {}
+    formats: list[int] = []
+    state = {"in_xfs": False}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = _local(name)
+        if tag == "numFmt":
+            custom[int(attrs.get("numFmtId", "0"))] = attrs.get("formatCode", "")
+        elif tag == "cellXfs":
+            state["in_xfs"] = True
+        elif tag == "xf" and state["in_xfs"]:
+            formats.append(int(attrs.get("numFmtId", "0")))
+
+    def end(name: str) -> None:
+        if _local(name) == "cellXfs":
+            state["in_xfs"] = False
+
+    if "xl/styles.xml" in archive.namelist():
+        with archive.open("xl/styles.xml") as stream:
+            _parse(stream, start, end, lambda *_: None)
+    dated = set()
+    for index, format_id in enumerate(formats):
+        code = custom.get(format_id, BUILTIN_FORMATS.get(format_id, "General"))
+        if is_date_format(code):
+            dated.add(index)
+    return dated
+
+
+def _column(reference: str) -> int:
+    letters = _LETTERS.match(reference)
+    number = 0
+    for letter in letters.group(0) if letters else "":
+        number = number * 26 + ord(letter) - 64
+    return number - 1
+
+
+class _SheetRows:
+    """expat handlers that turn sheet XML into (row number, cells) as it streams."""
+
+    def __init__(self, shared: list[str], dated: set[int]) -> None:
+        self.shared, self.dated = shared, dated
+        self.done: list[tuple[int, list[SheetValue]]] = []
+        self.row_number = 0
+        self.cells: list[SheetValue] = []
+        self.column, self.kind, self.style = 0, "n", 0
+        self.text: list[str] = []
+        self.collecting = False
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = name if ":" not in name else _local(name)
+        if tag == "c":
+            reference = attrs.get("r")
+            self.column = _column(reference) if reference else len(self.cells)
+            self.kind, self.style = attrs.get("t", "n"), int(attrs.get("s", "0"))
+            self.text.clear()
+        elif tag in ("v", "t"):
+            self.collecting = True
+        elif tag == "row":
+            number = attrs.get("r")
+            self.row_number = int(number) if number else self.row_number + 1
+            self.cells = []
+
+    def end(self, name: str) -> None:
+        tag = name if ":" not in name else _local(name)
+        if tag in ("v", "t"):
+            self.collecting = False
+        elif tag == "c":
+            if self.text:
+                while len(self.cells) < self.column:
+                    self.cells.append(None)
+                self.cells.append(self._value("".join(self.text)))
+        elif tag == "row":
+            self.done.append((self.row_number, self.cells))
+
+    def data(self, text: str) -> None:
+        if self.collecting:
+            self.text.append(text)
+
+    def _value(self, text: str) -> SheetValue:
+        kind = self.kind
+        if kind == "s":
+            return self.shared[int(text)]
+        if kind in ("str", "inlineStr", "e"):
+            return text
+        if kind == "b":
+            return text.strip() == "1"
+        if kind == "d":
+            return datetime.fromisoformat(text.strip())
+        number: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
+        if self.style in self.dated:
+            moment = from_excel(number)
+            return moment if isinstance(moment, datetime) else number
+        return number
+
+
+def read_sheet(
+    source: IO[bytes], sheet_name: str | None = None, limits: ZipLimits | None = None
+) -> Iterator[tuple[int, list[SheetValue]]]:
+    """(row number, cells) for every row the sheet stores, in order; UnreadableFile if it is damaged."""
+    archive, _ = open_archive(source, limits or ZipLimits())
+    with archive:
+        try:
+            shared, dated = _shared_strings(archive), _date_styles(archive)
+            rows = _SheetRows(shared, dated)
+            parser = _parser()
+            parser.StartElementHandler, parser.EndElementHandler = rows.start, rows.end
+            parser.CharacterDataHandler = rows.data
+            with archive.open(_sheet_path(archive, sheet_name)) as stream:
+                for block in iter(lambda: stream.read(_BLOCK), b""):
+                    parser.Parse(block, False)
+                    yield from rows.done
+                    rows.done.clear()
+                parser.Parse(b"", True)
+                yield from rows.done
+        except _Refused as refusal:
+            raise UnreadableFile(f"the XLSX file is refused: {refusal}") from None
+        except (
+            expat.ExpatError,
+            KeyError,
+            ValueError,
+            IndexError,
+            OverflowError,
+            zipfile.BadZipFile,
+            EOFError,
+            OSError,
+        ) as error:
+            raise UnreadableFile(
+                f"the XLSX file is damaged: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+            ) from None

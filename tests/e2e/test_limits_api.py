@@ -1,0 +1,185 @@
+"""Limits as a client meets them: failed logins, request rate and running imports, each a 429 with Retry-After.
+
+The API runs without workers (`importer serve --no-worker`), so that every import it accepts stays
+START_REQUESTED, the way it does while every worker is busy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.conftest import RedisDatabase, create_pg_database, drop_pg_database
+from tests.e2e.conftest import ADMIN, TEST_SETTINGS
+from tests.e2e.service import Service
+from tests.factories import contract_csv
+
+LIMITS = {
+    "IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE": "3",
+    "IMPORTER_LOGIN_THROTTLE_SECONDS": "2",
+    "IMPORTER_RATE_LIMIT_PER_SECOND": "2",
+    "IMPORTER_RATE_LIMIT_BURST": "10",
+    "IMPORTER_MAX_RUNNING_IMPORTS": "2",
+}
+SUBMIT = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=-2"
+ELSEWHERE = {"X-Forwarded-For": "203.0.113.9"}  # uvicorn takes the client's address from a local proxy
+
+
+@dataclass
+class ApiWithoutWorkers(Service):
+    log_name: str = "serve.log"
+
+    def start_api(self) -> None:
+        process = self._spawn(["serve", "--no-worker", "--port", str(self.port)], self.log_name)
+        self.processes.remove(process)
+        self.processes.insert(0, process)
+
+
+@pytest.fixture(scope="module", params=["embedded", "production"])
+def limited(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_db: RedisDatabase
+) -> Iterator[ApiWithoutWorkers]:
+    settings = TEST_SETTINGS | LIMITS
+    pg_url = None
+    if request.param == "production":
+        pg_url = create_pg_database()
+        redis_db.flush()
+        settings |= {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": redis_db.url}
+    running = ApiWithoutWorkers(tmp_path_factory.mktemp(f"limits-{request.param}"), settings)
+    running.add_user(*ADMIN)
+    running.start()
+    yield running
+    running.stop()
+    if pg_url:
+        redis_db.flush()
+        drop_pg_database(pg_url)
+
+
+def submit(client: httpx.Client, body: bytes = b"", url: str = SUBMIT) -> httpx.Response:
+    return client.post(url, content=body or contract_csv(), headers={"Content-Type": "text/csv"})
+
+
+def assert_too_many(response: httpx.Response, setting: str) -> int:
+    """A 429 that says which limit and which setting; returns its Retry-After."""
+    assert response.status_code == 429, response.text
+    body = response.json()
+    assert (set(body), body["error"]) == ({"error", "detail"}, "TooManyRequests")
+    assert setting in body["detail"], body
+    return int(response.headers["retry-after"])
+
+
+def test_repeated_failed_logins_lock_that_account_out_from_that_address_only(limited: ApiWithoutWorkers) -> None:
+    limited.add_user("victim", "victim-password-1", role="viewer")
+    limited.add_user("neighbour", "neighbour-password-1", role="viewer")
+
+    with limited.client("victim", "guess-guess-1") as guesser, limited.client("victim", "victim-password-1") as owner:
+        guesses = [guesser.get("/api/importer").status_code for _ in range(3)]
+        refused = owner.get("/api/importer")
+        from_elsewhere = owner.get("/api/importer", headers=ELSEWHERE)
+    with limited.client("neighbour", "neighbour-password-1") as neighbour:
+        other_account = neighbour.get("/api/importer")
+
+    assert guesses == [401, 401, 401]
+    assert 1 <= assert_too_many(refused, "IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE") <= 2
+    assert "IMPORTER_LOGIN_THROTTLE_SECONDS" in refused.json()["detail"]
+    assert (from_elsewhere.status_code, other_account.status_code) == (200, 200)
+
+
+def test_after_the_lockout_a_success_resets_the_count_and_a_new_lockout_lasts_twice_as_long(
+    limited: ApiWithoutWorkers,
+) -> None:
+    limited.add_user("forgetful", "forgetful-password-1", role="viewer")
+
+    with (
+        limited.client("forgetful", "nope-nope-1") as wrong,
+        limited.client("forgetful", "forgetful-password-1") as right,
+    ):
+        [wrong.get("/api/importer") for _ in range(3)]
+        time.sleep(assert_too_many(right.get("/api/importer"), "IMPORTER_LOGIN_THROTTLE_SECONDS"))
+        after_lockout = right.get("/api/importer")
+        reset = [wrong.get("/api/importer").status_code for _ in range(2)] + [right.get("/api/importer").status_code]
+        [wrong.get("/api/importer") for _ in range(3)]
+        time.sleep(assert_too_many(right.get("/api/importer"), "IMPORTER_LOGIN_THROTTLE_SECONDS"))
+        [wrong.get("/api/importer") for _ in range(3)]
+        second = right.get("/api/importer")
+
+    assert after_lockout.status_code == 200
+    assert reset == [401, 401, 200]
+    assert assert_too_many(second, "IMPORTER_LOGIN_THROTTLE_SECONDS") == 4
+
+
+def test_failed_logins_are_logged_with_the_username_and_address_but_never_the_password(
+    limited: ApiWithoutWorkers,
+) -> None:
+    limited.add_user("logged", "logged-password-1", role="viewer")
+
+    with limited.client("logged", "Secret-Guess-42") as guesser:
+        [guesser.get("/api/importer") for _ in range(4)]
+    time.sleep(0.5)
+
+    log = limited.log(limited.log_name)
+    assert "auth.failed username='logged' client=127.0.0.1" in log
+    assert "auth.throttled username='logged' client=127.0.0.1" in log
+    assert "Secret-Guess-42" not in log
+
+
+def test_an_account_over_its_request_rate_gets_429_until_its_bucket_refills(limited: ApiWithoutWorkers) -> None:
+    limited.add_user("rapid", "rapid-password-1", role="viewer")
+    limited.add_user("patient", "patient-password-1", role="viewer")
+
+    with limited.client("rapid", "rapid-password-1") as rapid, limited.client(*ADMIN) as admin:
+        answers = [rapid.get("/api/importer") for _ in range(20)]
+        others = admin.get("/api/importer")
+        refused = next(answer for answer in answers if answer.status_code != 200)
+        time.sleep(assert_too_many(refused, "IMPORTER_RATE_LIMIT_PER_SECOND"))
+        again = rapid.get("/api/importer")
+
+    served = [answer.status_code for answer in answers].index(429)
+    assert served >= 10, "the burst (IMPORTER_RATE_LIMIT_BURST=10) is served before any refusal"
+    assert "IMPORTER_RATE_LIMIT_BURST" in refused.json()["detail"]
+    assert (others.status_code, again.status_code) == (200, 200)
+
+
+def test_an_account_at_its_running_imports_limit_is_refused_before_its_upload_is_read(
+    limited: ApiWithoutWorkers,
+) -> None:
+    limited.add_user("busy", "busy-password-1", role="importer")
+    limited.add_user("calm", "calm-password-1", role="importer")
+
+    with limited.client("busy", "busy-password-1") as busy, limited.client("calm", "calm-password-1") as calm:
+        first, second = submit(busy), submit(busy)
+        third = submit(busy)
+        unread = submit(busy, b"not a workbook", SUBMIT + "&fileType=XLSX")
+        elsewhere = submit(calm)
+        cancelled = busy.post(f"/api/importer/{first.json()['statusId']}/cancel")
+        after_cancel = submit(busy)
+        retry = busy.post(f"/api/importer/{first.json()['statusId']}/retry")
+
+    assert [first.json()["status"], second.json()["status"]] == ["START_REQUESTED", "START_REQUESTED"]
+    assert assert_too_many(third, "IMPORTER_MAX_RUNNING_IMPORTS") == 10
+    assert "already has 2 imports running" in third.json()["detail"]
+    assert assert_too_many(unread, "IMPORTER_MAX_RUNNING_IMPORTS"), "a 415 would mean the body had been read"
+    assert (elsewhere.status_code, cancelled.json()["status"], after_cancel.status_code) == (200, "CANCELLED", 200)
+    assert_too_many(retry, "IMPORTER_MAX_RUNNING_IMPORTS")
+
+
+def test_the_running_imports_limit_holds_across_api_processes(limited: ApiWithoutWorkers) -> None:
+    limited.add_user("spread", "spread-password-1", role="importer")
+    second_api = ApiWithoutWorkers(limited.data_dir, limited.settings, log_name="serve-second.log")
+    second_api.start()
+    try:
+        with (
+            limited.client("spread", "spread-password-1") as one,
+            second_api.client("spread", "spread-password-1") as two,
+        ):
+            accepted = [submit(one).status_code, submit(one).status_code]
+            refused = submit(two)
+    finally:
+        second_api.stop()
+
+    assert accepted == [200, 200]
+    assert_too_many(refused, "IMPORTER_MAX_RUNNING_IMPORTS")
