@@ -99,10 +99,3 @@ def read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, block: int = 1 <
         if isinstance(error, UnsafeArchive):
             raise
         raise UnreadableFile(f"the archive entry '{info.filename}' is damaged: {error}") from None
-
-
-def check_workbook(source: IO[bytes], limits: ZipLimits) -> None:
-    """An XLSX is a ZIP: the same limits apply before any of its XML is parsed."""
-    archive, _ = open_archive(source, limits)
-    archive.close()
-    source.seek(0)

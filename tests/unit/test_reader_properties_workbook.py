@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.errors import UnreadableFile
+from app.importing.readers.sheet_xml import SheetValue
 from app.importing.readers.workbook import iter_sheet
 from tests.factories import make_xlsx, product_row
 
@@ -64,7 +65,7 @@ def with_a_flipped_byte_in(part: str) -> bytes:
     return bytes(data)
 
 
-def read_all(data: bytes) -> list[tuple[int, tuple[object, ...]]] | UnreadableFile:
+def read_all(data: bytes) -> list[tuple[int, list[SheetValue]]] | UnreadableFile:
     try:
         return list(iter_sheet(io.BytesIO(data)))
     except UnreadableFile as error:

@@ -9,8 +9,8 @@ give their cached value. No DTD, entity or external reference is accepted in any
 from __future__ import annotations
 
 import posixpath
-import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import IO, Any
@@ -23,7 +23,6 @@ from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
 
 SheetValue = str | int | float | bool | datetime | None
-_LETTERS = re.compile(r"[A-Z]+")
 _BLOCK = 1 << 16
 
 
@@ -32,7 +31,7 @@ class _Refused(Exception):
 
 
 def _refuse(*_: object) -> Any:
-    raise _Refused("its XML declares entities or a DTD, which are refused (entity expansion, external entities)")
+    raise _Refused("its XML declares entities, which are refused (a DTD, entity expansion, external entities)")
 
 
 def _parser() -> Any:
@@ -148,10 +147,12 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     return dated
 
 
-def _column(reference: str) -> int:
-    letters = _LETTERS.match(reference)
+_DIGITS = "0123456789"
+
+
+def _column_of(letters: str) -> int:
     number = 0
-    for letter in letters.group(0) if letters else "":
+    for letter in letters:
         number = number * 26 + ord(letter) - 64
     return number - 1
 
@@ -160,11 +161,13 @@ class _SheetRows:
     """expat handlers that turn sheet XML into (row number, cells) as it streams."""
 
     def __init__(self, shared: list[str], dated: set[int]) -> None:
-        self.shared, self.dated = shared, dated
+        self.shared = shared
+        self.dated = {str(index) for index in dated}
+        self.columns: dict[str, int] = {}
         self.done: list[tuple[int, list[SheetValue]]] = []
         self.row_number = 0
         self.cells: list[SheetValue] = []
-        self.column, self.kind, self.style = 0, "n", 0
+        self.column, self.kind, self.style = 0, "n", "0"
         self.text: list[str] = []
         self.collecting = False
 
@@ -172,10 +175,18 @@ class _SheetRows:
         tag = name if ":" not in name else _local(name)
         if tag == "c":
             reference = attrs.get("r")
-            self.column = _column(reference) if reference else len(self.cells)
-            self.kind, self.style = attrs.get("t", "n"), int(attrs.get("s", "0"))
-            self.text.clear()
-        elif tag in ("v", "t"):
+            if reference is None:
+                self.column = len(self.cells)
+            else:
+                letters = reference.rstrip(_DIGITS)
+                column = self.columns.get(letters)
+                if column is None:
+                    column = self.columns[letters] = _column_of(letters)
+                self.column = column
+            self.kind = attrs.get("t", "n")
+            self.style = attrs.get("s", "0")
+            self.text = []
+        elif tag == "v" or tag == "t":
             self.collecting = True
         elif tag == "row":
             number = attrs.get("r")
@@ -184,13 +195,14 @@ class _SheetRows:
 
     def end(self, name: str) -> None:
         tag = name if ":" not in name else _local(name)
-        if tag in ("v", "t"):
-            self.collecting = False
-        elif tag == "c":
+        if tag == "c":
             if self.text:
-                while len(self.cells) < self.column:
-                    self.cells.append(None)
-                self.cells.append(self._value("".join(self.text)))
+                cells = self.cells
+                while len(cells) < self.column:
+                    cells.append(None)
+                cells.append(self._value("".join(self.text)))
+        elif tag == "v" or tag == "t":
+            self.collecting = False
         elif tag == "row":
             self.done.append((self.row_number, self.cells))
 
@@ -202,7 +214,7 @@ class _SheetRows:
         kind = self.kind
         if kind == "s":
             return self.shared[int(text)]
-        if kind in ("str", "inlineStr", "e"):
+        if kind == "inlineStr" or kind == "str" or kind == "e":
             return text
         if kind == "b":
             return text.strip() == "1"
@@ -243,6 +255,7 @@ def read_sheet(
             IndexError,
             OverflowError,
             zipfile.BadZipFile,
+            zlib.error,
             EOFError,
             OSError,
         ) as error:
