@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import os
@@ -277,6 +278,9 @@ def worker(concurrency: int | None) -> None:
     settings = _settings()
     _configure_logging(settings)
     _prepare(settings).dispose()
+    # Imports are batch work and status polls are interactive: on a shared machine the API goes first.
+    with contextlib.suppress(OSError):
+        os.nice(settings.worker_nice)
     app = make_celery(settings)
     threading.Thread(target=_reap_periodically, args=(app, settings), name="reaper", daemon=True).start()
     parent = os.environ.get(PARENT_PID_VARIABLE, "")

@@ -48,6 +48,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     worker_concurrency: int = 2
+    worker_nice: int = 10
     chunk_rows: int = 5000
     max_upload_bytes: int = 1024**3
     max_field_bytes: int = 1024**2
@@ -99,6 +100,7 @@ class Settings:
             host=_str(env, "HOST", "127.0.0.1"),
             port=_int(env, "PORT", 8000),
             worker_concurrency=max(1, _int(env, "WORKER_CONCURRENCY", os.cpu_count() or 2)),
+            worker_nice=min(19, max(0, _int(env, "WORKER_NICE", 10))),
             chunk_rows=max(1, _int(env, "CHUNK_ROWS", 5000)),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1024**3),
             max_field_bytes=max(16, _int(env, "MAX_FIELD_BYTES", 1024**2)),
