@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -67,30 +69,47 @@ def _basic_credentials(encoded: str) -> tuple[str, str]:
     return username[:MAX_USERNAME], password
 
 
+# argon2id takes ~64 MiB per check: two at a time bound the API's memory, and one credential checked by
+# many requests at once is checked once (the others find it in the cache).
+_ARGON2_SLOTS = threading.BoundedSemaphore(2)
+_CREDENTIAL_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _credential_lock(username: str, password: str) -> threading.Lock:
+    digest = hashlib.blake2b(f"{username}\0{password}".encode(), digest_size=8).digest()
+    return _CREDENTIAL_LOCKS[int.from_bytes(digest, "big") % len(_CREDENTIAL_LOCKS)]
+
+
 async def _password_principal(request: Request, encoded: str) -> Principal:
     runtime: Runtime = request.app.state.runtime
     cache: CredentialCache = request.app.state.credentials
     limits: AccessLimits = request.app.state.limits
     username, password = _basic_credentials(encoded)
     address = client_address(request)
-    limits.begin_login(username, address)
 
     def lookup() -> Principal | None:
         with runtime.db.read() as session:
             account = find_account(session, username)
         if account is not None and cache.holds(username, password, account.password_hash):
+            limits.refuse_if_locked_out(username, address)  # a remembered check counts as no attempt
             return principal_of(account)
-        if not check_password(account, password):
-            return None
-        assert account is not None
-        cache.remember(username, password, account.password_hash)
-        return principal_of(account)
+        with _credential_lock(username, password):
+            if account is not None and cache.holds(username, password, account.password_hash):
+                return principal_of(account)
+            limits.begin_login(username, address)
+            with _ARGON2_SLOTS:
+                verified = check_password(account, password)
+            if not verified:
+                return None
+            assert account is not None
+            cache.remember(username, password, account.password_hash)
+            limits.succeeded_login(username, address)
+            return principal_of(account)
 
     principal = await run_in_threadpool(lookup)
     if principal is None:
         limits.failed_login(username, address)
         raise Unauthorized("wrong username or password")
-    limits.succeeded_login(username, address)
     return principal
 
 

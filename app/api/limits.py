@@ -165,6 +165,16 @@ class AccessLimits:
             _seconds(wait),
         )
 
+    def refuse_if_locked_out(self, username: str, address: str) -> None:
+        """A lockout holds even for a credential checked before it began; nothing is counted."""
+        wait = self.logins.locked_for(username, address)
+        if wait > 0:
+            raise TooManyRequests(
+                f"'{username}' is locked out from {address} after failed logins: try again in {_seconds(wait)} "
+                "seconds (IMPORTER_LOGIN_THROTTLE_SECONDS)",
+                _seconds(wait),
+            )
+
     def failed_login(self, username: str, address: str) -> None:
         """Log a failed password check: the username and the address, never the password."""
         logger.warning("auth.failed username=%r client=%s", username, address)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import update
+from sqlalchemy import Table, text, update
 from sqlmodel import Session, col
 
 from app import jobs
@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 def try_finalize(runtime: Runtime, job_id: int) -> None:
     """Whoever sees every chunk done merges the job, once: the claim is a conditional UPDATE."""
     with runtime.db.write() as session:
+        if not _finalizing_alone(session, job_id):
+            return
         claimed = session.execute(
             update(ImportStatus)
             .where(
@@ -37,6 +39,25 @@ def try_finalize(runtime: Runtime, job_id: int) -> None:
         job = session.get(ImportStatus, job_id, populate_existing=True)
         assert job is not None
         _finalize(session, job)
+
+
+_FINALIZE_LOCKS = 1 << 40
+
+
+def _finalizing_alone(session: Session, job_id: int) -> bool:
+    """On PostgreSQL, a second finalizer of the same job returns at once instead of waiting out the merge."""
+    if session.connection().dialect.name != "postgresql":
+        return True
+    taken = session.execute(text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": _FINALIZE_LOCKS + job_id})
+    return bool(taken.scalar_one())
+
+
+def _prepare_statistics(session: Session, staging: Table) -> None:
+    """The checks and the merge join staging to tables that just grew: without statistics PostgreSQL may pick
+    a nested loop, quadratic in the rows. Staging is analysed now that it holds the job, and joins hash."""
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL enable_nestloop = off"))
+        session.execute(text(f"ANALYZE {staging.name}"))
 
 
 def _sandbox_state(session: Session, sandbox_id: int) -> str:
@@ -78,6 +99,7 @@ def _finalize(session: Session, job: ImportStatus) -> None:
     assert job.id is not None
     lock_merges(session)
     writer = WRITERS[ImportType(job.import_type)]
+    _prepare_statistics(session, writer.staging)
     if job.sandbox_id and (state := _sandbox_state(session, job.sandbox_id)) != SandboxState.OPEN:
         fail_job(
             session,

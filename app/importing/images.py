@@ -50,10 +50,22 @@ def _images(outcome: RowOutcome) -> list[Image]:
 
 
 class _Resolver:
-    def __init__(self, runtime: Runtime, job: ImportStatus, assets: dict[str, int], client: httpx.Client) -> None:
-        self.runtime, self.job, self.assets, self.client = runtime, job, assets, client
+    def __init__(self, runtime: Runtime, job: ImportStatus, assets: dict[str, int]) -> None:
+        self.runtime, self.job, self.assets = runtime, job, assets
         self.policy = _policy(runtime)
         self.fetched: dict[str, Fetched | str] = {}
+        self._client: httpx.Client | None = None
+
+    @property
+    def client(self) -> httpx.Client:
+        """Made on the first URL: most chunks name assets or no images at all."""
+        if self._client is None:
+            self._client = make_client(self.policy)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
     def resolve(self, image: Image) -> Image | str:
         """The image with what it links to, or why it is left out."""
@@ -78,8 +90,8 @@ def resolve_images(runtime: Runtime, job: ImportStatus, outcomes: Sequence[RowOu
     names = {str(image["url"]) for outcome in outcomes for image in _images(outcome)}
     assets = _asset_ids(runtime, job, {name for name in names if not _SCHEME.match(name)})
     problems: list[ValidationProblem] = []
-    with make_client(_policy(runtime)) as client:
-        resolver = _Resolver(runtime, job, assets, client)
+    resolver = _Resolver(runtime, job, assets)
+    try:
         for outcome in outcomes:
             images = _images(outcome)
             if not images or outcome.record is None:
@@ -95,4 +107,6 @@ def resolve_images(runtime: Runtime, job: ImportStatus, outcomes: Sequence[RowOu
                 else:
                     kept.append(result)
             outcome.record.values["image_urls"] = kept or None  # type: ignore[assignment]
+    finally:
+        resolver.close()
     return problems

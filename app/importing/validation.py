@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from app.importing.cells import CELL_READERS, CellError, CellValue
 from app.importing.header import HeaderMap, Slot
 from app.importing.problems import ValidationProblem, column_letter
-from specifications.model import Requirement
+from specifications.model import ColumnKind, Requirement
 
 MISSING = "Missing Required Data"
 FORMULA_STARTS = frozenset("=+-@")
@@ -39,6 +39,17 @@ class RowValidator:
         self.header = header
         spec = header.spec
         self._plain = [slot for slot in header.slots if slot.column is not None and slot.locale is None]
+        # What each plain column does with a cell, prepared once: (slot, field, reader, value of an empty cell).
+        self._readers = [
+            (
+                slot,
+                slot.column.field,
+                CELL_READERS[slot.column.kind],
+                False if slot.column.kind is ColumnKind.FLAG else None,
+            )
+            for slot in self._plain
+            if slot.column is not None
+        ]
         self._family = [slot for slot in header.slots if slot.family is not None]
         self._translated = [slot for slot in header.slots if slot.locale is not None]
         self._used = {slot.index for slot in header.slots}
@@ -49,14 +60,19 @@ class RowValidator:
     def validate(self, number: int, cells: list[str]) -> tuple[Record | None, list[ValidationProblem]]:
         problems: list[ValidationProblem] = []
         values: dict[str, CellValue] = {}
-        for slot in self._plain:
-            raw = cell_at(cells, slot.index)
-            assert slot.column is not None
+        width = len(cells)
+        for slot, field_name, reader, empty in self._readers:
+            raw = cells[slot.index].strip() if slot.index < width else ""
+            if not raw:
+                values[field_name] = empty
+                continue
+            if raw[0] == "'" and raw[1:2] in FORMULA_STARTS and raw[1:2]:
+                raw = raw[1:]
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
                 continue
             try:
-                values[slot.column.field] = CELL_READERS[slot.column.kind](raw, slot.header)
+                values[field_name] = reader(raw, slot.header)
             except CellError as error:
                 problems.append(self._problem(number, slot, raw, str(error)))
         is_child = bool(values.get(self._child_flag)) if self._child_flag else False

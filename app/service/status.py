@@ -31,6 +31,8 @@ def job_status(runtime: Runtime, principal: Principal, job_id: int) -> StatusVie
     """The job with its header problems and its first record problems (problemCount has them all)."""
     with runtime.db.read() as session:
         job = visible(principal, session.get(ImportStatus, job_id), job_id)
+        if not job.problem_count:  # the common case while polling: nothing more to read
+            return StatusView(job, [], [])
         header = jobs.problems_of(session, job_id, ProblemKind.HEADER, STATUS_PROBLEM_LIMIT)
         records = jobs.problems_of(session, job_id, ProblemKind.RECORD, STATUS_PROBLEM_LIMIT)
     return StatusView(job, header, records)

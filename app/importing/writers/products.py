@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from sqlalchemy import Table, exists, func, select
@@ -16,6 +15,7 @@ from app.importing.writers.base import RowOutcome
 from app.importing.writers.checks import drop_rows, repeated_keys
 from app.importing.writers.merge import MergeCounts, MergePlan, merge
 from app.importing.writers.staging import StagingRow
+from app.importing.writers.upsert import json_text
 from app.jobs import ImportStatus, Severity
 
 _STAGING: Table = ProductStaging.__table__  # type: ignore[attr-defined]
@@ -26,9 +26,7 @@ _JSON_FIELDS = frozenset({"image_urls", "attributes", "options", "translations"}
 
 
 def _json(value: object) -> str | None:
-    if not value:
-        return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return json_text(value)
 
 
 def _values(record: Record) -> list[object]:

@@ -36,10 +36,12 @@ def scope_key(scope: Scope) -> tuple[str, ...]:
     return ("catalog_id", "sandbox_id") if scope is Scope.CATALOG else ("site_id", "sandbox_id")
 
 
+# One encoder for every value: json.dumps with options would build a new one per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
 def json_text(value: object) -> str | None:
-    if not value:
-        return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _ENCODE(value) if value else None
 
 
 def staged_value(record: Record, name: str) -> object:
