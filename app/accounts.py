@@ -115,15 +115,38 @@ class CredentialCache:
 
     Entries are keyed by an HMAC of user and password under a per-process random key, so the
     password itself is never kept; an entry also holds the password hash it was checked against,
-    so a changed or removed account stops matching at once.
+    so a changed or removed account stops matching as soon as it is read again. Within
+    `recheck_seconds` of a read, `principal` answers without reading the account at all: what makes
+    a poll cheap.
     """
 
-    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000, recheck_seconds: float = 1.0) -> None:
         self._ttl = ttl_seconds
         self._max = max_entries
+        self._recheck = recheck_seconds
         self._key = secrets.token_bytes(32)
         self._entries: OrderedDict[bytes, tuple[str, float]] = OrderedDict()
+        self._principals: dict[bytes, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
+
+    def principal(self, username: str, password: str) -> Principal | None:
+        """The account of a credential checked and read within the last `recheck_seconds`, if any."""
+        digest = self._digest(username, password)
+        with self._lock:
+            found = self._principals.get(digest)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def read(self, username: str, password: str, principal: Principal) -> None:
+        """The account was just read and the credential holds for it."""
+        if self._ttl <= 0:
+            return
+        digest = self._digest(username, password)
+        with self._lock:
+            if len(self._principals) >= self._max:
+                self._principals.clear()
+            self._principals[digest] = (principal, time.monotonic() + min(self._recheck, self._ttl))
 
     def _digest(self, username: str, password: str) -> bytes:
         message = username.encode() + b"\x00" + password.encode()

@@ -16,6 +16,7 @@ from app.accounts import CredentialCache
 from app.api import data, imports, jobs, openapi, sandboxes, specs
 from app.api.limits import AccessLimits, within_running_limit
 from app.api.params import IdConvertor
+from app.api.snapshots import StatusSnapshots
 from app.errors import RequestError, TooManyRequests, Unauthorized
 from app.runtime import Runtime
 
@@ -103,5 +104,6 @@ def create_app(runtime: Runtime) -> Starlette:
     )
     app.state.runtime = runtime
     app.state.credentials = CredentialCache(runtime.settings.auth_cache_seconds)
+    app.state.snapshots = StatusSnapshots(runtime.settings.status_cache_seconds)
     app.state.limits = AccessLimits.from_settings(runtime.settings)
     return app

@@ -65,6 +65,7 @@ class Settings:
     upload_block_bytes: int = 1024**2
     upload_retention_hours: int = 168
     auth_cache_seconds: float = 60.0
+    status_cache_seconds: float = 0.25
     default_catalog_id: int = 1
     default_site_id: int = 1
     broker_poll_seconds: float = 0.1
@@ -121,6 +122,7 @@ class Settings:
             upload_block_bytes=max(1024, _int(env, "UPLOAD_BLOCK_BYTES", 1024**2)),
             upload_retention_hours=_int(env, "UPLOAD_RETENTION_HOURS", 168),
             auth_cache_seconds=_float(env, "AUTH_CACHE_SECONDS", 60.0),
+            status_cache_seconds=min(2.0, max(0.0, _float(env, "STATUS_CACHE_SECONDS", 0.25))),
             default_catalog_id=_int(env, "DEFAULT_CATALOG_ID", 1),
             default_site_id=_int(env, "DEFAULT_SITE_ID", 1),
             broker_poll_seconds=_float(env, "BROKER_POLL_SECONDS", 0.1),

@@ -86,13 +86,19 @@ async def _password_principal(request: Request, encoded: str) -> Principal:
     limits: AccessLimits = request.app.state.limits
     username, password = _basic_credentials(encoded)
     address = client_address(request)
+    recent = cache.principal(username, password)
+    if recent is not None:  # read within the last second: no database, no thread
+        limits.refuse_if_locked_out(username, address)
+        return recent
 
     def lookup() -> Principal | None:
         with runtime.db.read() as session:
             account = find_account(session, username)
         if account is not None and cache.holds(username, password, account.password_hash):
             limits.refuse_if_locked_out(username, address)  # a remembered check counts as no attempt
-            return principal_of(account)
+            principal = principal_of(account)
+            cache.read(username, password, principal)
+            return principal
         with _credential_lock(username, password):
             if account is not None and cache.holds(username, password, account.password_hash):
                 return principal_of(account)
@@ -104,7 +110,9 @@ async def _password_principal(request: Request, encoded: str) -> Principal:
             assert account is not None
             cache.remember(username, password, account.password_hash)
             limits.succeeded_login(username, address)
-            return principal_of(account)
+            principal = principal_of(account)
+            cache.read(username, password, principal)
+            return principal
 
     principal = await run_in_threadpool(lookup)
     if principal is None:

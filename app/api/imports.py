@@ -12,6 +12,7 @@ from app import service
 from app.api.auth import authenticate
 from app.api.params import flag_param, int_param, required_int
 from app.api.rendering import render_status
+from app.api.snapshots import StatusSnapshots
 from app.api.uploads import receive_upload
 from app.errors import BadRequest
 from app.runtime import Runtime
@@ -62,7 +63,12 @@ async def submit_import(request: Request) -> JSONResponse:
 
 async def import_status(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
+    snapshots: StatusSnapshots = request.app.state.snapshots
     principal = await authenticate(request)
     status_id: int = request.path_params["status_id"]
-    view = await run_in_threadpool(service.job_status, runtime, principal, status_id)
-    return JSONResponse(render_status(view))
+    rendered = snapshots.get(status_id, principal)
+    if rendered is None:
+        view = await run_in_threadpool(service.job_status, runtime, principal, status_id)
+        rendered = render_status(view)
+        snapshots.put(status_id, view.job.account_id, rendered)
+    return JSONResponse(rendered)

@@ -73,11 +73,13 @@ def checked_entries(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile
     return sorted(files, key=lambda info: info.filename)
 
 
-def open_archive(source: IO[bytes], limits: ZipLimits) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+def open_archive(
+    source: IO[bytes], limits: ZipLimits, what: str = "the ZIP archive"
+) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError) as error:
-        raise UnreadableFile(f"the ZIP archive cannot be opened: {error}") from None
+        raise UnreadableFile(f"{what} cannot be opened (it is not a whole ZIP): {error}") from None
     try:
         return archive, checked_entries(archive, limits)
     except BaseException:

@@ -231,7 +231,7 @@ def read_sheet(
     source: IO[bytes], sheet_name: str | None = None, limits: ZipLimits | None = None
 ) -> Iterator[tuple[int, list[SheetValue]]]:
     """(row number, cells) for every row the sheet stores, in order; UnreadableFile if it is damaged."""
-    archive, _ = open_archive(source, limits or ZipLimits())
+    archive, _ = open_archive(source, limits or ZipLimits(), "the XLSX file")
     with archive:
         try:
             shared, dated = _shared_strings(archive), _date_styles(archive)

@@ -1,0 +1,187 @@
+"""The scenarios: which file, on which deployment, checked against what."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+
+import httpx
+
+from bench.checksum import ExpectedContent
+from bench.client import Submitted, run_import
+from bench.data import HEADER, INVALID_PRICE, Col, DataSpec, Variant, generate_rows
+from bench.files import DataFile, FileType, prepare, write_csv
+from bench.polling import PollingLoad
+from bench.runner import Deployment, Expectation, Options, Outcome, Run, measure
+
+TITLES = {
+    "a": "first import, PostgreSQL + Redis",
+    "b": "same file again (unchanged rows skipped)",
+    "c": "every price changed (every row updated)",
+    "d": "first import, embedded default (SQLite)",
+    "e": "XLSX first import, PostgreSQL + Redis",
+    "f": "1% invalid rows, onError=skip, PostgreSQL + Redis",
+    "g": "first import under status polling, PostgreSQL + Redis",
+    "h": "the contract's 3-row import, embedded default",
+}
+ALL = tuple(TITLES)
+ON_ERROR_NOT_AVAILABLE = "n/a (onError not available)"
+
+# The README's (and the contract's) example: catalog -2, site -3, user -2.
+CONTRACT_HEADER = (
+    "SKU Number", "SKU Indicator", "Product Title", "Product Description", "Product Description(SPANISH)",
+    "Default Category Id", "Product URL", "Retail Price", "UPC", "Available Quantity", "ProductAttribute[Color]",
+)  # fmt: skip
+CONTRACT_ROWS = tuple(
+    (sku, "", f"ProductB{sku}", f"ProductB{sku} is awesome!!!", f"¡ ProductB{sku} es increíble!", "2007",
+     f"/mens/ProductB{sku}", "3.99", f"282{sku}", "300", color)
+    for sku, color in (("2011", "Red"), ("2012", "Blue"), ("2013", "Black"))
+)  # fmt: skip
+CONTRACT_CATALOG = -2
+# Scenario g measures what a status request costs, so it runs with the per-account limits off (0 disables
+# each): 50 pollers of one account at 5 requests/s are over the default rate of 20/s, and more than 5 of
+# its requests in flight at once count as failed logins and lock the account out for a while (429).
+UNLIMITED = {"IMPORTER_RATE_LIMIT_PER_SECOND": "0", "IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE": "0"}
+PROBE_CATALOG = 99  # not catalog 1, which scenario f checks
+
+
+def _file(options: Options, variant: Variant = Variant.BASE, file_type: FileType = FileType.CSV) -> DataFile:
+    rows = options.xlsx_rows if file_type is FileType.XLSX else options.rows
+    return prepare(DataSpec(rows, options.seed, variant), file_type, options.data_folder)
+
+
+def _outcome(key: str, rows: int, options: Options) -> Outcome:
+    return Outcome(key, f"{TITLES[key]}, {options.workers} worker{'s' if options.workers > 1 else ''}", rows)
+
+
+def _unavailable(key: str, options: Options, why: str) -> Outcome:
+    outcome = _outcome(key, options.rows, options)
+    outcome.unavailable = why
+    return outcome
+
+
+def postgres_updates(run: Run, keys: list[str]) -> list[Outcome]:
+    """a, b, c on one database, in order; b and c need the first import, done unreported when a is not chosen."""
+    options, rows = run.options, run.options.rows
+    steps = [("b", Variant.BASE, "recordsSkipped"), ("c", Variant.REPRICED, "recordsUpdated")]
+    outcomes: list[Outcome] = []
+    with run.postgres_redis("pg-updates", options.workers) as deployment:
+        first = _outcome("a", rows, options)
+        measure(deployment, first, _file(options), options.timeout, Expectation({"recordsCreated": rows}))
+        if "a" in keys:
+            outcomes.append(first)
+        previous = first
+        for key, variant, counter in steps:
+            if key not in keys:
+                continue
+            if not previous.completed:
+                outcomes.append(_unavailable(key, options, f"not run: {previous.key} did not complete"))
+                continue
+            previous, data = _outcome(key, rows, options), _file(options, variant)
+            outcomes.append(measure(deployment, previous, data, options.timeout, Expectation({counter: rows})))
+    return outcomes
+
+
+def _contract_file(run: Run) -> DataFile:
+    path = run.folder / "contract-3-rows.csv"
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(CONTRACT_HEADER)
+        writer.writerows(CONTRACT_ROWS)
+    expected = ExpectedContent()
+    for row in CONTRACT_ROWS:
+        cells = dict(zip(CONTRACT_HEADER, row, strict=True))
+        expected.add_row([cells.get(name, "") for name in HEADER])
+    return DataFile(path, FileType.CSV, len(CONTRACT_ROWS), expected.result())
+
+
+def _contract(deployment: Deployment, run: Run) -> Outcome:
+    """The first import of a cold service (timed), then the same file again on the warm service (noted)."""
+    data, outcome = _contract_file(run), Outcome("h", TITLES["h"], len(CONTRACT_ROWS))
+    expectation = Expectation({"recordsCreated": 3}, CONTRACT_CATALOG, "&siteId=-3&userId=-2")
+    measure(deployment, outcome, data, run.options.timeout, expectation)
+    again = run_import(deployment.client, data, run.options.timeout, CONTRACT_CATALOG, "&siteId=-3&userId=-2")
+    outcome.note = f"again, warm: {again.seconds:.2f} s {again.state}"
+    return outcome
+
+
+def embedded(run: Run, keys: list[str]) -> list[Outcome]:
+    """h (first, on a cold service) and d, on one embedded deployment."""
+    options = run.options
+    outcomes: list[Outcome] = []
+    with run.embedded("embedded", options.workers) as deployment:
+        if "h" in keys:
+            outcomes.append(_contract(deployment, run))
+        if "d" in keys:
+            outcome = _outcome("d", options.rows, options)
+            expectation = Expectation({"recordsCreated": options.rows})
+            outcomes.append(measure(deployment, outcome, _file(options), options.timeout, expectation))
+    return outcomes
+
+
+def xlsx(run: Run, keys: list[str]) -> list[Outcome]:
+    options = run.options
+    data = _file(options, file_type=FileType.XLSX)
+    with run.postgres_redis("pg-xlsx", options.workers) as deployment:
+        outcome = _outcome("e", data.rows, options)
+        return [measure(deployment, outcome, data, options.timeout, Expectation({"recordsCreated": data.rows}))]
+
+
+def _on_error_accepted(client: httpx.Client, run: Run) -> bool:
+    """A 100-row probe with one invalid product row: does `onError=skip` complete, skipping just that row?"""
+    rows = list(generate_rows(DataSpec(100, run.options.seed)))
+    rows[0][Col.PRICE] = INVALID_PRICE
+    probe = write_csv(rows, run.folder / "on-error-probe.csv")
+    finished = run_import(client, probe, 120.0, PROBE_CATALOG, "&onError=skip")
+    return finished.state == "COMPLETED" and finished.status.get("onError") == "skip"
+
+
+def on_error_skip(run: Run, keys: list[str]) -> list[Outcome]:
+    options = run.options
+    with run.postgres_redis("pg-onerror", options.workers) as deployment:
+        if not _on_error_accepted(deployment.client, run):
+            return [_unavailable("f", options, ON_ERROR_NOT_AVAILABLE)]
+        data = _file(options, Variant.INVALID)
+        stored = data.expected.products + data.expected.skus
+        counts = {"recordsCreated": stored, "recordsFailed": data.rows - stored}
+        expectation = Expectation(counts, query="&onError=skip")
+        return [measure(deployment, _outcome("f", options.rows, options), data, options.timeout, expectation)]
+
+
+def polling(run: Run, keys: list[str]) -> list[Outcome]:
+    """A first import while `pollers` clients GET its statusUrl every `poll_interval` s for `poll_seconds` s."""
+    options = run.options
+    data = _file(options)
+    loads: list[PollingLoad] = []
+    with run.postgres_redis("pg-polling", options.workers, UNLIMITED) as deployment:
+        base_url = deployment.service.base_url
+
+        def start_load(submitted: Submitted) -> None:
+            arguments = (options.pollers, options.poll_interval, options.poll_seconds)
+            loads.append(PollingLoad(base_url, submitted.status_url, *arguments))
+            loads[-1].start()
+
+        outcome = _outcome("g", data.rows, options)
+        measure(deployment, outcome, data, options.timeout, Expectation({"recordsCreated": data.rows}), start_load)
+        if loads:
+            outcome.polling = loads[0].join()
+    return [outcome]
+
+
+Scenarios = Callable[[Run, list[str]], list[Outcome]]
+GROUPS: tuple[tuple[str, Scenarios], ...] = (
+    ("abc", postgres_updates),
+    ("hd", embedded),
+    ("e", xlsx),
+    ("f", on_error_skip),
+    ("g", polling),
+)
+
+
+def run_scenarios(run: Run, keys: list[str]) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for members, scenarios in GROUPS:
+        chosen = [key for key in keys if key in members]
+        if chosen:
+            outcomes += scenarios(run, chosen)
+    return sorted(outcomes, key=lambda outcome: ALL.index(outcome.key))

@@ -1,0 +1,71 @@
+"""Hostile files sent to the running service: each gets its exact answer, and the service stays up and small."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.chaos import descendants
+from tests.e2e.service import Service, wait_for_end
+from tests.factories import make_csv, make_xlsx, product_row
+from tests.unit.test_hostile_archives import BILLION_LAUGHS, hostile_sheet
+
+PRODUCTS = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=701"
+ASSETS = "/api/importer/ASSET?importSpecification=DefaultAssetImportSpecification&catalogId=701"
+
+
+def zip_of(entries: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def message_of(client: httpx.Client, url: str, body: bytes) -> str:
+    response = client.post(url, content=body)
+    assert response.status_code == 200, response.text
+    final = wait_for_end(client, response.json()["statusUrl"])[-1]
+    assert final["status"] == "FAILED", final
+    return str(next(d["description"] for d in final["details"] if d["type"] == "message"))
+
+
+def rss_mb(pid: int) -> int:
+    for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def test_hostile_files_fail_with_their_reason_and_the_service_stays_small(
+    service: Service, admin: httpx.Client
+) -> None:
+    corpus = [
+        (ASSETS, zip_of({"zeros.png": b"\0" * (50 * 1024 * 1024)}), "more than the limit of 200"),
+        (ASSETS, zip_of({"../../etc/cron.d/evil": b"x"}), "points outside its folder"),
+        (PRODUCTS + "&fileType=ZIP", zip_of({f"f{n}.csv": b"a" for n in range(10_001)}),
+         "more than the limit of 10000"),
+        (PRODUCTS + "&fileType=XLSX", hostile_sheet(BILLION_LAUGHS.replace("lolz", "worksheet"), "<t>&lol9;</t>"),
+         "declares entities, which are refused"),
+        (PRODUCTS + "&fileType=XLSX", hostile_sheet('<!DOCTYPE worksheet [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+                                                    "<t>&x;</t>"), "declares entities, which are refused"),
+        (PRODUCTS + "&fileType=XLSX", make_xlsx([product_row("1")])[:3000], "XLSX"),
+        (PRODUCTS, make_csv([product_row("1")]) + b'"unterminated,' + b"x" * (1200 * 1024),
+         "longer than the limit of 1048576 bytes (IMPORTER_MAX_FIELD_BYTES)"),
+    ]  # fmt: skip
+    for url, body, reason in corpus:
+        assert reason in message_of(admin, url, body), reason
+
+    nul = admin.post(PRODUCTS, content=make_csv([product_row("1", title="a\x00b")]))
+    final = wait_for_end(admin, nul.json()["statusUrl"])[-1]
+    assert "Product Title contains a NUL byte" in final["details"][3]["description"]
+    renamed = admin.post(PRODUCTS + "&fileType=CSV", content=b"%PDF-1.7 pretending to be a CSV")
+    assert renamed.status_code == 415 and "the body is a PDF document" in renamed.json()["detail"]
+
+    assert admin.get("/api/health").status_code == 200
+    workers = [pid for pid in descendants(service.api.pid) if pid != service.api.pid]
+    for pid in [service.api.pid, *workers, *(p.pid for p in service.processes[1:])]:
+        assert rss_mb(pid) < 250, f"process {pid} holds {rss_mb(pid)} MB"
