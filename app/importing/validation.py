@@ -54,6 +54,14 @@ class RowValidator:
         self._translated = [slot for slot in header.slots if slot.locale is not None]
         self._used = {slot.index for slot in header.slots}
         self._width = len(header.cells)
+        self._unused = [index for index in range(self._width) if index not in self._used]
+        # Only the columns with a rule to check: (slot, field, whether SKU rows are exempt).
+        self._required = [
+            (slot, column.field, column.requirement is Requirement.REQUIRED_ON_PARENT_ROWS)
+            for slot in self._plain
+            if (column := slot.column) is not None
+            and column.requirement in (Requirement.REQUIRED, Requirement.REQUIRED_ON_PARENT_ROWS)
+        ]
         self._child_flag = spec.child_flag
         self._families = spec.families
 
@@ -90,10 +98,12 @@ class RowValidator:
         families: dict[str, dict[str, str]] = {family.field: {} for family in self._families}
         for slot in self._family:
             raw = cell_at(cells, slot.index)
+            if not raw:
+                continue
             assert slot.family is not None and slot.member is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
-            elif raw:
+            else:
                 families[slot.family.field][slot.member] = raw
         return families
 
@@ -103,10 +113,12 @@ class RowValidator:
         translations: dict[str, dict[str, str]] = {}
         for slot in self._translated:
             raw = cell_at(cells, slot.index)
+            if not raw:
+                continue
             assert slot.column is not None and slot.locale is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
-            elif raw:
+            else:
                 translations.setdefault(slot.column.field, {})[slot.locale] = raw
         return translations
 
@@ -118,30 +130,29 @@ class RowValidator:
         is_child: bool,
         problems: list[ValidationProblem],
     ) -> None:
-        failed = {problem.field_name for problem in problems}
-        for slot in self._plain:
-            column = slot.column
-            assert column is not None
-            needed = column.requirement is Requirement.REQUIRED or (
-                column.requirement is Requirement.REQUIRED_ON_PARENT_ROWS and not is_child
-            )
-            if needed and values.get(column.field) is None and slot.header not in failed:
-                message = f"{MISSING}: {column.header} is required"
-                if column.requirement is Requirement.REQUIRED_ON_PARENT_ROWS:
+        failed = {problem.field_name for problem in problems} if problems else ()
+        for slot, field_name, parent_rows_only in self._required:
+            if values.get(field_name) is None and not (parent_rows_only and is_child) and slot.header not in failed:
+                message = f"{MISSING}: {slot.header} is required"
+                if parent_rows_only:
                     message += " on product rows"
                 problems.append(self._problem(number, slot, "", message))
+        if not is_child:
+            return
         for family in self._families:
-            if family.requirement is Requirement.REQUIRED_ON_CHILD_ROWS and is_child and not families[family.field]:
+            if family.requirement is Requirement.REQUIRED_ON_CHILD_ROWS and not families[family.field]:
                 header = f"{family.prefix}[Name]"
                 message = f"{MISSING}: a SKU row needs at least one {header} value"
                 problems.append(ValidationProblem(number, None, header, "", message))
 
     def _check_stray_cells(self, number: int, cells: list[str], problems: list[ValidationProblem]) -> None:
-        for index, cell in enumerate(cells):
-            if index not in self._used and cell.strip():
-                where = "beyond the last header" if index >= self._width else "under an empty header"
-                message = f"a value stands in column {column_letter(index)}, {where}"
-                problems.append(ValidationProblem(number, column_letter(index), None, cell, message))
+        width = len(cells)
+        stray = [index for index in self._unused if index < width and cells[index].strip()]
+        stray += [index for index in range(self._width, width) if cells[index].strip()]
+        for index in stray:
+            where = "beyond the last header" if index >= self._width else "under an empty header"
+            message = f"a value stands in column {column_letter(index)}, {where}"
+            problems.append(ValidationProblem(number, column_letter(index), None, cells[index], message))
 
     @staticmethod
     def _problem(number: int, slot: Slot, value: str, message: str) -> ValidationProblem:

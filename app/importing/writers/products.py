@@ -22,26 +22,28 @@ _STAGING: Table = ProductStaging.__table__  # type: ignore[attr-defined]
 _PRODUCT: Table = Product.__table__  # type: ignore[attr-defined]
 _SKU: Table = Sku.__table__  # type: ignore[attr-defined]
 MAX_PENDING_WARNINGS = 1000
-_JSON_FIELDS = frozenset({"image_urls", "attributes", "options", "translations"})
 
 
 def _json(value: object) -> str | None:
     return json_text(value)
 
 
-def _values(record: Record) -> list[object]:
-    values = record.values
-    row: list[object] = []
-    for name in PRODUCT_VALUE_COLUMNS:
-        if name in ("attributes", "options"):
-            row.append(_json(record.families.get(name)))
-        elif name == "translations":
-            row.append(_json(record.translations))
-        elif name in _JSON_FIELDS:
-            row.append(_json(values.get(name)))
-        else:
-            row.append(values.get(name))
-    return row
+_ORDER = (
+    "product_title", "product_description", "product_url", "default_category_id", "retail_price", "upc",
+    "available_quantity", "image_urls", "fulfillment_type", "attributes", "options", "translations",
+)  # fmt: skip
+assert _ORDER == PRODUCT_VALUE_COLUMNS, "the staging row below is written in PRODUCT_VALUE_COLUMNS order"
+
+
+def _values(record: Record) -> tuple[object, ...]:
+    """A record's staging values in PRODUCT_VALUE_COLUMNS order, written out: this runs for every row."""
+    get, families = record.values.get, record.families
+    return (
+        get("product_title"), get("product_description"), get("product_url"), get("default_category_id"),
+        get("retail_price"), get("upc"), get("available_quantity"), _json(get("image_urls")),
+        get("fulfillment_type"), _json(families.get("attributes")), _json(families.get("options")),
+        _json(record.translations),
+    )  # fmt: skip
 
 
 class ProductWriter:
