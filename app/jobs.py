@@ -189,10 +189,6 @@ def add_chunk_progress(session: Session, job_id: int, records: int, problems: in
     return int(errors_so_far)
 
 
-def get_job(session: Session, job_id: int) -> ImportStatus | None:
-    return session.get(ImportStatus, job_id)
-
-
 def problems_of(session: Session, job_id: int, kind: ProblemKind, limit: int, offset: int = 0) -> list[ImportProblem]:
     statement = (
         select(ImportProblem)

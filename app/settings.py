@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import SettingsError
@@ -81,7 +81,6 @@ class Settings:
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 60
     max_running_imports: int = 10
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

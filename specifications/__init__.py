@@ -23,9 +23,6 @@ SPECIFICATIONS: tuple[Specification, ...] = (
     DEFAULT_ASSET,
 )
 
-# Import types whose pipeline exists in this version of the service.
-SUPPORTED_TYPES: tuple[ImportType, ...] = tuple(dict.fromkeys(spec.import_type for spec in SPECIFICATIONS))
-
 # Specifications a deployment adds at start-up (IMPORTER_SPECIFICATIONS_DIR), after the built-in ones.
 _added: list[Specification] = []
 
@@ -58,7 +55,6 @@ def find_specification(import_type: ImportType, name: str) -> Specification | No
 
 __all__ = [
     "SPECIFICATIONS",
-    "SUPPORTED_TYPES",
     "Column",
     "ColumnFamily",
     "ColumnKind",

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import BigInteger, String, Table, Text, UniqueConstraint
+from sqlmodel import Field
 
-from sqlalchemy import BigInteger, DateTime, String, Table, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
-
+from app.commerce.bookkeeping import Written
 from app.commerce.staging import staging_table
-from app.jobs import utcnow
 
 
-class Asset(SQLModel, table=True):
+class Asset(Written, table=True):
     __tablename__ = "asset"
     __table_args__ = (UniqueConstraint("catalog_id", "sandbox_id", "file_name", name="uq_asset_key"),)
 
@@ -27,11 +25,6 @@ class Asset(SQLModel, table=True):
     sku_number: str | None = Field(default=None, sa_type=String(255))
     category_id: str | None = Field(default=None, sa_type=String(255))
     alt_text: str | None = Field(default=None, sa_type=Text)
-    created_job_id: int
-    updated_job_id: int
-    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 ASSET_FIELDS = (

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import DateTime, String, Table, Text, UniqueConstraint
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, select
 
+from app.commerce.bookkeeping import Written
 from app.commerce.staging import staging_table
-from app.jobs import utcnow
 
 
-class Category(SQLModel, table=True):
+class Category(Written, table=True):
     __tablename__ = "category"
     __table_args__ = (UniqueConstraint("catalog_id", "sandbox_id", "category_id", name="uq_category_key"),)
 
@@ -28,11 +28,6 @@ class Category(SQLModel, table=True):
     active_start_date: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     active_end_date: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     translations: str | None = Field(default=None, sa_type=Text)
-    created_job_id: int
-    updated_job_id: int
-    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 def category_exists(session: Session, catalog_id: int, sandbox_id: int, category_id: str) -> bool:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from sqlalchemy import String, Table, Text, UniqueConstraint
+from sqlmodel import Field
 
-from sqlalchemy import DateTime, String, Table, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
-
+from app.commerce.bookkeeping import Written
 from app.commerce.staging import staging_table
-from app.jobs import utcnow
 
 
-class Customer(SQLModel, table=True):
+class Customer(Written, table=True):
     __tablename__ = "customer"
     __table_args__ = (UniqueConstraint("site_id", "sandbox_id", "customer_id", name="uq_customer_key"),)
 
@@ -26,14 +24,9 @@ class Customer(SQLModel, table=True):
     active: bool | None = None
     tax_exempt: bool | None = None
     attributes: str | None = Field(default=None, sa_type=Text)
-    created_job_id: int
-    updated_job_id: int
-    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-class Address(SQLModel, table=True):
+class Address(Written, table=True):
     __tablename__ = "customer_address"
     __table_args__ = (
         UniqueConstraint("site_id", "sandbox_id", "customer_id", "address_name", name="uq_customer_address_key"),
@@ -56,11 +49,6 @@ class Address(SQLModel, table=True):
     phone: str | None = Field(default=None, sa_type=String(60))
     default_shipping: bool | None = None
     default_billing: bool | None = None
-    created_job_id: int
-    updated_job_id: int
-    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 CUSTOMER_FIELDS = (

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.commerce.bookkeeping import Written
 from app.commerce.types import Money
-from app.jobs import utcnow
 
 
-class Order(SQLModel, table=True):
+class Order(Written, table=True):
     __tablename__ = "customer_order"
     __table_args__ = (UniqueConstraint("site_id", "sandbox_id", "order_number", name="uq_customer_order_key"),)
 
@@ -27,14 +27,9 @@ class Order(SQLModel, table=True):
     currency: str | None = Field(default=None, sa_type=String(3))
     order_total: str | None = Field(default=None, sa_type=Money)
     item_count: int
-    created_job_id: int
-    updated_job_id: int
-    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-class OrderItem(SQLModel, table=True):
+class OrderItem(Written, table=True):
     __tablename__ = "order_item"
     __table_args__ = (UniqueConstraint("site_id", "sandbox_id", "order_number", "line_no", name="uq_order_item_key"),)
 
@@ -47,11 +42,6 @@ class OrderItem(SQLModel, table=True):
     sku_number: str = Field(sa_type=String(255))
     quantity: int = Field(sa_type=BigInteger)
     item_price: str = Field(sa_type=Money)
-    created_job_id: int
-    updated_job_id: int
-    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 ORDER_TABLE: Table = Order.__table__  # type: ignore[attr-defined]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from app.commerce.bookkeeping import Written
 from app.commerce.types import Money
-from app.jobs import utcnow
 
 
-class Product(SQLModel, table=True):
+class Product(Written, table=True):
     __tablename__ = "product"
     __table_args__ = (UniqueConstraint("catalog_id", "sandbox_id", "sku_number", name="uq_product_key"),)
 
@@ -31,14 +29,9 @@ class Product(SQLModel, table=True):
     fulfillment_type: str | None = Field(default=None, sa_type=String(100))
     attributes: str | None = Field(default=None, sa_type=Text)
     translations: str | None = Field(default=None, sa_type=Text)
-    created_job_id: int
-    updated_job_id: int
-    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
-class Sku(SQLModel, table=True):
+class Sku(Written, table=True):
     """An additional SKU of a product (a row with SKU Indicator Y), told apart by its options."""
 
     __tablename__ = "sku"
@@ -64,11 +57,6 @@ class Sku(SQLModel, table=True):
     attributes: str | None = Field(default=None, sa_type=Text)
     options: str | None = Field(default=None, sa_type=Text)
     translations: str | None = Field(default=None, sa_type=Text)
-    created_job_id: int
-    updated_job_id: int
-    base_job_id: int | None = None  # a sandbox row: the production row's updated_job_id when it was written
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
 
 
 # Value columns shared by product and SKU rows, in staging order after the row's identity.

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 from app import jobs
 from app.errors import ImportFailed
 from app.importing.asset_planning import plan_assets
+from app.importing.cells import TRUE_WORDS
 from app.importing.chunking import ChunkLayout
 from app.importing.finalize import fail_job, over_limit, try_finalize
 from app.importing.formats import FileType
@@ -204,9 +205,7 @@ def _validate_chunk(
 def _looks_like_child(header: HeaderMap, cells: list[str]) -> bool:
     flag = header.spec.child_flag
     slot = header.slot_for(flag) if flag else None
-    return (
-        slot is not None and slot.index < len(cells) and cells[slot.index].strip().lower() in ("y", "yes", "true", "1")
-    )
+    return slot is not None and slot.index < len(cells) and cells[slot.index].strip().lower() in TRUE_WORDS
 
 
 def run_chunk(runtime: Runtime, job_id: int, chunk_no: int) -> None:

@@ -17,7 +17,7 @@ from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
 from app.service.audit import record_event
 from app.service.sandboxes import sandbox_for_import
-from specifications import SUPPORTED_TYPES, ImportType, all_specifications, find_specification, specifications_for
+from specifications import ImportType, all_specifications, find_specification, specifications_for
 from specifications.asset import DEFAULT_ASSET
 
 logger = logging.getLogger(__name__)
@@ -77,9 +77,6 @@ def parse_import_type(text: str) -> ImportType:
         import_type = ImportType(text.strip().upper())
     except ValueError:
         raise BadRequest(f"unknown importType '{text}'; valid import types are {valid}") from None
-    if import_type not in SUPPORTED_TYPES:
-        ready = ", ".join(kind.value for kind in SUPPORTED_TYPES)
-        raise BadRequest(f"{import_type.value} imports are not available in this version; available: {ready}")
     return import_type
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,27 +51,40 @@ class Outcome:
         )
 
 
-def _start(tmp_path: Path, mode: str, broker_url: str | None = None) -> tuple[Service, str | None]:
-    if mode == "embedded":
-        service = Service(tmp_path / "service", dict(CRASH_SETTINGS))
-        pg_url = None
-    else:
-        pg_url = create_pg_database()
-        settings = CRASH_SETTINGS | {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": broker_url or ""}
+@contextmanager
+def running(tmp_path: Path, mode: str, broker_url: str = "") -> Iterator[tuple[Service, str]]:
+    """The service on one deployment (its own PostgreSQL database in production), stopped and dropped after."""
+    pg_url = create_pg_database() if mode == "production" else ""
+    if pg_url:
+        settings = CRASH_SETTINGS | {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": broker_url}
         service = Service(tmp_path / "service", settings, split_workers=2)
+    else:
+        service = Service(tmp_path / "service", dict(CRASH_SETTINGS))
     service.add_user(*ADMIN)
-    service.start()
-    return service, pg_url
+    try:
+        service.start()
+        yield service, pg_url
+    finally:
+        service.stop()
+        if pg_url:
+            drop_pg_database(pg_url)
+
+
+@contextmanager
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.kill()
 
 
 @pytest.fixture(params=["embedded", "production"])
 def crashable(request: pytest.FixtureRequest, tmp_path: Path, redis_db: RedisDatabase) -> Iterator[Service]:
     redis_db.flush()
-    service, pg_url = _start(tmp_path, request.param, redis_db.url)
-    yield service
-    service.stop()
-    if pg_url:
-        drop_pg_database(pg_url)
+    with running(tmp_path, request.param, redis_db.url) as (service, _):
+        yield service
 
 
 def kill_a_worker(service: Service, rng: random.Random) -> None:
@@ -172,19 +186,13 @@ def test_the_api_killed_mid_import_restarts_and_the_import_finishes(crashable: S
 
 def test_dropped_database_connections_are_survived(tmp_path: Path, redis_db: RedisDatabase) -> None:
     redis_db.flush()
-    service, pg_url = _start(tmp_path, "production", redis_db.url)
-    assert pg_url is not None
-    try:
-        with service.client(*ADMIN) as client:
-            jobs = submit_jobs(client, 2, 2000)
-            dropped = 0
-            for _ in range(4):
-                time.sleep(0.4)
-                dropped += drop_connections(pg_url, PG_ADMIN_URL)
-            outcome = settle(client, jobs, 2000, kills=dropped)
-    finally:
-        service.stop()
-        drop_pg_database(pg_url)
+    with running(tmp_path, "production", redis_db.url) as (service, pg_url), service.client(*ADMIN) as client:
+        jobs = submit_jobs(client, 2, 2000)
+        dropped = 0
+        for _ in range(4):
+            time.sleep(0.4)
+            dropped += drop_connections(pg_url, PG_ADMIN_URL)
+        outcome = settle(client, jobs, 2000, kills=dropped)
 
     print(outcome.report("connection drops"))
     assert dropped > 0
@@ -192,22 +200,17 @@ def test_dropped_database_connections_are_survived(tmp_path: Path, redis_db: Red
 
 
 def test_a_redis_restart_mid_import_is_survived(tmp_path: Path) -> None:
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    service, pg_url = _start(tmp_path, "production", redis.url)
-    assert pg_url is not None
-    try:
-        with service.client(*ADMIN) as client:
-            jobs = submit_jobs(client, 2, 3000)
-            time.sleep(0.7)
-            redis.kill()
-            time.sleep(1.5)
-            redis.start()
-            outcome = settle(client, jobs, 3000, kills=1)
-    finally:
-        service.stop()
+    with (
+        private_redis(tmp_path) as redis,
+        running(tmp_path, "production", redis.url) as (service, _),
+        service.client(*ADMIN) as client,
+    ):
+        jobs = submit_jobs(client, 2, 3000)
+        time.sleep(0.7)
         redis.kill()
-        drop_pg_database(pg_url)
+        time.sleep(1.5)
+        redis.start()
+        outcome = settle(client, jobs, 3000, kills=1)
 
     print(outcome.report("redis restart"))
     assert (outcome.completed, outcome.rows_found, outcome.duplicates) == (2, 6000, 0)
@@ -230,26 +233,21 @@ def test_ten_api_restarts_leave_every_job_whole(crashable: Service) -> None:
 
 @pytest.mark.stress
 def test_twenty_rounds_of_dropped_connections_and_five_redis_restarts(tmp_path: Path) -> None:
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    service, pg_url = _start(tmp_path, "production", redis.url)
-    assert pg_url is not None
-    try:
-        with service.client(*ADMIN) as client:
-            jobs = submit_jobs(client, 4, 3000)
-            dropped = 0
-            for round_number in range(20):
-                time.sleep(0.3)
-                dropped += drop_connections(pg_url, PG_ADMIN_URL)
-                if round_number % 4 == 0:
-                    redis.kill()
-                    time.sleep(0.5)
-                    redis.start()
-            outcome = settle(client, jobs, 3000, kills=dropped + 5)
-    finally:
-        service.stop()
-        redis.kill()
-        drop_pg_database(pg_url)
+    with (
+        private_redis(tmp_path) as redis,
+        running(tmp_path, "production", redis.url) as (service, pg_url),
+        service.client(*ADMIN) as client,
+    ):
+        jobs = submit_jobs(client, 4, 3000)
+        dropped = 0
+        for round_number in range(20):
+            time.sleep(0.3)
+            dropped += drop_connections(pg_url, PG_ADMIN_URL)
+            if round_number % 4 == 0:
+                redis.kill()
+                time.sleep(0.5)
+                redis.start()
+        outcome = settle(client, jobs, 3000, kills=dropped + 5)
 
     print(outcome.report("connection drops and redis restarts"))
     assert (outcome.completed + outcome.failed_with_message, outcome.duplicates) == (4, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -11,6 +12,7 @@ from sqlmodel import Session
 
 from app.importing.problems import ValidationProblem
 from app.importing.validation import Record
+from app.importing.writers.checks import drop_rows
 from app.importing.writers.merge import MergeCounts
 from app.importing.writers.staging import StagingRow
 from app.jobs import ImportStatus
@@ -53,3 +55,26 @@ class ImportWriter(Protocol):
     def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
         """What `merge` would count, writing nothing."""
         ...
+
+
+class StagedWriter(ABC):
+    """What every writer shares: unstaging rows found invalid, no warnings unless it says so, and a merge
+    that can also only count (a dry run)."""
+
+    staging: Table
+
+    def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:
+        drop_rows(session, self.staging, job_id, rows)
+
+    def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+        return []
+
+    def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
+        return self._apply(session, job, write=True)
+
+    def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
+        return self._apply(session, job, write=False)
+
+    @abstractmethod
+    def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
+        """Merge the job's staging (or, without `write`, count what the merge would do)."""

@@ -13,8 +13,8 @@ from app.commerce.customers import CUSTOMER_TABLE
 from app.commerce.orders import ITEM_FIELDS, ORDER_FIELDS, ORDER_ITEM_TABLE, ORDER_STAGING, ORDER_TABLE
 from app.commerce.products import Product, Sku
 from app.importing.problems import ValidationProblem
-from app.importing.writers.base import RowOutcome
-from app.importing.writers.checks import drop_rows, missing_references
+from app.importing.writers.base import RowOutcome, StagedWriter
+from app.importing.writers.checks import missing_references
 from app.importing.writers.merge import MergeCounts, MergePlan, merge
 from app.importing.writers.staging import StagingRow
 from app.jobs import ImportStatus
@@ -44,7 +44,7 @@ def _order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
     return []
 
 
-class OrderWriter:
+class OrderWriter(StagedWriter):
     staging = ORDER_STAGING
     staging_columns: tuple[str, ...] = (
         "job_id",
@@ -150,18 +150,6 @@ class OrderWriter:
                 ValidationProblem(row, None, "Order Number", order, message) for row in rows if row not in spoiled_rows
             ]
         return problems
-
-    def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:
-        drop_rows(session, self.staging, job_id, rows)
-
-    def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
-        return []
-
-    def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
-        return self._apply(session, job, write=True)
-
-    def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
-        return self._apply(session, job, write=False)
 
     def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
         assert job.id is not None

@@ -11,8 +11,8 @@ from app.commerce.categories import CATEGORY_TABLE
 from app.commerce.products import PRODUCT_VALUE_COLUMNS, Product, ProductStaging, Sku
 from app.importing.problems import ValidationProblem
 from app.importing.validation import Record
-from app.importing.writers.base import RowOutcome
-from app.importing.writers.checks import drop_rows, repeated_keys
+from app.importing.writers.base import RowOutcome, StagedWriter
+from app.importing.writers.checks import repeated_keys
 from app.importing.writers.merge import MergeCounts, MergePlan, merge
 from app.importing.writers.staging import StagingRow
 from app.importing.writers.upsert import json_text
@@ -46,7 +46,7 @@ def _values(record: Record) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-class ProductWriter:
+class ProductWriter(StagedWriter):
     staging = _STAGING
     staging_columns = (
         "job_id",
@@ -86,9 +86,6 @@ class ProductWriter:
         assert job.id is not None
         return repeated_keys(session, self.staging, job.id, ("sku_number",), "SKU Number")
 
-    def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:
-        drop_rows(session, self.staging, job_id, rows)
-
     def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
         """One warning per Default Category Id that names no category yet: the products link once it arrives."""
         staging, categories = self.staging, CATEGORY_TABLE
@@ -116,12 +113,6 @@ class ProductWriter:
             )
             for category, row, count in session.execute(query)
         ]
-
-    def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
-        return self._apply(session, job, write=True)
-
-    def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
-        return self._apply(session, job, write=False)
 
     def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
         assert job.id is not None

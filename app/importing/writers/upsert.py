@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from app.importing.problems import ValidationProblem
 from app.importing.validation import Record
-from app.importing.writers.base import RowOutcome
-from app.importing.writers.checks import drop_rows, repeated_keys
+from app.importing.writers.base import RowOutcome, StagedWriter
+from app.importing.writers.checks import repeated_keys
 from app.importing.writers.merge import MergeCounts, MergePlan, merge
 from app.importing.writers.staging import StagingRow
 from app.jobs import ImportStatus
@@ -65,7 +65,7 @@ class UpsertTarget:
     checks: tuple[SetCheck, ...] = field(default=())
 
 
-class UpsertWriter:
+class UpsertWriter(StagedWriter):
     def __init__(self, spec: UpsertTarget) -> None:
         self.spec = spec
         self.staging = spec.staging
@@ -88,18 +88,6 @@ class UpsertWriter:
         for check in self.spec.checks:
             found += check(session, job)
         return found
-
-    def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
-        return []
-
-    def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:
-        drop_rows(session, self.staging, job_id, rows)
-
-    def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
-        return self._apply(session, job, write=True)
-
-    def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
-        return self._apply(session, job, write=False)
 
     def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
         assert job.id is not None
