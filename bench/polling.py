@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import multiprocessing
 import statistics
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
 
 import httpx
 
 from bench.service import USER
+
+WARM_UP_SECONDS = 2.0  # every poller builds its client and opens its connection before any latency counts
 
 
 @dataclass(frozen=True)
@@ -38,31 +42,36 @@ class PollingResult:
 
 
 async def _poller(
-    client: httpx.AsyncClient, url: str, interval: float, until: float, latencies: list[float], errors: list[str]
+    base_url: str, url: str, interval: float, offset: float, until: float, latencies: list[float], errors: list[str]
 ) -> None:
-    tick = time.monotonic()
-    while (began := time.monotonic()) < until:
-        try:
-            response = await client.get(url)
-            if response.status_code == 200:
-                latencies.append(time.monotonic() - began)
-            else:
-                errors.append(str(response.status_code))
-        except httpx.HTTPError as error:
-            errors.append(type(error).__name__)
-        tick += interval
-        await asyncio.sleep(max(0.0, tick - time.monotonic()))
+    """One script polling one statusUrl: its own connection, warmed up before it counts, at its own phase."""
+    async with httpx.AsyncClient(base_url=base_url, auth=USER, timeout=10.0) as client:
+        with contextlib.suppress(httpx.HTTPError):
+            await client.get(url)  # the connection is opened (and the client built) before the clock runs
+        await asyncio.sleep(offset)
+        tick = time.monotonic()
+        while (began := time.monotonic()) < until:
+            try:
+                response = await client.get(url)
+                if response.status_code == 200:
+                    latencies.append(time.monotonic() - began)
+                else:
+                    errors.append(str(response.status_code))
+            except httpx.HTTPError as error:
+                errors.append(type(error).__name__)
+            tick += interval
+            await asyncio.sleep(max(0.0, tick - time.monotonic()))
 
 
 async def _poll(base_url: str, url: str, pollers: int, interval: float, duration: float) -> PollingResult:
+    """`pollers` independent scripts, their phases spread over one interval (real pollers are not in step)."""
     latencies: list[float] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=pollers, max_keepalive_connections=pollers)
-    async with httpx.AsyncClient(base_url=base_url, auth=USER, timeout=10.0, limits=limits) as client:
-        began = time.monotonic()
-        until = began + duration
-        await asyncio.gather(*(_poller(client, url, interval, until, latencies, errors) for _ in range(pollers)))
-        seconds = time.monotonic() - began
+    began = time.monotonic() + WARM_UP_SECONDS
+    until = began + duration
+    offsets = [WARM_UP_SECONDS + interval * number / pollers for number in range(pollers)]
+    await asyncio.gather(*(_poller(base_url, url, interval, offset, until, latencies, errors) for offset in offsets))
+    seconds = time.monotonic() - began
     if len(latencies) >= 2:
         cuts = statistics.quantiles(latencies, n=100, method="inclusive")
         p50, p99 = cuts[49], cuts[98]
@@ -74,27 +83,28 @@ async def _poll(base_url: str, url: str, pollers: int, interval: float, duration
     return PollingResult(pollers, requests, len(errors), seconds, p50 * 1e3, p99 * 1e3, worst * 1e3, kinds)
 
 
+def _run(arguments: tuple[str, str, int, float, float], results: Queue[PollingResult | str]) -> None:
+    try:
+        results.put(asyncio.run(_poll(*arguments)))
+    except BaseException as error:  # reported by join(), in the benchmark's process
+        results.put(f"{type(error).__name__}: {error}")
+
+
 class PollingLoad:
-    """Runs the pollers on an event loop of their own, in a thread, beside the caller's own polling."""
+    """The pollers in a process of their own, so that they share no interpreter lock with the benchmark."""
 
     def __init__(self, base_url: str, status_url: str, pollers: int, interval: float, duration: float) -> None:
-        self._arguments = (base_url, status_url, pollers, interval, duration)
-        self._thread = threading.Thread(target=self._run, name="polling-load", daemon=True)
-        self.result: PollingResult | None = None
-        self.error: BaseException | None = None
-
-    def _run(self) -> None:
-        try:
-            self.result = asyncio.run(_poll(*self._arguments))
-        except BaseException as error:  # reported by join(), in the caller's thread
-            self.error = error
+        context = multiprocessing.get_context("spawn")
+        self._results: Queue[PollingResult | str] = context.Queue()
+        arguments = (base_url, status_url, pollers, interval, duration)
+        self._process = context.Process(target=_run, args=(arguments, self._results), name="polling-load", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        self._process.start()
 
     def join(self) -> PollingResult:
-        self._thread.join()
-        if self.error is not None:
-            raise self.error
-        assert self.result is not None
-        return self.result
+        result = self._results.get()
+        self._process.join()
+        if isinstance(result, str):
+            raise RuntimeError(f"the polling load failed: {result}")
+        return result
