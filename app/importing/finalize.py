@@ -38,7 +38,12 @@ def try_finalize(runtime: Runtime, job_id: int) -> None:
             return
         job = session.get(ImportStatus, job_id, populate_existing=True)
         assert job is not None
-        _finalize(session, job)
+        completed = _finalize(session, job)
+    if completed:
+        # The job's staging rows are garbage once it is COMPLETED: deleting them is not the user's wait.
+        # Should this worker die first, the reaper's sweep deletes them (reaper.clear_finished_staging).
+        with runtime.db.write() as session:
+            clear_job(session, WRITERS[ImportType(job.import_type)].staging, job_id)
 
 
 _FINALIZE_LOCKS = 1 << 40
@@ -95,7 +100,8 @@ def fail_job(session: Session, job: ImportStatus, message: str, **values: object
     logger.info("import.failed job_id=%s", job.id)
 
 
-def _finalize(session: Session, job: ImportStatus) -> None:
+def _finalize(session: Session, job: ImportStatus) -> bool:
+    """Merge the job, or fail it under its error policy; True when it COMPLETED."""
     assert job.id is not None
     lock_merges(session)
     writer = WRITERS[ImportType(job.import_type)]
@@ -106,7 +112,7 @@ def _finalize(session: Session, job: ImportStatus) -> None:
             job,
             f"sandbox {job.sandbox_id} was {state.lower()} before this import finished; nothing was written",
         )
-        return
+        return False
     found = writer.set_problems(session, job)
     record_problems(session, job.id, ProblemKind.RECORD, found)
     bad_rows = sorted({problem.row for problem in found if problem.row is not None})
@@ -115,13 +121,12 @@ def _finalize(session: Session, job: ImportStatus) -> None:
     reason = over_limit(job, failed_rows)
     if reason:
         fail_job(session, job, reason, records_failed=failed_rows, problem_count=problem_count, error_count=failed_rows)
-        return
+        return False
     writer.drop_rows(session, job.id, bad_rows)
     warnings = writer.warnings(session, job)
     record_problems(session, job.id, ProblemKind.RECORD, warnings)
     problem_count += len(warnings)
     counts = writer.preview(session, job) if job.dry_run else writer.merge(session, job)
-    clear_job(session, writer.staging, job.id)
     jobs.move(
         session, job.id, ImportState.COMPLETED, percent_complete=100.0,
         records_created=counts.created, records_updated=counts.updated, records_skipped=counts.unchanged,
@@ -132,3 +137,4 @@ def _finalize(session: Session, job: ImportStatus) -> None:
         "import.completed job_id=%s created=%s updated=%s unchanged=%s failed=%s dry_run=%s",
         job.id, counts.created, counts.updated, counts.unchanged, failed_rows, job.dry_run,
     )  # fmt: skip
+    return True

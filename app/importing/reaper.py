@@ -16,7 +16,9 @@ from sqlmodel import col, select
 
 from app import jobs
 from app.importing import pipeline
-from app.jobs import ImportState, ImportStatus
+from app.importing.writers.registry import WRITERS
+from app.importing.writers.staging import clear_jobs
+from app.jobs import TERMINAL_STATES, ImportState, ImportStatus
 from app.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -55,9 +57,39 @@ def purge_expired_uploads(runtime: Runtime) -> int:
     return removed
 
 
+SWEEP_DAYS = 1  # how far back the sweep looks for finished jobs; it runs every reap_seconds
+SWEEP_BATCH = 500
+
+
+def clear_finished_staging(runtime: Runtime) -> int:
+    """Delete staging rows left by jobs that ended recently: a finalize stops at COMPLETED before it clears
+    them, and a job failed by a worker's error or by this reaper never had them cleared."""
+    since = jobs.utcnow() - timedelta(days=SWEEP_DAYS)
+    with runtime.db.read() as session:
+        finished = list(
+            session.execute(
+                select(col(ImportStatus.id)).where(
+                    col(ImportStatus.state).in_([state.value for state in TERMINAL_STATES]),
+                    col(ImportStatus.updated_at) >= since,
+                )
+            ).scalars()
+        )
+    removed = 0
+    tables = {writer.staging.name: writer.staging for writer in WRITERS.values()}
+    for start in range(0, len(finished), SWEEP_BATCH):
+        batch = [job_id for job_id in finished[start : start + SWEEP_BATCH] if job_id is not None]
+        with runtime.db.write() as session:
+            removed += sum(clear_jobs(session, table, batch) for table in tables.values())
+    if removed:
+        logger.info("reaper.staging_cleared rows=%s", removed)
+    return removed
+
+
 def reap(runtime: Runtime) -> int:
-    """Re-enqueue every stale job and purge expired uploads; returns how many jobs were handled."""
+    """Re-enqueue every stale job, clear finished jobs' staging and purge expired uploads; returns how many
+    jobs were re-enqueued or failed."""
     purge_expired_uploads(runtime)
+    clear_finished_staging(runtime)
     handled = 0
     for job in _stale_jobs(runtime):
         assert job.id is not None

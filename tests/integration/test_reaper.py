@@ -6,15 +6,21 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlmodel import col
 
+from app import jobs
+from app.accounts import Principal
 from app.db import Database
 from app.importing import pipeline, reaper
+from app.importing.writers.registry import WRITERS
 from app.jobs import ImportState, ImportStatus, utcnow
 from app.runtime import Runtime
+from specifications import ImportType
 from tests.factories import make_csv, product_row
-from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+
+PRODUCT_STAGING = WRITERS[ImportType.PRODUCT].staging
 
 
 def age(runtime: Runtime, job_id: int, seconds: float) -> None:
@@ -24,6 +30,22 @@ def age(runtime: Runtime, job_id: int, seconds: float) -> None:
             .where(col(ImportStatus.id) == job_id)
             .values(updated_at=utcnow() - timedelta(seconds=seconds))
         )
+
+
+def staged_rows(runtime: Runtime, job_id: int) -> int:
+    with runtime.db.read() as session:
+        count = select(func.count()).select_from(PRODUCT_STAGING).where(PRODUCT_STAGING.c.job_id == job_id)
+        return int(session.execute(count).scalar_one())
+
+
+def start_with_one_chunk_done(runtime: Runtime, principal: Principal, queue: RecordingQueue, rows: int) -> int:
+    job_id = submit(runtime, principal, make_csv([product_row(str(n)) for n in range(rows)]))
+    steps = queue.steps
+    _, args = steps.popleft()
+    pipeline.plan(runtime, *args)
+    _, first = steps.popleft()
+    pipeline.run_chunk(runtime, *first)
+    return job_id
 
 
 def test_a_job_whose_plan_message_was_lost_is_planned_again(database: Database, tmp_path: Path) -> None:
@@ -78,3 +100,34 @@ def test_a_job_making_progress_is_left_alone(database: Database, tmp_path: Path)
     assert reaper.reap(runtime) == 0
     assert len(queue.steps) == 1
     assert job(runtime, job_id).state == ImportState.START_REQUESTED
+
+
+def test_a_job_failed_mid_import_keeps_no_staging_rows_once_the_reaper_sweeps(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
+    job_id = start_with_one_chunk_done(runtime, make_principal(database), queue, rows=3)
+    assert staged_rows(runtime, job_id) == 1
+    with runtime.db.write() as session:  # what a worker does when a step raises an unexpected error
+        jobs.fail(session, job_id, "an internal error stopped this import")
+
+    reaper.reap(runtime)
+
+    assert staged_rows(runtime, job_id) == 0
+    assert job(runtime, job_id).state == ImportState.FAILED
+
+
+def test_a_completed_import_leaves_no_staging_rows_and_the_sweep_spares_a_running_one(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
+    principal = make_principal(database)
+    finished = submit(runtime, principal, make_csv([product_row("a"), product_row("b")]))
+    drain(runtime, queue)
+    running = start_with_one_chunk_done(runtime, principal, queue, rows=3)
+
+    reaper.reap(runtime)
+
+    assert (job(runtime, finished).state, job(runtime, finished).records_created) == (ImportState.COMPLETED, 2)
+    assert staged_rows(runtime, finished) == 0
+    assert staged_rows(runtime, running) == 1

@@ -1,13 +1,11 @@
-"""The set-based merge: one INSERT ... SELECT ... ON CONFLICT DO UPDATE per target table."""
+"""The set-based merge: per target table, one UPDATE ... FROM staging and one INSERT ... SELECT."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, case, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, Table, and_, case, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from app.jobs import utcnow
@@ -74,37 +72,55 @@ def _in_sandbox(plan: MergePlan) -> bool:
     return bool(plan.scope.get("sandbox_id", 0))
 
 
-def _insert_select(plan: MergePlan, job_id: int) -> Select[*tuple[Any, ...]]:
+def _tracked(plan: MergePlan) -> list[str]:
+    """The columns an update writes: the plan's values and, in a sandbox, the production version."""
+    return [*plan.values, "base_job_id"] if _in_sandbox(plan) else list(plan.values)
+
+
+def _tracked_source(plan: MergePlan, name: str) -> ColumnElement[object]:
+    return _production_version(plan) if name == "base_job_id" else _source(plan, name)
+
+
+def _update_changed(session: Session, plan: MergePlan, job_id: int) -> int:
+    """Rewrite the target rows whose staged values differ; rows identical to their staging are left alone."""
+    tracked = _tracked(plan)
+    matches = [plan.target.c[name] == _source(plan, name) for name in plan.key]
+    changed = or_(*(plan.target.c[name].is_distinct_from(_tracked_source(plan, name)) for name in tracked))
+    values: dict[str, object] = {name: _tracked_source(plan, name) for name in tracked}
+    values |= {"updated_job_id": job_id, "updated_at": utcnow()}
+    statement = update(plan.target).where(*matches, plan.where, changed).values(values)
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def _insert_new(session: Session, plan: MergePlan, job_id: int) -> int:
+    """Insert the staged rows no target row has the key of, in key order (index pages fill in sequence)."""
     now = utcnow()
+    names = [*_inserted_names(plan), "created_job_id", "updated_job_id", "created_at", "updated_at"]
     columns: list[ColumnElement[object]] = [_source(plan, name) for name in _inserted_names(plan)]
     columns += [literal(job_id), literal(job_id), literal(now), literal(now)]
     if _in_sandbox(plan):
+        names.append("base_job_id")
         columns.append(_production_version(plan))
-    return select(*columns).where(plan.where)
+    present = exists().where(*(plan.target.c[name] == _source(plan, name) for name in plan.key))
+    keys = [_source(plan, name) for name in plan.key if name not in plan.scope]
+    rows = select(*columns).where(plan.where, ~present).order_by(*keys)
+    statement = insert(plan.target).from_select(names, rows).execution_options(preserve_rowcount=True)
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
 def merge(session: Session, plan: MergePlan, job_id: int, staged: int, write: bool = True) -> MergeCounts:
-    """Upsert the staged rows; rows identical to their target are left alone and counted unchanged.
+    """Update the staged rows that changed, then insert the new ones; identical rows are counted unchanged.
 
-    In a sandbox each row also records the production version it was written over, so that a
-    promote can tell which production records changed since. With `write=False` only the counts
-    are computed: what the merge would do (a dry run).
+    Two plain statements, not an upsert: merges never run at once (app.db.lock_merges) and a job's
+    staged keys are unique (its set problems dropped the repeats), so a row is either there or not,
+    and the statements' row counts are the created and updated counts. In a sandbox each row also
+    records the production version it was written over, so that a promote can tell which production
+    records changed since. With `write=False` only the counts are computed: what the merge would do
+    (a dry run).
     """
-    existing, unchanged = _count_existing(session, plan)
-    counts = MergeCounts(created=staged - existing, updated=existing - unchanged, unchanged=unchanged)
     if not write:
-        return counts
-    names = [*_inserted_names(plan), "created_job_id", "updated_job_id", "created_at", "updated_at"]
-    tracked = list(plan.values)
-    if _in_sandbox(plan):
-        names.append("base_job_id")
-        tracked.append("base_job_id")
-    dialect = session.connection().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(plan.target).from_select(names, _insert_select(plan, job_id))
-    excluded = statement.excluded
-    changes = {name: excluded[name] for name in tracked}
-    changes |= {"updated_job_id": excluded.updated_job_id, "updated_at": excluded.updated_at}
-    changed = or_(*(plan.target.c[name].is_distinct_from(excluded[name]) for name in tracked))
-    session.execute(statement.on_conflict_do_update(index_elements=list(plan.key), set_=changes, where=changed))
-    return counts
+        existing, unchanged = _count_existing(session, plan)
+        return MergeCounts(created=staged - existing, updated=existing - unchanged, unchanged=unchanged)
+    updated = _update_changed(session, plan, job_id)
+    created = _insert_new(session, plan, job_id)
+    return MergeCounts(created=created, updated=updated, unchanged=staged - created - updated)

@@ -33,3 +33,9 @@ def clear_chunk(session: Session, table: Table, job_id: int, chunk_no: int) -> N
 
 def clear_job(session: Session, table: Table, job_id: int) -> None:
     session.execute(delete(table).where(table.c.job_id == job_id))
+
+
+def clear_jobs(session: Session, table: Table, job_ids: Sequence[int]) -> int:
+    """Delete the staging rows of these jobs; returns how many went."""
+    result = session.execute(delete(table).where(table.c.job_id.in_(job_ids)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
