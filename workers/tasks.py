@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from app import jobs
 from app.errors import ImportFailed
 from app.importing import pipeline, reaper
+from app.importing.heap import freeze_startup_heap
 from app.runtime import Runtime
 from workers.celery_app import CHUNK_TASK, PLAN_TASK, REAP_TASK, RuntimeHolder
 
@@ -55,6 +56,7 @@ def register_tasks(app: Celery, holder: RuntimeHolder) -> None:
     @worker_process_init.connect(weak=False)
     def _after_fork(**_: Any) -> None:
         holder.reset()
+        freeze_startup_heap()
 
     @app.task(name=PLAN_TASK, bind=True, max_retries=MAX_RETRIES)
     def plan_task(self: Task[Any, Any], job_id: int) -> None:

@@ -16,7 +16,6 @@ CellReader = Callable[[str, str], CellValue]
 TRUE_WORDS = frozenset({"y", "yes", "true", "1"})
 FALSE_WORDS = frozenset({"", "n", "no", "false", "0"})
 _WHOLE_FLOAT = re.compile(r"^-?\d+\.0+$")
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*$")
 
 
 class CellError(ValueError):
@@ -68,7 +67,7 @@ def read_flag(value: str, header: str) -> CellValue:
 def split_image(item: str) -> dict[str, str | None]:
     """`key:url` or `url`: split at the first ':' only when what precedes it is not a URL scheme."""
     head, sep, rest = item.partition(":")
-    if sep and not rest.startswith("//") and not (_SCHEME.match(head) and head.lower() in _URL_SCHEMES):
+    if sep and not rest.startswith("//") and head.lower() not in _URL_SCHEMES:
         return {"key": head.strip(), "url": rest.strip()}
     return {"key": None, "url": item.strip()}
 
@@ -77,14 +76,14 @@ _URL_SCHEMES = frozenset({"http", "https", "ftp", "file", "data"})
 
 
 def read_url_list(value: str, header: str) -> CellValue:
-    items = [item.strip() for item in value.split("|") if item.strip()]
-    if not items:
-        return None
-    images = [split_image(item) for item in items]
-    for image in images:
-        if not image["url"]:
-            raise CellError(f"{header} has an image with no URL in '{value}'")
-    return images
+    images = []
+    for item in value.split("|"):
+        if item and not item.isspace():
+            image = split_image(item.strip())
+            if not image["url"]:
+                raise CellError(f"{header} has an image with no URL in '{value}'")
+            images.append(image)
+    return images or None
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -16,6 +16,7 @@ from app.importing.chunking import ChunkLayout
 from app.importing.finalize import fail_job, over_limit, try_finalize
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
+from app.importing.heap import collection_paused
 from app.importing.images import resolve_images
 from app.importing.limits import ReadLimits
 from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip
@@ -218,10 +219,11 @@ def run_chunk(runtime: Runtime, job_id: int, chunk_no: int) -> None:
     if not chunk.done:
         writer = WRITERS[ImportType(job.import_type)]
         set_field_limit(runtime.settings.max_field_bytes)
-        outcomes, problems = _validate_chunk(runtime, job, chunk, writer)
-        if ImportType(job.import_type) is ImportType.PRODUCT:
-            problems += resolve_images(runtime, job, outcomes)
-        staging_rows, between = writer.stage(job_id, chunk_no, outcomes)
+        with collection_paused():
+            outcomes, problems = _validate_chunk(runtime, job, chunk, writer)
+            if ImportType(job.import_type) is ImportType.PRODUCT:
+                problems += resolve_images(runtime, job, outcomes)
+            staging_rows, between = writer.stage(job_id, chunk_no, outcomes)
         problems.extend(between)
         try:
             with runtime.db.write() as session:

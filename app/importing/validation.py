@@ -11,6 +11,7 @@ from specifications.model import ColumnKind, Requirement
 
 MISSING = "Missing Required Data"
 FORMULA_STARTS = frozenset("=+-@")
+_TEXT_KINDS = frozenset({ColumnKind.TEXT, ColumnKind.CODE, ColumnKind.URL})  # read_text: the cell itself
 
 
 def cell_at(cells: list[str], index: int) -> str:
@@ -40,11 +41,12 @@ class RowValidator:
         spec = header.spec
         self._plain = [slot for slot in header.slots if slot.column is not None and slot.locale is None]
         # What each plain column does with a cell, prepared once: (slot, field, reader, value of an empty cell).
+        # Text kinds keep the trimmed cell as it is: no reader is called for them.
         self._readers = [
             (
                 slot,
                 slot.column.field,
-                CELL_READERS[slot.column.kind],
+                None if slot.column.kind in _TEXT_KINDS else CELL_READERS[slot.column.kind],
                 False if slot.column.kind is ColumnKind.FLAG else None,
             )
             for slot in self._plain
@@ -79,6 +81,9 @@ class RowValidator:
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
                 continue
+            if reader is None:
+                values[field_name] = raw
+                continue
             try:
                 values[field_name] = reader(raw, slot.header)
             except CellError as error:
@@ -96,10 +101,13 @@ class RowValidator:
         self, number: int, cells: list[str], problems: list[ValidationProblem]
     ) -> dict[str, dict[str, str]]:
         families: dict[str, dict[str, str]] = {family.field: {} for family in self._families}
+        width = len(cells)
         for slot in self._family:
-            raw = cell_at(cells, slot.index)
+            raw = cells[slot.index].strip() if slot.index < width else ""
             if not raw:
                 continue
+            if raw[0] == "'" and raw[1:2] in FORMULA_STARTS and raw[1:2]:
+                raw = raw[1:]
             assert slot.family is not None and slot.member is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
@@ -111,10 +119,13 @@ class RowValidator:
         self, number: int, cells: list[str], problems: list[ValidationProblem]
     ) -> dict[str, dict[str, str]]:
         translations: dict[str, dict[str, str]] = {}
+        width = len(cells)
         for slot in self._translated:
-            raw = cell_at(cells, slot.index)
+            raw = cells[slot.index].strip() if slot.index < width else ""
             if not raw:
                 continue
+            if raw[0] == "'" and raw[1:2] in FORMULA_STARTS and raw[1:2]:
+                raw = raw[1:]
             assert slot.column is not None and slot.locale is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
@@ -147,6 +158,8 @@ class RowValidator:
 
     def _check_stray_cells(self, number: int, cells: list[str], problems: list[ValidationProblem]) -> None:
         width = len(cells)
+        if width <= self._width and not self._unused:
+            return
         stray = [index for index in self._unused if index < width and cells[index].strip()]
         stray += [index for index in range(self._width, width) if cells[index].strip()]
         for index in stray:

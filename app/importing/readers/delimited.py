@@ -25,7 +25,10 @@ class SourceRow:
 
     @property
     def is_blank(self) -> bool:
-        return all(not cell.strip() for cell in self.cells)
+        cells = self.cells
+        if cells and cells[0] and not cells[0].isspace():  # the common case, decided by the first cell
+            return False
+        return all(not cell.strip() for cell in cells)
 
 
 def detect_delimiter(header_line: str) -> str:
