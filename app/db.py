@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -85,9 +85,32 @@ class Database:
             if self.is_postgresql:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK_ID})
             SQLModel.metadata.create_all(connection)
+            if self.is_postgresql:
+                _prefer_lz4(connection)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Large values that PostgreSQL would compress with pglz: upload blocks (1 MiB of text each). lz4 compresses
+# CSV as well (0.34 against 0.32 of the size) at a quarter of the cost: 3.7 ms a block against 15 ms,
+# which was most of the time a large upload took.
+_LZ4_COLUMNS = (("upload_block", "data"),)
+
+
+def _prefer_lz4(connection: Connection) -> None:
+    available = connection.execute(
+        text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+    ).scalar()
+    if not available:  # PostgreSQL before 14, or built without lz4: pglz stays
+        return
+    for table, column in _LZ4_COLUMNS:
+        method = connection.execute(
+            text("SELECT attcompression FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) AND attname = :c"),
+            {"t": table, "c": column},
+        ).scalar()
+        if method != "l":  # 'l' is lz4; altering takes a lock, so only once
+            connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} SET COMPRESSION lz4"))
 
 
 def lock_merges(session: Session) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import select
 
 from app.db import Database
@@ -85,3 +85,19 @@ def test_database_blocks_are_bounded_and_expire_after_retention(database: Databa
     assert storage.purge_older_than(utcnow() + timedelta(seconds=1)) == 1
     with pytest.raises(FileNotFoundError):
         storage.read_range("upload-e", 0, 10)
+
+
+def test_on_postgresql_upload_blocks_are_compressed_with_lz4_when_the_server_has_it(database: Database) -> None:
+    if not database.is_postgresql:
+        return  # local uploads are plain files; there is nothing to compress
+    storage = DatabaseUploadStorage(database, block_bytes=4096)
+    write(storage, "upload-text", b"SKU Number,Product Title\n" * 1000)
+
+    with database.read() as session:
+        compressed = "SELECT DISTINCT pg_column_compression(data) FROM upload_block WHERE length(data) >= 4096"
+        methods = set(session.execute(text(compressed)).scalars())
+        has_lz4 = session.execute(
+            text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")
+        ).scalar()
+
+    assert methods == ({"lz4"} if has_lz4 else {"pglz"})
