@@ -13,6 +13,7 @@ from bench.baselines import copy_floor, row_by_row
 from bench.data import DataSpec
 from bench.files import FileType, prepare
 from bench.machine import machine_line
+from bench.readers import measure_readers, render_readers
 from bench.report import Baselines, render
 from bench.runner import Options, Run
 from bench.scaling import measure_scaling
@@ -25,7 +26,7 @@ FULL_ROWS = 1_000_000
 QUICK_ROWS = 100_000
 
 
-def _parse(argv: list[str]) -> tuple[Options, bool, bool]:
+def _parse(argv: list[str]) -> tuple[Options, str, bool]:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--rows", type=int, default=FULL_ROWS, help="rows per file (default 1,000,000)")
@@ -34,6 +35,12 @@ def _parse(argv: list[str]) -> tuple[Options, bool, bool]:
     chosen = ", ".join(f"{key}: {title}" for key, title in TITLES.items())
     parser.add_argument("--scenarios", default=",".join(ALL), help=f"comma-separated, of {chosen}")
     parser.add_argument("--scaling", action="store_true", help="measure the chunk phase with 1 worker, then 2")
+    parser.add_argument(
+        "--readers",
+        action="store_true",
+        help="instead of the scenarios: XLSX readers (openpyxl, python-calamine, the service's) on sheets of "
+        "rows/10 and rows rows",
+    )
     parser.add_argument("--no-baselines", action="store_true", help="skip the COPY floor and row-by-row baselines")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds an import may take (default 900)")
     parser.add_argument("--seed", type=int, default=20261126)
@@ -56,7 +63,8 @@ def _parse(argv: list[str]) -> tuple[Options, bool, bool]:
         parser.error(f"unknown scenarios {unknown}; choose among {', '.join(ALL)}")
     rows = QUICK_ROWS if args.quick else args.rows
     options = Options(rows, args.workers, keys, args.timeout, args.seed, args.keep, args.analyze, args.code)
-    return options, args.scaling, not args.no_baselines
+    mode = "readers" if args.readers else "scaling" if args.scaling else "scenarios"
+    return options, mode, not args.no_baselines
 
 
 def _stop_on_sigterm(signum: int, _frame: FrameType | None) -> None:
@@ -76,10 +84,13 @@ def _baselines(run: Run) -> Baselines:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    options, scaling, with_baselines = _parse(argv)
+    options, mode, with_baselines = _parse(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background
     machine = machine_line()
+    if mode == "readers":
+        print(f"{machine}\n\n" + render_readers(measure_readers(options.rows, options.seed, options.data_folder)))
+        return 0
     data = prepare(DataSpec(options.rows, options.seed), FileType.CSV, options.data_folder)
     run = Run(options)
     context = (
@@ -89,7 +100,7 @@ def main(argv: list[str]) -> int:
     )
     try:
         baselines = _baselines(run) if with_baselines else Baselines(None, None)
-        if scaling:
+        if mode == "scaling":
             result = measure_scaling(run, data)
             report = render(machine, context, list(result.outcomes.values()), baselines, [])
             report += "\n\n" + result.render()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -28,6 +29,10 @@ class _Sink:
         self._buffer = bytearray()
         self.size = 0
         self.digest = hashlib.sha256()
+        # Whether the body is UTF-8 text, known as it streams: a CSV that is needs no encoding detection,
+        # so its plan can hand chunks to workers while it still reads (app.importing.publishing).
+        self.is_utf8 = True
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
 
     def feed(self, data: bytes) -> None:
         self.size += len(data)
@@ -41,9 +46,17 @@ class _Sink:
                 self._check()
         self._buffer += data
         self.digest.update(data)
+        if self.is_utf8:
+            self._check_utf8(data)
         if len(self._buffer) >= FLUSH_BYTES:
             self._writer.write(bytes(self._buffer))
             self._buffer.clear()
+
+    def _check_utf8(self, data: bytes, final: bool = False) -> None:
+        try:
+            self._utf8.decode(data, final)
+        except UnicodeDecodeError:
+            self.is_utf8 = False
 
     @property
     def file_type(self) -> FileType:
@@ -62,6 +75,8 @@ class _Sink:
             raise BadRequest("the request body is empty: send the file as the body, or as a multipart field 'file'")
         if not self._checked:
             self._check()
+        if self.is_utf8:
+            self._check_utf8(b"", final=True)
         if self._buffer:
             self._writer.write(bytes(self._buffer))
             self._buffer.clear()
@@ -150,4 +165,4 @@ async def receive_upload(request: Request, storage: UploadStorage, file_type: Fi
     except BaseException:
         await run_in_threadpool(writer.discard)
         raise
-    return Upload(key, size, sink.digest.hexdigest(), sink.file_type)
+    return Upload(key, size, sink.digest.hexdigest(), sink.file_type, sink.is_utf8)

@@ -39,8 +39,10 @@ class Cutter:
         first_row: int,
         heartbeat: Heartbeat = no_heartbeat,
         max_records: int = 20_000_000,
+        on_close: Callable[[ChunkLayout], None] | None = None,
     ) -> None:
         self._heartbeat = heartbeat
+        self._on_close = on_close
         self._max_records = max_records
         self.total = 0
         self._beat_at = time.monotonic()
@@ -88,10 +90,15 @@ class Cutter:
 
     def _close(self) -> None:
         if self._count:
-            self.chunks.append(ChunkLayout(self._first_row, self._count, self._start, self._end))
+            chunk = ChunkLayout(self._first_row, self._count, self._start, self._end)
+            self.chunks.append(chunk)
+            if self._on_close is not None:
+                self._on_close(chunk)
         self._start = self._end
         self._count = 0
 
     def finish(self) -> list[ChunkLayout]:
+        """Close the last chunk. It is not handed to `on_close`: the plan stores it with the layout, whole."""
+        self._on_close = None
         self._close()
         return self.chunks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from app import jobs
@@ -23,11 +23,12 @@ from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip
 from app.importing.planning import Layout, Plan, ReadOptions, chunk_rows_of, plan_csv
 from app.importing.problem_log import record_problems
 from app.importing.problems import ValidationProblem
+from app.importing.publishing import ChunkPublisher, PlanAbandoned, store_chunks, store_reading
 from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
-from app.importing.writers.staging import clear_chunk, load_rows
+from app.importing.writers.staging import clear_chunk, clear_job, load_rows
 from app.jobs import ImportChunk, ImportState, ImportStatus, OnError, ProblemKind, Severity
 from app.runtime import Runtime
 from specifications import ImportType, Specification, find_specification
@@ -50,7 +51,8 @@ def _spec_of(job: ImportStatus) -> Specification:
 
 
 def plan(runtime: Runtime, job_id: int) -> None:
-    """Start a job: read its upload once, check the header, cut chunks and enqueue them."""
+    """Start a job: read its upload once, check the header, cut chunks and enqueue them (a CSV's as they
+    are cut, see publishing.py)."""
     with runtime.db.write() as session:
         job = session.get(ImportStatus, job_id)
         if job is None or job.import_state.is_terminal:
@@ -61,34 +63,62 @@ def plan(runtime: Runtime, job_id: int) -> None:
     if already_planned:
         enqueue_pending(runtime, job_id)
         return
+    published = _published_chunks(runtime, job_id)
+    publisher = None if published else ChunkPublisher(runtime, job_id)
     set_field_limit(runtime.settings.max_field_bytes)
     try:
-        layout = _plan(runtime, job)
+        layout = _plan(runtime, job, publisher)
+    except PlanAbandoned:
+        return
     except ImportFailed as error:
         logger.info("import.unreadable job_id=%s reason=%s", job_id, error)
         with runtime.db.write() as session:
-            jobs.fail(session, job_id, f"Error in the uploaded file: {error}")
+            if jobs.fail(session, job_id, f"Error in the uploaded file: {error}"):
+                clear_job(session, WRITERS[ImportType(job.import_type)].staging, job_id)
         return
     if layout.header.problems:
         _fail_on_header(runtime, job_id, layout.header)
         return
+    if published and layout.chunks[: len(published)] != published:
+        with runtime.db.write() as session:
+            jobs.fail(session, job_id, RECUT)
+        return
+    stored = publisher.published if publisher else len(published)
     with runtime.db.write() as session:
-        if not _store_layout(session, job_id, layout):
+        if not _store_layout(session, job_id, layout, stored):
             return
     logger.info("import.planned job_id=%s records=%s chunks=%s", job_id, layout.total_records, len(layout.chunks))
-    if layout.chunks:
+    if published:
         enqueue_pending(runtime, job_id)
-    else:
+        return
+    for chunk_no in range(stored, len(layout.chunks)):
+        runtime.queue.enqueue_chunk(job_id, chunk_no)
+    if stored == len(layout.chunks):
         try_finalize(runtime, job_id)
 
 
-def _plan(runtime: Runtime, job: ImportStatus) -> Layout:
+RECUT = (
+    "the upload was cut into different chunks when its plan ran again (do all workers have the same "
+    "IMPORTER_CHUNK_ROWS?); nothing was written. Retry the import"
+)
+
+
+def _published_chunks(runtime: Runtime, job_id: int) -> list[ChunkLayout]:
+    """Chunks an earlier run of this plan stored before its worker stopped."""
+    with runtime.db.read() as session:
+        rows = session.execute(
+            select(ImportChunk).where(col(ImportChunk.job_id) == job_id).order_by(col(ImportChunk.chunk_no))
+        ).scalars()
+        return [ChunkLayout(row.first_row, row.record_count, row.start_offset, row.end_offset) for row in rows]
+
+
+def _plan(runtime: Runtime, job: ImportStatus, publisher: ChunkPublisher | None) -> Layout:
     assert job.id is not None
     job_id = job.id
     plan = Plan(
         runtime.storage, job.upload_key, _spec_of(job), runtime.settings.chunk_rows,
         ReadLimits.from_settings(runtime.settings), ReadOptions(job.encoding, job.delimiter, job.sheet_name),
-        lambda: _touch(runtime, job_id),
+        lambda: _touch(runtime, job_id), publisher,
     )  # fmt: skip
     file_type = FileType(job.file_type)
     if ImportType(job.import_type) is ImportType.ASSET:
@@ -108,40 +138,17 @@ def _touch(runtime: Runtime, job_id: int) -> None:
         session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=jobs.utcnow()))
 
 
-def _store_layout(session: Session, job_id: int, layout: Layout) -> bool:
-    claimed = session.execute(
-        update(ImportStatus)
-        .where(
-            col(ImportStatus.id) == job_id,
-            col(ImportStatus.state) == ImportState.IN_PROCESS.value,
-            col(ImportStatus.chunk_count).is_(None),
-        )
-        .values(
-            chunk_count=len(layout.chunks),
-            total_records=layout.total_records,
-            header=json.dumps(list(layout.header.cells), ensure_ascii=False),
-            encoding=layout.encoding,
-            delimiter=layout.delimiter,
-            rows_key=layout.rows_key,
-            files=json.dumps(layout.files) if layout.files else None,
-            updated_at=jobs.utcnow(),
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    if claimed != 1:
+def _store_layout(session: Session, job_id: int, layout: Layout, stored: int) -> bool:
+    """Record the finished plan: how to read the rows, the count of records and chunks, and the chunks
+    not stored yet (the first `stored` were published while it read)."""
+    if not store_reading(session, job_id, layout):
         return False
-    chunk_rows = [
-        {
-            "job_id": job_id,
-            "chunk_no": number,
-            "first_row": chunk.first_row,
-            "record_count": chunk.record_count,
-            "start_offset": chunk.start_offset,
-            "end_offset": chunk.end_offset,
-        }
-        for number, chunk in enumerate(layout.chunks)
-    ]
-    if chunk_rows:
-        session.execute(insert(ImportChunk), chunk_rows)
+    session.execute(
+        update(ImportStatus)
+        .where(col(ImportStatus.id) == job_id)
+        .values(chunk_count=len(layout.chunks), total_records=layout.total_records)
+    )
+    store_chunks(session, job_id, layout.chunks[stored:], stored)
     return True
 
 

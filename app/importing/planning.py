@@ -10,8 +10,9 @@ import io
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import BinaryIO
 
 from app.errors import UnreadableFile
@@ -44,6 +45,9 @@ class Plan:
     limits: ReadLimits
     options: ReadOptions = ReadOptions()
     heartbeat: Heartbeat = no_heartbeat
+    # Given the layout so far (header, encoding, no chunks yet) and each chunk as it is cut, while the
+    # reading goes on. Only a CSV whose encoding is known uses it: a detected encoding may still change.
+    publish: Callable[[Layout, ChunkLayout], None] | None = None
 
 
 @dataclass
@@ -94,7 +98,9 @@ def _plan_csv(plan: Plan, encoding: str) -> Layout:
         layout = Layout(header, encoding, delimiter, rows_key=None)
         if header.problems:
             return layout
-        cutter = Cutter(header, plan.chunk_rows, header_row.end_offset, 2, plan.heartbeat, limits.max_rows)
+        publish = plan.publish if plan.options.encoding else None
+        on_close = partial(publish, layout) if publish else None
+        cutter = Cutter(header, plan.chunk_rows, header_row.end_offset, 2, plan.heartbeat, limits.max_rows, on_close)
         for row in records:
             cutter.add(row.number, row.cells, row.is_blank, row.end_offset)
         layout.chunks = cutter.finish()

@@ -69,6 +69,7 @@ class Upload:
     size: int
     sha256: str
     file_type: FileType | None = None  # what the body was taken to be
+    is_utf8: bool = False  # the whole body is valid UTF-8 (checked as it streamed in)
 
 
 def parse_import_type(text: str) -> ImportType:
@@ -206,6 +207,12 @@ def create_job(
     return enqueue(runtime, job), True
 
 
+def _known_encoding(submission: Submission, upload: Upload) -> str | None:
+    """UTF-8 for a CSV that streamed in as valid UTF-8 (what detection would find, known without reading)."""
+    file_type = upload.file_type or submission.file_type or FileType.CSV
+    return "utf-8" if upload.is_utf8 and file_type is FileType.CSV else None
+
+
 def new_job(
     principal: Principal,
     submission: Submission,
@@ -231,7 +238,7 @@ def new_job(
         dry_run=submission.dry_run,
         idempotency_key=idempotency_key,
         retry_of=retry_of,
-        encoding=submission.reading.encoding,
+        encoding=submission.reading.encoding or _known_encoding(submission, upload),
         delimiter=submission.reading.delimiter,
         sheet_name=submission.reading.sheet_name,
     )

@@ -113,6 +113,22 @@ def test_multipart_and_xlsx_uploads_import_like_a_raw_csv_body(admin: httpx.Clie
     )
 
 
+def test_a_utf8_csv_is_known_as_utf8_when_accepted_and_windows_1252_is_detected_when_read(
+    admin: httpx.Client,
+) -> None:
+    utf8 = submit(admin, make_csv([product_row("enc-1", title="Crème brûlée")]))
+    legacy = submit(admin, make_csv([product_row("enc-2", title="Crème brûlée")]).decode().encode("cp1252"))
+
+    # UTF-8 is told while the body streams in (so the plan can hand out chunks as it reads); other text later.
+    assert (utf8.json()["encoding"], legacy.json()["encoding"]) == ("utf-8", None)
+    assert wait_for_end(admin, utf8.json()["statusUrl"])[-1]["status"] == "COMPLETED"
+    read = wait_for_end(admin, legacy.json()["statusUrl"])[-1]
+    assert (read["status"], read["encoding"]) == ("COMPLETED", "cp1252")
+    for sku in ("enc-1", "enc-2"):
+        product = admin.get(f"/api/data/PRODUCT/{sku}", params={"catalogId": -2, "siteId": -3}).json()
+        assert product["productTitle"] == "Crème brûlée"
+
+
 def test_invalid_rows_fail_the_import_with_record_validation_details(admin: httpx.Client) -> None:
     client = admin
     body = make_csv([product_row("bad-1", title=" "), product_row("bad-2", price="12,5x"), product_row("ok-3")])

@@ -1,0 +1,84 @@
+"""Chunks handed to workers while the plan still reads: a large CSV's first chunks are validated while
+its last ones are still being cut, instead of every worker waiting for the whole file to be read.
+
+The plan stores the header and how to read the file before the first chunk, then each chunk as it is
+cut, and enqueues it. Only the finished plan sets the job's chunk count, so no finalize can start
+before every chunk exists. A plan run again after its worker died publishes nothing: it checks that
+the chunks it cuts are the ones already published and stores the rest (see pipeline.plan).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import insert, update
+from sqlmodel import Session, col
+
+from app import jobs
+from app.importing.chunking import ChunkLayout
+from app.importing.planning import Layout
+from app.jobs import ImportChunk, ImportState, ImportStatus
+from app.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+class PlanAbandoned(Exception):
+    """The job moved on (cancelled, failed) while its plan was reading: stop reading."""
+
+
+def store_reading(session: Session, job_id: int, layout: Layout) -> bool:
+    """Record how the job's rows are read (header, encoding, delimiter); False unless it is still planning."""
+    claimed = session.execute(
+        update(ImportStatus)
+        .where(
+            col(ImportStatus.id) == job_id,
+            col(ImportStatus.state) == ImportState.IN_PROCESS.value,
+            col(ImportStatus.chunk_count).is_(None),
+        )
+        .values(
+            header=json.dumps(list(layout.header.cells), ensure_ascii=False),
+            encoding=layout.encoding,
+            delimiter=layout.delimiter,
+            rows_key=layout.rows_key,
+            files=json.dumps(layout.files) if layout.files else None,
+            updated_at=jobs.utcnow(),
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(claimed == 1)
+
+
+def store_chunks(session: Session, job_id: int, chunks: list[ChunkLayout], first_number: int) -> None:
+    rows = [
+        {
+            "job_id": job_id,
+            "chunk_no": first_number + offset,
+            "first_row": chunk.first_row,
+            "record_count": chunk.record_count,
+            "start_offset": chunk.start_offset,
+            "end_offset": chunk.end_offset,
+        }
+        for offset, chunk in enumerate(chunks)
+    ]
+    if rows:
+        session.execute(insert(ImportChunk), rows)
+
+
+class ChunkPublisher:
+    """Stores and enqueues each chunk the plan cuts; `published` counts them."""
+
+    def __init__(self, runtime: Runtime, job_id: int) -> None:
+        self._runtime = runtime
+        self._job_id = job_id
+        self.published = 0
+
+    def __call__(self, layout: Layout, chunk: ChunkLayout) -> None:
+        with self._runtime.db.write() as session:
+            if not store_reading(session, self._job_id, layout):
+                raise PlanAbandoned
+            store_chunks(session, self._job_id, [chunk], self.published)
+        self._runtime.queue.enqueue_chunk(self._job_id, self.published)
+        if self.published == 0:
+            logger.info("import.first_chunk_published job_id=%s", self._job_id)
+        self.published += 1

@@ -1,0 +1,142 @@
+"""A CSV whose encoding is known has its chunks validated while its plan still reads the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from app.commerce.products import Product, ProductStaging
+from app.db import Database
+from app.importing import pipeline
+from app.importing.planning import ReadOptions
+from app.jobs import ImportState
+from app.runtime import Runtime
+from tests.factories import make_csv, product_row
+from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+
+UTF8 = ReadOptions(encoding="utf-8")  # what the API sets for a CSV that streamed in as valid UTF-8
+
+
+class WorkerStopped(Exception):
+    """Stands for the planning worker's process dying at that moment."""
+
+
+@dataclass
+class EagerWorkers(RecordingQueue):
+    """A queue whose chunks run the moment they are enqueued, as an idle worker would take them while the
+    plan goes on; it notes the job's chunk count as each chunk arrives, and can stop the plan."""
+
+    runtime: Runtime | None = None
+    seen_chunk_counts: list[int | None] = field(default_factory=list)
+    stop_at_chunk: int | None = None
+
+    def enqueue_chunk(self, job_id: int, chunk_no: int) -> None:
+        assert self.runtime is not None
+        if chunk_no == self.stop_at_chunk:
+            raise WorkerStopped
+        self.seen_chunk_counts.append(job(self.runtime, job_id).chunk_count)
+        pipeline.run_chunk(self.runtime, job_id, chunk_no)
+
+
+def with_eager_workers(database: Database, tmp_path: Path, chunk_rows: int) -> tuple[Runtime, EagerWorkers]:
+    runtime, _ = make_runtime(database, tmp_path, chunk_rows=chunk_rows)
+    workers = EagerWorkers()
+    runtime = replace(runtime, queue=workers)
+    workers.runtime = runtime
+    return runtime, workers
+
+
+def plan(runtime: Runtime, job_id: int) -> None:
+    pipeline.plan(runtime, job_id)
+
+
+def stored_products(database: Database) -> list[str]:
+    with database.read() as session:
+        return sorted(session.execute(select(col(Product.sku_number)).where(col(Product.catalog_id) == -2)).scalars())
+
+
+def staged(database: Database, job_id: int) -> int:
+    with database.read() as session:
+        count = select(func.count()).select_from(ProductStaging).where(col(ProductStaging.job_id) == job_id)
+        return int(session.execute(count).scalar_one())
+
+
+def test_chunks_are_validated_while_the_plan_reads_and_the_import_lands_whole(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=2)
+    rows = [product_row(str(n)) for n in range(7)]
+    job_id = submit(runtime, make_principal(database), make_csv(rows), reading=UTF8)
+
+    plan(runtime, job_id)
+
+    # The first three chunks reached a worker before the plan knew how many there would be.
+    assert workers.seen_chunk_counts == [None, None, None, 4]
+    done = job(runtime, job_id)
+    assert (done.state, done.total_records, done.records_created, done.processed_records) == (
+        ImportState.COMPLETED, 7, 7, 7,
+    )  # fmt: skip
+    assert stored_products(database) == [str(n) for n in range(7)]
+
+
+def test_a_plan_stopped_after_handing_out_chunks_runs_again_and_every_row_lands_once(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=1)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row(str(n)) for n in range(6)]), reading=UTF8)
+    workers.stop_at_chunk = 3
+    with pytest.raises(WorkerStopped):
+        plan(runtime, job_id)
+    assert (job(runtime, job_id).chunk_count, job(runtime, job_id).chunks_done) == (None, 3)
+
+    queue = RecordingQueue()
+    again = replace(runtime, queue=queue)
+    plan(again, job_id)  # what the reaper's hand-out does once the lease runs out
+    drain(again, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.chunk_count, done.records_created, done.processed_records) == (
+        ImportState.COMPLETED, 6, 6, 6,
+    )  # fmt: skip
+    assert stored_products(database) == [str(n) for n in range(6)]
+
+
+def test_a_plan_run_again_with_another_chunk_size_fails_cleanly_instead_of_cutting_twice(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=1)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row(str(n)) for n in range(6)]), reading=UTF8)
+    workers.stop_at_chunk = 3
+    with pytest.raises(WorkerStopped):
+        plan(runtime, job_id)
+
+    other = replace(runtime, settings=replace(runtime.settings, chunk_rows=2), queue=RecordingQueue())
+    plan(other, job_id)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED
+    assert "IMPORTER_CHUNK_ROWS" in (done.message or "")
+    assert stored_products(database) == []
+
+
+def test_a_file_found_unreadable_after_chunks_were_validated_fails_whole_and_leaves_no_staging(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=1)
+    runtime = replace(runtime, settings=replace(runtime.settings, max_line_bytes=2000))
+    workers.runtime = runtime
+    rows = [*(product_row(str(n)) for n in range(6)), product_row("long", title="x" * 5000)]
+    job_id = submit(runtime, make_principal(database), make_csv(rows), reading=UTF8)
+
+    plan(runtime, job_id)
+
+    done = job(runtime, job_id)
+    assert len(workers.seen_chunk_counts) == 5  # five chunks were validated and staged before the long line
+    assert done.state == ImportState.FAILED
+    assert "a line of row 8 is longer than the limit of 2000 bytes" in (done.message or "")
+    assert stored_products(database) == []
+    assert staged(database, job_id) == 0
