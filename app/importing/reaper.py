@@ -58,28 +58,37 @@ def purge_expired_uploads(runtime: Runtime) -> int:
 
 
 SWEEP_DAYS = 1  # how far back the sweep looks for finished jobs; it runs every reap_seconds
+SWEEP_GRACE_SECONDS = 60  # a job that just ended is still clearing its own staging rows
 SWEEP_BATCH = 500
+_swept: set[tuple[str, int]] = set()  # (database, job) this process has swept: each job is swept once
 
 
 def clear_finished_staging(runtime: Runtime) -> int:
     """Delete staging rows left by jobs that ended recently: a finalize stops at COMPLETED before it clears
     them, and a job failed by a worker's error or by this reaper never had them cleared."""
-    since = jobs.utcnow() - timedelta(days=SWEEP_DAYS)
+    now = jobs.utcnow()
+    database = str(runtime.db.engine.url)
     with runtime.db.read() as session:
-        finished = list(
-            session.execute(
+        finished = [
+            job_id
+            for job_id in session.execute(
                 select(col(ImportStatus.id)).where(
                     col(ImportStatus.state).in_([state.value for state in TERMINAL_STATES]),
-                    col(ImportStatus.updated_at) >= since,
+                    col(ImportStatus.updated_at) >= now - timedelta(days=SWEEP_DAYS),
+                    col(ImportStatus.updated_at) < now - timedelta(seconds=SWEEP_GRACE_SECONDS),
                 )
             ).scalars()
-        )
+            if job_id is not None and (database, job_id) not in _swept
+        ]
     removed = 0
     tables = {writer.staging.name: writer.staging for writer in WRITERS.values()}
     for start in range(0, len(finished), SWEEP_BATCH):
-        batch = [job_id for job_id in finished[start : start + SWEEP_BATCH] if job_id is not None]
+        batch = finished[start : start + SWEEP_BATCH]
         with runtime.db.write() as session:
             removed += sum(clear_jobs(session, table, batch) for table in tables.values())
+        _swept.update((database, job_id) for job_id in batch)
+    if len(_swept) > 100_000:
+        _swept.clear()
     if removed:
         logger.info("reaper.staging_cleared rows=%s", removed)
     return removed

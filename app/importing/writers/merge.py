@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Table, and_, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, FromClause, Table, and_, case, exists, func, insert, literal, or_, select, update
 from sqlmodel import Session
 
 from app.jobs import utcnow
@@ -38,10 +38,12 @@ class MergePlan:
     renamed: dict[str, str]  # target column -> staging column, where the names differ
 
 
-def _source(plan: MergePlan, name: str) -> ColumnElement[object]:
+def _source(plan: MergePlan, name: str, rows: FromClause | None = None) -> ColumnElement[object]:
+    """The value a target column takes: a scope constant, or the staged column (of `rows`, staging's rows
+    in some order, when given)."""
     if name in plan.scope:
         return literal(plan.scope[name])
-    return plan.staging.c[plan.renamed.get(name, name)]
+    return (plan.staging if rows is None else rows).c[plan.renamed.get(name, name)]
 
 
 def _count_existing(session: Session, plan: MergePlan) -> tuple[int, int]:
@@ -61,10 +63,10 @@ def _inserted_names(plan: MergePlan) -> list[str]:
     return [*plan.scope, *(name for name in plan.key if name not in plan.scope), *plan.values]
 
 
-def _production_version(plan: MergePlan) -> ColumnElement[object]:
+def _production_version(plan: MergePlan, rows: FromClause | None = None) -> ColumnElement[object]:
     """For a sandbox row: the updated_job_id of the production row with the same key, when there is one."""
     production = plan.target.alias("production")
-    same_key = [production.c[name] == _source(plan, name) for name in plan.key if name != "sandbox_id"]
+    same_key = [production.c[name] == _source(plan, name, rows) for name in plan.key if name != "sandbox_id"]
     return select(production.c.updated_job_id).where(production.c.sandbox_id == 0, *same_key).scalar_subquery()
 
 
@@ -77,18 +79,33 @@ def _tracked(plan: MergePlan) -> list[str]:
     return [*plan.values, "base_job_id"] if _in_sandbox(plan) else list(plan.values)
 
 
-def _tracked_source(plan: MergePlan, name: str) -> ColumnElement[object]:
-    return _production_version(plan) if name == "base_job_id" else _source(plan, name)
+def _tracked_source(plan: MergePlan, name: str, rows: FromClause) -> ColumnElement[object]:
+    return _production_version(plan, rows) if name == "base_job_id" else _source(plan, name, rows)
+
+
+def _target_has_rows(session: Session, plan: MergePlan) -> bool:
+    """Whether the target holds any row in the plan's scope (a catalog's first import finds none)."""
+    scoped = [plan.target.c[name] == literal(value) for name, value in plan.scope.items() if name in plan.key]
+    return session.execute(select(literal(1)).select_from(plan.target).where(*scoped).limit(1)).first() is not None
 
 
 def _update_changed(session: Session, plan: MergePlan, job_id: int) -> int:
-    """Rewrite the target rows whose staged values differ; rows identical to their staging are left alone."""
+    """Rewrite the target rows whose staged values differ; rows identical to their staging are left alone.
+
+    The staged rows are visited in key order: a table filled by earlier merges (in key order) is then
+    rewritten page after page, and its key index grows in sequence. At 900k products every one of them
+    changed took 24 s in staging's order and 14 s in key order (PostgreSQL 15, shared_buffers 128 MB).
+    """
+    if not _target_has_rows(session, plan):
+        return 0
+    keys = [plan.staging.c[plan.renamed.get(name, name)] for name in plan.key if name not in plan.scope]
+    rows = select(plan.staging).where(plan.where).order_by(*keys).subquery("staged")
     tracked = _tracked(plan)
-    matches = [plan.target.c[name] == _source(plan, name) for name in plan.key]
-    changed = or_(*(plan.target.c[name].is_distinct_from(_tracked_source(plan, name)) for name in tracked))
-    values: dict[str, object] = {name: _tracked_source(plan, name) for name in tracked}
+    matches = [plan.target.c[name] == _source(plan, name, rows) for name in plan.key]
+    changed = or_(*(plan.target.c[name].is_distinct_from(_tracked_source(plan, name, rows)) for name in tracked))
+    values: dict[str, object] = {name: _tracked_source(plan, name, rows) for name in tracked}
     values |= {"updated_job_id": job_id, "updated_at": utcnow()}
-    statement = update(plan.target).where(*matches, plan.where, changed).values(values)
+    statement = update(plan.target).where(*matches, changed).values(values)
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
