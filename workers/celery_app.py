@@ -75,7 +75,10 @@ def make_celery(settings: Settings) -> Celery:
         result_backend=None,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        # The embedded broker is polled (every IMPORTER_BROKER_POLL_SECONDS): with one message per child a
+        # child that finished a chunk waited for the next poll, a third of each 0.2 s cycle at 1M rows.
+        # A second message in hand hides that; it is one worker node, so no other node is starved.
+        worker_prefetch_multiplier=2 if settings.embedded_broker else 1,
         worker_lost_wait=1.0,
         worker_send_task_events=False,
         worker_hijack_root_logger=False,
