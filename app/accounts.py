@@ -111,7 +111,7 @@ def principal_of(account: Account) -> Principal:
 
 
 class CredentialCache:
-    """Remembers successful password checks for a short while.
+    """Remembers successful password checks while they are in use.
 
     Entries are keyed by an HMAC of user and password under a per-process random key, so the
     password itself is never kept; an entry also holds the password hash it was checked against,
@@ -153,13 +153,20 @@ class CredentialCache:
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
     def holds(self, username: str, password: str, password_hash: str) -> bool:
+        """Whether this credential was checked against this very hash within `ttl` of its last use.
+
+        Each use extends the entry: a script polling all day is checked once (argon2id takes 64 MiB
+        a check), and a changed password still stops matching at once, since the hash differs.
+        """
         digest = self._digest(username, password)
+        now = time.monotonic()
         with self._lock:
             entry = self._entries.get(digest)
-        if entry is None:
-            return False
-        cached_hash, expires = entry
-        return expires > time.monotonic() and hmac.compare_digest(cached_hash, password_hash)
+            if entry is None or entry[1] <= now or not hmac.compare_digest(entry[0], password_hash):
+                return False
+            self._entries[digest] = (entry[0], now + self._ttl)
+            self._entries.move_to_end(digest)
+        return True
 
     def remember(self, username: str, password: str, password_hash: str) -> None:
         if self._ttl <= 0:

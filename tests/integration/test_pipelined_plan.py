@@ -65,6 +65,22 @@ def staged(database: Database, job_id: int) -> int:
         return int(session.execute(count).scalar_one())
 
 
+def assert_every_row_landed_once(runtime: Runtime, job_id: int, rows: int) -> None:
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.processed_records) == (ImportState.COMPLETED, rows, rows)
+    assert stored_products(runtime.db) == sorted(str(n) for n in range(rows))
+
+
+def plan_stopped_at_chunk_3(database: Database, tmp_path: Path) -> tuple[Runtime, int]:
+    """Six one-row chunks: the planning worker dies as it hands out the fourth, the first three done."""
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=1)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row(str(n)) for n in range(6)]), reading=UTF8)
+    workers.stop_at_chunk = 3
+    with pytest.raises(WorkerStopped):
+        plan(runtime, job_id)
+    return runtime, job_id
+
+
 def test_chunks_are_validated_while_the_plan_reads_and_the_import_lands_whole(
     database: Database, tmp_path: Path
 ) -> None:
@@ -76,21 +92,14 @@ def test_chunks_are_validated_while_the_plan_reads_and_the_import_lands_whole(
 
     # The first three chunks reached a worker before the plan knew how many there would be.
     assert workers.seen_chunk_counts == [None, None, None, 4]
-    done = job(runtime, job_id)
-    assert (done.state, done.total_records, done.records_created, done.processed_records) == (
-        ImportState.COMPLETED, 7, 7, 7,
-    )  # fmt: skip
-    assert stored_products(database) == [str(n) for n in range(7)]
+    assert_every_row_landed_once(runtime, job_id, 7)
+    assert (job(runtime, job_id).total_records, job(runtime, job_id).chunk_count) == (7, 4)
 
 
 def test_a_plan_stopped_after_handing_out_chunks_runs_again_and_every_row_lands_once(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=1)
-    job_id = submit(runtime, make_principal(database), make_csv([product_row(str(n)) for n in range(6)]), reading=UTF8)
-    workers.stop_at_chunk = 3
-    with pytest.raises(WorkerStopped):
-        plan(runtime, job_id)
+    runtime, job_id = plan_stopped_at_chunk_3(database, tmp_path)
     assert (job(runtime, job_id).chunk_count, job(runtime, job_id).chunks_done) == (None, 3)
 
     queue = RecordingQueue()
@@ -98,21 +107,13 @@ def test_a_plan_stopped_after_handing_out_chunks_runs_again_and_every_row_lands_
     plan(again, job_id)  # what the reaper's hand-out does once the lease runs out
     drain(again, queue)
 
-    done = job(runtime, job_id)
-    assert (done.state, done.chunk_count, done.records_created, done.processed_records) == (
-        ImportState.COMPLETED, 6, 6, 6,
-    )  # fmt: skip
-    assert stored_products(database) == [str(n) for n in range(6)]
+    assert_every_row_landed_once(runtime, job_id, 6)
 
 
 def test_a_plan_run_again_with_another_chunk_size_fails_cleanly_instead_of_cutting_twice(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=1)
-    job_id = submit(runtime, make_principal(database), make_csv([product_row(str(n)) for n in range(6)]), reading=UTF8)
-    workers.stop_at_chunk = 3
-    with pytest.raises(WorkerStopped):
-        plan(runtime, job_id)
+    runtime, job_id = plan_stopped_at_chunk_3(database, tmp_path)
 
     other = replace(runtime, settings=replace(runtime.settings, chunk_rows=2), queue=RecordingQueue())
     plan(other, job_id)

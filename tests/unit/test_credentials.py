@@ -27,6 +27,17 @@ def test_the_cache_holds_a_checked_password_until_it_expires() -> None:
     assert not cache.holds("ops", "s3cret-pass", "$hash1")
 
 
+def test_a_password_in_use_stays_remembered_and_is_forgotten_a_ttl_after_its_last_use() -> None:
+    cache = CredentialCache(ttl_seconds=0.5)
+    cache.remember("ops", "s3cret-pass", "$hash1")
+
+    for _ in range(4):  # 0.8 s in all, past the ttl, but never 0.5 s without a use
+        time.sleep(0.2)
+        assert cache.holds("ops", "s3cret-pass", "$hash1")
+    time.sleep(0.6)
+    assert not cache.holds("ops", "s3cret-pass", "$hash1")
+
+
 def test_the_cache_forgets_an_entry_when_the_account_password_changes() -> None:
     cache = CredentialCache(ttl_seconds=60)
     cache.remember("ops", "s3cret-pass", "$hash1")
