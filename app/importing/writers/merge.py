@@ -96,8 +96,6 @@ def _update_changed(session: Session, plan: MergePlan, job_id: int) -> int:
     rewritten page after page, and its key index grows in sequence. At 900k products every one of them
     changed took 24 s in staging's order and 14 s in key order (PostgreSQL 15, shared_buffers 128 MB).
     """
-    if not _target_has_rows(session, plan):
-        return 0
     keys = [plan.staging.c[plan.renamed.get(name, name)] for name in plan.key if name not in plan.scope]
     rows = select(plan.staging).where(plan.where).order_by(*keys).subquery("staged")
     tracked = _tracked(plan)
@@ -126,7 +124,7 @@ def _insert_new(session: Session, plan: MergePlan, job_id: int) -> int:
 
 
 def merge(session: Session, plan: MergePlan, job_id: int, staged: int, write: bool = True) -> MergeCounts:
-    """Update the staged rows that changed, then insert the new ones; identical rows are counted unchanged.
+    """Insert the new staged rows, then update the ones that changed; identical rows are counted unchanged.
 
     Two plain statements, not an upsert: merges never run at once (app.db.lock_merges) and a job's
     staged keys are unique (its set problems dropped the repeats), so a row is either there or not,
@@ -138,6 +136,11 @@ def merge(session: Session, plan: MergePlan, job_id: int, staged: int, write: bo
     if not write:
         existing, unchanged = _count_existing(session, plan)
         return MergeCounts(created=staged - existing, updated=existing - unchanged, unchanged=unchanged)
-    updated = _update_changed(session, plan, job_id)
+    # The insert goes first: its anti-join then reads the table before the update leaves a dead version
+    # of every row it rewrites (at 1M rows all changed: 5.0 s after the update, 2.2 s before it). The
+    # rows it inserts equal their staging, so the update passes over them. A scope with no rows before
+    # (a catalog's first import) needs no update at all.
+    had_rows = _target_has_rows(session, plan)
     created = _insert_new(session, plan, job_id)
+    updated = _update_changed(session, plan, job_id) if had_rows else 0
     return MergeCounts(created=created, updated=updated, unchanged=staged - created - updated)
