@@ -168,12 +168,14 @@ class _SheetRows:
         self.row_number = 0
         self.cells: list[SheetValue] = []
         self.column, self.kind, self.style = 0, "n", "0"
-        self.text: list[str] = []
+        self.text = ""  # the first piece of the cell's text (expat buffers, so usually all of it)
+        self.more: list[str] = []
         self.collecting = False
 
+    # The handlers run for every element of the sheet (three per text cell), so the usual unprefixed
+    # names are tested first and a prefixed one (x:c) is looked at again without its prefix.
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        tag = name if ":" not in name else _local(name)
-        if tag == "c":
+        if name == "c":
             reference = attrs.get("r")
             if reference is None:
                 self.column = len(self.cells)
@@ -185,30 +187,43 @@ class _SheetRows:
                 self.column = column
             self.kind = attrs.get("t", "n")
             self.style = attrs.get("s", "0")
-            self.text = []
-        elif tag == "v" or tag == "t":
+            self.text = ""
+            if self.more:
+                self.more = []
+        elif name == "t" or name == "v":
             self.collecting = True
-        elif tag == "row":
+        elif name == "is":
+            return
+        elif name == "row":
             number = attrs.get("r")
             self.row_number = int(number) if number else self.row_number + 1
             self.cells = []
+        elif ":" in name:
+            self.start(_local(name), attrs)
 
     def end(self, name: str) -> None:
-        tag = name if ":" not in name else _local(name)
-        if tag == "c":
+        if name == "c":
             if self.text:
                 cells = self.cells
                 while len(cells) < self.column:
                     cells.append(None)
-                cells.append(self._value("".join(self.text)))
-        elif tag == "v" or tag == "t":
+                text = self.text + "".join(self.more) if self.more else self.text
+                cells.append(text if self.kind == "inlineStr" else self._value(text))
+        elif name == "t" or name == "v":
             self.collecting = False
-        elif tag == "row":
+        elif name == "is":
+            return
+        elif name == "row":
             self.done.append((self.row_number, self.cells))
+        elif ":" in name:
+            self.end(_local(name))
 
     def data(self, text: str) -> None:
         if self.collecting:
-            self.text.append(text)
+            if self.text:  # a long text comes in pieces: kept in a list, never copied piece by piece
+                self.more.append(text)
+            else:
+                self.text = text
 
     def _value(self, text: str) -> SheetValue:
         kind = self.kind
