@@ -33,6 +33,8 @@ class ReadLimits:
         return None
 
     def long_cell(self, cells: list[str], headers: Sequence[str]) -> str | None:
+        if sum(map(len, cells)) <= self.max_field_bytes:  # the usual row: no cell can be over
+            return None
         for index, cell in enumerate(cells):
             if len(cell) > self.max_field_bytes:
                 name = headers[index] if index < len(headers) else f"column {index + 1}"

@@ -66,7 +66,7 @@ class Normalizer:
             for position, value in zip(positions, values, strict=False):
                 cells[position] = cell_text(value, self._kinds.get(position))
             problem = problem or self.limits.long_cell(cells, self.names)
-            blank = problem is None and all(not cell.strip() for cell in cells)
+            blank = problem is None and not "".join(cells).strip()  # every cell empty or spaces
             last = base + number
             end = self.writer.write(last, problem, [] if problem else cells)
             self._cutter.add(last, cells, blank, end)
