@@ -1,11 +1,12 @@
-"""Files and rows for tests: the contract's example, product rows, CSV and XLSX bodies."""
+"""Files and rows for tests: the contract's example, product rows, CSV, XLSX, JSON and ZIP bodies."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Mapping, Sequence
 
 from openpyxl import Workbook
 
@@ -80,3 +81,12 @@ def make_jsonl(rows: Sequence[Sequence[object]], header: Sequence[str] = CONTRAC
 def make_json(rows: Sequence[Sequence[object]], header: Sequence[str] = CONTRACT_HEADER) -> bytes:
     records = [{name: value for name, value in zip(header, row, strict=True) if value != ""} for row in rows]
     return json.dumps(records, indent=2, ensure_ascii=False).encode("utf-8")
+
+
+def make_zip(entries: Mapping[str, bytes | str], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A ZIP archive of these entries, in this order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return out.getvalue()

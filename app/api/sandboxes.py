@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from app.accounts import Principal
 from app.api.auth import authenticate
 from app.api.params import paging
 from app.api.rendering import iso_date, render_record
@@ -83,22 +85,22 @@ async def sandbox_changes(request: Request) -> JSONResponse:
     )
 
 
-async def promote_sandbox(request: Request) -> JSONResponse:
+async def _end_sandbox(request: Request, end: Callable[[Runtime, Principal, int], int], counted: str) -> JSONResponse:
+    """Promote or discard: the sandbox as it is afterwards, with how many records the step moved."""
     runtime: Runtime = request.app.state.runtime
     principal = await authenticate(request)
     sandbox_id: int = request.path_params["sandbox_id"]
-    promoted = await run_in_threadpool(sandboxes.promote, runtime, principal, sandbox_id)
+    records = await run_in_threadpool(end, runtime, principal, sandbox_id)
     sandbox, _ = await run_in_threadpool(sandboxes.get_sandbox, runtime, principal, sandbox_id)
-    return JSONResponse(render_sandbox(sandbox) | {"recordsPromoted": promoted})
+    return JSONResponse(render_sandbox(sandbox) | {counted: records})
+
+
+async def promote_sandbox(request: Request) -> JSONResponse:
+    return await _end_sandbox(request, sandboxes.promote, "recordsPromoted")
 
 
 async def discard_sandbox(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
-    principal = await authenticate(request)
-    sandbox_id: int = request.path_params["sandbox_id"]
-    removed = await run_in_threadpool(sandboxes.discard, runtime, principal, sandbox_id)
-    sandbox, _ = await run_in_threadpool(sandboxes.get_sandbox, runtime, principal, sandbox_id)
-    return JSONResponse(render_sandbox(sandbox) | {"recordsDiscarded": removed})
+    return await _end_sandbox(request, sandboxes.discard, "recordsDiscarded")
 
 
 def _event(event: AuditEvent) -> dict[str, object]:

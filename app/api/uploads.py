@@ -29,9 +29,10 @@ class _Sink:
         self._buffer = bytearray()
         self.size = 0
         self.digest = hashlib.sha256()
-        # Whether the body is UTF-8 text, known as it streams: a CSV that is needs no encoding detection,
-        # so its plan can hand chunks to workers while it still reads (app.importing.publishing).
-        self.is_utf8 = True
+        # Whether a CSV body is UTF-8 text, known as it streams: such a CSV needs no encoding detection, so
+        # its plan can hand chunks to workers while it still reads (app.importing.publishing). Other file
+        # types are not decoded: the check stops once the first bytes say what the file is.
+        self.is_utf8 = self._file_type in (None, FileType.CSV)
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
 
     def feed(self, data: bytes) -> None:
@@ -65,6 +66,7 @@ class _Sink:
     def _check(self) -> None:
         self._checked = True
         if self._file_type is None:
+            self.is_utf8 = self.is_utf8 and self.file_type is FileType.CSV
             return
         problem = contradiction(self._file_type, bytes(self._head))
         if problem:

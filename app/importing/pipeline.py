@@ -23,7 +23,7 @@ from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip
 from app.importing.planning import Layout, Plan, ReadOptions, chunk_rows_of, plan_csv
 from app.importing.problem_log import record_problems
 from app.importing.problems import ValidationProblem
-from app.importing.publishing import ChunkPublisher, PlanAbandoned, store_chunks, store_reading
+from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
 from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
@@ -141,13 +141,9 @@ def _touch(runtime: Runtime, job_id: int) -> None:
 def _store_layout(session: Session, job_id: int, layout: Layout, stored: int) -> bool:
     """Record the finished plan: how to read the rows, the count of records and chunks, and the chunks
     not stored yet (the first `stored` were published while it read)."""
-    if not store_reading(session, job_id, layout):
+    counts = {"chunk_count": len(layout.chunks), "total_records": layout.total_records}
+    if not claim_planning(session, job_id, **reading_of(layout), **counts):
         return False
-    session.execute(
-        update(ImportStatus)
-        .where(col(ImportStatus.id) == job_id)
-        .values(chunk_count=len(layout.chunks), total_records=layout.total_records)
-    )
     store_chunks(session, job_id, layout.chunks[stored:], stored)
     return True
 

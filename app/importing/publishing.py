@@ -28,8 +28,9 @@ class PlanAbandoned(Exception):
     """The job moved on (cancelled, failed) while its plan was reading: stop reading."""
 
 
-def store_reading(session: Session, job_id: int, layout: Layout) -> bool:
-    """Record how the job's rows are read (header, encoding, delimiter); False unless it is still planning."""
+def claim_planning(session: Session, job_id: int, **values: object) -> bool:
+    """Write `values` on the job (and touch it) while it is still being planned; False once it moved on
+    (cancelled, failed) or another run of the plan finished it."""
     claimed = session.execute(
         update(ImportStatus)
         .where(
@@ -37,16 +38,20 @@ def store_reading(session: Session, job_id: int, layout: Layout) -> bool:
             col(ImportStatus.state) == ImportState.IN_PROCESS.value,
             col(ImportStatus.chunk_count).is_(None),
         )
-        .values(
-            header=json.dumps(list(layout.header.cells), ensure_ascii=False),
-            encoding=layout.encoding,
-            delimiter=layout.delimiter,
-            rows_key=layout.rows_key,
-            files=json.dumps(layout.files) if layout.files else None,
-            updated_at=jobs.utcnow(),
-        )
+        .values(updated_at=jobs.utcnow(), **values)
     ).rowcount  # type: ignore[attr-defined]
     return bool(claimed == 1)
+
+
+def reading_of(layout: Layout) -> dict[str, object]:
+    """How the job's rows are read back: the header, encoding, delimiter, and where normalized rows are."""
+    return {
+        "header": json.dumps(list(layout.header.cells), ensure_ascii=False),
+        "encoding": layout.encoding,
+        "delimiter": layout.delimiter,
+        "rows_key": layout.rows_key,
+        "files": json.dumps(layout.files) if layout.files else None,
+    }
 
 
 def store_chunks(session: Session, job_id: int, chunks: list[ChunkLayout], first_number: int) -> None:
@@ -74,8 +79,10 @@ class ChunkPublisher:
         self.published = 0
 
     def __call__(self, layout: Layout, chunk: ChunkLayout) -> None:
+        # The first chunk brings how to read the rows; each later one only checks the job is still planned.
+        reading = reading_of(layout) if self.published == 0 else {}
         with self._runtime.db.write() as session:
-            if not store_reading(session, self._job_id, layout):
+            if not claim_planning(session, self._job_id, **reading):
                 raise PlanAbandoned
             store_chunks(session, self._job_id, [chunk], self.published)
         self._runtime.queue.enqueue_chunk(self._job_id, self.published)

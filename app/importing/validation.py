@@ -14,12 +14,10 @@ FORMULA_STARTS = frozenset("=+-@")
 _TEXT_KINDS = frozenset({ColumnKind.TEXT, ColumnKind.CODE, ColumnKind.URL})  # read_text: the cell itself
 
 
-def cell_at(cells: list[str], index: int) -> str:
-    """The trimmed cell, with the apostrophe dropped that neutralises a formula in files we write out."""
-    raw = cells[index].strip() if index < len(cells) else ""
-    if raw[:1] == "'" and raw[1:2] in FORMULA_STARTS and raw[1:2]:
-        return raw[1:]
-    return raw
+def unquoted(raw: str) -> str:
+    """A trimmed cell that starts with an apostrophe: without it when it neutralised a formula (as the
+    files we write out do), as it is otherwise. Callers test raw[0] == "'" first: it is rare."""
+    return raw[1:] if raw[1:2] in FORMULA_STARTS and raw[1:2] else raw
 
 
 @dataclass(slots=True)
@@ -76,8 +74,8 @@ class RowValidator:
             if not raw:
                 values[field_name] = empty
                 continue
-            if raw[0] == "'" and raw[1:2] in FORMULA_STARTS and raw[1:2]:
-                raw = raw[1:]
+            if raw[0] == "'":
+                raw = unquoted(raw)
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
                 continue
@@ -106,8 +104,8 @@ class RowValidator:
             raw = cells[slot.index].strip() if slot.index < width else ""
             if not raw:
                 continue
-            if raw[0] == "'" and raw[1:2] in FORMULA_STARTS and raw[1:2]:
-                raw = raw[1:]
+            if raw[0] == "'":
+                raw = unquoted(raw)
             assert slot.family is not None and slot.member is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
@@ -124,8 +122,8 @@ class RowValidator:
             raw = cells[slot.index].strip() if slot.index < width else ""
             if not raw:
                 continue
-            if raw[0] == "'" and raw[1:2] in FORMULA_STARTS and raw[1:2]:
-                raw = raw[1:]
+            if raw[0] == "'":
+                raw = unquoted(raw)
             assert slot.column is not None and slot.locale is not None
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))

@@ -69,7 +69,7 @@ class Upload:
     size: int
     sha256: str
     file_type: FileType | None = None  # what the body was taken to be
-    is_utf8: bool = False  # the whole body is valid UTF-8 (checked as it streamed in)
+    is_utf8: bool = False  # a CSV body valid UTF-8 throughout (checked as it streamed in; not for other types)
 
 
 def parse_import_type(text: str) -> ImportType:

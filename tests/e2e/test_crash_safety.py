@@ -8,14 +8,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, RedisDatabase, create_pg_database, drop_pg_database
+from tests.conftest import PG_ADMIN_URL, RedisDatabase, pg_database
 from tests.e2e.chaos import PrivateRedis, drop_connections, kill_tree, worker_of
 from tests.e2e.service import Service, wait_for_end
 from tests.factories import make_csv, product_row
@@ -54,20 +54,18 @@ class Outcome:
 @contextmanager
 def running(tmp_path: Path, mode: str, broker_url: str = "") -> Iterator[tuple[Service, str]]:
     """The service on one deployment (its own PostgreSQL database in production), stopped and dropped after."""
-    pg_url = create_pg_database() if mode == "production" else ""
-    if pg_url:
-        settings = CRASH_SETTINGS | {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": broker_url}
-        service = Service(tmp_path / "service", settings, split_workers=2)
-    else:
-        service = Service(tmp_path / "service", dict(CRASH_SETTINGS))
-    service.add_user(*ADMIN)
-    try:
-        service.start()
-        yield service, pg_url
-    finally:
-        service.stop()
+    with pg_database() if mode == "production" else nullcontext("") as pg_url:
         if pg_url:
-            drop_pg_database(pg_url)
+            settings = CRASH_SETTINGS | {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": broker_url}
+            service = Service(tmp_path / "service", settings, split_workers=2)
+        else:
+            service = Service(tmp_path / "service", dict(CRASH_SETTINGS))
+        service.add_user(*ADMIN)
+        try:
+            service.start()
+            yield service, pg_url
+        finally:
+            service.stop()
 
 
 @contextmanager

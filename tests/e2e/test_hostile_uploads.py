@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import httpx
 
 from tests.e2e.chaos import descendants
 from tests.e2e.service import Service, wait_for_end
-from tests.factories import make_csv, make_xlsx, product_row
+from tests.factories import make_csv, make_xlsx, make_zip, product_row
 from tests.unit.test_hostile_archives import BILLION_LAUGHS, hostile_sheet
 
 PRODUCTS = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=701"
 ASSETS = "/api/importer/ASSET?importSpecification=DefaultAssetImportSpecification&catalogId=701"
-
-
-def zip_of(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 def message_of(client: httpx.Client, url: str, body: bytes) -> str:
@@ -44,9 +34,9 @@ def test_hostile_files_fail_with_their_reason_and_the_service_stays_small(
     service: Service, admin: httpx.Client
 ) -> None:
     corpus = [
-        (ASSETS, zip_of({"zeros.png": b"\0" * (50 * 1024 * 1024)}), "more than the limit of 200"),
-        (ASSETS, zip_of({"../../etc/cron.d/evil": b"x"}), "points outside its folder"),
-        (PRODUCTS + "&fileType=ZIP", zip_of({f"f{n}.csv": b"a" for n in range(10_001)}),
+        (ASSETS, make_zip({"zeros.png": b"\0" * (50 * 1024 * 1024)}), "more than the limit of 200"),
+        (ASSETS, make_zip({"../../etc/cron.d/evil": b"x"}), "points outside its folder"),
+        (PRODUCTS + "&fileType=ZIP", make_zip({f"f{n}.csv": b"a" for n in range(10_001)}),
          "more than the limit of 10000"),
         (PRODUCTS + "&fileType=XLSX", hostile_sheet(BILLION_LAUGHS.replace("lolz", "worksheet"), "<t>&lol9;</t>"),
          "declares entities, which are refused"),

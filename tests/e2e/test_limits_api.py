@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import RedisDatabase, create_pg_database, drop_pg_database
-from tests.e2e.conftest import ADMIN, TEST_SETTINGS
+from tests.conftest import RedisDatabase
+from tests.e2e.conftest import ADMIN, TEST_SETTINGS, deployed
 from tests.e2e.service import Service
 from tests.factories import contract_csv
 
@@ -42,21 +42,11 @@ class ApiWithoutWorkers(Service):
 @pytest.fixture(scope="module", params=["embedded", "production"])
 def limited(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_db: RedisDatabase
-) -> Iterator[ApiWithoutWorkers]:
+) -> Iterator[Service]:
+    data_dir = tmp_path_factory.mktemp(f"limits-{request.param}")
     settings = TEST_SETTINGS | LIMITS
-    pg_url = None
-    if request.param == "production":
-        pg_url = create_pg_database()
-        redis_db.flush()
-        settings |= {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": redis_db.url}
-    running = ApiWithoutWorkers(tmp_path_factory.mktemp(f"limits-{request.param}"), settings)
-    running.add_user(*ADMIN)
-    running.start()
-    yield running
-    running.stop()
-    if pg_url:
-        redis_db.flush()
-        drop_pg_database(pg_url)
+    with deployed(request.param, data_dir, settings, redis_db, 0, ApiWithoutWorkers) as running:
+        yield running
 
 
 def submit(client: httpx.Client, body: bytes = b"", url: str = SUBMIT) -> httpx.Response:

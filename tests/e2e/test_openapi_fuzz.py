@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.api.openapi import OPENAPI_PATH, XLSX
-from tests.conftest import RedisDatabase, create_pg_database, drop_pg_database
-from tests.e2e.conftest import ADMIN, TEST_SETTINGS
+from tests.conftest import RedisDatabase
+from tests.e2e.conftest import ADMIN, TEST_SETTINGS, deployed
 from tests.e2e.service import Service
 
 EXAMPLES_PER_OPERATION = 25
@@ -44,19 +44,9 @@ schemathesis.serializer.alias(XLSX, "application/octet-stream")
 def fuzzed_service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_db: RedisDatabase
 ) -> Iterator[Service]:
-    settings = TEST_SETTINGS | UNLIMITED
-    pg_url = None
-    if request.param == "production":
-        pg_url = create_pg_database()
-        redis_db.flush()
-        settings |= {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": redis_db.url}
-    running = Service(tmp_path_factory.mktemp(f"fuzz-{request.param}"), settings, split_workers=1 if pg_url else 0)
-    running.add_user(*ADMIN)
-    running.start()
-    yield running
-    running.stop()
-    if pg_url:
-        drop_pg_database(pg_url)
+    data_dir = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+    with deployed(request.param, data_dir, TEST_SETTINGS | UNLIMITED, redis_db, split_workers=1) as running:
+        yield running
 
 
 def published_schema(service: Service) -> schemathesis.BaseSchema:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -12,19 +10,11 @@ from app.db import Database
 from app.jobs import ImportProblem, ImportState
 from app.service import asset_content, list_records, read_record
 from specifications import ImportType
-from tests.factories import make_csv, product_row
+from tests.factories import make_csv, make_zip, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
 PDF = b"%PDF-1.7\n" + b"x" * 300
-
-
-def zip_of(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 def problems(db: Database, job_id: int) -> list[tuple[int | None, str]]:
@@ -41,7 +31,7 @@ def test_a_zip_of_media_becomes_assets_linked_by_its_manifest(database: Database
     submit(runtime, principal, make_csv([product_row("2011")]), catalog_id=7)
     drain(runtime, queue)
     manifest = b"File Name,SKU Number,Alt Text\nimages/front.png,2011,The front\n"
-    body = zip_of({"manifest.csv": manifest, "images/front.png": PNG, "spec sheet.pdf": PDF, "copy.png": PNG})
+    body = make_zip({"manifest.csv": manifest, "images/front.png": PNG, "spec sheet.pdf": PDF, "copy.png": PNG})
 
     job_id = submit(runtime, principal, body, catalog_id=7, import_type=ImportType.ASSET)
     drain(runtime, queue)
@@ -66,7 +56,7 @@ def test_the_same_bytes_uploaded_again_are_stored_once(database: Database, tmp_p
     principal = make_principal(database)
 
     for catalog in (8, 9):
-        submit(runtime, principal, zip_of({"a.png": PNG}), catalog_id=catalog, import_type=ImportType.ASSET)
+        submit(runtime, principal, make_zip({"a.png": PNG}), catalog_id=catalog, import_type=ImportType.ASSET)
         drain(runtime, queue)
 
     keys = {
@@ -83,7 +73,7 @@ def test_a_manifest_that_names_nothing_real_is_a_problem_per_line(database: Data
     runtime, queue = make_runtime(database, tmp_path)
     manifest = b"File Name,SKU Number,Category Id\na.png,NOPE,\nmissing.jpg,,\na.png,,\n"
 
-    job_id = submit(runtime, make_principal(database), zip_of({"manifest.csv": manifest, "a.png": PNG}),
+    job_id = submit(runtime, make_principal(database), make_zip({"manifest.csv": manifest, "a.png": PNG}),
                     import_type=ImportType.ASSET)  # fmt: skip
     drain(runtime, queue)
 
@@ -100,7 +90,7 @@ def test_an_entry_name_that_escapes_storage_fails_the_import_and_stores_nothing(
 ) -> None:
     runtime, queue = make_runtime(database, tmp_path)
 
-    job_id = submit(runtime, make_principal(database), zip_of({"ok.png": PNG, "../../etc/evil.png": PDF}),
+    job_id = submit(runtime, make_principal(database), make_zip({"ok.png": PNG, "../../etc/evil.png": PDF}),
                     import_type=ImportType.ASSET)  # fmt: skip
     drain(runtime, queue)
 

@@ -15,9 +15,9 @@ from app.db import Database
 from app.jobs import ImportProblem, ImportState
 from app.service import read_record
 from specifications import ImportType
-from tests.factories import CONTRACT_HEADER, make_csv, product_row
+from tests.factories import CONTRACT_HEADER, make_csv, make_zip, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
-from tests.integration.test_assets import PNG, zip_of
+from tests.integration.test_assets import PNG
 
 HEADER = [*CONTRACT_HEADER, "Image Url(s)"]
 
@@ -69,7 +69,7 @@ def test_images_link_assets_and_fetch_allowed_urls(database: Database, tmp_path:
     runtime = replace(runtime, settings=replace(runtime.settings, fetch_allow_hosts=frozenset({"127.0.0.1"}),
                                                 fetch_max_bytes=2000))  # fmt: skip
     principal = make_principal(database)
-    submit(runtime, principal, zip_of({"front.png": PNG}), import_type=ImportType.ASSET)
+    submit(runtime, principal, make_zip({"front.png": PNG}), import_type=ImportType.ASSET)
     drain(runtime, queue)
     rows = [
         [*product_row("1"), f"front.png|main:{image_server}/a.png"],

@@ -14,21 +14,13 @@ from app.importing.formats import FileType, detect
 from app.jobs import ImportProblem, ImportState
 from app.service import failed_rows, list_records
 from specifications import ImportType
-from tests.factories import make_csv, make_jsonl, make_xlsx, product_row
+from tests.factories import make_csv, make_jsonl, make_xlsx, make_zip, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
-
-
-def zip_of(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
 
 
 def test_every_data_file_of_the_zip_is_one_import_counted_per_file(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path, chunk_rows=2)
-    body = zip_of({
+    body = make_zip({
         "b.xlsx": make_xlsx([product_row("b-1"), product_row("b-2")]),
         "a.csv": make_csv([product_row("a-1"), product_row("a-2"), product_row("a-3")]),
         "c/feed.jsonl": make_jsonl([product_row("c-1")]),
@@ -49,7 +41,7 @@ def test_every_data_file_of_the_zip_is_one_import_counted_per_file(database: Dat
 def test_a_problem_names_its_file_and_the_row_that_file_shows(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     principal = make_principal(database)
-    body = zip_of({
+    body = make_zip({
         "a.csv": make_csv([product_row("a-1"), product_row("a-2")]),
         "b.csv": make_csv([product_row("b-1"), product_row("b-2", price="oops")]),
     })  # fmt: skip
@@ -79,9 +71,9 @@ def test_anything_but_data_files_in_the_zip_is_refused_by_name(database: Databas
     runtime, queue = make_runtime(database, tmp_path)
     principal = make_principal(database)
     with_image = submit(
-        runtime, principal, zip_of({"a.csv": make_csv([product_row("1")]), "logo.png": b"x"}), file_type=FileType.ZIP
+        runtime, principal, make_zip({"a.csv": make_csv([product_row("1")]), "logo.png": b"x"}), file_type=FileType.ZIP
     )
-    nested = submit(runtime, principal, zip_of({"inner.zip": zip_of({"a.csv": b"x"})}), file_type=FileType.ZIP)
+    nested = submit(runtime, principal, make_zip({"inner.zip": make_zip({"a.csv": b"x"})}), file_type=FileType.ZIP)
     drain(runtime, queue)
 
     assert "'logo.png', which is not a data file" in (job(runtime, with_image).message or "")

@@ -11,7 +11,7 @@ import pytest
 from app.errors import UnreadableFile
 from app.importing.archives import UnsafeArchive, ZipLimits, open_archive, read_entry
 from app.importing.readers.workbook import iter_sheet
-from tests.factories import make_xlsx
+from tests.factories import make_xlsx, make_zip
 
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -20,17 +20,11 @@ BILLION_LAUGHS = (
 )
 
 
-def zip_of(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", compression) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
 def with_replaced(xlsx: bytes, name: str, data: bytes) -> bytes:
     source = zipfile.ZipFile(io.BytesIO(xlsx))
-    return zip_of({info.filename: (data if info.filename == name else source.read(info)) for info in source.infolist()})
+    return make_zip(
+        {info.filename: (data if info.filename == name else source.read(info)) for info in source.infolist()}
+    )
 
 
 def open_bytes(data: bytes, limits: ZipLimits | None = None) -> list[str]:
@@ -51,7 +45,7 @@ def open_bytes(data: bytes, limits: ZipLimits | None = None) -> list[str]:
 )
 def test_entry_names_that_escape_their_folder_are_refused(name: str, reason: str) -> None:
     with pytest.raises(UnsafeArchive, match=reason):
-        open_bytes(zip_of({"ok.csv": b"a", name: b"b"}))
+        open_bytes(make_zip({"ok.csv": b"a", name: b"b"}))
 
 
 def test_symlinks_and_device_files_are_refused() -> None:
@@ -66,7 +60,7 @@ def test_symlinks_and_device_files_are_refused() -> None:
 
 
 def test_a_zip_bomb_is_refused_by_its_compression_ratio_before_extraction() -> None:
-    bomb = zip_of({"zeros.csv": b"\0" * (20 * 1024 * 1024)})
+    bomb = make_zip({"zeros.csv": b"\0" * (20 * 1024 * 1024)})
 
     assert len(bomb) < 100_000
     with pytest.raises(UnsafeArchive, match="more than the limit of 200"):
@@ -74,8 +68,8 @@ def test_a_zip_bomb_is_refused_by_its_compression_ratio_before_extraction() -> N
 
 
 def test_too_many_entries_or_too_many_bytes_are_refused_by_their_limits() -> None:
-    many = zip_of({f"f{n}.csv": b"x" for n in range(50)}, zipfile.ZIP_STORED)
-    large = zip_of({"a.csv": b"x" * 5000, "b.csv": b"y" * 5000}, zipfile.ZIP_STORED)
+    many = make_zip({f"f{n}.csv": b"x" for n in range(50)}, zipfile.ZIP_STORED)
+    large = make_zip({"a.csv": b"x" * 5000, "b.csv": b"y" * 5000}, zipfile.ZIP_STORED)
 
     with pytest.raises(UnsafeArchive, match="50 entries, more than the limit of 10"):
         open_bytes(many, ZipLimits(max_entries=10))
@@ -84,7 +78,7 @@ def test_too_many_entries_or_too_many_bytes_are_refused_by_their_limits() -> Non
 
 
 def test_an_entry_that_holds_more_than_it_declares_stops_while_extracting() -> None:
-    data = bytearray(zip_of({"a.csv": b"x" * 1000}, zipfile.ZIP_STORED))
+    data = bytearray(make_zip({"a.csv": b"x" * 1000}, zipfile.ZIP_STORED))
     header = data.index(b"PK\x01\x02")  # the central directory: shrink the declared size to 10
     data[header + 24 : header + 28] = (10).to_bytes(4, "little")
     archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
@@ -120,4 +114,4 @@ def test_a_workbook_that_is_a_zip_bomb_is_refused_before_its_xml_is_read() -> No
     entries["xl/worksheets/sheet1.xml"] = entries["xl/worksheets/sheet1.xml"] + b" " * (30 * 1024 * 1024)
 
     with pytest.raises(UnsafeArchive, match="expands"):
-        list(iter_sheet(io.BytesIO(zip_of(entries))))
+        list(iter_sheet(io.BytesIO(make_zip(entries))))

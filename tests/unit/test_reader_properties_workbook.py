@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from app.errors import UnreadableFile
 from app.importing.readers.sheet_xml import SheetValue
 from app.importing.readers.workbook import iter_sheet
-from tests.factories import make_xlsx, product_row
+from tests.factories import make_xlsx, make_zip, product_row
 
 
 @cache
@@ -25,18 +25,10 @@ def workbook_parts() -> dict[str, bytes]:
     return {name: archive.read(name) for name in archive.namelist()}
 
 
-def zipped(parts: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in parts.items():
-            archive.writestr(name, content)
-    return out.getvalue()
-
-
 @st.composite
 def damaged_archive(draw: st.DrawFn) -> bytes:
     """A real workbook with some of its bytes overwritten."""
-    data = bytearray(zipped(workbook_parts()))
+    data = bytearray(make_zip(workbook_parts()))
     for _ in range(draw(st.integers(1, 8))):
         at = draw(st.integers(0, len(data) - 1))
         data[at] = draw(st.integers(0, 255))
@@ -54,12 +46,12 @@ def damaged_part(draw: st.DrawFn) -> bytes:
     parts[name] = draw(st.sampled_from([original[:cut], original[:cut] + junk + original[cut:], junk]))
     if draw(st.booleans()):
         del parts[draw(st.sampled_from(sorted(parts)))]
-    return zipped(parts)
+    return make_zip(parts)
 
 
 def with_a_flipped_byte_in(part: str) -> bytes:
     """The workbook with one byte of a part's compressed data inverted: a deflate stream that cannot be inflated."""
-    data = bytearray(zipped(workbook_parts()))
+    data = bytearray(make_zip(workbook_parts()))
     at = data.find(part.encode()) + len(part) + 5
     data[at] ^= 0xFF
     return bytes(data)
@@ -87,7 +79,7 @@ def test_any_bytes_either_read_as_numbered_rows_or_fail_with_an_unreadable_file(
 
 
 def test_the_undamaged_workbook_reads_its_header_and_rows() -> None:
-    rows = read_all(zipped(workbook_parts()))
+    rows = read_all(make_zip(workbook_parts()))
 
     assert not isinstance(rows, UnreadableFile)
     assert [number for number, _ in rows] == [1, 2, 3]

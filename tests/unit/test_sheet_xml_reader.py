@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 import random
 import string
-import zipfile
 
 from app.importing.readers.sheet_xml import SheetValue
 from app.importing.readers.workbook import iter_sheet
+from tests.factories import make_zip
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -17,22 +17,17 @@ RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 def workbook(sheet_xml: str, prefix: str = "") -> bytes:
     """A minimal workbook with one sheet; with `prefix`, every element of the sheet carries it (x:row, x:c)."""
     declared = f"xmlns:{prefix}" if prefix else "xmlns"
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "xl/workbook.xml",
-            f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets>'
-            "</workbook>",
-        )
-        archive.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>',
-        )
-        p = f"{prefix}:" if prefix else ""
-        body = sheet_xml.replace("<", f"<{p}").replace(f"<{p}/", f"</{p}")
-        archive.writestr("xl/worksheets/sheet1.xml", f'<{p}worksheet {declared}="{MAIN}">{body}</{p}worksheet>')
-    return out.getvalue()
+    p = f"{prefix}:" if prefix else ""
+    body = sheet_xml.replace("<", f"<{p}").replace(f"<{p}/", f"</{p}")
+    return make_zip(
+        {
+            "xl/workbook.xml": f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets>'
+            '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+            "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'relationships"><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>',
+            "xl/worksheets/sheet1.xml": f'<{p}worksheet {declared}="{MAIN}">{body}</{p}worksheet>',
+        }
+    )
 
 
 SHEET = (

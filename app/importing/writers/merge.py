@@ -46,9 +46,19 @@ def _source(plan: MergePlan, name: str, rows: FromClause | None = None) -> Colum
     return (plan.staging if rows is None else rows).c[plan.renamed.get(name, name)]
 
 
+def _same_key(plan: MergePlan, rows: FromClause | None = None) -> list[ColumnElement[bool]]:
+    """A target row and a staged row (of `rows` when given) have the same key."""
+    return [plan.target.c[name] == _source(plan, name, rows) for name in plan.key]
+
+
+def _key_order(plan: MergePlan) -> list[ColumnElement[object]]:
+    """Staged rows in the order of the target's key index (the scope part is one constant)."""
+    return [_source(plan, name) for name in plan.key if name not in plan.scope]
+
+
 def _count_existing(session: Session, plan: MergePlan) -> tuple[int, int]:
     """How many staged rows match a target row, and how many of those are identical to it."""
-    join_on = and_(*(plan.target.c[name] == _source(plan, name) for name in plan.key))
+    join_on = and_(*_same_key(plan))
     same = and_(*(plan.target.c[name].is_not_distinct_from(_source(plan, name)) for name in plan.values))
     query = (
         select(func.count(), func.coalesce(func.sum(case((same, 1), else_=0)), 0))
@@ -96,14 +106,12 @@ def _update_changed(session: Session, plan: MergePlan, job_id: int) -> int:
     rewritten page after page, and its key index grows in sequence. At 900k products every one of them
     changed took 24 s in staging's order and 14 s in key order (PostgreSQL 15, shared_buffers 128 MB).
     """
-    keys = [plan.staging.c[plan.renamed.get(name, name)] for name in plan.key if name not in plan.scope]
-    rows = select(plan.staging).where(plan.where).order_by(*keys).subquery("staged")
+    rows = select(plan.staging).where(plan.where).order_by(*_key_order(plan)).subquery("staged")
     tracked = _tracked(plan)
-    matches = [plan.target.c[name] == _source(plan, name, rows) for name in plan.key]
     changed = or_(*(plan.target.c[name].is_distinct_from(_tracked_source(plan, name, rows)) for name in tracked))
     values: dict[str, object] = {name: _tracked_source(plan, name, rows) for name in tracked}
     values |= {"updated_job_id": job_id, "updated_at": utcnow()}
-    statement = update(plan.target).where(*matches, changed).values(values)
+    statement = update(plan.target).where(*_same_key(plan, rows), changed).values(values)
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
@@ -116,9 +124,7 @@ def _insert_new(session: Session, plan: MergePlan, job_id: int) -> int:
     if _in_sandbox(plan):
         names.append("base_job_id")
         columns.append(_production_version(plan))
-    present = exists().where(*(plan.target.c[name] == _source(plan, name) for name in plan.key))
-    keys = [_source(plan, name) for name in plan.key if name not in plan.scope]
-    rows = select(*columns).where(plan.where, ~present).order_by(*keys)
+    rows = select(*columns).where(plan.where, ~exists().where(*_same_key(plan))).order_by(*_key_order(plan))
     statement = insert(plan.target).from_select(names, rows).execution_options(preserve_rowcount=True)
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
