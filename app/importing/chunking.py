@@ -81,12 +81,30 @@ class Cutter:
             if self._count >= self._size and not self._continues_record(cells):
                 self._close()
                 self._first_row = number
-            self._count += 1
-            self.total += 1
-            if self.total > self._max_records:
-                raise UnreadableFile(f"the file has more than {self._max_records} rows, the limit (IMPORTER_MAX_ROWS)")
+            self._count_records(1)
             self._last_group = self._cell(cells, self._group_index)
         self._end = end_offset
+
+    def _count_records(self, records: int) -> None:
+        self._count += records
+        self.total += records
+        if self.total > self._max_records:
+            raise UnreadableFile(f"the file has more than {self._max_records} rows, the limit (IMPORTER_MAX_ROWS)")
+
+    def room(self) -> int:
+        """How many more records the open chunk takes before a record may close it."""
+        return max(self._size - self._count, 0)
+
+    def add_run(self, records: int, end_offset: int, last_cells: Callable[[], list[str]]) -> None:
+        """Add `records` non-blank records at most `room()` (none of them can close the chunk), ending at
+        `end_offset`; `last_cells` gives the last one's cells, read only when the chunks follow a group."""
+        self._count_records(records)
+        if self._group_index is not None:
+            self._last_group = self._cell(last_cells(), self._group_index)
+        self._end = end_offset
+        if time.monotonic() - self._beat_at > HEARTBEAT_SECONDS:
+            self._heartbeat()
+            self._beat_at = time.monotonic()
 
     def _close(self) -> None:
         if self._count:

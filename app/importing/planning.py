@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from app.errors import UnreadableFile
 from app.importing.chunking import ChunkLayout, Cutter, Heartbeat, no_heartbeat
+from app.importing.csv_cutting import CsvCutting
 from app.importing.header import HeaderMap, resolve_header
 from app.importing.limits import ReadLimits
 from app.importing.normalized import read_normalized
@@ -101,8 +102,11 @@ def _plan_csv(plan: Plan, encoding: str) -> Layout:
         publish = plan.publish if plan.options.encoding else None
         on_close = partial(publish, layout) if publish else None
         cutter = Cutter(header, plan.chunk_rows, header_row.end_offset, 2, plan.heartbeat, limits.max_rows, on_close)
-        for row in records:
-            cutter.add(row.number, row.cells, row.is_blank, row.end_offset)
+        cutting = CsvCutting(
+            cutter, encoding=encoding, delimiter=delimiter, max_field_bytes=limits.max_field_bytes,
+            max_line_bytes=limits.max_line_bytes,
+        )  # fmt: skip
+        cutting.cut(stream, header_row.end_offset, header_row.number + 1)  # the header's lines are read
         layout.chunks = cutter.finish()
     return layout
 

@@ -25,10 +25,14 @@ class SourceRow:
 
     @property
     def is_blank(self) -> bool:
-        cells = self.cells
-        if cells and cells[0] and not cells[0].isspace():  # the common case, decided by the first cell
-            return False
-        return all(not cell.strip() for cell in cells)
+        return cells_blank(self.cells)
+
+
+def cells_blank(cells: list[str]) -> bool:
+    """Whether a record holds nothing but white space (a blank row is not a record of the import)."""
+    if cells and cells[0] and not cells[0].isspace():  # the common case, decided by the first cell
+        return False
+    return all(not cell.strip() for cell in cells)
 
 
 def detect_delimiter(header_line: str) -> str:
