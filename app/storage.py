@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from sqlalchemy import DateTime, LargeBinary, String, delete, insert, text
+from sqlalchemy import DateTime, LargeBinary, String, case, delete, func, insert, text
+from sqlalchemy import select as sql_select
 from sqlmodel import Field, SQLModel, col, select
 
 from app.db import Database
@@ -227,13 +228,21 @@ class DatabaseUploadStorage:
                 raise FileNotFoundError(key)
             size = stored.block_bytes
             first, last = start // size, max(start, end - 1) // size
-            blocks = session.exec(
-                select(UploadBlock.data)
-                .where(UploadBlock.key == key, col(UploadBlock.block_no).between(first, last))
-                .order_by(col(UploadBlock.block_no))
-            ).all()
-        data = b"".join(blocks)
-        return data[start - first * size : end - first * size]
+            # Only the bytes asked for leave the database: the first and last blocks are cut there (a
+            # compressed block is then decompressed only as far as the cut), not in this process.
+            blocks = UploadBlock.__table__.c  # type: ignore[attr-defined]
+            skip = case((blocks.block_no == first, start - first * size), else_=0)
+            stop = case((blocks.block_no == last, end - last * size), else_=size)
+            pieces = (
+                session.connection()
+                .execute(
+                    sql_select(func.substr(blocks.data, skip + 1, stop - skip))
+                    .where(blocks.key == key, blocks.block_no.between(first, last))
+                    .order_by(blocks.block_no)
+                )
+                .scalars()
+            )
+            return b"".join(pieces)
 
     def exists(self, key: str) -> bool:
         with self._db.read() as session:

@@ -220,21 +220,31 @@ def run_chunk(runtime: Runtime, job_id: int, chunk_no: int) -> None:
     if job is None or chunk is None or job.import_state is not ImportState.IN_PROCESS:
         return
     if not chunk.done:
-        writer = WRITERS[ImportType(job.import_type)]
         set_field_limit(runtime.settings.max_field_bytes)
+        # The chunk's rows are made and freed while the collector sleeps: woken while they were still
+        # alive, its first pass walked every one of them (a tenth of the chunk step).
         with collection_paused():
-            outcomes, problems = _validate_chunk(runtime, job, chunk, writer)
-            if ImportType(job.import_type) is ImportType.PRODUCT:
-                problems += resolve_images(runtime, job, outcomes)
-            staging_rows, between = writer.stage(job_id, chunk_no, outcomes)
-        problems.extend(between)
-        try:
-            with runtime.db.write() as session:
-                _commit_chunk(session, writer, job_id, chunk_no, staging_rows, problems)
-        except _Abandon:
+            written = _write_chunk(runtime, job, chunk)
+        if written is None:
             return
-        logger.info("import.chunk_written job_id=%s chunk=%s rows=%s", job_id, chunk_no, len(staging_rows))
+        logger.info("import.chunk_written job_id=%s chunk=%s rows=%s", job_id, chunk_no, written)
     try_finalize(runtime, job_id)
+
+
+def _write_chunk(runtime: Runtime, job: ImportStatus, chunk: ImportChunk) -> int | None:
+    """Validate and stage a chunk; how many rows it staged, or None when another run took it first."""
+    writer = WRITERS[ImportType(job.import_type)]
+    outcomes, problems = _validate_chunk(runtime, job, chunk, writer)
+    if ImportType(job.import_type) is ImportType.PRODUCT:
+        problems += resolve_images(runtime, job, outcomes)
+    staging_rows, between = writer.stage(chunk.job_id, chunk.chunk_no, outcomes)
+    problems.extend(between)
+    try:
+        with runtime.db.write() as session:
+            _commit_chunk(session, writer, chunk.job_id, chunk.chunk_no, staging_rows, problems)
+    except _Abandon:
+        return None
+    return len(staging_rows)
 
 
 def _commit_chunk(

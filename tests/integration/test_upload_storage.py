@@ -44,7 +44,16 @@ def test_an_upload_reads_back_byte_for_byte(storage: UploadStorage) -> None:
 def test_any_byte_range_reads_back_across_block_boundaries(storage: UploadStorage) -> None:
     write(storage, "upload-b", BODY)
 
-    for start, end in [(0, 1), (4000, 4200), (4095, 8193), (9000, len(BODY)), (0, len(BODY))]:
+    for start, end in [
+        (0, 1),
+        (4000, 4200),
+        (4095, 8193),
+        (4096, 8192),
+        (8191, 8192),
+        (5000, 5000),
+        (9000, len(BODY)),
+        (0, len(BODY)),
+    ]:
         assert storage.read_range("upload-b", start, end) == BODY[start:end]
 
 
