@@ -8,11 +8,11 @@ import re
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
-from sqlalchemy import DateTime, LargeBinary, String, case, delete, func, insert, text
+from sqlalchemy import DateTime, LargeBinary, Select, String, Table, case, delete, func, insert, text
 from sqlalchemy import select as sql_select
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.db import Database
 from app.jobs import utcnow
@@ -179,6 +179,23 @@ class _DatabaseWriter:
             session.execute(delete(UploadBlock).where(col(UploadBlock.key) == self._key))
 
 
+_BLOCKS: Table = UploadBlock.__table__  # type: ignore[attr-defined]
+
+
+def _byte_values(session: Session, query: Select[Any]) -> list[bytes]:
+    """The one column of a query's rows. PostgreSQL sends them in binary: as text, bytea travels hex
+    encoded, twice the bytes, and encoding and decoding it made reading 1 MiB blocks 4x slower."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return [bytes(value) for value in connection.execute(query).scalars()]
+    compiled = query.compile(dialect=connection.dialect)
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor(binary=True) as cursor:
+        cursor.execute(str(compiled), compiled.params)
+        return [bytes(row[0]) for row in cursor.fetchall()]
+
+
 class _BlockStream(io.RawIOBase):
     """Reads an upload's blocks one at a time, so memory holds one block whatever the size."""
 
@@ -212,11 +229,10 @@ class DatabaseUploadStorage:
         return _DatabaseWriter(self._db, _checked(key), self._block_bytes)
 
     def block(self, key: str, block_no: int) -> bytes:
+        blocks = _BLOCKS.c
         with self._db.read() as session:
-            data = session.exec(
-                select(UploadBlock.data).where(UploadBlock.key == key, UploadBlock.block_no == block_no)
-            ).first()
-        return data or b""
+            data = _byte_values(session, sql_select(blocks.data).where(blocks.key == key, blocks.block_no == block_no))
+        return data[0] if data else b""
 
     def open(self, key: str) -> BinaryIO:
         return io.BufferedReader(_BlockStream(self, _checked(key)), buffer_size=self._block_bytes)
@@ -230,17 +246,14 @@ class DatabaseUploadStorage:
             first, last = start // size, max(start, end - 1) // size
             # Only the bytes asked for leave the database: the first and last blocks are cut there (a
             # compressed block is then decompressed only as far as the cut), not in this process.
-            blocks = UploadBlock.__table__.c  # type: ignore[attr-defined]
+            blocks = _BLOCKS.c
             skip = case((blocks.block_no == first, start - first * size), else_=0)
             stop = case((blocks.block_no == last, end - last * size), else_=size)
-            pieces = (
-                session.connection()
-                .execute(
-                    sql_select(func.substr(blocks.data, skip + 1, stop - skip))
-                    .where(blocks.key == key, blocks.block_no.between(first, last))
-                    .order_by(blocks.block_no)
-                )
-                .scalars()
+            pieces = _byte_values(
+                session,
+                sql_select(func.substr(blocks.data, skip + 1, stop - skip))
+                .where(blocks.key == key, blocks.block_no.between(first, last))
+                .order_by(blocks.block_no),
             )
             return b"".join(pieces)
 

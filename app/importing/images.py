@@ -68,11 +68,14 @@ class _Resolver:
             self._client.close()
 
     def resolve(self, image: Image) -> Image | str:
-        """The image with what it links to, or why it is left out."""
+        """The image, given what it links to, or why it is left out. The image is the row's own (made
+        by its cell's reader): it is completed in place."""
         url = str(image["url"])
+        asset_id = self.assets.get(url)  # names an asset: never a URL (see _asset_ids' caller)
+        if asset_id is not None:
+            image["assetId"] = asset_id
+            return image
         if not _SCHEME.match(url):
-            if url in self.assets:
-                return image | {"assetId": self.assets[url]}
             return f"'{url}' names no asset of catalog {self.job.catalog_id} and is not an http(s) URL"
         if url not in self.fetched:
             try:
@@ -82,20 +85,20 @@ class _Resolver:
         result = self.fetched[url]
         if isinstance(result, str):
             return result
-        return image | {"sha256": result.sha256, "contentType": result.content_type, "size": result.size}
+        image.update(sha256=result.sha256, contentType=result.content_type, size=result.size)
+        return image
 
 
 def resolve_images(runtime: Runtime, job: ImportStatus, outcomes: Sequence[RowOutcome]) -> list[ValidationProblem]:
     """Link or fetch every image of the chunk's valid rows, in place; a warning for each that fails."""
-    names = {str(image["url"]) for outcome in outcomes for image in _images(outcome)}
+    with_images = [(outcome, images) for outcome in outcomes if (images := _images(outcome))]
+    names = {str(image["url"]) for _, images in with_images for image in images}
     assets = _asset_ids(runtime, job, {name for name in names if not _SCHEME.match(name)})
     problems: list[ValidationProblem] = []
     resolver = _Resolver(runtime, job, assets)
     try:
-        for outcome in outcomes:
-            images = _images(outcome)
-            if not images or outcome.record is None:
-                continue
+        for outcome, images in with_images:
+            assert outcome.record is not None  # rows without a record have no images
             kept = []
             for image in images:
                 result = resolver.resolve(image)
