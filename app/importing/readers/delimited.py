@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from app.errors import UnreadableFile
 
@@ -14,9 +13,10 @@ DELIMITERS = (",", ";", "\t", "|")
 ENCODINGS = ("utf-8", "cp1252")
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRow:
-    """One record of an upload: its spreadsheet row number (header = 1), cells and end offset."""
+class SourceRow(NamedTuple):
+    """One record of an upload: its spreadsheet row number (header = 1), cells and end offset.
+
+    A named tuple, one per row: half the cost of making a frozen dataclass."""
 
     number: int
     cells: list[str]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import Table
 from sqlmodel import Session
@@ -18,9 +17,10 @@ from app.importing.writers.staging import StagingRow
 from app.jobs import ImportStatus
 
 
-@dataclass(frozen=True, slots=True)
-class RowOutcome:
-    """A validated source row: its record when valid, and whether it is a child of the row above."""
+class RowOutcome(NamedTuple):
+    """A validated source row: its record when valid, and whether it is a child of the row above.
+
+    A named tuple, one per row: half the cost of making a frozen dataclass."""
 
     row: int
     record: Record | None
