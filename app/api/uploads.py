@@ -201,6 +201,9 @@ async def receive_upload(request: Request, storage: UploadStorage, file_type: Fi
                 if piece:
                     sink.feed(piece)
                     await writes.put(sink.take_blocks())
+                # A body that arrives faster than it is checked would otherwise hold the event loop
+                # (receiving a buffered piece does not yield): other requests get a turn after each piece.
+                await asyncio.sleep(0)
         sink.finish()
         await writes.put(sink.take_blocks())
         await writes.drain()
