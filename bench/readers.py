@@ -39,7 +39,7 @@ def _calamine(path: Path) -> int:
 
 
 def _service(path: Path) -> int:
-    from app.importing.heap import collection_paused
+    from app.heap import collection_paused
     from app.importing.readers.workbook import iter_sheet
 
     with path.open("rb") as source, collection_paused():

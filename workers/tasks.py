@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import jobs
 from app.errors import ImportFailed
+from app.heap import freeze_startup_heap
 from app.importing import pipeline, reaper
-from app.importing.heap import freeze_startup_heap
 from app.runtime import Runtime
 from workers.celery_app import CHUNK_TASK, PLAN_TASK, REAP_TASK, RuntimeHolder
 

@@ -10,13 +10,13 @@ from sqlmodel import Session, col
 
 from app import jobs
 from app.errors import ImportFailed
+from app.heap import collection_paused
 from app.importing.asset_planning import plan_assets
 from app.importing.cells import TRUE_WORDS
 from app.importing.chunking import ChunkLayout
 from app.importing.finalize import fail_job, over_limit, try_finalize
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
-from app.importing.heap import collection_paused
 from app.importing.images import resolve_images
 from app.importing.limits import ReadLimits
 from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip

@@ -29,6 +29,6 @@ def collection_paused() -> Iterator[None]:
 
 def freeze_startup_heap() -> None:
     """Move every object alive now (modules, settings, pools) out of the collector's sight for good:
-    later collections walk only what was made since. Called once a worker process is ready."""
+    later collections walk only what was made since. Called once a worker process or the API is ready."""
     gc.collect()
     gc.freeze()
