@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app import service
+from app.accounts import Principal
 from app.api.auth import authenticate
 from app.api.params import flag_param, int_param, required_int
 from app.api.rendering import render_status
 from app.api.snapshots import StatusSnapshots
 from app.api.uploads import receive_upload
-from app.errors import BadRequest
+from app.errors import BadRequest, RequestError
 from app.runtime import Runtime
 
+logger = logging.getLogger(__name__)
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -68,7 +73,27 @@ async def import_status(request: Request) -> JSONResponse:
     status_id: int = request.path_params["status_id"]
     rendered = snapshots.get(status_id, principal)
     if rendered is None:
+        read_at = snapshots.now()
         view = await run_in_threadpool(service.job_status, runtime, principal, status_id)
         rendered = render_status(view)
-        snapshots.put(status_id, view.job.account_id, rendered)
+        snapshots.put(status_id, view.job.account_id, rendered, read_at)
+    elif snapshots.claim_renewal(status_id):
+        renewal = asyncio.create_task(_renew(runtime, snapshots, principal, status_id))
+        _RENEWALS.add(renewal)
+        renewal.add_done_callback(_RENEWALS.discard)
     return JSONResponse(rendered)
+
+
+_RENEWALS: set[asyncio.Task[None]] = set()  # running renewals, kept from the garbage collector
+
+
+async def _renew(runtime: Runtime, snapshots: StatusSnapshots, principal: Principal, status_id: int) -> None:
+    """Read a job's status again for its snapshot, beside the polls it keeps serving."""
+    read_at = snapshots.now()
+    try:
+        view = await run_in_threadpool(service.job_status, runtime, principal, status_id)
+    except (RequestError, SQLAlchemyError) as error:  # gone, or the database is away: read again on expiry
+        logger.info("status.renewal_failed job_id=%s error=%s", status_id, type(error).__name__)
+        snapshots.renewal_failed(status_id)
+        return
+    snapshots.put(status_id, view.job.account_id, render_status(view), read_at)
