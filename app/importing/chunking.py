@@ -73,10 +73,14 @@ class Cutter:
         group = self._cell(cells, self._group_index)
         return bool(group) and group == self._last_group
 
-    def add(self, number: int, cells: list[str], blank: bool, end_offset: int) -> None:
-        if number % 4096 == 0 and time.monotonic() - self._beat_at > HEARTBEAT_SECONDS:
+    def _beat_when_due(self) -> None:
+        if time.monotonic() - self._beat_at > HEARTBEAT_SECONDS:
             self._heartbeat()
             self._beat_at = time.monotonic()
+
+    def add(self, number: int, cells: list[str], blank: bool, end_offset: int) -> None:
+        if number % 4096 == 0:
+            self._beat_when_due()
         if not blank:
             if self._count >= self._size and not self._continues_record(cells):
                 self._close()
@@ -102,9 +106,7 @@ class Cutter:
         if self._group_index is not None:
             self._last_group = self._cell(last_cells(), self._group_index)
         self._end = end_offset
-        if time.monotonic() - self._beat_at > HEARTBEAT_SECONDS:
-            self._heartbeat()
-            self._beat_at = time.monotonic()
+        self._beat_when_due()
 
     def _close(self) -> None:
         if self._count:

@@ -82,19 +82,19 @@ class CsvCutting:
 
     def cut(self, stream: BinaryIO, offset: int, number: int) -> None:
         """Add every record from `offset` (row `number`) to the end of the stream."""
-        pending = b""
+        pending = b""  # read, not yet added: the start of a line, or what the parser takes over
         while self._plain is not None:
             block = stream.read(self._read_bytes)
             data = pending + block if pending else block
             end = data.rfind(b"\n") + 1
             if not block or (end and not self._is_plain(data[:end])) or len(data) > self._fast_bytes:
-                self._parse_rest(_Resumed(data, stream), offset, number)
-                return
+                pending = data
+                break
             if end:
                 number += self._cut_plain(data[:end], offset, number)
                 offset += end
             pending = data[end:]
-        self._parse_rest(stream, offset, number)
+        self._parse_rest(_Resumed(pending, stream), offset, number)
 
     def _is_plain(self, data: bytes) -> bool:
         assert self._plain is not None
@@ -118,10 +118,12 @@ class CsvCutting:
         starts = [0] if self._blank_first.match(data) else []
         starts += [found.end() for found in self._blank_next.finditer(data)]
         blank = []
+        line = counted_to = 0  # the number of the line at `counted_to`, counted on from the last start
         for start in starts:
-            line = data[start : data.index(b"\n", start) + 1]
-            if cells_blank(self._cells(line, offset + start)):
-                blank.append(data.count(b"\n", 0, start))
+            line += data.count(b"\n", counted_to, start)
+            counted_to = start
+            if cells_blank(self._cells(data[start : data.index(b"\n", start) + 1], offset + start)):
+                blank.append(line)
         return blank
 
     def _cut_plain(self, data: bytes, offset: int, number: int) -> int:
@@ -147,11 +149,10 @@ class CsvCutting:
             line += 1
         return lines
 
-    def _parse_rest(self, stream: io.RawIOBase | BinaryIO, offset: int, number: int) -> None:
-        buffered: BinaryIO = io.BufferedReader(stream, 1 << 20) if isinstance(stream, io.RawIOBase) else stream
+    def _parse_rest(self, stream: _Resumed, offset: int, number: int) -> None:
         records = read_records(
-            buffered, encoding=self._encoding, delimiter=self._delimiter, first_row=number, start_offset=offset,
-            max_line_bytes=self._max_line_bytes,
+            io.BufferedReader(stream, 1 << 20), encoding=self._encoding, delimiter=self._delimiter,
+            first_row=number, start_offset=offset, max_line_bytes=self._max_line_bytes,
         )  # fmt: skip
         for row in records:
             self._cutter.add(row.number, row.cells, row.is_blank, row.end_offset)
