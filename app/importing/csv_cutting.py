@@ -31,6 +31,23 @@ _MIN_READ = 4096
 _MAX_READ = 4 * 1024**2
 
 
+def plain_quoting(delimiter: str) -> re.Pattern[bytes] | None:
+    """The pattern a block of lines with plain quoting matches whole (see the module's text), or None
+    for a delimiter it cannot be told with."""
+    if len(delimiter) != 1 or not delimiter.isascii() or delimiter in '"\r\n':
+        return None
+    d = re.escape(delimiter.encode("ascii"))
+    quoted = rb"(?<![^" + d + rb'\n])"[^"\n]*+(?:""[^"\n]*+)*+"(?![^' + d + rb"\r\n])"
+    return re.compile(rb'[^"]*+(?:' + quoted + rb'[^"]*+)*+')
+
+
+def is_plain(pattern: re.Pattern[bytes], data: bytes) -> bool:
+    """Whether `data` has plain quoting: one record per line, no NUL, no lone carriage return."""
+    if b"\x00" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return False
+    return pattern.fullmatch(data) is not None
+
+
 class _Resumed(io.RawIOBase):
     """The bytes already read from a stream, then the rest of it."""
 
@@ -72,11 +89,9 @@ class CsvCutting:
         # A block no longer than every limit cannot hold a field or a line over its limit.
         self._fast_bytes = min(max_field_bytes, max_line_bytes)
         self._read_bytes = read_bytes or min(max(self._fast_bytes // 2, _MIN_READ), _MAX_READ)
-        self._plain: re.Pattern[bytes] | None = None
-        if len(delimiter) == 1 and delimiter.isascii() and delimiter not in '"\r\n':
+        self._plain = plain_quoting(delimiter)
+        if self._plain is not None:
             d = re.escape(delimiter.encode("ascii"))
-            quoted = rb"(?<![^" + d + rb'\n])"[^"\n]*+(?:""[^"\n]*+)*+"(?![^' + d + rb"\r\n])"
-            self._plain = re.compile(rb'[^"]*+(?:' + quoted + rb'[^"]*+)*+')
             self._blank_first = re.compile(rb"[" + _BLANKISH + d + rb"]*\n")
             self._blank_next = re.compile(rb"\n(?=[" + _BLANKISH + d + rb"]*\n)")
 
@@ -98,9 +113,7 @@ class CsvCutting:
 
     def _is_plain(self, data: bytes) -> bool:
         assert self._plain is not None
-        if b"\x00" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
-            return False
-        return self._plain.fullmatch(data) is not None
+        return is_plain(self._plain, data)
 
     def _decode(self, data: bytes, offset: int) -> str:
         try:

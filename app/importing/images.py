@@ -28,7 +28,8 @@ def _policy(runtime: Runtime) -> FetchPolicy:
     return FetchPolicy(settings.fetch_allow_hosts, settings.fetch_timeout_seconds, settings.fetch_max_bytes)
 
 
-def _asset_ids(runtime: Runtime, job: ImportStatus, names: set[str]) -> dict[str, int]:
+def asset_ids(runtime: Runtime, job: ImportStatus, names: set[str]) -> dict[str, int]:
+    """The catalog's assets of these file names (the job's sandbox before the catalog's own)."""
     if not names:
         return {}
     table = ASSET_TABLE
@@ -71,7 +72,7 @@ class _Resolver:
         """The image, given what it links to, or why it is left out. The image is the row's own (made
         by its cell's reader): it is completed in place."""
         url = str(image["url"])
-        asset_id = self.assets.get(url)  # names an asset: never a URL (see _asset_ids' caller)
+        asset_id = self.assets.get(url)  # names an asset: never a URL (see asset_ids' caller)
         if asset_id is not None:
             image["assetId"] = asset_id
             return image
@@ -93,7 +94,7 @@ def resolve_images(runtime: Runtime, job: ImportStatus, outcomes: Sequence[RowOu
     """Link or fetch every image of the chunk's valid rows, in place; a warning for each that fails."""
     with_images = [(outcome, images) for outcome in outcomes if (images := _images(outcome))]
     names = {str(image["url"]) for _, images in with_images for image in images}
-    assets = _asset_ids(runtime, job, {name for name in names if not _SCHEME.match(name)})
+    assets = asset_ids(runtime, job, {name for name in names if not _SCHEME.match(name)})
     problems: list[ValidationProblem] = []
     resolver = _Resolver(runtime, job, assets)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -17,10 +18,10 @@ from app.importing.chunking import ChunkLayout
 from app.importing.finalize import fail_job, over_limit, try_finalize
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
-from app.importing.images import resolve_images
+from app.importing.images import asset_ids, resolve_images
 from app.importing.limits import ReadLimits
 from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip
-from app.importing.planning import Layout, Plan, ReadOptions, chunk_rows_of, plan_csv
+from app.importing.planning import Layout, Plan, ReadOptions, chunk_rows_of, plan_csv, records_of
 from app.importing.problem_log import record_problems
 from app.importing.problems import ValidationProblem
 from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
@@ -28,7 +29,7 @@ from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
-from app.importing.writers.staging import clear_chunk, clear_job, load_rows
+from app.importing.writers.staging import StagedRows, clear_chunk, clear_job, load_rows
 from app.jobs import ImportChunk, ImportState, ImportStatus, OnError, ProblemKind, Severity
 from app.runtime import Runtime
 from specifications import ImportType, Specification, find_specification
@@ -180,16 +181,19 @@ def enqueue_pending(runtime: Runtime, job_id: int) -> None:
 
 
 def _validate_chunk(
-    runtime: Runtime, job: ImportStatus, chunk: ImportChunk, writer: ImportWriter
+    runtime: Runtime, job: ImportStatus, chunk: ImportChunk, header: HeaderMap, data: bytes | None
 ) -> tuple[list[RowOutcome], list[ValidationProblem]]:
-    header = resolve_header(_spec_of(job), json.loads(job.header or "[]"))
     validator = RowValidator(header)
     key_slot = header.spec.key_columns[0].field if header.spec.key_columns else None
     outcomes: list[RowOutcome] = []
     problems: list[ValidationProblem] = []
     layout = ChunkLayout(chunk.first_row, chunk.record_count, chunk.start_offset, chunk.end_offset)
-    rows = chunk_rows_of(
-        runtime.storage, job.upload_key, job.rows_key, job.encoding or "utf-8", job.delimiter or ",", layout
+    rows = (
+        records_of(data, job.encoding or "utf-8", job.delimiter or ",", layout.first_row)
+        if data is not None
+        else chunk_rows_of(
+            runtime.storage, job.upload_key, job.rows_key, job.encoding or "utf-8", job.delimiter or ",", layout
+        )
     )
     for row in rows:
         if row.problem is not None:
@@ -234,11 +238,8 @@ def run_chunk(runtime: Runtime, job_id: int, chunk_no: int) -> None:
 def _write_chunk(runtime: Runtime, job: ImportStatus, chunk: ImportChunk) -> int | None:
     """Validate and stage a chunk; how many rows it staged, or None when another run took it first."""
     writer = WRITERS[ImportType(job.import_type)]
-    outcomes, problems = _validate_chunk(runtime, job, chunk, writer)
-    if ImportType(job.import_type) is ImportType.PRODUCT:
-        problems += resolve_images(runtime, job, outcomes)
-    staging_rows, between = writer.stage(chunk.job_id, chunk.chunk_no, outcomes)
-    problems.extend(between)
+    header = resolve_header(_spec_of(job), json.loads(job.header or "[]"))
+    staging_rows, problems = _stage_chunk(runtime, job, chunk, header, writer)
     try:
         with runtime.db.write() as session:
             _commit_chunk(session, writer, chunk.job_id, chunk.chunk_no, staging_rows, problems)
@@ -247,12 +248,32 @@ def _write_chunk(runtime: Runtime, job: ImportStatus, chunk: ImportChunk) -> int
     return len(staging_rows)
 
 
+def _stage_chunk(
+    runtime: Runtime, job: ImportStatus, chunk: ImportChunk, header: HeaderMap, writer: ImportWriter
+) -> tuple[StagedRows, list[ValidationProblem]]:
+    """The chunk's staging rows and problems: column by column when it is clean, else row by row."""
+    # polars starts threads when imported: only in the process that runs chunks, never before a fork.
+    from app.importing import clean_chunks
+
+    data = None
+    if clean_chunks.takes(job):
+        data = runtime.storage.read_range(job.upload_key, chunk.start_offset, chunk.end_offset)
+        clean = clean_chunks.stage_clean(job, chunk, header, data, partial(asset_ids, runtime, job))
+        if clean is not None:
+            return clean, []
+    outcomes, problems = _validate_chunk(runtime, job, chunk, header, data)
+    if ImportType(job.import_type) is ImportType.PRODUCT:
+        problems += resolve_images(runtime, job, outcomes)
+    staging_rows, between = writer.stage(chunk.job_id, chunk.chunk_no, outcomes)
+    return staging_rows, problems + between
+
+
 def _commit_chunk(
     session: Session,
     writer: ImportWriter,
     job_id: int,
     chunk_no: int,
-    staging_rows: list[tuple[object, ...]],
+    staging_rows: StagedRows,
     problems: list[ValidationProblem],
 ) -> None:
     taken = session.execute(

@@ -131,7 +131,11 @@ def chunk_rows_of(
         yield from read_normalized(io.BytesIO(storage.read_range(rows_key, chunk.start_offset, chunk.end_offset)))
         return
     data = storage.read_range(key, chunk.start_offset, chunk.end_offset)
-    stream = io.BytesIO(data)
-    yield from read_records(
-        stream, encoding=encoding, delimiter=delimiter, first_row=chunk.first_row, max_line_bytes=len(data) + 1
+    yield from records_of(data, encoding, delimiter, chunk.first_row)
+
+
+def records_of(data: bytes, encoding: str, delimiter: str, first_row: int) -> Iterator[SourceRow]:
+    """The records of a CSV chunk's bytes, numbered from `first_row`."""
+    return read_records(
+        io.BytesIO(data), encoding=encoding, delimiter=delimiter, first_row=first_row, max_line_bytes=len(data) + 1
     )

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import Table, delete
 from sqlmodel import Session
 
+if TYPE_CHECKING:
+    import polars as pl
+
 StagingRow = tuple[Any, ...]
+# Staging rows as tuples (the row-by-row path) or as a frame of the same columns (clean_chunks.py).
+StagedRows: TypeAlias = "Sequence[StagingRow] | pl.DataFrame"
 
 
-def load_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequence[StagingRow]) -> None:
-    if not rows:
+def load_rows(session: Session, table: Table, columns: Sequence[str], rows: StagedRows) -> None:
+    if not len(rows):
         return
     connection = session.connection()
     names = ", ".join(columns)
@@ -20,9 +25,16 @@ def load_rows(session: Session, table: Table, columns: Sequence[str], rows: Sequ
         driver = connection.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            if not isinstance(rows, Sequence):
+                from app.importing.columnar import copy_text  # polars: loaded by the workers only
+
+                copy.write(copy_text(rows))
+                return
             for row in rows:
                 copy.write_row(row)
         return
+    if not isinstance(rows, Sequence):
+        rows = rows.rows()
     placeholders = ", ".join("?" for _ in columns)
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", list(rows))
 

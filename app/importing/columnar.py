@@ -1,0 +1,181 @@
+"""Clean chunks read column by column in compiled code (polars): the chunk step's fast path.
+
+Read row by row (validation.py), a product row costs about 15 us of Python: parsing, a reader call per
+cell, a Record, the staging tuple, its JSON. Most chunks of a large import have nothing to report, and
+for them the same outcome can be had with a handful of column operations. This module reads such a
+chunk and says, column by column, whether every cell is one whose value the row-by-row reader would
+return verbatim (a decimal already written canonically, a flag word, no apostrophe, no NUL). Anything
+else, one cell of it, and the chunk is declined: the row-by-row path reads it and names every problem
+with its row, column, value and rule. So the fast path never decides what is valid; it only recognises
+what is certainly valid, and gives the values the row-by-row path would give (a property test holds
+the two to the same staging rows).
+
+It reads a chunk only when its bytes are UTF-8 with plain quoting (csv_cutting.is_plain: one record a
+line), where polars' CSV reader and Python's csv module read the same cells.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+os.environ.setdefault("POLARS_MAX_THREADS", "1")  # a worker process is one of several on the cores
+import polars as pl
+
+from app.importing.cells import FALSE_WORDS, TRUE_WORDS
+from app.importing.csv_cutting import is_plain, plain_quoting
+from app.importing.header import HeaderMap, Slot
+from specifications.model import ColumnKind, Requirement
+
+# Every character str.strip() removes (str.isspace); none lies above U+3000.
+WHITESPACE = "".join(char for char in map(chr, range(0x3001)) if char.isspace())
+
+# Cells whose value the reader of their kind returns unchanged: anything else declines the chunk.
+_VERBATIM: dict[ColumnKind, str | None] = {
+    ColumnKind.TEXT: None,
+    ColumnKind.CODE: None,
+    ColumnKind.URL: None,
+    ColumnKind.IDENTIFIER: None,  # checked below: a spreadsheet's 2007.0 reads 2007
+    ColumnKind.DECIMAL: r"^(-?(0|[1-9][0-9]*)(\.[0-9]+)?)?$",
+    ColumnKind.INTEGER: r"^(-?(0|[1-9][0-9]{0,17}))?$",
+    ColumnKind.FLAG: r"^[A-Za-z0-9]*$",
+    ColumnKind.URL_LIST: None,  # checked with the images' assets (writers/product_frames.py)
+}
+_WHOLE_FLOAT = r"^-?\d+\.0+$"
+_FLAG_WORDS = sorted(TRUE_WORDS | FALSE_WORDS)
+_CONTROL = r"[\x00-\x1f]"
+
+
+def column_name(index: int) -> str:
+    return f"c{index}"
+
+
+def read_cells(data: bytes, delimiter: str, width: int, records: int) -> pl.DataFrame | None:
+    """The chunk's cells, trimmed, one String column per header cell (null for an empty or missing cell),
+    or None when the bytes are not plain UTF-8 CSV with exactly `records` records, none blank."""
+    pattern = plain_quoting(delimiter)
+    if pattern is None or not data or data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data:
+        return None
+    if not is_plain(pattern, data):
+        return None
+    schema = {column_name(index): pl.String for index in range(width)}
+    try:
+        frame = pl.read_csv(data, has_header=False, separator=delimiter, quote_char='"', schema=schema)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError):
+        return None  # a longer row, or bytes that are not UTF-8: the row-by-row path tells
+    if frame.height != records:
+        return None
+    return frame.select(pl.all().str.strip_chars(WHITESPACE).replace("", None))
+
+
+@dataclass(frozen=True)
+class CleanChunk:
+    """A chunk every cell of which is verbatim: each plain field's values, and the rows' child flags."""
+
+    frame: pl.DataFrame
+    header: HeaderMap
+
+    def value(self, field: str) -> pl.Expr:
+        """The field's values as the row-by-row reader gives them (None for an empty cell; a flag's False)."""
+        slot = self.header.slot_for(field)
+        if slot is None or slot.column is None:
+            return pl.lit(None, pl.String)
+        cell = pl.col(column_name(slot.index))
+        kind = slot.column.kind
+        if kind is ColumnKind.FLAG:
+            return cell.str.to_lowercase().is_in(sorted(TRUE_WORDS)).fill_null(False)
+        if kind is ColumnKind.INTEGER:
+            return cell.cast(pl.Int64)
+        return cell
+
+    def is_child(self) -> pl.Expr:
+        flag = self.header.spec.child_flag
+        return self.value(flag) if flag else pl.lit(False)
+
+    def cell(self, slot: Slot) -> pl.Expr:
+        return pl.col(column_name(slot.index))
+
+
+def _cell_checks(header: HeaderMap) -> list[pl.Expr] | None:
+    """One expression per condition every row must meet (null, for an empty cell, passes); None when a
+    column has a kind this module does not read."""
+    checks: list[pl.Expr] = []
+    used = {slot.index for slot in header.slots}
+    for index in range(len(header.cells)):
+        cell = pl.col(column_name(index))
+        if index not in used:
+            checks.append(cell.is_null())  # a stray value is reported row by row
+            continue
+        checks.append(~cell.str.starts_with("'"))  # a NUL is not plain: read_cells declined it
+    for slot in header.slots:
+        if slot.column is None or slot.locale is not None:
+            continue
+        kind = slot.column.kind
+        if kind not in _VERBATIM:
+            return None
+        cell = pl.col(column_name(slot.index))
+        if (verbatim := _VERBATIM[kind]) is not None:
+            checks.append(cell.str.contains(verbatim))
+        if kind is ColumnKind.IDENTIFIER:
+            checks.append(~cell.str.contains(_WHOLE_FLOAT))
+        if kind is ColumnKind.FLAG:
+            checks.append(cell.str.to_lowercase().is_in(_FLAG_WORDS))
+    return checks
+
+
+def _requirement_checks(chunk: CleanChunk) -> list[pl.Expr]:
+    header, checks = chunk.header, []
+    is_child = chunk.is_child()
+    for slot in header.slots:
+        column = slot.column
+        if column is None or slot.locale is not None:
+            continue
+        filled = chunk.cell(slot).is_not_null()
+        if column.requirement is Requirement.REQUIRED:
+            checks.append(filled)
+        elif column.requirement is Requirement.REQUIRED_ON_PARENT_ROWS:
+            checks.append(filled | is_child)
+    for family in header.spec.families:
+        if family.requirement is Requirement.REQUIRED_ON_CHILD_ROWS:
+            members = [chunk.cell(slot).is_not_null() for slot in header.slots if slot.family == family]
+            checks.append(~is_child | pl.any_horizontal(members) if members else ~is_child)
+    return checks
+
+
+def clean_chunk(frame: pl.DataFrame, header: HeaderMap) -> CleanChunk | None:
+    """The chunk, when every row is valid with every cell verbatim; None sends it row by row."""
+    checks = _cell_checks(header)
+    if checks is None:
+        return None
+    chunk = CleanChunk(frame, header)
+    checks += _requirement_checks(chunk)
+    passed = frame.select(pl.all_horizontal(checks).all()).item()
+    return chunk if passed else None
+
+
+def json_ready(value: pl.Expr) -> pl.Expr:
+    """A text as the inside of a JSON string, escaped as orjson does (control characters aside: a
+    caller declines them, see `has_control`)."""
+    return value.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+
+
+def has_control(value: pl.Expr) -> pl.Expr:
+    return value.str.contains(_CONTROL)
+
+
+# What COPY's text format escapes in a value: the backslash first.
+_COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
+
+
+def copy_text(frame: pl.DataFrame) -> str:
+    """The frame as COPY's text format: tab-separated, \\N for null, special characters escaped."""
+    texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    special = frame.select(pl.col(texts).str.contains(r"[\\\t\n\r]").any()).row(0)
+    escaped = []
+    for name, needed in zip(texts, special, strict=True):
+        column = pl.col(name)
+        for char, escape in _COPY_ESCAPES if needed else ():
+            column = column.str.replace_all(char, escape, literal=True)
+        escaped.append(column)
+    escaped_frame = frame.with_columns(escaped)
+    return escaped_frame.write_csv(include_header=False, separator="\t", quote_style="never", null_value="\\N")
