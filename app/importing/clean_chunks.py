@@ -6,10 +6,9 @@ by row as before. Declining costs one pass of column checks over the chunk's cel
 
 from __future__ import annotations
 
-import polars as pl
-
 from app.importing.columnar import clean_chunk, read_cells
 from app.importing.header import HeaderMap
+from app.importing.polars_runtime import pl
 from app.importing.writers.product_frames import AssetLookup, product_staging_frame
 from app.jobs import ImportChunk, ImportStatus
 from specifications import ImportType

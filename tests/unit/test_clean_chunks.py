@@ -16,6 +16,7 @@ from app.importing import clean_chunks
 from app.importing.columnar import WHITESPACE, copy_text
 from app.importing.header import resolve_header
 from app.importing.planning import records_of
+from app.importing.polars_runtime import pl
 from app.importing.validation import RowValidator
 from app.importing.writers.base import RowOutcome
 from app.importing.writers.products import ProductWriter
@@ -161,7 +162,5 @@ def test_the_stripped_characters_are_those_of_str_strip() -> None:
 
 
 def test_copy_text_escapes_what_copy_reads_specially() -> None:
-    import polars as pl
-
     frame = pl.DataFrame({"a": ["back\\slash", "tab\there", None], "b": [1, None, 3]})
     assert copy_text(frame) == "back\\\\slash\t1\ntab\\there\t\\N\n\\N\t3\n"

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
-import polars as pl
 
 from app.commerce.products import PRODUCT_VALUE_COLUMNS
 from app.importing.columnar import CleanChunk, has_control, json_ready
 from app.importing.header import Slot
+from app.importing.polars_runtime import pl
 from specifications.model import ColumnKind
 
 AssetLookup = Callable[[set[str]], dict[str, int]]

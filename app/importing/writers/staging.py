@@ -9,7 +9,7 @@ from sqlalchemy import Table, delete
 from sqlmodel import Session
 
 if TYPE_CHECKING:
-    import polars as pl
+    from app.importing.polars_runtime import pl
 
 StagingRow = tuple[Any, ...]
 # Staging rows as tuples (the row-by-row path) or as a frame of the same columns (clean_chunks.py).
