@@ -87,7 +87,7 @@ class CleanChunk:
 
     def is_child(self) -> pl.Expr:
         flag = self.header.spec.child_flag
-        return self.value(flag) if flag else pl.lit(False)
+        return self.value(flag) if flag and self.header.slot_for(flag) else pl.lit(False)
 
     def cell(self, slot: Slot) -> pl.Expr:
         return pl.col(column_name(slot.index))

@@ -88,9 +88,9 @@ def csv_of(rows: list[list[str]], line_end: str) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
-def row_by_row(data: bytes, first_row: int) -> tuple[list[StagingRow], list[Any]]:
+def row_by_row(data: bytes, first_row: int, names: list[str] = HEADER) -> tuple[list[StagingRow], list[Any]]:
     """What the row-by-row path stages, with every image an asset (the column path accepts no other)."""
-    header = resolve_header(DEFAULT_PRODUCT, HEADER)
+    header = resolve_header(DEFAULT_PRODUCT, names)
     validator = RowValidator(header)
     outcomes, problems = [], []
     for row in records_of(data, "utf-8", ",", first_row):
@@ -108,10 +108,10 @@ def row_by_row(data: bytes, first_row: int) -> tuple[list[StagingRow], list[Any]
     return staged, problems + between
 
 
-def by_columns(data: bytes, records: int, first_row: int) -> list[StagingRow] | None:
+def by_columns(data: bytes, records: int, first_row: int, names: list[str] = HEADER) -> list[StagingRow] | None:
     job = SimpleNamespace(id=5, delimiter=",", import_type="PRODUCT", rows_key=None, encoding="utf-8")
     chunk = SimpleNamespace(record_count=records, chunk_no=3, first_row=first_row)
-    header = resolve_header(DEFAULT_PRODUCT, HEADER)
+    header = resolve_header(DEFAULT_PRODUCT, names)
     lookup = lambda names: {name: ASSETS[name] for name in names if name in ASSETS}  # noqa: E731
     frame = clean_chunks.stage_clean(job, chunk, header, data, lookup)  # type: ignore[arg-type]
     return None if frame is None else frame.rows()
@@ -141,6 +141,16 @@ def test_a_clean_chunk_goes_by_columns_with_its_images_json_and_sku_parent() -> 
     images = orjson.loads(product[6 + 7])
     assert images == [{"assetId": 11, "key": None, "url": "a.png"}, {"assetId": 12, "key": "thumb", "url": "b.png"}]
     assert product[-3:] == ('{"Color":"Blue","Material":"Cotton"}', None, '{"product_title":{"es":"Camisa"}}')
+
+
+def test_a_header_without_the_sku_indicator_or_families_stages_the_same_rows() -> None:
+    names = ["SKU Number", "Product Title", "Product Description", "Retail Price", "Default Category Id"]
+    rows = [["P1", "Shirt", "A shirt", "12.50", "C1"], ["P2", "Mug", "A mug", "3", ""]]
+    data = csv_of(rows, "\n")
+    staged = by_columns(data, 2, 2, names)
+    assert staged is not None
+    assert staged == row_by_row(data, 2, names)[0]
+    assert [row[3] for row in staged] == [False, False]  # no SKU rows without the indicator column
 
 
 def test_a_chunk_with_one_bad_price_or_unknown_image_is_left_to_the_rows() -> None:

@@ -111,6 +111,8 @@ def product_staging_frame(
 ) -> pl.DataFrame | None:
     """The chunk's staging rows in ProductWriter.staging_columns order, or None to stage it row by row."""
     header = chunk.header
+    if not header.spec.key_columns:
+        return None
     key_field = header.spec.key_columns[0].field
     is_child = chunk.is_child()
     frame = chunk.frame
