@@ -65,6 +65,19 @@ def read_cells(data: bytes, delimiter: str, width: int, records: int) -> pl.Data
     return frame.select(pl.all().str.strip_chars(WHITESPACE).replace("", None))
 
 
+def read_normalized_cells(data: bytes, width: int, records: int) -> tuple[pl.DataFrame, pl.Series] | None:
+    """A chunk of normalized rows (normalized.py: row number, problem, then the cells) as read_cells reads
+    a CSV's, with the rows' numbers; None when one row has a problem or the bytes are not plain."""
+    frame = read_cells(data, ",", width + 2, records)
+    if frame is None:
+        return None
+    numbers = frame.get_column(column_name(0)).cast(pl.Int64, strict=False)
+    if numbers.null_count() or frame.get_column(column_name(1)).null_count() != frame.height:
+        return None
+    cells = frame.select(pl.col(column_name(index + 2)).alias(column_name(index)) for index in range(width))
+    return cells, numbers
+
+
 @dataclass(frozen=True)
 class CleanChunk:
     """A chunk every cell of which is verbatim: each plain field's values, and the rows' child flags."""

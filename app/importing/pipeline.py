@@ -23,7 +23,7 @@ from app.importing.header import HeaderMap, resolve_header
 from app.importing.images import asset_ids, resolve_images
 from app.importing.limits import ReadLimits
 from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip
-from app.importing.planning import Layout, Plan, ReadOptions, chunk_rows_of, plan_csv, records_of
+from app.importing.planning import Layout, Plan, ReadOptions, chunk_bytes, chunk_rows, plan_csv
 from app.importing.problem_log import record_problems
 from app.importing.problems import ValidationProblem
 from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
@@ -183,20 +183,14 @@ def enqueue_pending(runtime: Runtime, job_id: int) -> None:
 
 
 def _validate_chunk(
-    runtime: Runtime, job: ImportStatus, chunk: ImportChunk, header: HeaderMap, data: bytes | None
+    job: ImportStatus, chunk: ImportChunk, header: HeaderMap, data: bytes
 ) -> tuple[list[RowOutcome], list[ValidationProblem]]:
     validator = RowValidator(header)
     key_slot = header.spec.key_columns[0].field if header.spec.key_columns else None
     outcomes: list[RowOutcome] = []
     problems: list[ValidationProblem] = []
-    layout = ChunkLayout(chunk.first_row, chunk.record_count, chunk.start_offset, chunk.end_offset)
-    rows = (
-        records_of(data, job.encoding or "utf-8", job.delimiter or ",", layout.first_row)
-        if data is not None
-        else chunk_rows_of(
-            runtime.storage, job.upload_key, job.rows_key, job.encoding or "utf-8", job.delimiter or ",", layout
-        )
-    )
+    normalized = job.rows_key is not None
+    rows = chunk_rows(data, normalized, job.encoding or "utf-8", job.delimiter or ",", chunk.first_row)
     for row in rows:
         if row.problem is not None:
             problems.append(ValidationProblem(row.number, None, None, None, row.problem))
@@ -273,13 +267,13 @@ def _stage_chunk(
     # polars starts threads when imported: only in the process that runs chunks, never before a fork.
     from app.importing import clean_chunks
 
-    data = None
+    layout = ChunkLayout(chunk.first_row, chunk.record_count, chunk.start_offset, chunk.end_offset)
+    data = chunk_bytes(runtime.storage, job.upload_key, job.rows_key, layout)
     if clean_chunks.takes(job):
-        data = runtime.storage.read_range(job.upload_key, chunk.start_offset, chunk.end_offset)
         clean = clean_chunks.stage_clean(job, chunk, header, data, partial(asset_ids, runtime, job))
         if clean is not None:
             return clean, [], "columns"
-    outcomes, problems = _validate_chunk(runtime, job, chunk, header, data)
+    outcomes, problems = _validate_chunk(job, chunk, header, data)
     if ImportType(job.import_type) is ImportType.PRODUCT:
         problems += resolve_images(runtime, job, outcomes)
     staging_rows, between = writer.stage(chunk.job_id, chunk.chunk_no, outcomes)

@@ -123,19 +123,16 @@ def plan_csv(plan: Plan) -> Layout:
     raise UnreadableFile("the file's text encoding is neither UTF-8 nor Windows-1252")
 
 
-def chunk_rows_of(
-    storage: UploadStorage, key: str, rows_key: str | None, encoding: str, delimiter: str, chunk: ChunkLayout
-) -> Iterator[SourceRow]:
-    """The records of one chunk, read back from storage with their spreadsheet row numbers."""
-    if rows_key is not None:
-        yield from read_normalized(io.BytesIO(storage.read_range(rows_key, chunk.start_offset, chunk.end_offset)))
-        return
-    data = storage.read_range(key, chunk.start_offset, chunk.end_offset)
-    yield from records_of(data, encoding, delimiter, chunk.first_row)
+def chunk_bytes(storage: UploadStorage, key: str, rows_key: str | None, chunk: ChunkLayout) -> bytes:
+    """One chunk's bytes: a range of the upload (CSV) or of its normalized rows."""
+    return storage.read_range(rows_key or key, chunk.start_offset, chunk.end_offset)
 
 
-def records_of(data: bytes, encoding: str, delimiter: str, first_row: int) -> Iterator[SourceRow]:
-    """The records of a CSV chunk's bytes, numbered from `first_row`."""
+def chunk_rows(data: bytes, normalized: bool, encoding: str, delimiter: str, first_row: int) -> Iterator[SourceRow]:
+    """The records of a chunk's bytes with their spreadsheet row numbers: normalized rows carry their
+    own; a CSV's are counted from `first_row`."""
+    if normalized:
+        return read_normalized(io.BytesIO(data))
     return read_records(
         io.BytesIO(data), encoding=encoding, delimiter=delimiter, first_row=first_row, max_line_bytes=len(data) + 1
     )

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from app.importing import clean_chunks
 from app.importing.columnar import WHITESPACE, copy_text
 from app.importing.header import resolve_header
-from app.importing.planning import records_of
+from app.importing.planning import chunk_rows
 from app.importing.polars_runtime import pl
 from app.importing.validation import RowValidator
 from app.importing.writers.base import RowOutcome
@@ -88,12 +88,14 @@ def csv_of(rows: list[list[str]], line_end: str) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
-def row_by_row(data: bytes, first_row: int, names: list[str] = HEADER) -> tuple[list[StagingRow], list[Any]]:
+def row_by_row(
+    data: bytes, first_row: int, names: list[str] = HEADER, normalized: bool = False
+) -> tuple[list[StagingRow], list[Any]]:
     """What the row-by-row path stages, with every image an asset (the column path accepts no other)."""
     header = resolve_header(DEFAULT_PRODUCT, names)
     validator = RowValidator(header)
     outcomes, problems = [], []
-    for row in records_of(data, "utf-8", ",", first_row):
+    for row in chunk_rows(data, normalized, "utf-8", ",", first_row):
         if row.is_blank:
             continue
         record, found = validator.validate(row.number, row.cells)
@@ -108,8 +110,11 @@ def row_by_row(data: bytes, first_row: int, names: list[str] = HEADER) -> tuple[
     return staged, problems + between
 
 
-def by_columns(data: bytes, records: int, first_row: int, names: list[str] = HEADER) -> list[StagingRow] | None:
-    job = SimpleNamespace(id=5, delimiter=",", import_type="PRODUCT", rows_key=None, encoding="utf-8")
+def by_columns(
+    data: bytes, records: int, first_row: int, names: list[str] = HEADER, normalized: bool = False
+) -> list[StagingRow] | None:
+    rows_key = "upload.rows.csv" if normalized else None
+    job = SimpleNamespace(id=5, delimiter=",", import_type="PRODUCT", rows_key=rows_key, encoding="utf-8")
     chunk = SimpleNamespace(record_count=records, chunk_no=3, first_row=first_row)
     header = resolve_header(DEFAULT_PRODUCT, names)
     lookup = lambda names: {name: ASSETS[name] for name in names if name in ASSETS}  # noqa: E731
@@ -128,6 +133,35 @@ def test_a_chunk_staged_by_columns_is_what_the_rows_give(rows: list[list[str]], 
     staged, problems = row_by_row(data, first_row)
     assert problems == []
     assert fast == staged
+
+
+def normalized_rows(rows: list[list[str]], numbers: list[int], problems: list[str]) -> bytes:
+    """Rows as planning writes them for a spreadsheet or JSON upload: number, problem, cells."""
+    return csv_of(
+        [[str(number), problem, *row] for number, problem, row in zip(numbers, problems, rows, strict=True)], "\n"
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ROW, min_size=1, max_size=5), st.lists(st.integers(2, 10**6), min_size=5, max_size=5, unique=True))
+def test_normalized_rows_staged_by_columns_are_what_the_rows_give(rows: list[list[str]], numbers: list[int]) -> None:
+    data = normalized_rows(rows, sorted(numbers)[: len(rows)], [""] * len(rows))
+    fast = by_columns(data, len(rows), 2, normalized=True)
+    if fast is None:
+        return
+    staged, problems = row_by_row(data, 2, normalized=True)
+    assert problems == []
+    assert fast == staged
+
+
+def test_normalized_rows_keep_their_own_numbers_and_a_reader_problem_goes_row_by_row() -> None:
+    data = normalized_rows(CLEAN_ROW, [7, 9], ["", ""])
+    staged = by_columns(data, 2, 2, normalized=True)
+    assert staged is not None
+    assert [row[1] for row in staged] == [7, 9]
+    assert staged == row_by_row(data, 2, normalized=True)[0]
+    damaged = normalized_rows(CLEAN_ROW, [7, 9], ["", "a cell the reader could not read"])
+    assert by_columns(damaged, 2, 2, normalized=True) is None
 
 
 def test_a_clean_chunk_goes_by_columns_with_its_images_json_and_sku_parent() -> None:

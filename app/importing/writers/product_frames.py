@@ -107,9 +107,10 @@ def _json_values_clean(chunk: CleanChunk) -> bool:
 
 
 def product_staging_frame(
-    chunk: CleanChunk, job_id: int, chunk_no: int, first_row: int, lookup: AssetLookup
+    chunk: CleanChunk, job_id: int, chunk_no: int, rows: pl.Expr | pl.Series, lookup: AssetLookup
 ) -> pl.DataFrame | None:
-    """The chunk's staging rows in ProductWriter.staging_columns order, or None to stage it row by row."""
+    """The chunk's staging rows in ProductWriter.staging_columns order, or None to stage it row by row;
+    `rows` are the rows' numbers."""
     header = chunk.header
     if not header.spec.key_columns:
         return None
@@ -132,7 +133,7 @@ def product_staging_frame(
     values = [special[name] if name in special else chunk.value(name) for name in PRODUCT_VALUE_COLUMNS]
     return frame.select(
         pl.lit(job_id, pl.Int64).alias("job_id"),
-        (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias("row_no"),
+        pl.lit(rows).alias("row_no") if isinstance(rows, pl.Series) else rows.alias("row_no"),
         pl.lit(chunk_no, pl.Int64).alias("chunk_no"),
         is_child.alias("is_sku"),
         key.alias("sku_number"),
