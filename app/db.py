@@ -85,11 +85,19 @@ class Database:
             if self.is_postgresql:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK_ID})
             SQLModel.metadata.create_all(connection)
+            for index in _RETIRED_INDEXES:
+                connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
             if self.is_postgresql:
                 _prefer_lz4(connection)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Indexes earlier versions made and nothing reads any more: each cost every staged row an index entry.
+_RETIRED_INDEXES = tuple(
+    f"ix_{table}_staging_chunk" for table in ("product", "order", "category", "asset", "customer", "customer_address")
+)
 
 
 # Large values that PostgreSQL would compress with pglz: upload blocks (1 MiB of text each). lz4 compresses

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, String, Table, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Integer, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.commerce.bookkeeping import Written
@@ -58,5 +58,4 @@ ORDER_STAGING = Table(
     Column("line_no", Integer, nullable=False),
     *(Column(name, ORDER_TABLE.c[name].type, nullable=True) for name in ORDER_FIELDS),
     *(Column(name, ORDER_ITEM_TABLE.c[name].type, nullable=True) for name in ITEM_FIELDS),
-    Index("ix_order_staging_chunk", "job_id", "chunk_no"),
 )

@@ -77,10 +77,9 @@ PRODUCT_VALUE_COLUMNS: tuple[str, ...] = (
 
 
 class ProductStaging(SQLModel, table=True):
-    """Validated rows of running product imports, keyed by (job, row); replaced whole per chunk."""
+    """Validated rows of running product imports, keyed by (job, row)."""
 
     __tablename__ = "product_staging"
-    __table_args__ = (Index("ix_product_staging_chunk", "job_id", "chunk_no"),)
 
     job_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     row_no: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))

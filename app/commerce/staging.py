@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, Table
+from sqlalchemy import Column, Integer, Table
 from sqlmodel import SQLModel
 
 
@@ -13,4 +13,4 @@ def staging_table(name: str, target: Table, fields: tuple[str, ...]) -> Table:
         Column("chunk_no", Integer, nullable=False),
     ]
     columns += [Column(field, target.c[field].type, nullable=True) for field in fields]
-    return Table(name, SQLModel.metadata, *columns, Index(f"ix_{name}_chunk", "job_id", "chunk_no"))
+    return Table(name, SQLModel.metadata, *columns)

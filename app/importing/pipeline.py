@@ -31,7 +31,7 @@ from app.importing.readers.delimited import set_field_limit
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
-from app.importing.writers.staging import StagedRows, clear_chunk, clear_job, load_rows
+from app.importing.writers.staging import StagedRows, clear_job, load_rows
 from app.jobs import ImportChunk, ImportState, ImportStatus, OnError, ProblemKind, Severity
 from app.runtime import Runtime
 from specifications import ImportType, Specification, find_specification
@@ -288,6 +288,9 @@ def _commit_chunk(
     staging_rows: StagedRows,
     problems: list[ValidationProblem],
 ) -> None:
+    """Mark the chunk done and write its rows in one transaction. A delivery that finds it done already
+    (another worker's, or this one's before a redelivery) writes nothing, so no row is staged twice and
+    no earlier rows of the chunk ever need clearing."""
     taken = session.execute(
         update(ImportChunk)
         .where(
@@ -300,7 +303,6 @@ def _commit_chunk(
     state = session.execute(select(col(ImportStatus.state)).where(col(ImportStatus.id) == job_id)).scalar_one()
     if taken != 1 or state != ImportState.IN_PROCESS.value:
         raise _Abandon
-    clear_chunk(session, writer.staging, job_id, chunk_no)
     load_rows(session, writer.staging, writer.staging_columns, staging_rows)
     record_problems(session, job_id, ProblemKind.RECORD, problems)
     errors = len({problem.row for problem in problems if problem.severity is Severity.ERROR})

@@ -39,10 +39,6 @@ def load_rows(session: Session, table: Table, columns: Sequence[str], rows: Stag
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({placeholders})", list(rows))
 
 
-def clear_chunk(session: Session, table: Table, job_id: int, chunk_no: int) -> None:
-    session.execute(delete(table).where(table.c.job_id == job_id, table.c.chunk_no == chunk_no))
-
-
 def clear_job(session: Session, table: Table, job_id: int) -> None:
     session.execute(delete(table).where(table.c.job_id == job_id))
 

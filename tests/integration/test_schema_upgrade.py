@@ -1,0 +1,19 @@
+"""A database made by an earlier version is brought up to date when the service starts."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect, text
+
+from app.db import Database
+
+
+def test_the_staging_chunk_indexes_of_earlier_versions_are_dropped(database: Database) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(text("CREATE INDEX ix_product_staging_chunk ON product_staging (job_id, chunk_no)"))
+        connection.execute(text("CREATE INDEX ix_order_staging_chunk ON order_staging (job_id, chunk_no)"))
+
+    database.create_schema()  # what every service process does when it starts
+
+    for table in ("product_staging", "order_staging"):
+        names = {index["name"] for index in inspect(database.engine).get_indexes(table)}
+        assert not any(name and name.endswith("_chunk") for name in names), names
