@@ -1,17 +1,33 @@
-"""The chunk step's fast path: a clean chunk of a CSV staged column by column (see columnar.py).
+"""The chunk step's fast path: the certain rows of a CSV chunk staged column by column (see columnar.py).
 
-Taken for product imports of a UTF-8 CSV; every other chunk, and any chunk it declines, is read row
-by row as before. Declining costs one pass of column checks over the chunk's cells.
+Taken for product imports of a UTF-8 CSV and for the normalized rows of any other upload. The rows it
+cannot vouch for, with their whole product group, come back as source rows for the row-by-row path,
+which validates them and names every problem; a chunk it cannot read at all (quoting that is not
+plain, a blank line, a column kind it does not know) goes row by row whole.
 """
 
 from __future__ import annotations
 
-from app.importing.columnar import clean_chunk, read_cells, read_normalized_cells
+import csv
+from dataclasses import dataclass
+
+from app.importing.columnar import CleanChunk, certain_rows, read_cells, read_normalized_cells
 from app.importing.header import HeaderMap
 from app.importing.polars_runtime import pl
-from app.importing.writers.product_frames import AssetLookup, product_staging_frame
+from app.importing.readers.delimited import SourceRow
+from app.importing.writers.product_frames import AssetLookup, product_rows, product_staging_frame
 from app.jobs import ImportChunk, ImportStatus
 from specifications import ImportType
+
+_ROW = "__row"  # the rows' numbers, beside the cells while they are split
+
+
+@dataclass(frozen=True)
+class ColumnStaging:
+    """The staging rows of a chunk's certain rows, and its other rows for the row-by-row path, in order."""
+
+    staged: pl.DataFrame
+    doubtful: list[SourceRow]
 
 
 def takes(job: ImportStatus) -> bool:
@@ -22,23 +38,50 @@ def takes(job: ImportStatus) -> bool:
     return job.rows_key is not None or ((job.encoding or "utf-8") == "utf-8" and job.delimiter is not None)
 
 
-def stage_clean(
-    job: ImportStatus, chunk: ImportChunk, header: HeaderMap, data: bytes, lookup: AssetLookup
-) -> pl.DataFrame | None:
-    """The chunk's staging rows when every row is certainly valid; None to read it row by row."""
-    assert job.id is not None
-    width = len(header.cells)
-    if job.rows_key is None:
-        assert job.delimiter is not None
-        cells = read_cells(data, job.delimiter, width, chunk.record_count)
-        numbers = None
-    else:
+def _cells(job: ImportStatus, chunk: ImportChunk, width: int, data: bytes) -> pl.DataFrame | None:
+    """The chunk's cells with their row numbers, or None when it cannot be read by columns."""
+    if job.rows_key is not None:
         found = read_normalized_cells(data, width, chunk.record_count)
-        cells, numbers = found if found is not None else (None, None)
+        return None if found is None else found[0].with_columns(found[1].alias(_ROW))
+    assert job.delimiter is not None
+    cells = read_cells(data, job.delimiter, width, chunk.record_count)
     if cells is None:
         return None
-    clean = clean_chunk(cells, header)
-    if clean is None:
+    return cells.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + chunk.first_row).alias(_ROW))
+
+
+def _source_rows(job: ImportStatus, data: bytes, indexes: list[int], numbers: list[int]) -> list[SourceRow]:
+    """The rows at these record indexes as the row-by-row reader gives them (cells untrimmed). A chunk
+    read by columns has one record a line."""
+    lines = data.split(b"\n")
+    text = b"\n".join(lines[index] for index in indexes).decode("utf-8")
+    normalized = job.rows_key is not None
+    reader = csv.reader(text.split("\n"), delimiter="," if normalized else (job.delimiter or ","), strict=False)
+    return [
+        SourceRow(number, cells[2:] if normalized else cells, 0) for number, cells in zip(numbers, reader, strict=True)
+    ]
+
+
+def stage_columns(
+    job: ImportStatus, chunk: ImportChunk, header: HeaderMap, data: bytes, lookup: AssetLookup
+) -> ColumnStaging | None:
+    """The chunk's certain rows staged, and the rest as source rows; None to read it all row by row."""
+    assert job.id is not None
+    if not header.spec.key_columns:
         return None
-    rows = numbers if numbers is not None else pl.int_range(pl.len(), dtype=pl.Int64) + chunk.first_row
-    return product_staging_frame(clean, job.id, chunk.chunk_no, rows, lookup)
+    cells = _cells(job, chunk, len(header.cells), data)
+    if cells is None:
+        return None
+    whole = CleanChunk(cells, header)
+    row_certain = certain_rows(whole)
+    if row_certain is None:
+        return None
+    rows = product_rows(whole, row_certain, lookup)
+    marked = cells.with_columns(rows.certain.alias("__certain"))
+    certain = marked.filter(pl.col("__certain"))
+    staged = product_staging_frame(CleanChunk(certain, header), job.id, chunk.chunk_no, pl.col(_ROW), rows.assets)
+    if certain.height == cells.height:
+        return ColumnStaging(staged, [])
+    doubtful = marked.with_row_index("__index").filter(~pl.col("__certain"))
+    indexes, numbers = doubtful.get_column("__index").to_list(), doubtful.get_column(_ROW).to_list()
+    return ColumnStaging(staged, _source_rows(job, data, indexes, numbers))

@@ -107,7 +107,7 @@ class CleanChunk:
 
 
 def _cell_checks(header: HeaderMap) -> list[pl.Expr] | None:
-    """One expression per condition every row must meet (null, for an empty cell, passes); None when a
+    """One expression per condition a certain row meets (null, for an empty cell, passes); None when a
     column has a kind this module does not read."""
     checks: list[pl.Expr] = []
     used = {slot.index for slot in header.slots}
@@ -152,15 +152,14 @@ def _requirement_checks(chunk: CleanChunk) -> list[pl.Expr]:
     return checks
 
 
-def clean_chunk(frame: pl.DataFrame, header: HeaderMap) -> CleanChunk | None:
-    """The chunk, when every row is valid with every cell verbatim; None sends it row by row."""
-    checks = _cell_checks(header)
+def certain_rows(chunk: CleanChunk) -> pl.Expr | None:
+    """True for each row that is valid with every cell verbatim, as far as its own cells tell; None when
+    the header has a column this module does not read (the whole chunk then goes row by row)."""
+    checks = _cell_checks(chunk.header)
     if checks is None:
         return None
-    chunk = CleanChunk(frame, header)
     checks += _requirement_checks(chunk)
-    passed = frame.select(pl.all_horizontal(checks).all()).item()
-    return chunk if passed else None
+    return pl.all_horizontal([check.fill_null(True) for check in checks])
 
 
 def json_ready(value: pl.Expr) -> pl.Expr:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 from functools import partial
 from typing import NamedTuple
 
@@ -27,11 +28,11 @@ from app.importing.planning import Layout, Plan, ReadOptions, chunk_bytes, chunk
 from app.importing.problem_log import record_problems
 from app.importing.problems import ValidationProblem
 from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
-from app.importing.readers.delimited import set_field_limit
+from app.importing.readers.delimited import SourceRow, set_field_limit
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
-from app.importing.writers.staging import StagedRows, clear_job, load_rows
+from app.importing.writers.staging import StagedRows, StagingRow, clear_job, load_rows
 from app.jobs import ImportChunk, ImportState, ImportStatus, OnError, ProblemKind, Severity
 from app.runtime import Runtime
 from specifications import ImportType, Specification, find_specification
@@ -182,15 +183,11 @@ def enqueue_pending(runtime: Runtime, job_id: int) -> None:
 # --- chunk -----------------------------------------------------------------------------------
 
 
-def _validate_chunk(
-    job: ImportStatus, chunk: ImportChunk, header: HeaderMap, data: bytes
-) -> tuple[list[RowOutcome], list[ValidationProblem]]:
+def _validate_rows(header: HeaderMap, rows: Iterable[SourceRow]) -> tuple[list[RowOutcome], list[ValidationProblem]]:
     validator = RowValidator(header)
     key_slot = header.spec.key_columns[0].field if header.spec.key_columns else None
     outcomes: list[RowOutcome] = []
     problems: list[ValidationProblem] = []
-    normalized = job.rows_key is not None
-    rows = chunk_rows(data, normalized, job.encoding or "utf-8", job.delimiter or ",", chunk.first_row)
     for row in rows:
         if row.problem is not None:
             problems.append(ValidationProblem(row.number, None, None, None, row.problem))
@@ -249,35 +246,54 @@ def _write_chunk(runtime: Runtime, job: ImportStatus, chunk: ImportChunk) -> _Wr
     started = time.perf_counter()
     writer = WRITERS[ImportType(job.import_type)]
     header = resolve_header(_spec_of(job), json.loads(job.header or "[]"))
-    staging_rows, problems, way = _stage_chunk(runtime, job, chunk, header, writer)
+    parts, problems, way = _stage_chunk(runtime, job, chunk, header, writer)
     staged = time.perf_counter()
     try:
         with runtime.db.write() as session:
-            _commit_chunk(session, writer, chunk.job_id, chunk.chunk_no, staging_rows, problems)
+            _commit_chunk(session, writer, chunk.job_id, chunk.chunk_no, parts, problems)
     except _Abandon:
         return None
-    return _Written(len(staging_rows), way, staged - started, time.perf_counter() - started)
+    rows = sum(len(part) for part in parts)
+    return _Written(rows, way, staged - started, time.perf_counter() - started)
 
 
 def _stage_chunk(
     runtime: Runtime, job: ImportStatus, chunk: ImportChunk, header: HeaderMap, writer: ImportWriter
-) -> tuple[StagedRows, list[ValidationProblem], str]:
-    """The chunk's staging rows and problems, and the way they were read: "columns" when it is clean,
-    else "rows"."""
+) -> tuple[list[StagedRows], list[ValidationProblem], str]:
+    """The chunk's staging rows (in parts) and problems, and how they were read: "columns" (every row
+    certain, see clean_chunks.py), "columns+rows" (the doubtful rows row by row) or "rows"."""
     # polars starts threads when imported: only in the process that runs chunks, never before a fork.
     from app.importing import clean_chunks
 
     layout = ChunkLayout(chunk.first_row, chunk.record_count, chunk.start_offset, chunk.end_offset)
     data = chunk_bytes(runtime.storage, job.upload_key, job.rows_key, layout)
-    if clean_chunks.takes(job):
-        clean = clean_chunks.stage_clean(job, chunk, header, data, partial(asset_ids, runtime, job))
-        if clean is not None:
-            return clean, [], "columns"
-    outcomes, problems = _validate_chunk(job, chunk, header, data)
+    lookup = partial(asset_ids, runtime, job)
+    by_columns = clean_chunks.stage_columns(job, chunk, header, data, lookup) if clean_chunks.takes(job) else None
+    if by_columns is None:
+        normalized = job.rows_key is not None
+        rows = chunk_rows(data, normalized, job.encoding or "utf-8", job.delimiter or ",", chunk.first_row)
+        staged, problems = _stage_rows(runtime, job, chunk, header, writer, rows)
+        return [staged], problems, "rows"
+    if not by_columns.doubtful:
+        return [by_columns.staged], [], "columns"
+    staged, problems = _stage_rows(runtime, job, chunk, header, writer, by_columns.doubtful)
+    return [by_columns.staged, staged], problems, "columns+rows"
+
+
+def _stage_rows(
+    runtime: Runtime,
+    job: ImportStatus,
+    chunk: ImportChunk,
+    header: HeaderMap,
+    writer: ImportWriter,
+    rows: Iterable[SourceRow],
+) -> tuple[list[StagingRow], list[ValidationProblem]]:
+    """The row-by-row path: validate, resolve images, stage."""
+    outcomes, problems = _validate_rows(header, rows)
     if ImportType(job.import_type) is ImportType.PRODUCT:
         problems += resolve_images(runtime, job, outcomes)
     staging_rows, between = writer.stage(chunk.job_id, chunk.chunk_no, outcomes)
-    return staging_rows, problems + between, "rows"
+    return staging_rows, problems + between
 
 
 def _commit_chunk(
@@ -285,7 +301,7 @@ def _commit_chunk(
     writer: ImportWriter,
     job_id: int,
     chunk_no: int,
-    staging_rows: StagedRows,
+    staging_parts: list[StagedRows],
     problems: list[ValidationProblem],
 ) -> None:
     """Mark the chunk done and write its rows in one transaction. A delivery that finds it done already
@@ -303,10 +319,12 @@ def _commit_chunk(
     state = session.execute(select(col(ImportStatus.state)).where(col(ImportStatus.id) == job_id)).scalar_one()
     if taken != 1 or state != ImportState.IN_PROCESS.value:
         raise _Abandon
-    load_rows(session, writer.staging, writer.staging_columns, staging_rows)
+    for part in staging_parts:
+        load_rows(session, writer.staging, writer.staging_columns, part)
+    staged = sum(len(part) for part in staging_parts)
     record_problems(session, job_id, ProblemKind.RECORD, problems)
     errors = len({problem.row for problem in problems if problem.severity is Severity.ERROR})
-    failed_so_far = jobs.add_chunk_progress(session, job_id, len(staging_rows) + errors, len(problems), errors)
+    failed_so_far = jobs.add_chunk_progress(session, job_id, staged + errors, len(problems), errors)
     job = session.get(ImportStatus, job_id, populate_existing=True)
     assert job is not None
     if OnError(job.on_error) is OnError.SKIP and (reason := over_limit(job, failed_so_far)):

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from types import SimpleNamespace
-from typing import Any
 
 import orjson
-from hypothesis import example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.importing import clean_chunks
+from app.importing.cells import TRUE_WORDS
 from app.importing.columnar import WHITESPACE, copy_text
 from app.importing.header import resolve_header
 from app.importing.planning import chunk_rows
 from app.importing.polars_runtime import pl
+from app.importing.problems import ValidationProblem
+from app.importing.readers.delimited import SourceRow
 from app.importing.validation import RowValidator
 from app.importing.writers.base import RowOutcome
 from app.importing.writers.products import ProductWriter
 from app.importing.writers.staging import StagingRow
+from app.jobs import Severity
 from specifications.product import DEFAULT_PRODUCT
 
 HEADER = [
@@ -88,51 +92,79 @@ def csv_of(rows: list[list[str]], line_end: str) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
-def row_by_row(
-    data: bytes, first_row: int, names: list[str] = HEADER, normalized: bool = False
-) -> tuple[list[StagingRow], list[Any]]:
-    """What the row-by-row path stages, with every image an asset (the column path accepts no other)."""
+Outcome = tuple[list[StagingRow], list[ValidationProblem]]
+
+
+def resolve_assets(outcomes: list[RowOutcome]) -> list[ValidationProblem]:
+    """resolve_images with ASSETS for the catalog and no fetching: an image that names no asset is left
+    out with a warning. Both ways below use it, so they must agree whatever it does."""
+    problems = []
+    for outcome in outcomes:
+        images = outcome.record.values.get("image_urls") if outcome.record else None
+        if not isinstance(images, list) or outcome.record is None:
+            continue
+        kept = []
+        for image in images:
+            url = str(image["url"])
+            if url in ASSETS:
+                image["assetId"] = ASSETS[url]  # type: ignore[assignment]
+                kept.append(image)
+            else:
+                problems.append(ValidationProblem(outcome.row, None, "Image Url(s)", url, "no asset", Severity.WARNING))
+        outcome.record.values["image_urls"] = kept or None
+    return problems
+
+
+def row_path(rows: Iterable[SourceRow], names: list[str]) -> Outcome:
+    """What the row-by-row path stages for these rows, and the problems it names."""
     header = resolve_header(DEFAULT_PRODUCT, names)
     validator = RowValidator(header)
+    flag = header.slot_for("sku_indicator")
     outcomes, problems = [], []
-    for row in chunk_rows(data, normalized, "utf-8", ",", first_row):
+    for row in rows:
         if row.is_blank:
             continue
         record, found = validator.validate(row.number, row.cells)
         problems += found
-        if record is not None:
-            for image in record.values.get("image_urls") or []:  # type: ignore[union-attr]
-                image["assetId"] = ASSETS[str(image["url"])]  # type: ignore[index, assignment]
         key = record.values.get("sku_number") if record else None
-        is_child = record.is_child if record else False
+        looks_like_child = flag is not None and row.cells[flag.index].strip().lower() in TRUE_WORDS
+        is_child = record.is_child if record else looks_like_child
         outcomes.append(RowOutcome(row.number, record, is_child, key if isinstance(key, str) else None))
+    problems += resolve_assets(outcomes)
     staged, between = ProductWriter().stage(5, 3, outcomes)
     return staged, problems + between
 
 
+def row_by_row(data: bytes, first_row: int, names: list[str] = HEADER, normalized: bool = False) -> Outcome:
+    return row_path(chunk_rows(data, normalized, "utf-8", ",", first_row), names)
+
+
 def by_columns(
     data: bytes, records: int, first_row: int, names: list[str] = HEADER, normalized: bool = False
-) -> list[StagingRow] | None:
+) -> tuple[list[StagingRow], list[ValidationProblem], int] | None:
+    """What the column path stages, its doubtful rows taken row by row; and how many rows went by
+    columns. None when it reads the chunk not at all."""
     rows_key = "upload.rows.csv" if normalized else None
     job = SimpleNamespace(id=5, delimiter=",", import_type="PRODUCT", rows_key=rows_key, encoding="utf-8")
     chunk = SimpleNamespace(record_count=records, chunk_no=3, first_row=first_row)
     header = resolve_header(DEFAULT_PRODUCT, names)
     lookup = lambda names: {name: ASSETS[name] for name in names if name in ASSETS}  # noqa: E731
-    frame = clean_chunks.stage_clean(job, chunk, header, data, lookup)  # type: ignore[arg-type]
-    return None if frame is None else frame.rows()
+    found = clean_chunks.stage_columns(job, chunk, header, data, lookup)  # type: ignore[arg-type]
+    if found is None:
+        return None
+    staged, problems = row_path(found.doubtful, names) if found.doubtful else ([], [])
+    return found.staged.rows() + staged, problems, found.staged.height
 
 
-@settings(max_examples=500, deadline=None)
-@given(st.lists(ROW, min_size=1, max_size=6), st.sampled_from(["\n", "\r\n"]), st.integers(2, 9000))
-@example(CLEAN_ROW, "\n", 2)
-def test_a_chunk_staged_by_columns_is_what_the_rows_give(rows: list[list[str]], line_end: str, first_row: int) -> None:
-    data = csv_of(rows, line_end)
-    fast = by_columns(data, len(rows), first_row)
+def same_outcome(data: bytes, records: int, first_row: int, normalized: bool = False) -> int | None:
+    """Check that both ways give the same staging rows and problems; how many rows went by columns."""
+    fast = by_columns(data, records, first_row, normalized=normalized)
     if fast is None:
-        return
-    staged, problems = row_by_row(data, first_row)
-    assert problems == []
-    assert fast == staged
+        return None
+    staged, problems = row_by_row(data, first_row, normalized=normalized)
+    assert sorted(fast[0]) == sorted(staged)
+    assert fast[1] == problems
+    return fast[2]
 
 
 def normalized_rows(rows: list[list[str]], numbers: list[int], problems: list[str]) -> bytes:
@@ -146,30 +178,25 @@ def normalized_rows(rows: list[list[str]], numbers: list[int], problems: list[st
 @given(st.lists(ROW, min_size=1, max_size=5), st.lists(st.integers(2, 10**6), min_size=5, max_size=5, unique=True))
 def test_normalized_rows_staged_by_columns_are_what_the_rows_give(rows: list[list[str]], numbers: list[int]) -> None:
     data = normalized_rows(rows, sorted(numbers)[: len(rows)], [""] * len(rows))
-    fast = by_columns(data, len(rows), 2, normalized=True)
-    if fast is None:
-        return
-    staged, problems = row_by_row(data, 2, normalized=True)
-    assert problems == []
-    assert fast == staged
+    same_outcome(data, len(rows), 2, normalized=True)
 
 
 def test_normalized_rows_keep_their_own_numbers_and_a_reader_problem_goes_row_by_row() -> None:
     data = normalized_rows(CLEAN_ROW, [7, 9], ["", ""])
-    staged = by_columns(data, 2, 2, normalized=True)
-    assert staged is not None
-    assert [row[1] for row in staged] == [7, 9]
-    assert staged == row_by_row(data, 2, normalized=True)[0]
+    assert same_outcome(data, 2, 2, normalized=True) == 2
+    found = by_columns(data, 2, 2, normalized=True)
+    assert found is not None
+    assert [row[1] for row in found[0]] == [7, 9]
     damaged = normalized_rows(CLEAN_ROW, [7, 9], ["", "a cell the reader could not read"])
     assert by_columns(damaged, 2, 2, normalized=True) is None
 
 
 def test_a_clean_chunk_goes_by_columns_with_its_images_json_and_sku_parent() -> None:
     data = csv_of(CLEAN_ROW, "\n")
-    staged = by_columns(data, 2, 40)
-    assert staged == row_by_row(data, 40)[0]
-    assert staged is not None
-    product, sku = staged
+    assert same_outcome(data, 2, 40) == 2
+    found = by_columns(data, 2, 40)
+    assert found is not None
+    product, sku = found[0]
     assert product[:6] == (5, 40, 3, False, "P1", None)
     assert sku[:6] == (5, 41, 3, True, "P1-M", "P1")
     images = orjson.loads(product[6 + 7])
@@ -181,18 +208,40 @@ def test_a_header_without_the_sku_indicator_or_families_stages_the_same_rows() -
     names = ["SKU Number", "Product Title", "Product Description", "Retail Price", "Default Category Id"]
     rows = [["P1", "Shirt", "A shirt", "12.50", "C1"], ["P2", "Mug", "A mug", "3", ""]]
     data = csv_of(rows, "\n")
-    staged = by_columns(data, 2, 2, names)
-    assert staged is not None
-    assert staged == row_by_row(data, 2, names)[0]
-    assert [row[3] for row in staged] == [False, False]  # no SKU rows without the indicator column
+    found = by_columns(data, 2, 2, names)
+    assert found is not None
+    assert found[2] == 2
+    assert sorted(found[0]) == sorted(row_by_row(data, 2, names)[0])
+    assert [row[3] for row in found[0]] == [False, False]  # no SKU rows without the indicator column
 
 
-def test_a_chunk_with_one_bad_price_or_unknown_image_is_left_to_the_rows() -> None:
-    bad_price = [[*CLEAN_ROW[0][:6], "12,50", *CLEAN_ROW[0][7:]], CLEAN_ROW[1]]
-    unknown_image = [[*CLEAN_ROW[0][:9], "nowhere.png", *CLEAN_ROW[0][10:]], CLEAN_ROW[1]]
-    sku_first = [CLEAN_ROW[1], CLEAN_ROW[0]]
-    for rows in (bad_price, unknown_image, sku_first):
-        assert by_columns(csv_of(rows, "\n"), 2, 2) is None
+def product_group(sku: str, price: str = "12.50", image: str = "a.png") -> list[list[str]]:
+    product = [sku, *CLEAN_ROW[0][1:6], price, *CLEAN_ROW[0][7:9], image, *CLEAN_ROW[0][10:]]
+    return [product, [f"{sku}-M", *CLEAN_ROW[1][1:]]]
+
+
+def test_a_group_with_a_bad_price_goes_row_by_row_and_the_others_by_columns() -> None:
+    rows = product_group("P1") + product_group("P2", price="12,50") + product_group("P3")
+    data = csv_of(rows, "\n")
+    assert same_outcome(data, 6, 2) == 4  # P1 and P3 with their SKU rows
+    found = by_columns(data, 6, 2)
+    assert found is not None
+    price, sku = found[1]
+    assert (price.row, price.column, price.value) == (4, "G", "12,50")
+    assert price.message == "Retail Price must be a decimal number, got '12,50'"
+    assert (sku.row, sku.message) == (5, "this SKU row belongs to the product in row 4, which is invalid")
+    assert sorted(row[4] for row in found[0]) == ["P1", "P1-M", "P3", "P3-M"]
+
+
+def test_an_unknown_image_or_a_sku_row_first_goes_row_by_row_with_its_warning_or_error() -> None:
+    rows = product_group("P1", image="nowhere.png") + product_group("P2")
+    data = csv_of(rows, "\n")
+    assert same_outcome(data, 4, 2) == 2
+    found = by_columns(data, 4, 2)
+    assert found is not None
+    assert [(p.row, p.value, p.severity) for p in found[1]] == [(2, "nowhere.png", Severity.WARNING)]
+    sku_first = [CLEAN_ROW[1], *product_group("P2")]
+    assert same_outcome(csv_of(sku_first, "\n"), 3, 2) == 2
 
 
 def test_a_quoted_line_end_or_a_blank_line_is_left_to_the_rows() -> None:

@@ -1,14 +1,15 @@
 """A clean chunk of product rows staged column by column: the staging rows ProductWriter.stage gives.
 
 Images, families and translations are written as the JSON text json_text gives them (keys sorted,
-compact, non-ASCII kept). A chunk is declined (None) where this would need a case the row-by-row path
-handles: a SKU row with no product row above it in the chunk, an image that is a URL, names no asset
-of the catalog or is written loosely, or a JSON value with a control character.
+compact, non-ASCII kept). Rows whose outcome needs the row-by-row path (a SKU row with no product row above
+it in the chunk, an image that is a URL, names no asset of the catalog or is written loosely, a JSON
+value with a control character) are left to it with their whole product group (see product_rows).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import orjson
 
@@ -86,54 +87,71 @@ def _images(chunk: CleanChunk, slot: Slot, assets: dict[str, int]) -> pl.Expr:
     return pl.concat_str([pl.lit("["), listed, pl.lit("]")])  # null for an empty cell
 
 
-def _image_assets(chunk: CleanChunk, slot: Slot, lookup: AssetLookup) -> dict[str, int] | None:
-    """Every image's asset, or None when an image is written loosely, is a URL or names no asset."""
+def _image_rows(chunk: CleanChunk, slot: Slot, lookup: AssetLookup) -> tuple[pl.Expr, dict[str, int]]:
+    """True for each row whose images are all written plainly and name an asset of the catalog; and
+    those assets. Any other image (a URL, a loose list, an unknown name) is for the row-by-row path."""
     cell = chunk.cell(slot)
-    frame = chunk.frame
-    plain = frame.select((cell.str.contains(_IMAGES) & ~cell.str.contains(_SCHEME_KEY)).all()).item()
-    if not plain:
-        return None
-    listed = frame.select(cell.drop_nulls().str.split("|").explode().str.extract(_URL, 1).unique())
-    names = set(listed.to_series().to_list())
+    plain = (cell.str.contains(_IMAGES) & ~cell.str.contains(_SCHEME_KEY)).fill_null(True)
+    listed = chunk.frame.select(cell.filter(plain).drop_nulls().str.split("|").explode().str.extract(_URL, 1).unique())
+    names = {name for name in listed.to_series().to_list() if name}
     assets = lookup(names) if names else {}
-    return assets if names <= assets.keys() else None
+    known = cell.str.split("|").list.eval(pl.element().str.extract(_URL, 1).is_in(sorted(assets))).list.all()
+    return plain & known.fill_null(True), assets
 
 
-def _json_values_clean(chunk: CleanChunk) -> bool:
+def _plain_json_values(chunk: CleanChunk) -> pl.Expr:
+    """True for each row whose family and translation cells hold no control character."""
     slots = [slot for slot in chunk.header.slots if slot.family is not None or slot.locale is not None]
     if not slots:
-        return True
-    return not chunk.frame.select(pl.any_horizontal([has_control(chunk.cell(slot)) for slot in slots]).any()).item()
+        return pl.lit(True)
+    return ~pl.any_horizontal([has_control(chunk.cell(slot)).fill_null(False) for slot in slots])
+
+
+@dataclass(frozen=True)
+class ProductRows:
+    """Which rows of a chunk the column path stages: `certain` is true for each row it writes as the
+    row-by-row path would, given the assets its images name."""
+
+    certain: pl.Expr
+    assets: dict[str, int]
+
+
+def product_rows(chunk: CleanChunk, row_certain: pl.Expr, lookup: AssetLookup) -> ProductRows:
+    """`row_certain` (the cells' own checks) narrowed to rows whose images and JSON values are plain,
+    then widened to whole product groups: a product row and its SKU rows go the same way (a SKU row's
+    outcome depends on its product's), and SKU rows with no product row above them in the chunk are
+    left to the row-by-row path, which reports them."""
+    certain = row_certain & _plain_json_values(chunk)
+    assets: dict[str, int] = {}
+    image_slot = _image_slot(chunk)
+    if image_slot is not None:
+        images_certain, assets = _image_rows(chunk, image_slot, lookup)
+        certain = certain & images_certain
+    group = (~chunk.is_child()).cast(pl.Int64).cum_sum()
+    return ProductRows(~((~certain).any().over(group) | (group == 0)), assets)
+
+
+def _image_slot(chunk: CleanChunk) -> Slot | None:
+    return next((s for s in chunk.header.slots if s.column and s.column.kind is ColumnKind.URL_LIST), None)
 
 
 def product_staging_frame(
-    chunk: CleanChunk, job_id: int, chunk_no: int, rows: pl.Expr | pl.Series, lookup: AssetLookup
-) -> pl.DataFrame | None:
-    """The chunk's staging rows in ProductWriter.staging_columns order, or None to stage it row by row;
-    `rows` are the rows' numbers."""
+    chunk: CleanChunk, job_id: int, chunk_no: int, rows: pl.Expr, assets: dict[str, int]
+) -> pl.DataFrame:
+    """The staging rows of a chunk whose every row is certain (see product_rows), in
+    ProductWriter.staging_columns order; `rows` are the rows' numbers."""
     header = chunk.header
-    if not header.spec.key_columns:
-        return None
     key_field = header.spec.key_columns[0].field
     is_child = chunk.is_child()
-    frame = chunk.frame
-    if frame.select(is_child.first()).item() or not _json_values_clean(chunk):
-        return None  # a SKU row with no product row above it in the chunk
-    image_slot = next((s for s in header.slots if s.column and s.column.kind is ColumnKind.URL_LIST), None)
-    assets: dict[str, int] = {}
-    if image_slot is not None:
-        found = _image_assets(chunk, image_slot, lookup)
-        if found is None:
-            return None
-        assets = found
     key = chunk.value(key_field)
     special = {"translations": _translations(chunk), **_families(chunk)}
+    image_slot = _image_slot(chunk)
     if image_slot is not None and image_slot.column is not None:
         special[image_slot.column.field] = _images(chunk, image_slot, assets)
     values = [special[name] if name in special else chunk.value(name) for name in PRODUCT_VALUE_COLUMNS]
-    return frame.select(
+    return chunk.frame.select(
         pl.lit(job_id, pl.Int64).alias("job_id"),
-        pl.lit(rows).alias("row_no") if isinstance(rows, pl.Series) else rows.alias("row_no"),
+        rows.cast(pl.Int64).alias("row_no"),
         pl.lit(chunk_no, pl.Int64).alias("chunk_no"),
         is_child.alias("is_sku"),
         key.alias("sku_number"),
