@@ -77,11 +77,11 @@ def stage_columns(
     if row_certain is None:
         return None
     rows = product_rows(whole, row_certain, lookup)
+    if rows.all_certain:
+        return ColumnStaging(product_staging_frame(whole, job.id, chunk.chunk_no, pl.col(_ROW), rows.assets), [])
     marked = cells.with_columns(rows.certain.alias("__certain"))
     certain = marked.filter(pl.col("__certain"))
     staged = product_staging_frame(CleanChunk(certain, header), job.id, chunk.chunk_no, pl.col(_ROW), rows.assets)
-    if certain.height == cells.height:
-        return ColumnStaging(staged, [])
     doubtful = marked.with_row_index("__index").filter(~pl.col("__certain"))
     indexes, numbers = doubtful.get_column("__index").to_list(), doubtful.get_column(_ROW).to_list()
     return ColumnStaging(staged, _source_rows(job, data, indexes, numbers))

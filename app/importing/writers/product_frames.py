@@ -95,6 +95,8 @@ def _image_rows(chunk: CleanChunk, slot: Slot, lookup: AssetLookup) -> tuple[pl.
     listed = chunk.frame.select(cell.filter(plain).drop_nulls().str.split("|").explode().str.extract(_URL, 1).unique())
     names = {name for name in listed.to_series().to_list() if name}
     assets = lookup(names) if names else {}
+    if names <= assets.keys():
+        return plain, assets
     known = cell.str.split("|").list.eval(pl.element().str.extract(_URL, 1).is_in(sorted(assets))).list.all()
     return plain & known.fill_null(True), assets
 
@@ -114,6 +116,7 @@ class ProductRows:
 
     certain: pl.Expr
     assets: dict[str, int]
+    all_certain: bool = False
 
 
 def product_rows(chunk: CleanChunk, row_certain: pl.Expr, lookup: AssetLookup) -> ProductRows:
@@ -127,6 +130,8 @@ def product_rows(chunk: CleanChunk, row_certain: pl.Expr, lookup: AssetLookup) -
     if image_slot is not None:
         images_certain, assets = _image_rows(chunk, image_slot, lookup)
         certain = certain & images_certain
+    if chunk.frame.select(certain.all() & ~chunk.is_child().first()).item():
+        return ProductRows(pl.lit(True), assets, all_certain=True)  # the usual case: nothing to split
     group = (~chunk.is_child()).cast(pl.Int64).cum_sum()
     return ProductRows(~((~certain).any().over(group) | (group == 0)), assets)
 
