@@ -1,14 +1,14 @@
-"""Clean chunks read column by column in compiled code (polars): the chunk step's fast path.
+"""Chunks read column by column in compiled code (polars): the chunk step's fast path.
 
 Read row by row (validation.py), a product row costs about 15 us of Python: parsing, a reader call per
 cell, a Record, the staging tuple, its JSON. Most chunks of a large import have nothing to report, and
-for them the same outcome can be had with a handful of column operations. This module reads such a
-chunk and says, column by column, whether every cell is one whose value the row-by-row reader would
-return verbatim (a decimal already written canonically, a flag word, no apostrophe, no NUL). Anything
-else, one cell of it, and the chunk is declined: the row-by-row path reads it and names every problem
-with its row, column, value and rule. So the fast path never decides what is valid; it only recognises
-what is certainly valid, and gives the values the row-by-row path would give (a property test holds
-the two to the same staging rows).
+for them the same outcome can be had with a handful of column operations. This module reads a chunk
+and says, row by row but computed column by column, whether every cell is one whose value the
+row-by-row reader would return verbatim (a decimal already written canonically, a flag word, no
+apostrophe, no NUL). A row with one cell that is not is left to the row-by-row path, which reads it
+and names every problem with its row, column, value and rule (clean_chunks.py). So the fast path never
+decides what is valid; it only recognises what is certainly valid, and gives the values the
+row-by-row path would give (property tests hold the two to the same staging rows and problems).
 
 It reads a chunk only when its bytes are UTF-8 with plain quoting (csv_cutting.is_plain: one record a
 line), where polars' CSV reader and Python's csv module read the same cells.
@@ -27,7 +27,7 @@ from specifications.model import ColumnKind, Requirement
 # Every character str.strip() removes (str.isspace); none lies above U+3000.
 WHITESPACE = "".join(char for char in map(chr, range(0x3001)) if char.isspace())
 
-# Cells whose value the reader of their kind returns unchanged: anything else declines the chunk.
+# Cells whose value the reader of their kind returns unchanged: any other leaves its row to the row path.
 _VERBATIM: dict[ColumnKind, str | None] = {
     ColumnKind.TEXT: None,
     ColumnKind.CODE: None,
@@ -80,7 +80,7 @@ def read_normalized_cells(data: bytes, width: int, records: int) -> tuple[pl.Dat
 
 @dataclass(frozen=True)
 class CleanChunk:
-    """A chunk every cell of which is verbatim: each plain field's values, and the rows' child flags."""
+    """A chunk's trimmed cells (or some of its rows) with the values the row-by-row reader gives them."""
 
     frame: pl.DataFrame
     header: HeaderMap
@@ -164,7 +164,7 @@ def certain_rows(chunk: CleanChunk) -> pl.Expr | None:
 
 def json_ready(value: pl.Expr) -> pl.Expr:
     """A text as the inside of a JSON string, escaped as orjson does (control characters aside: a
-    caller declines them, see `has_control`)."""
+    caller leaves such rows to the row-by-row path, see `has_control`)."""
     return value.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
 
 

@@ -277,7 +277,8 @@ def _stage_chunk(
     if not by_columns.doubtful:
         return [by_columns.staged], [], "columns"
     staged, problems = _stage_rows(runtime, job, chunk, header, writer, by_columns.doubtful)
-    return [by_columns.staged, staged], problems, "columns+rows"
+    way = "columns+rows" if by_columns.staged.height else "rows"
+    return [by_columns.staged, staged], problems, way
 
 
 def _stage_rows(
