@@ -8,11 +8,11 @@ plain, a blank line, a column kind it does not know) goes row by row whole.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 
 from app.importing.columnar import CleanChunk, certain_rows, read_cells, read_normalized_cells
 from app.importing.header import HeaderMap
+from app.importing.planning import chunk_rows
 from app.importing.polars_runtime import pl
 from app.importing.readers.delimited import SourceRow
 from app.importing.writers.product_frames import AssetLookup, product_rows, product_staging_frame
@@ -51,15 +51,12 @@ def _cells(job: ImportStatus, chunk: ImportChunk, width: int, data: bytes) -> pl
 
 
 def _source_rows(job: ImportStatus, data: bytes, indexes: list[int], numbers: list[int]) -> list[SourceRow]:
-    """The rows at these record indexes as the row-by-row reader gives them (cells untrimmed). A chunk
-    read by columns has one record a line."""
+    """The rows at these record indexes as the row-by-row reader gives them (cells untrimmed), with their
+    numbers. A chunk read by columns has one record a line."""
     lines = data.split(b"\n")
-    text = b"\n".join(lines[index] for index in indexes).decode("utf-8")
-    normalized = job.rows_key is not None
-    reader = csv.reader(text.split("\n"), delimiter="," if normalized else (job.delimiter or ","), strict=False)
-    return [
-        SourceRow(number, cells[2:] if normalized else cells, 0) for number, cells in zip(numbers, reader, strict=True)
-    ]
+    picked = b"\n".join(lines[index] for index in indexes)
+    rows = chunk_rows(picked, job.rows_key is not None, "utf-8", job.delimiter or ",", 0)
+    return [row._replace(number=number) for row, number in zip(rows, numbers, strict=True)]
 
 
 def stage_columns(
@@ -77,7 +74,7 @@ def stage_columns(
     if row_certain is None:
         return None
     rows = product_rows(whole, row_certain, lookup)
-    if rows.all_certain:
+    if rows.certain is None:
         return ColumnStaging(product_staging_frame(whole, job.id, chunk.chunk_no, pl.col(_ROW), rows.assets), [])
     marked = cells.with_columns(rows.certain.alias("__certain"))
     certain = marked.filter(pl.col("__certain"))

@@ -250,10 +250,9 @@ def _write_chunk(runtime: Runtime, job: ImportStatus, chunk: ImportChunk) -> _Wr
     staged = time.perf_counter()
     try:
         with runtime.db.write() as session:
-            _commit_chunk(session, writer, chunk.job_id, chunk.chunk_no, parts, problems)
+            rows = _commit_chunk(session, writer, chunk.job_id, chunk.chunk_no, parts, problems)
     except _Abandon:
         return None
-    rows = sum(len(part) for part in parts)
     return _Written(rows, way, staged - started, time.perf_counter() - started)
 
 
@@ -304,10 +303,10 @@ def _commit_chunk(
     chunk_no: int,
     staging_parts: list[StagedRows],
     problems: list[ValidationProblem],
-) -> None:
-    """Mark the chunk done and write its rows in one transaction. A delivery that finds it done already
-    (another worker's, or this one's before a redelivery) writes nothing, so no row is staged twice and
-    no earlier rows of the chunk ever need clearing."""
+) -> int:
+    """Mark the chunk done and write its rows in one transaction; how many rows it staged. A delivery
+    that finds it done already (another worker's, or this one's before a redelivery) writes nothing,
+    so no row is staged twice and no earlier rows of the chunk ever need clearing."""
     taken = session.execute(
         update(ImportChunk)
         .where(
@@ -330,3 +329,4 @@ def _commit_chunk(
     assert job is not None
     if OnError(job.on_error) is OnError.SKIP and (reason := over_limit(job, failed_so_far)):
         fail_job(session, job, reason, records_failed=failed_so_far)
+    return staged

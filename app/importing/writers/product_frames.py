@@ -58,14 +58,11 @@ def _families(chunk: CleanChunk) -> dict[str, pl.Expr]:
 
 
 def _translations(chunk: CleanChunk) -> pl.Expr:
-    slots = [slot for slot in chunk.header.slots if slot.locale is not None and slot.column is not None]
-    fields = sorted({slot.column.field for slot in slots if slot.column is not None})
-    return _object(
-        [
-            (field, _object([(slot.locale or "", _text(chunk, slot)) for slot in slots if slot.column.field == field]))  # type: ignore[union-attr]
-            for field in fields
-        ]
-    )
+    by_field: dict[str, list[tuple[str, pl.Expr]]] = {}
+    for slot in chunk.header.slots:
+        if slot.locale is not None and slot.column is not None:
+            by_field.setdefault(slot.column.field, []).append((slot.locale, _text(chunk, slot)))
+    return _object([(field, _object(members)) for field, members in by_field.items()])
 
 
 def _images(chunk: CleanChunk, slot: Slot, assets: dict[str, int]) -> pl.Expr:
@@ -114,9 +111,8 @@ class ProductRows:
     """Which rows of a chunk the column path stages: `certain` is true for each row it writes as the
     row-by-row path would, given the assets its images name."""
 
-    certain: pl.Expr
+    certain: pl.Expr | None  # None: every row
     assets: dict[str, int]
-    all_certain: bool = False
 
 
 def product_rows(chunk: CleanChunk, row_certain: pl.Expr, lookup: AssetLookup) -> ProductRows:
@@ -131,7 +127,7 @@ def product_rows(chunk: CleanChunk, row_certain: pl.Expr, lookup: AssetLookup) -
         images_certain, assets = _image_rows(chunk, image_slot, lookup)
         certain = certain & images_certain
     if chunk.frame.select(certain.all() & ~chunk.is_child().first()).item():
-        return ProductRows(pl.lit(True), assets, all_certain=True)  # the usual case: nothing to split
+        return ProductRows(None, assets)  # the usual case: nothing to split
     group = (~chunk.is_child()).cast(pl.Int64).cum_sum()
     return ProductRows(~((~certain).any().over(group) | (group == 0)), assets)
 
