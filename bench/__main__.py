@@ -32,7 +32,8 @@ def _parse(argv: list[str]) -> tuple[Options, str, bool]:
     size.add_argument("--rows", type=int, default=FULL_ROWS, help="rows per file (default 1,000,000)")
     size.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    chosen = ", ".join(f"{key}: {title}" for key, title in TITLES.items())
+    # argparse formats help with %, so a title's own % (as in "1% invalid rows") is doubled
+    chosen = ", ".join(f"{key}: {title}" for key, title in TITLES.items()).replace("%", "%%")
     parser.add_argument("--scenarios", default=",".join(ALL), help=f"comma-separated, of {chosen}")
     parser.add_argument("--scaling", action="store_true", help="measure the chunk phase with 1 worker, then 2")
     parser.add_argument(
