@@ -17,3 +17,23 @@ def test_the_staging_chunk_indexes_of_earlier_versions_are_dropped(database: Dat
     for table in ("product_staging", "order_staging"):
         names = {index["name"] for index in inspect(database.engine).get_indexes(table)}
         assert not any(name and name.endswith("_chunk") for name in names), names
+
+
+def test_product_and_sku_pages_keep_room_for_updated_rows(pg_url: str) -> None:
+    database = Database(pg_url)
+    try:
+        database.create_schema()
+        with database.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE sku SET (fillfactor = 90)"))  # an operator's own choice
+            connection.execute(text("ALTER TABLE product RESET (fillfactor)"))  # as an earlier version made it
+
+        database.create_schema()  # what every service process does when it starts
+
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT relname, reloptions FROM pg_class WHERE relname IN ('product', 'sku')")
+            ).all()
+        options = {name: reloptions for name, reloptions in rows}
+        assert options == {"product": ["fillfactor=50"], "sku": ["fillfactor=90"]}
+    finally:
+        database.dispose()
