@@ -78,8 +78,9 @@ def _baseline_lines(baselines: Baselines, rows: int) -> list[str]:
     lines = ["Baselines (same run, same rows, PostgreSQL):"]
     floor = baselines.copy_floor
     if floor is not None:
+        runs = f", the median of {', '.join(f'{seconds:.2f}' for seconds in floor.runs)} s" if floor.runs else ""
         lines.append(
-            f"  COPY floor: {floor.rows:,} rows in {floor.seconds:.2f} s = {_rate(floor.per_second)} rows/s "
+            f"  COPY floor: {floor.rows:,} rows in {floor.seconds:.2f} s{runs} = {_rate(floor.per_second)} rows/s "
             "(COPY FROM STDIN, FORMAT csv, into a typed table with a primary key on the SKU)"
         )
     orm = baselines.row_by_row
