@@ -1,31 +1,30 @@
 """A product's images: each names an asset of an earlier ASSET import or a URL fetched now.
 
-An image that cannot be had is a warning on its row, and the product imports without it.
+An image that cannot be had is a warning on its row, and the product imports without it. The HTTP
+client (httpx, in fetching.py) is imported on the first URL: a worker whose imports name assets only
+does not hold it (6 MB of memory).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import select
 
 from app.commerce.assets import ASSET_TABLE
-from app.importing.fetching import Fetched, FetchPolicy, Refused, fetch_image, make_client
 from app.importing.problems import ValidationProblem
 from app.importing.writers.base import RowOutcome
 from app.jobs import ImportStatus, Severity
 from app.runtime import Runtime
 
+if TYPE_CHECKING:
+    from app.importing.fetching import Fetched, FetchPolicy
+
 HEADER = "Image Url(s)"
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 Image = dict[str, object]
-
-
-def _policy(runtime: Runtime) -> FetchPolicy:
-    settings = runtime.settings
-    return FetchPolicy(settings.fetch_allow_hosts, settings.fetch_timeout_seconds, settings.fetch_max_bytes)
 
 
 def asset_ids(runtime: Runtime, job: ImportStatus, names: set[str]) -> dict[str, int]:
@@ -50,23 +49,42 @@ def _images(outcome: RowOutcome) -> list[Image]:
     return list(value) if isinstance(value, list) else []  # type: ignore[arg-type]
 
 
+class _Fetcher:
+    """Fetches the URLs of one chunk with one client, made on the first URL."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        from app.importing import fetching  # see the module's text
+
+        settings = runtime.settings
+        self.fetching, self.assets = fetching, runtime.assets
+        self.policy: FetchPolicy = fetching.FetchPolicy(
+            settings.fetch_allow_hosts, settings.fetch_timeout_seconds, settings.fetch_max_bytes
+        )
+        self.client = fetching.make_client(self.policy)
+
+    def fetch(self, url: str) -> Fetched | str:
+        """The fetched image, or why it was refused."""
+        try:
+            return self.fetching.fetch_image(self.client, url, self.policy, self.assets)
+        except self.fetching.Refused as refusal:
+            return f"image '{url}' not fetched: {refusal}"
+
+
 class _Resolver:
     def __init__(self, runtime: Runtime, job: ImportStatus, assets: dict[str, int]) -> None:
         self.runtime, self.job, self.assets = runtime, job, assets
-        self.policy = _policy(runtime)
         self.fetched: dict[str, Fetched | str] = {}
-        self._client: httpx.Client | None = None
+        self._fetcher: _Fetcher | None = None
 
-    @property
-    def client(self) -> httpx.Client:
-        """Made on the first URL: most chunks name assets or no images at all."""
-        if self._client is None:
-            self._client = make_client(self.policy)
-        return self._client
+    def _fetch(self, url: str) -> Fetched | str:
+        """Most chunks name assets or no images at all: the fetcher is made on the first URL."""
+        if self._fetcher is None:
+            self._fetcher = _Fetcher(self.runtime)
+        return self._fetcher.fetch(url)
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
+        if self._fetcher is not None:
+            self._fetcher.client.close()
 
     def resolve(self, image: Image) -> Image | str:
         """The image, given what it links to, or why it is left out. The image is the row's own (made
@@ -79,10 +97,7 @@ class _Resolver:
         if not _SCHEME.match(url):
             return f"'{url}' names no asset of catalog {self.job.catalog_id} and is not an http(s) URL"
         if url not in self.fetched:
-            try:
-                self.fetched[url] = fetch_image(self.client, url, self.policy, self.runtime.assets)
-            except Refused as refusal:
-                self.fetched[url] = f"image '{url}' not fetched: {refusal}"
+            self.fetched[url] = self._fetch(url)
         result = self.fetched[url]
         if isinstance(result, str):
             return result

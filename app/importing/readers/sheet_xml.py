@@ -4,6 +4,9 @@ Memory holds the shared-strings table (the distinct texts of the workbook) and o
 Cells are typed as the spreadsheet typed them: shared and inline strings, numbers (whole numbers
 as int), booleans, errors as their text, and numbers in a date style as datetimes. Formula cells
 give their cached value. No DTD, entity or external reference is accepted in any part.
+
+openpyxl, whose tables of date formats and serial dates this uses, is imported when a workbook is read:
+a worker that only ever reads CSV does not hold it (6 MB of memory).
 """
 
 from __future__ import annotations
@@ -15,9 +18,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import IO, Any
 from xml.parsers import expat
-
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-from openpyxl.utils.datetime import from_excel
 
 from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
@@ -119,6 +119,8 @@ def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
 
 def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     """Indexes of the cell styles whose number format shows a date."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format  # see the module's text
+
     custom: dict[int, str] = {}
     formats: list[int] = []
     state = {"in_xfs": False}
@@ -145,6 +147,13 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
         if is_date_format(code):
             dated.add(index)
     return dated
+
+
+def serial_date(number: float) -> object:
+    """A spreadsheet serial number as the date, time or datetime it stands for (openpyxl's reading)."""
+    from openpyxl.utils.datetime import from_excel  # see the module's text
+
+    return from_excel(number)
 
 
 _DIGITS = "0123456789"
@@ -237,7 +246,7 @@ class _SheetRows:
             return datetime.fromisoformat(text.strip())
         number: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
         if self.style in self.dated:
-            moment = from_excel(number)
+            moment = serial_date(number)
             return moment if isinstance(moment, datetime) else number
         return number
 

@@ -7,10 +7,8 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import IO
 
-from openpyxl.utils.datetime import from_excel
-
 from app.importing.archives import ZipLimits
-from app.importing.readers.sheet_xml import SheetValue, read_sheet
+from app.importing.readers.sheet_xml import SheetValue, read_sheet, serial_date
 from specifications.model import ColumnKind
 
 SheetCell = str | int | float | bool | datetime | date | time | Decimal | None
@@ -37,7 +35,7 @@ def _float_text(value: float, kind: ColumnKind | None) -> str:
 def _serial_date(value: float) -> str:
     """A spreadsheet serial date left bare (45352 is 2024-03-01)."""
     try:
-        moment = from_excel(value)
+        moment = serial_date(value)
     except (ValueError, OverflowError, TypeError):
         return str(value)
     if isinstance(moment, datetime):
