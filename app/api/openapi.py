@@ -126,8 +126,15 @@ UPLOAD: Json = {
     },
 }
 FAILED_ROWS: Json = {
-    "description": "the invalid rows with an Error column, as a file to fix and upload again",
-    "content": {"text/csv": {"schema": STRING}, XLSX: {"schema": BINARY}},
+    "description": "the invalid rows with an Error column, as a file to fix and upload again, in the upload's own "
+    "format (a ZIP upload's come as a ZIP of its files' failed rows)",
+    "content": {
+        "text/csv": {"schema": STRING},
+        XLSX: {"schema": BINARY},
+        "application/json": {"schema": STRING},
+        "application/x-ndjson": {"schema": STRING},
+        "application/zip": {"schema": BINARY},
+    },
 }
 ASSET: Json = {
     "description": "the asset; a type that could run script comes as a sandboxed download",
