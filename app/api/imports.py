@@ -73,7 +73,10 @@ async def import_status(request: Request) -> JSONResponse:
     status_id: int = request.path_params["status_id"]
     rendered = snapshots.get(status_id, principal)
     if rendered is None:
-        rendered = await _read_status(runtime, snapshots, principal, status_id)
+        read_at = snapshots.now()
+        view = await run_in_threadpool(service.job_status, runtime, principal, status_id)
+        rendered = render_status(view)
+        snapshots.put(status_id, view.job.account_id, rendered, read_at)
     elif snapshots.claim_renewal(status_id):
         renewal = asyncio.create_task(_renew(runtime, snapshots, principal, status_id))
         _RENEWALS.add(renewal)
@@ -82,24 +85,6 @@ async def import_status(request: Request) -> JSONResponse:
 
 
 _RENEWALS: set[asyncio.Task[None]] = set()  # running renewals, kept from the garbage collector
-
-
-async def _read_status(
-    runtime: Runtime, snapshots: StatusSnapshots, principal: Principal, status_id: int
-) -> dict[str, object]:
-    """No snapshot to serve: read the job now. When one is kept but expired, this read is its renewal,
-    and the polls that come meanwhile are served the expired one rather than read too."""
-    claimed = snapshots.claim_renewal(status_id)
-    read_at = snapshots.now()
-    try:
-        view = await run_in_threadpool(service.job_status, runtime, principal, status_id)
-    except BaseException:
-        if claimed:
-            snapshots.renewal_failed(status_id)
-        raise
-    rendered = render_status(view)
-    snapshots.put(status_id, view.job.account_id, rendered, read_at)
-    return rendered
 
 
 async def _renew(runtime: Runtime, snapshots: StatusSnapshots, principal: Principal, status_id: int) -> None:

@@ -1,16 +1,12 @@
 """Status snapshots: one job's rendered status, kept for a fraction of a second and shared by its pollers.
 
 Fifty scripts polling one import five times a second cost the database five reads a second, not 250.
-A snapshot is served for IMPORTER_STATUS_CACHE_SECONDS after the read that made it; who may see it is
-checked on every read.
+A snapshot is never older than IMPORTER_STATUS_CACHE_SECONDS; who may see it is checked on every read.
 
 A snapshot is renewed before it expires: the first read past REFRESH_AT of its life claims the renewal,
 which runs beside the requests (they go on getting the snapshot, still valid). Renewed only on expiry,
 every poll that came while the database answered waited for it, and under a running import those
-were the slowest of all polls (its p99). When the renewal's read outlasts the snapshot (a database
-busy with an import's merge can take longer than the rest of its life to answer), the polls that come
-meanwhile are served the expired snapshot, for at most STALE_WHILE_RENEWED seconds past its expiry,
-instead of each reading the database too: 50 pollers did that at once and waited 0.15-0.5 s (p99).
+were the slowest of all polls (its p99).
 """
 
 from __future__ import annotations
@@ -23,7 +19,6 @@ from app.accounts import Principal, Role
 
 MAX_SNAPSHOTS = 10_000
 REFRESH_AT = 0.6  # of a snapshot's life
-STALE_WHILE_RENEWED = 1.0  # seconds past its expiry that a snapshot under renewal is still served
 
 
 class StatusSnapshots:
@@ -43,23 +38,19 @@ class StatusSnapshots:
         if found is None:
             return None
         rendered, owner, expires = found
-        if principal.role is Role.IMPORTER and owner != principal.account_id:
+        if expires < self._clock() or (principal.role is Role.IMPORTER and owner != principal.account_id):
             return None
-        now = self._clock()
-        if now <= expires:
-            return rendered
-        with self._lock:
-            renewing = job_id in self._renewing
-        return rendered if renewing and now <= expires + STALE_WHILE_RENEWED else None
+        return rendered
 
     def claim_renewal(self, job_id: int) -> bool:
-        """True for the one caller that should renew a snapshot past REFRESH_AT of its life, expired or not."""
+        """True for the one caller that should renew a snapshot past REFRESH_AT of its life (and not
+        expired: an expired one is read again by whoever asks)."""
         with self._lock:
             found = self._snapshots.get(job_id)
             if found is None or job_id in self._renewing:
                 return False
             expires = found[2]
-            if self._clock() < expires - self._ttl * (1 - REFRESH_AT):
+            if not expires - self._ttl * (1 - REFRESH_AT) <= self._clock() <= expires:
                 return False
             self._renewing.add(job_id)
             return True

@@ -1,5 +1,4 @@
-"""Status snapshots: shared by a job's pollers, served for their time to live, renewed before it ends, and
-served a little longer only while a renewal is under way."""
+"""Status snapshots: shared by a job's pollers, never older than their time to live, renewed before it ends."""
 
 from __future__ import annotations
 
@@ -51,7 +50,7 @@ def test_one_poller_renews_a_snapshot_once_most_of_its_life_is_over() -> None:
     assert snapshots.claim_renewal(7)
 
 
-def test_a_failed_renewal_lets_the_next_poller_try() -> None:
+def test_a_failed_renewal_lets_the_next_poller_try_and_an_expired_snapshot_is_not_renewed_but_read() -> None:
     clock = Clock()
     snapshots = StatusSnapshots(0.25, clock)
     snapshots.put(7, OWNER.account_id, {"status": "IN_PROCESS"})
@@ -63,26 +62,8 @@ def test_a_failed_renewal_lets_the_next_poller_try() -> None:
     snapshots.renewal_failed(7)
 
     clock.now = 100.3
-    assert snapshots.get(7, OWNER) is None  # expired, and nobody renews it: whoever asks reads it
-
-
-def test_an_expired_snapshot_is_served_only_while_its_renewal_runs_and_not_for_long() -> None:
-    clock = Clock()
-    snapshots = StatusSnapshots(0.25, clock)
-    snapshots.put(7, OWNER.account_id, {"percentComplete": 10.0}, read_at=100.0)
-
-    clock.now = 100.4  # expired, no renewal under way
+    assert not snapshots.claim_renewal(7)
     assert snapshots.get(7, OWNER) is None
-    assert snapshots.claim_renewal(7)  # the poller that reads it again renews it
-    assert snapshots.get(7, OWNER) == {"percentComplete": 10.0}  # the others get it while that read runs
-    assert snapshots.get(7, STRANGER) is None
-    clock.now = 101.26  # the read has taken more than a second past the expiry: nobody gets it any more
-    assert snapshots.get(7, ADMIN) is None
-
-    snapshots.put(7, OWNER.account_id, {"percentComplete": 40.0}, read_at=100.4)
-    assert snapshots.get(7, OWNER) is None  # what that slow read found is already too old to serve
-    snapshots.put(7, OWNER.account_id, {"percentComplete": 50.0}, read_at=101.2)
-    assert snapshots.get(7, OWNER) == {"percentComplete": 50.0}
 
 
 def test_without_a_time_to_live_nothing_is_kept() -> None:
