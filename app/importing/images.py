@@ -69,6 +69,9 @@ class _Fetcher:
         except self.fetching.Refused as refusal:
             return f"image '{url}' not fetched: {refusal}"
 
+    def close(self) -> None:
+        self.client.close()
+
 
 class _Resolver:
     def __init__(self, runtime: Runtime, job: ImportStatus, assets: dict[str, int]) -> None:
@@ -84,7 +87,7 @@ class _Resolver:
 
     def close(self) -> None:
         if self._fetcher is not None:
-            self._fetcher.client.close()
+            self._fetcher.close()
 
     def resolve(self, image: Image) -> Image | str:
         """The image, given what it links to, or why it is left out. The image is the row's own (made

@@ -183,7 +183,8 @@ def enqueue_pending(runtime: Runtime, job_id: int) -> None:
 # --- chunk -----------------------------------------------------------------------------------
 
 
-def _validate_rows(header: HeaderMap, rows: Iterable[SourceRow]) -> tuple[list[RowOutcome], list[ValidationProblem]]:
+def validate_rows(header: HeaderMap, rows: Iterable[SourceRow]) -> tuple[list[RowOutcome], list[ValidationProblem]]:
+    """The row-by-row path's validation: each row's outcome (blank rows have none) and every problem."""
     validator = RowValidator(header)
     key_slot = header.spec.key_columns[0].field if header.spec.key_columns else None
     outcomes: list[RowOutcome] = []
@@ -289,7 +290,7 @@ def _stage_rows(
     rows: Iterable[SourceRow],
 ) -> tuple[list[StagingRow], list[ValidationProblem]]:
     """The row-by-row path: validate, resolve images, stage."""
-    outcomes, problems = _validate_rows(header, rows)
+    outcomes, problems = validate_rows(header, rows)
     if ImportType(job.import_type) is ImportType.PRODUCT:
         problems += resolve_images(runtime, job, outcomes)
     staging_rows, between = writer.stage(chunk.job_id, chunk.chunk_no, outcomes)

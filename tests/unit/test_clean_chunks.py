@@ -13,14 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.importing import clean_chunks
-from app.importing.cells import TRUE_WORDS
 from app.importing.columnar import WHITESPACE, copy_text
 from app.importing.header import resolve_header
+from app.importing.pipeline import validate_rows
 from app.importing.planning import chunk_rows
 from app.importing.polars_runtime import pl
 from app.importing.problems import ValidationProblem
 from app.importing.readers.delimited import SourceRow
-from app.importing.validation import RowValidator
 from app.importing.writers.base import RowOutcome
 from app.importing.writers.products import ProductWriter
 from app.importing.writers.staging import StagingRow
@@ -117,19 +116,7 @@ def resolve_assets(outcomes: list[RowOutcome]) -> list[ValidationProblem]:
 
 def row_path(rows: Iterable[SourceRow], names: list[str]) -> Outcome:
     """What the row-by-row path stages for these rows, and the problems it names."""
-    header = resolve_header(DEFAULT_PRODUCT, names)
-    validator = RowValidator(header)
-    flag = header.slot_for("sku_indicator")
-    outcomes, problems = [], []
-    for row in rows:
-        if row.is_blank:
-            continue
-        record, found = validator.validate(row.number, row.cells)
-        problems += found
-        key = record.values.get("sku_number") if record else None
-        looks_like_child = flag is not None and row.cells[flag.index].strip().lower() in TRUE_WORDS
-        is_child = record.is_child if record else looks_like_child
-        outcomes.append(RowOutcome(row.number, record, is_child, key if isinstance(key, str) else None))
+    outcomes, problems = validate_rows(resolve_header(DEFAULT_PRODUCT, names), rows)
     problems += resolve_assets(outcomes)
     staged, between = ProductWriter().stage(5, 3, outcomes)
     return staged, problems + between
