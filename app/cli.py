@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import logging
 import os
@@ -19,6 +18,7 @@ from celery import Celery
 from app.accounts import Role, add_account, count_accounts
 from app.db import Database
 from app.errors import AccountError, ImporterError
+from app.priority import lower_worker_priority
 from app.settings import Settings
 from app.specification_files import install_specifications
 from app.tokens import create_token, list_tokens, revoke_token
@@ -279,8 +279,7 @@ def worker(concurrency: int | None) -> None:
     _configure_logging(settings)
     _prepare(settings).dispose()
     # Imports are batch work and status polls are interactive: on a shared machine the API goes first.
-    with contextlib.suppress(OSError):
-        os.nice(settings.worker_nice)
+    lower_worker_priority(settings.worker_nice)
     app = make_celery(settings)
     threading.Thread(target=_reap_periodically, args=(app, settings), name="reaper", daemon=True).start()
     parent = os.environ.get(PARENT_PID_VARIABLE, "")

@@ -1,8 +1,12 @@
-"""A script polling with many requests at once is served, never taken for a password guesser."""
+"""Polls come first: a script polling with many requests at once is served, never taken for a password
+guesser, and workers give the API the CPU first."""
 
 from __future__ import annotations
 
+import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
@@ -24,3 +28,45 @@ def test_twenty_concurrent_polls_of_one_account_all_get_their_status(service: Se
         codes = [code for answers in pool.map(poll, range(20)) for code in answers]
 
     assert codes == [200] * 60
+
+
+def _nice(pid: int) -> int:
+    """A process's nice value (field 19 of /proc/<pid>/stat, counted after the command's parenthesis)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])
+
+
+def _autogroup_nice(pid: int) -> int:
+    """The nice of a process's autogroup: Linux shares the CPU between these groups before nice counts."""
+    return int(Path(f"/proc/{pid}/autogroup").read_text().split("nice")[1])
+
+
+def _worker_processes(service: Service) -> list[int]:
+    """Every `importer worker` main process: the separate ones, or the one `importer serve` supervises."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            environment = (entry / "environ").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if b"worker" in command and str(service.data_dir).encode() in environment:
+            found.append(int(entry.name))
+    return found
+
+
+def test_workers_yield_the_cpu_to_the_api_even_in_sessions_of_their_own(service: Service) -> None:
+    deadline = time.monotonic() + 30
+    while (workers := _worker_processes(service)) and time.monotonic() < deadline:
+        if all(_nice(pid) == 10 for pid in workers):
+            break
+        time.sleep(0.2)
+
+    api = service.api.pid
+    assert workers and [_nice(pid) for pid in workers] == [10] * len(workers)
+    assert _nice(api) == 0 and _autogroup_nice(api) == 0
+    # A worker in a session of its own (each separate `importer worker`) lowers that session's share; one
+    # inside the API's session (the embedded default) must not, or the API would lose its priority with it.
+    own_session = {pid: os.getsid(pid) != os.getsid(api) for pid in workers}
+    assert any(own_session.values()) == bool(service.split_workers)
+    assert {pid: _autogroup_nice(pid) for pid in workers} == {pid: 10 if own_session[pid] else 0 for pid in workers}

@@ -68,3 +68,10 @@ def test_no_password_is_written_into_the_deployment() -> None:
     assert "${POSTGRES_PASSWORD:?" in text
     postgres = compose()["services"]["postgres"]["environment"]
     assert postgres["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+
+
+def test_workers_weigh_less_than_the_api_when_they_share_a_host() -> None:
+    services = compose()["services"]
+
+    assert "cpu_shares" not in services["api"]  # the default weight, 1024
+    assert 0 < services["worker"]["cpu_shares"] < 1024

@@ -1,0 +1,37 @@
+"""A worker's CPU priority: imports are batch work, status polls are interactive.
+
+`nice` alone does not reach across sessions on Linux. With autogroup scheduling (the default on most
+distributions), the kernel first shares the CPU fairly between sessions, and only then by nice within
+each one. A worker started as a service (systemd, `setsid`, a supervisor) leads a session of its own,
+so its nice 10 weighed nothing against the API in another session: both got an equal share.
+
+A worker that leads its own session therefore also sets its session's autogroup nice (an unprivileged
+process may lower its own priority). A worker inside another process's session (the one that
+`importer serve` starts) leaves the session alone, since that would lower the API's priority with it;
+there plain nice works, API and worker being in the same group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
+def leads_its_session() -> bool:
+    return os.getsid(0) == os.getpid()
+
+
+def lower_worker_priority(nice: int) -> None:
+    """Give up `nice` steps of CPU priority, in this process and, when it leads its session, in its
+    session's autogroup. Where either is not possible (another OS, a kernel without autogroup) the
+    worker runs at the priority it has."""
+    if nice <= 0:
+        return
+    with contextlib.suppress(OSError):
+        os.nice(nice)
+    if leads_its_session():
+        with contextlib.suppress(OSError):
+            AUTOGROUP.write_text(f"{nice}\n")
