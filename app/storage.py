@@ -36,6 +36,10 @@ def _checked(key: str) -> str:
 class UploadWriter(Protocol):
     def write(self, data: bytes) -> None: ...
 
+    def readable(self) -> int:
+        """How many of the bytes written so far other processes can already read with `read_range`."""
+        ...
+
     def close(self) -> int:
         """Finish the upload and return its size in bytes."""
         ...
@@ -73,6 +77,10 @@ class _LocalWriter:
         self._file.write(data)
         self._size += len(data)
 
+    def readable(self) -> int:
+        self._file.flush()
+        return self._size
+
     def close(self) -> int:
         self._file.close()
         os.replace(self._partial, self._path)
@@ -100,9 +108,17 @@ class LocalUploadStorage:
         return self._path(key).open("rb")
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
-        with self._path(key).open("rb") as file:
-            file.seek(start)
-            return file.read(end - start)
+        """Bytes of a finished file, or of one still being written (its `.part`, up to what it flushed);
+        the file is looked for again should it be finished between the two looks."""
+        path = self._path(key)
+        for candidate in (path, path.with_name(path.name + ".part"), path):
+            try:
+                with candidate.open("rb") as file:
+                    file.seek(start)
+                    return file.read(end - start)
+            except FileNotFoundError:
+                continue
+        raise FileNotFoundError(key)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -155,6 +171,10 @@ class _DatabaseWriter:
         while len(self._buffer) >= self._block_bytes:
             self._flush(bytes(self._buffer[: self._block_bytes]))
             del self._buffer[: self._block_bytes]
+
+    def readable(self) -> int:
+        """The committed blocks, all full: a part-filled block is stored only by close()."""
+        return self._blocks * self._block_bytes
 
     def _flush(self, block: bytes) -> None:
         with self._db.write() as session:
@@ -239,10 +259,7 @@ class DatabaseUploadStorage:
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
         with self._db.read() as session:
-            stored = session.get(StoredUpload, _checked(key))
-            if stored is None:
-                raise FileNotFoundError(key)
-            size = stored.block_bytes
+            size = self._block_size(session, _checked(key))
             first, last = start // size, max(start, end - 1) // size
             # Only the bytes asked for leave the database: the first and last blocks are cut there (a
             # compressed block is then decompressed only as far as the cut), not in this process.
@@ -256,6 +273,20 @@ class DatabaseUploadStorage:
                 .order_by(blocks.block_no),
             )
             return b"".join(pieces)
+
+    def _block_size(self, session: Session, key: str) -> int:
+        """The key's block size: from its upload row once it is finished, or while it is still being
+        written, from its first block (blocks are stored full until the last)."""
+        stored = session.get(StoredUpload, key)
+        if stored is not None:
+            return stored.block_bytes
+        blocks = _BLOCKS.c
+        first = session.execute(
+            sql_select(func.length(blocks.data)).where(blocks.key == key, blocks.block_no == 0)
+        ).scalar()
+        if not first:
+            raise FileNotFoundError(key)
+        return int(first)
 
     def exists(self, key: str) -> bool:
         with self._db.read() as session:

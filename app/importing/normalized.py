@@ -32,6 +32,10 @@ class NormalizedWriter:
         self.offset += len(data)
         return self.offset
 
+    def readable(self) -> int:
+        """How far other processes can read the rows already (see UploadWriter.readable)."""
+        return self._writer.readable()
+
     def close(self) -> None:
         self._writer.close()
 

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 
 from app.errors import UnreadableFile
 from app.importing.archives import open_archive, read_entry
+from app.importing.chunking import ChunkLayout
 from app.importing.formats import FileType
 from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter
@@ -23,11 +24,26 @@ JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")
 Files = list[dict[str, object]]
 
 
-def _normalized(plan: Plan, write: Callable[[Normalizer], Files]) -> Layout:
-    """Run `write` over a normalizer writing rows beside the upload; the layout of what it wrote."""
+def _normalized(plan: Plan, write: Callable[[Normalizer], Files], publishing: bool = False) -> Layout:
+    """Run `write` over a normalizer writing rows beside the upload; the layout of what it wrote.
+
+    `publishing` hands each chunk to plan.publish once its rows are readable (a sheet, whose header is
+    whole from its first row). A rows file that chunks may already be reading is closed, not discarded,
+    when the plan fails: it goes when the upload's retention ends."""
     rows_key = rows_key_for(plan.key)
     writer = NormalizedWriter(plan.storage, rows_key)
-    normalizer = Normalizer(plan.spec, writer, plan.limits, plan.chunk_rows, plan.heartbeat)
+    publish = plan.publish if publishing else None
+    handed_out = 0
+
+    def hand_out(chunk: ChunkLayout) -> None:
+        nonlocal handed_out
+        assert publish is not None
+        publish(Layout(normalizer.header, "utf-8", ",", rows_key=rows_key), chunk)
+        handed_out += 1
+
+    normalizer = Normalizer(
+        plan.spec, writer, plan.limits, plan.chunk_rows, plan.heartbeat, hand_out if publish else None
+    )
     try:
         files = write(normalizer)
         writer.close()
@@ -35,7 +51,7 @@ def _normalized(plan: Plan, write: Callable[[Normalizer], Files]) -> Layout:
         writer.discard()
         return Layout(normalizer.header, "utf-8", ",", rows_key=None)
     except BaseException:
-        writer.discard()
+        writer.close() if handed_out else writer.discard()
         raise
     layout = Layout(normalizer.header, "utf-8", ",", rows_key=rows_key, files=files)
     if normalizer.records and not normalizer.header.problems:
@@ -51,7 +67,7 @@ def plan_xlsx(plan: Plan) -> Layout:
             normalizer.add(xlsx_rows(source, plan.options.sheet_name, plan.limits))
         return []
 
-    return _normalized(plan, write)
+    return _normalized(plan, write, publishing=True)
 
 
 def plan_keyed(plan: Plan, file_type: FileType) -> Layout:

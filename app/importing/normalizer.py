@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from app.errors import UnreadableFile
 from app.importing.chunking import ChunkLayout, Cutter, Heartbeat
@@ -19,19 +19,43 @@ class HeaderFailed(Exception):
 
 
 class Normalizer:
-    """Keeps one header for every row it is given: each new name gets the next column."""
+    """Keeps one header for every row it is given: each new name gets the next column.
+
+    With `publish`, each chunk is handed on as soon as other processes can read its rows (see
+    UploadWriter.readable), while the rows after it are still being written. Only a source whose header
+    is whole from its first row may publish (a sheet); one whose header grows (JSON, a ZIP of files) may
+    not, since a chunk read with the header as it was would miss the columns that came later.
+    """
 
     def __init__(
-        self, spec: Specification, writer: NormalizedWriter, limits: ReadLimits, chunk_rows: int, heartbeat: Heartbeat
+        self,
+        spec: Specification,
+        writer: NormalizedWriter,
+        limits: ReadLimits,
+        chunk_rows: int,
+        heartbeat: Heartbeat,
+        publish: Callable[[ChunkLayout], None] | None = None,
     ) -> None:
         self.spec, self.writer, self.limits = spec, writer, limits
+        self._publish = publish
+        self._unpublished: list[ChunkLayout] = []  # cut, waiting for their rows to be readable
         self.names: list[str] = []
         self._index: dict[str, int] = {}
         self._positions: dict[int, tuple[list[str], list[int]]] = {}
         self.header: HeaderMap = resolve_header(spec, [])
         self._kinds: dict[int, ColumnKind] = {}
-        self._cutter = Cutter(self.header, chunk_rows, 0, 1, heartbeat, limits.max_rows)
+        self._cutter = Cutter(self.header, chunk_rows, 0, 1, heartbeat, limits.max_rows, self._cut)
         self.records = 0
+
+    def _cut(self, chunk: ChunkLayout) -> None:
+        if self._publish is not None and not self.header.problems:
+            self._unpublished.append(chunk)
+
+    def _publish_readable(self) -> None:
+        assert self._publish is not None
+        readable = self.writer.readable()
+        while self._unpublished and self._unpublished[0].end_offset <= readable:
+            self._publish(self._unpublished.pop(0))
 
     def _grow(self, names: list[str]) -> None:
         for name in names:
@@ -71,7 +95,11 @@ class Normalizer:
             end = self.writer.write(last, problem, [] if problem else cells)
             self._cutter.add(last, cells, blank, end)
             self.records += 0 if blank else 1
+            if self._unpublished:
+                self._publish_readable()
         return last
 
     def finish(self) -> list[ChunkLayout]:
+        """Every chunk; the unpublished ones (the last, and any whose rows were not readable yet) are
+        stored with the finished plan."""
         return self._cutter.finish()

@@ -47,7 +47,8 @@ class Plan:
     options: ReadOptions = ReadOptions()
     heartbeat: Heartbeat = no_heartbeat
     # Given the layout so far (header, encoding, no chunks yet) and each chunk as it is cut, while the
-    # reading goes on. Only a CSV whose encoding is known uses it: a detected encoding may still change.
+    # reading goes on. A CSV uses it when its encoding is known (a detected one may still change), a
+    # sheet once its chunk's normalized rows are readable; JSON and ZIPs, whose header grows, do not.
     publish: Callable[[Layout, ChunkLayout], None] | None = None
 
 

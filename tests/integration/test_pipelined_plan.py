@@ -1,4 +1,4 @@
-"""A CSV whose encoding is known has its chunks validated while its plan still reads the file."""
+"""A CSV whose encoding is known, and a spreadsheet, have their chunks validated while the plan still reads."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sqlmodel import col
 from app.commerce.products import Product, ProductStaging
 from app.db import Database
 from app.importing import pipeline
+from app.importing.formats import FileType
 from app.importing.planning import ReadOptions
 from app.jobs import ImportState
 from app.runtime import Runtime
-from tests.factories import make_csv, product_row
+from tests.factories import make_csv, make_xlsx, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
 UTF8 = ReadOptions(encoding="utf-8")  # what the API sets for a CSV that streamed in as valid UTF-8
@@ -140,4 +141,55 @@ def test_a_file_found_unreadable_after_chunks_were_validated_fails_whole_and_lea
     assert done.state == ImportState.FAILED
     assert "a line of row 8 is longer than the limit of 2000 bytes" in (done.message or "")
     assert stored_products(database) == []
+    assert staged(database, job_id) == 0
+
+
+def long_rows(count: int) -> list[list[str]]:
+    """Rows of about 400 bytes: the database stores 4096-byte blocks in these tests, so that a sheet's
+    chunks become readable (and are handed out) a few at a time while the plan writes the rest."""
+    return [product_row(str(n), title=f"title {n} " + "x" * 400) for n in range(count)]
+
+
+def test_a_sheets_chunks_are_validated_while_the_plan_still_reads_it(database: Database, tmp_path: Path) -> None:
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=3)
+    job_id = submit(runtime, make_principal(database), make_xlsx(long_rows(40)), file_type=FileType.XLSX)
+
+    plan(runtime, job_id)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.total_records, done.chunk_count) == (ImportState.COMPLETED, 40, 14)
+    assert len(workers.seen_chunk_counts) == 14
+    assert workers.seen_chunk_counts.count(None) >= 8  # handed out before the plan knew the chunk count
+    assert_every_row_landed_once(runtime, job_id, 40)
+
+
+def test_a_sheets_plan_stopped_after_handing_out_chunks_runs_again_and_every_row_lands_once(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=3)
+    job_id = submit(runtime, make_principal(database), make_xlsx(long_rows(40)), file_type=FileType.XLSX)
+    workers.stop_at_chunk = 5
+    with pytest.raises(WorkerStopped):
+        plan(runtime, job_id)
+    assert (job(runtime, job_id).chunk_count, job(runtime, job_id).chunks_done) == (None, 5)
+
+    queue = RecordingQueue()
+    again = replace(runtime, queue=queue)
+    plan(again, job_id)
+    drain(again, queue)
+
+    assert_every_row_landed_once(runtime, job_id, 40)
+
+
+def test_a_sheet_with_a_bad_header_hands_out_no_chunk(database: Database, tmp_path: Path) -> None:
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=3)
+    header = ["Product Title", "Retail Price"]  # no SKU Number
+    body = make_xlsx([[f"title {n} " + "x" * 400, "9.99"] for n in range(40)], header=header)
+    job_id = submit(runtime, make_principal(database), body, file_type=FileType.XLSX)
+
+    plan(runtime, job_id)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED and "header row" in (done.message or "")
+    assert workers.seen_chunk_counts == []
     assert staged(database, job_id) == 0

@@ -67,6 +67,19 @@ def test_a_stream_reads_line_by_line(storage: UploadStorage) -> None:
     assert len(lines) == 2000 and lines[1999] == b"line 1999\n"
 
 
+def test_a_file_still_being_written_reads_back_as_far_as_its_writer_says(storage: UploadStorage) -> None:
+    writer = storage.create("upload-f")
+    writer.write(BODY)
+
+    readable = writer.readable()
+
+    # Locally every byte written; in the database the full blocks stored so far (two of 4096 bytes).
+    assert readable == (len(BODY) if isinstance(storage, LocalUploadStorage) else 8192)
+    assert storage.read_range("upload-f", 100, readable) == BODY[100:readable]
+    writer.close()
+    assert storage.read_range("upload-f", 0, len(BODY)) == BODY
+
+
 def test_a_discarded_upload_leaves_nothing(storage: UploadStorage) -> None:
     writer = storage.create("upload-d")
     writer.write(BODY)
