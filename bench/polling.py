@@ -16,6 +16,8 @@ import httpx
 from bench.service import USER
 
 WARM_UP_SECONDS = 2.0  # every poller builds its client and opens its connection before any latency counts
+SLOW_MS = 50.0  # a poll slower than this (the target's p99) is slow
+BURST_GAP_SECONDS = 0.3  # slow polls that began closer together than this are one burst
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class PollingResult:
     p99_ms: float
     max_ms: float
     error_kinds: str = ""  # e.g. "ReadTimeout x3, 429 x2"
+    slow: str = ""  # when the slow polls came, e.g. "12 polls over 50 ms, in 1 burst: +12.5 s for 0.45 s (max 147 ms)"
 
     @property
     def per_second(self) -> float:
@@ -41,8 +44,34 @@ class PollingResult:
         )
 
 
+def slow_bursts(timeline: list[tuple[float, float]]) -> str:
+    """When the slow polls came: (start, seconds) of each poll, grouped into bursts of slow polls that
+    began close together. A burst says that something held every poll at once (a stalled process, a
+    CPU taken), not that one request was slow."""
+    slow = sorted((began, took * 1e3) for began, took in timeline if took * 1e3 > SLOW_MS)
+    if not slow:
+        return f"no poll over {SLOW_MS:.0f} ms"
+    bursts: list[list[tuple[float, float]]] = [[slow[0]]]
+    for poll in slow[1:]:
+        if poll[0] - bursts[-1][-1][0] > BURST_GAP_SECONDS:
+            bursts.append([])
+        bursts[-1].append(poll)
+    described = ", ".join(
+        f"+{burst[0][0]:.1f} s for {burst[-1][0] - burst[0][0]:.2f} s (max {max(ms for _, ms in burst):.0f} ms)"
+        for burst in bursts
+    )
+    count = len(bursts)
+    return f"{len(slow)} polls over {SLOW_MS:.0f} ms, in {count} burst{'s' if count > 1 else ''}: {described}"
+
+
 async def _poller(
-    base_url: str, url: str, interval: float, offset: float, until: float, latencies: list[float], errors: list[str]
+    base_url: str,
+    url: str,
+    interval: float,
+    offset: float,
+    until: float,
+    latencies: list[tuple[float, float]],
+    errors: list[str],
 ) -> None:
     """One script polling one statusUrl: its own connection, warmed up before it counts, at its own phase."""
     async with httpx.AsyncClient(base_url=base_url, auth=USER, timeout=10.0) as client:
@@ -54,7 +83,7 @@ async def _poller(
             try:
                 response = await client.get(url)
                 if response.status_code == 200:
-                    latencies.append(time.monotonic() - began)
+                    latencies.append((began, time.monotonic() - began))
                 else:
                     errors.append(str(response.status_code))
             except httpx.HTTPError as error:
@@ -65,13 +94,14 @@ async def _poller(
 
 async def _poll(base_url: str, url: str, pollers: int, interval: float, duration: float) -> PollingResult:
     """`pollers` independent scripts, their phases spread over one interval (real pollers are not in step)."""
-    latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []  # (when a poll began, how long it took)
     errors: list[str] = []
     began = time.monotonic() + WARM_UP_SECONDS
     until = began + duration
     offsets = [WARM_UP_SECONDS + interval * number / pollers for number in range(pollers)]
-    await asyncio.gather(*(_poller(base_url, url, interval, offset, until, latencies, errors) for offset in offsets))
+    await asyncio.gather(*(_poller(base_url, url, interval, offset, until, timeline, errors) for offset in offsets))
     seconds = time.monotonic() - began
+    latencies = [took for _, took in timeline]
     if len(latencies) >= 2:
         cuts = statistics.quantiles(latencies, n=100, method="inclusive")
         p50, p99 = cuts[49], cuts[98]
@@ -80,7 +110,8 @@ async def _poll(base_url: str, url: str, pollers: int, interval: float, duration
     worst = max(latencies, default=0.0)
     kinds = ", ".join(f"{kind} x{count}" for kind, count in Counter(errors).most_common())
     requests = len(latencies) + len(errors)
-    return PollingResult(pollers, requests, len(errors), seconds, p50 * 1e3, p99 * 1e3, worst * 1e3, kinds)
+    slow = slow_bursts([(at - began, took) for at, took in timeline])
+    return PollingResult(pollers, requests, len(errors), seconds, p50 * 1e3, p99 * 1e3, worst * 1e3, kinds, slow)
 
 
 def _run(arguments: tuple[str, str, int, float, float], results: Queue[PollingResult | str]) -> None:

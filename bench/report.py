@@ -105,6 +105,10 @@ def render(
             assert outcome.phases is not None
             load = "" if outcome.load_average is None else f"; load average {outcome.load_average:.1f} at the end"
             lines.append(f"  {outcome.key}: {outcome.phases.describe()}{load}")
+    polled = [outcome for outcome in outcomes if outcome.polling is not None and outcome.polling.slow]
+    if polled:
+        lines += ["", "Slow polls (seconds from the start of the polling):"]
+        lines += [f"  {outcome.key}: {outcome.polling.slow}" for outcome in polled if outcome.polling]
     failed = [outcome for outcome in outcomes if outcome.verdict is not None and not outcome.verdict.passed]
     if failed:
         lines += ["", "Failures:"]
