@@ -69,11 +69,16 @@ def _prepare_statistics(session: Session, staging: Table) -> None:
     A query of the merge takes at most one parallel worker. Each of PostgreSQL's processes leads a session
     of its own, and Linux shares the CPU between sessions first: two parallel workers and their leader
     were three full shares against the API's one, and status polls queued behind them for half a second
-    (the repeated-keys check over 1M staged rows: 0.67 s with two workers, 0.75 s with one, 1.0 s alone)."""
+    (the repeated-keys check over 1M staged rows: 0.67 s with two workers, 0.75 s with one, 1.0 s alone).
+
+    ANALYZE samples 3,000 rows (statistics target 10), not 30,000: staging's rows are alike, and what the
+    merge's plans need of them (how many rows a job has, that its keys are distinct) shows as well in
+    the smaller sample. 1M staged rows: 24 ms instead of 350-480 ms."""
     if session.connection().dialect.name == "postgresql":
         session.execute(text("SET LOCAL enable_nestloop = off"))
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 1"))
+        session.execute(text("SET LOCAL default_statistics_target = 10"))
         session.execute(text(f"ANALYZE {staging.name}"))
 
 

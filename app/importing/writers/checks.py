@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Table, and_, delete, exists, func, select
+from sqlalchemy import ColumnElement, String, Table, and_, delete, exists, func, select
 from sqlmodel import Session
 
 from app.importing.problems import ValidationProblem
@@ -12,15 +13,27 @@ from app.importing.problems import ValidationProblem
 DROP_BATCH = 1000
 
 
+def _bytewise(session: Session, staging: Table, name: str) -> ColumnElement[Any]:
+    """A key column compared byte by byte. Text keys are equal under the database's collation exactly
+    when their bytes are (every collation PostgreSQL can make a database's default is deterministic),
+    but grouping them by a libc collation such as C.UTF-8 sorts them with strcoll: in "C" the check of
+    1M staged SKUs took 0.46-0.72 s instead of 0.81-0.91 s (psql). SQLite compares bytes already."""
+    column = staging.c[name]
+    if session.connection().dialect.name == "postgresql" and isinstance(column.type, String):
+        return column.collate("C").label(name)
+    return column
+
+
 def repeated_keys(
     session: Session, staging: Table, job_id: int, key: Sequence[str], label: str
 ) -> list[ValidationProblem]:
     """Every later row of a key staged more than once, naming the first row that has it."""
     columns = [staging.c[name] for name in key]
+    grouped = [_bytewise(session, staging, name) for name in key]
     firsts = (
-        select(*columns, func.min(staging.c.row_no).label("first_row"))
+        select(*grouped, func.min(staging.c.row_no).label("first_row"))
         .where(staging.c.job_id == job_id)
-        .group_by(*columns)
+        .group_by(*grouped)
         .having(func.count() > 1)
         .subquery()
     )
