@@ -9,19 +9,44 @@ A worker that leads its own session therefore also sets its session's autogroup 
 process may lower its own priority). A worker inside another process's session (the one that
 `importer serve` starts) leaves the session alone, since that would lower the API's priority with it;
 there plain nice works, API and worker being in the same group.
+
+Autogroups share the CPU only among processes of the root CPU cgroup. Where a cgroup's CPU controller
+stands between API and worker (a container; a systemd unit given CPUWeight=), its weights decide:
+docker-compose.yml gives workers `cpu_shares`, and a systemd unit would give them a lower CPUWeight.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import time
 from pathlib import Path
 
 AUTOGROUP = Path("/proc/self/autogroup")
+logger = logging.getLogger(__name__)
 
 
 def leads_its_session() -> bool:
     return os.getsid(0) == os.getpid()
+
+
+# Without CAP_SYS_ADMIN the kernel takes one autogroup change per 100 ms on the whole machine, and
+# answers EAGAIN to the next: workers started together take turns.
+_AUTOGROUP_TRIES = 20
+_AUTOGROUP_WAIT_SECONDS = 0.1
+
+
+def _set_autogroup_nice(nice: int) -> None:
+    for _ in range(_AUTOGROUP_TRIES):
+        try:
+            AUTOGROUP.write_text(f"{nice}\n")
+            return
+        except BlockingIOError:
+            time.sleep(_AUTOGROUP_WAIT_SECONDS)
+        except OSError:  # no autogroup in this kernel, or not allowed: plain nice is what there is
+            return
+    logger.warning("worker.autogroup_busy nice=%s: the session keeps its CPU share", nice)
 
 
 def lower_worker_priority(nice: int) -> None:
@@ -33,5 +58,4 @@ def lower_worker_priority(nice: int) -> None:
     with contextlib.suppress(OSError):
         os.nice(nice)
     if leads_its_session():
-        with contextlib.suppress(OSError):
-            AUTOGROUP.write_text(f"{nice}\n")
+        _set_autogroup_nice(nice)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -51,7 +52,8 @@ def _normalized(plan: Plan, write: Callable[[Normalizer], Files], publishing: bo
         writer.discard()
         return Layout(normalizer.header, "utf-8", ",", rows_key=None)
     except BaseException:
-        writer.close() if handed_out else writer.discard()
+        with contextlib.suppress(Exception):  # what stopped the plan is the error to report
+            writer.close() if handed_out else writer.discard()
         raise
     layout = Layout(normalizer.header, "utf-8", ",", rows_key=rows_key, files=files)
     if normalizer.records and not normalizer.header.problems:

@@ -101,6 +101,9 @@ def failed_rows(runtime: Runtime, principal: Principal, job_id: int) -> tuple[st
         raise Conflict(f"import {job_id} failed on its header row, so no rows were checked; see headerValidation")
     if job.header is None:
         raise Conflict(f"import {job_id} has not been read yet; its rows are checked once it is IN_PROCESS")
+    if job.rows_key is not None and job.chunk_count is None:
+        # A sheet's rows are validated while its plan still writes them: that file is not whole yet.
+        raise Conflict(f"import {job_id} is still being read; its failed rows can be downloaded once it is read")
     try:
         runtime.storage.read_range(job.upload_key, 0, 1)
     except FileNotFoundError:

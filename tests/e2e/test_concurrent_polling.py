@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import ADMIN
 from tests.e2e.service import Service
@@ -56,6 +57,8 @@ def _worker_processes(service: Service) -> list[int]:
 
 
 def test_workers_yield_the_cpu_to_the_api_even_in_sessions_of_their_own(service: Service) -> None:
+    if not Path("/proc/self/autogroup").exists():
+        pytest.skip("this kernel schedules without autogroups: nice alone orders API and workers")
     deadline = time.monotonic() + 30
     while (workers := _worker_processes(service)) and time.monotonic() < deadline:
         if all(_nice(pid) == 10 for pid in workers):

@@ -6,16 +6,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlmodel import col
 
 from app.commerce.products import Product, ProductStaging
 from app.db import Database
+from app.errors import Conflict
 from app.importing import pipeline
 from app.importing.formats import FileType
 from app.importing.planning import ReadOptions
 from app.jobs import ImportState
 from app.runtime import Runtime
+from app.service import failed_rows
+from app.storage import LocalUploadStorage, StoredUpload
 from tests.factories import make_csv, make_xlsx, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
@@ -173,12 +176,51 @@ def test_a_sheets_plan_stopped_after_handing_out_chunks_runs_again_and_every_row
         plan(runtime, job_id)
     assert (job(runtime, job_id).chunk_count, job(runtime, job_id).chunks_done) == (None, 5)
 
+    rows_key = job(runtime, job_id).rows_key
+    assert rows_key is not None
+    left_as_a_killed_plan_leaves_it(runtime, rows_key)
+    principal = make_principal(database, "viewer")
+    with pytest.raises(Conflict, match="still being read"):
+        failed_rows(runtime, principal, job_id)
+
+    pipeline.run_chunk(runtime, job_id, 5)  # its delivery reaches a worker before the plan runs again
     queue = RecordingQueue()
     again = replace(runtime, queue=queue)
     plan(again, job_id)
     drain(again, queue)
 
     assert_every_row_landed_once(runtime, job_id, 40)
+
+
+def left_as_a_killed_plan_leaves_it(runtime: Runtime, rows_key: str) -> None:
+    """The rows file as a plan killed mid-write leaves it, never finished: locally its `.part` file, in the
+    database its blocks without the upload's row. (The stopped plans of these tests finish it.)"""
+    storage = runtime.storage
+    if isinstance(storage, LocalUploadStorage):
+        path = storage.folder / rows_key
+        path.rename(path.with_name(path.name + ".part"))
+        return
+    with runtime.db.write() as session:
+        removed = session.execute(delete(StoredUpload).where(col(StoredUpload.key) == rows_key))
+        assert removed.rowcount == 1  # type: ignore[attr-defined]
+
+
+def test_a_sheet_found_too_long_after_chunks_were_validated_fails_whole_and_leaves_no_staging(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=3)
+    runtime = replace(runtime, settings=replace(runtime.settings, max_rows=30))
+    workers.runtime = runtime
+    job_id = submit(runtime, make_principal(database), make_xlsx(long_rows(40)), file_type=FileType.XLSX)
+
+    plan(runtime, job_id)
+
+    done = job(runtime, job_id)
+    assert workers.seen_chunk_counts  # chunks were validated and staged before the 31st row
+    assert done.state == ImportState.FAILED
+    assert "more than 30 rows" in (done.message or "")
+    assert stored_products(database) == []
+    assert staged(database, job_id) == 0
 
 
 def test_a_sheet_with_a_bad_header_hands_out_no_chunk(database: Database, tmp_path: Path) -> None:
