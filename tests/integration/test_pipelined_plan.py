@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -46,10 +47,12 @@ class EagerWorkers(RecordingQueue):
         pipeline.run_chunk(self.runtime, job_id, chunk_no)
 
 
-def with_eager_workers(database: Database, tmp_path: Path, chunk_rows: int) -> tuple[Runtime, EagerWorkers]:
+def with_eager_workers(
+    database: Database, tmp_path: Path, chunk_rows: int, **settings: Any
+) -> tuple[Runtime, EagerWorkers]:
     runtime, _ = make_runtime(database, tmp_path, chunk_rows=chunk_rows)
     workers = EagerWorkers()
-    runtime = replace(runtime, queue=workers)
+    runtime = replace(runtime, queue=workers, settings=replace(runtime.settings, **settings))
     workers.runtime = runtime
     return runtime, workers
 
@@ -131,9 +134,7 @@ def test_a_plan_run_again_with_another_chunk_size_fails_cleanly_instead_of_cutti
 def test_a_file_found_unreadable_after_chunks_were_validated_fails_whole_and_leaves_no_staging(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=1)
-    runtime = replace(runtime, settings=replace(runtime.settings, max_line_bytes=2000))
-    workers.runtime = runtime
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=1, max_line_bytes=2000)
     rows = [*(product_row(str(n)) for n in range(6)), product_row("long", title="x" * 5000)]
     job_id = submit(runtime, make_principal(database), make_csv(rows), reading=UTF8)
 
@@ -208,9 +209,7 @@ def left_as_a_killed_plan_leaves_it(runtime: Runtime, rows_key: str) -> None:
 def test_a_sheet_found_too_long_after_chunks_were_validated_fails_whole_and_leaves_no_staging(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=3)
-    runtime = replace(runtime, settings=replace(runtime.settings, max_rows=30))
-    workers.runtime = runtime
+    runtime, workers = with_eager_workers(database, tmp_path, chunk_rows=3, max_rows=30)
     job_id = submit(runtime, make_principal(database), make_xlsx(long_rows(40)), file_type=FileType.XLSX)
 
     plan(runtime, job_id)
