@@ -7,6 +7,7 @@ import codecs
 import contextlib
 import hashlib
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -192,7 +193,10 @@ async def receive_upload(request: Request, storage: UploadStorage, file_type: Fi
                     raise UploadTooLarge(
                         f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
                     )
-                await run_in_threadpool(multipart.parser.write, piece)
+                try:
+                    await run_in_threadpool(multipart.parser.write, piece)
+                except FormParserError as error:
+                    raise BadRequest(f"the multipart body is malformed: {error}") from None
                 await writes.put(sink.take_blocks())
             if not multipart.found:
                 raise BadRequest("the multipart body has no file part (send it as -F file=@yourfile)")

@@ -59,3 +59,13 @@ def test_hostile_files_fail_with_their_reason_and_the_service_stays_small(
     workers = [pid for pid in descendants(service.api.pid) if pid != service.api.pid]
     for pid in [service.api.pid, *workers, *(p.pid for p in service.processes[1:])]:
         assert rss_mb(pid) < 250, f"process {pid} holds {rss_mb(pid)} MB"
+
+
+def test_a_malformed_multipart_body_gets_a_400_naming_it(admin: httpx.Client) -> None:
+    boundary = "4bea7452f2ee0b8418ae8c1020a88206"
+    body = f"--{boundary}\r\n--{boundary}--\r\n".encode()  # a part with no headers: a line end where one begins
+
+    response = admin.post(PRODUCTS, content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("the multipart body is malformed")
