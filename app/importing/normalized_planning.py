@@ -34,13 +34,10 @@ def _normalized(plan: Plan, write: Callable[[Normalizer], Files], publishing: bo
     rows_key = rows_key_for(plan.key)
     writer = NormalizedWriter(plan.storage, rows_key)
     publish = plan.publish if publishing else None
-    handed_out = 0
 
     def hand_out(chunk: ChunkLayout) -> None:
-        nonlocal handed_out
         assert publish is not None
         publish(Layout(normalizer.header, "utf-8", ",", rows_key=rows_key), chunk)
-        handed_out += 1
 
     normalizer = Normalizer(
         plan.spec, writer, plan.limits, plan.chunk_rows, plan.heartbeat, hand_out if publish else None
@@ -53,7 +50,7 @@ def _normalized(plan: Plan, write: Callable[[Normalizer], Files], publishing: bo
         return Layout(normalizer.header, "utf-8", ",", rows_key=None)
     except BaseException:
         with contextlib.suppress(Exception):  # what stopped the plan is the error to report
-            writer.close() if handed_out else writer.discard()
+            writer.close() if normalizer.published else writer.discard()
         raise
     layout = Layout(normalizer.header, "utf-8", ",", rows_key=rows_key, files=files)
     if normalizer.records and not normalizer.header.problems:

@@ -39,6 +39,7 @@ class Normalizer:
         self.spec, self.writer, self.limits = spec, writer, limits
         self._publish = publish
         self._unpublished: list[ChunkLayout] = []  # cut, waiting for their rows to be readable
+        self.published = 0  # chunks handed on
         self.names: list[str] = []
         self._index: dict[str, int] = {}
         self._positions: dict[int, tuple[list[str], list[int]]] = {}
@@ -56,6 +57,7 @@ class Normalizer:
         readable = self.writer.readable()
         while self._unpublished and self._unpublished[0].end_offset <= readable:
             self._publish(self._unpublished.pop(0))
+            self.published += 1
 
     def _grow(self, names: list[str]) -> None:
         for name in names:
