@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.errors import UnreadableFile
-from app.importing.readers.sheet_xml import SheetValue
+from app.importing.readers.sheet_rows import SheetValue
 from app.importing.readers.workbook import iter_sheet
 from tests.factories import make_xlsx, make_zip, product_row
 

@@ -6,7 +6,7 @@ import io
 import random
 import string
 
-from app.importing.readers.sheet_xml import SheetValue
+from app.importing.readers.sheet_rows import SheetValue
 from app.importing.readers.workbook import iter_sheet
 from tests.factories import make_zip
 

@@ -15,14 +15,13 @@ import posixpath
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import IO, Any
 from xml.parsers import expat
 
 from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
+from app.importing.readers.sheet_rows import SheetRows, SheetValue, local_name, pieces
 
-SheetValue = str | int | float | bool | datetime | None
 _BLOCK = 1 << 16
 
 
@@ -42,6 +41,8 @@ def _parser() -> Any:
     parser.ExternalEntityRefHandler = _refuse
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
+    if hasattr(parser, "SetReparseDeferralEnabled"):  # expat 2.6+: each Parse reads all it is given (sheet_rows.py)
+        parser.SetReparseDeferralEnabled(False)
     return parser
 
 
@@ -53,22 +54,17 @@ def _parse(stream: IO[bytes], start: Callable[..., None], end: Callable[..., Non
     parser.Parse(b"", True)
 
 
-def _local(name: str) -> str:
-    """The tag without a namespace prefix (x:c -> c); parts are read without namespace processing."""
-    return name.rsplit(":", 1)[-1] if ":" in name else name
-
-
 def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
     sheets: list[tuple[str, str]] = []
     targets: dict[str, str] = {}
 
     def workbook_start(name: str, attrs: dict[str, str]) -> None:
-        if _local(name) == "sheet":
+        if local_name(name) == "sheet":
             relation = next((value for key, value in attrs.items() if key.endswith(":id")), "")
             sheets.append((attrs.get("name", ""), relation))
 
     def rels_start(name: str, attrs: dict[str, str]) -> None:
-        if _local(name) == "Relationship":
+        if local_name(name) == "Relationship":
             targets[attrs.get("Id", "")] = attrs.get("Target", "")
 
     with archive.open("xl/workbook.xml") as stream:
@@ -90,7 +86,7 @@ def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
     state = {"in_t": False, "phonetic": False}
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        tag = _local(name)
+        tag = local_name(name)
         if tag == "si":
             parts.clear()
         elif tag == "rPh":
@@ -99,7 +95,7 @@ def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
             state["in_t"] = True
 
     def end(name: str) -> None:
-        tag = _local(name)
+        tag = local_name(name)
         if tag == "t":
             state["in_t"] = False
         elif tag == "rPh":
@@ -126,7 +122,7 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     state = {"in_xfs": False}
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        tag = _local(name)
+        tag = local_name(name)
         if tag == "numFmt":
             custom[int(attrs.get("numFmtId", "0"))] = attrs.get("formatCode", "")
         elif tag == "cellXfs":
@@ -135,7 +131,7 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
             formats.append(int(attrs.get("numFmtId", "0")))
 
     def end(name: str) -> None:
-        if _local(name) == "cellXfs":
+        if local_name(name) == "cellXfs":
             state["in_xfs"] = False
 
     if "xl/styles.xml" in archive.namelist():
@@ -149,127 +145,19 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     return dated
 
 
-def serial_date(number: float) -> object:
-    """A spreadsheet serial number as the date, time or datetime it stands for (openpyxl's reading)."""
-    from openpyxl.utils.datetime import from_excel  # see the module's text
-
-    return from_excel(number)
-
-
-_DIGITS = "0123456789"
-
-
-def _column_of(letters: str) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + ord(letter) - 64
-    return number - 1
-
-
-class _SheetRows:
-    """expat handlers that turn sheet XML into (row number, cells) as it streams."""
-
-    def __init__(self, shared: list[str], dated: set[int]) -> None:
-        self.shared = shared
-        self.dated = {str(index) for index in dated}
-        self.columns: dict[str, int] = {}
-        self.done: list[tuple[int, list[SheetValue]]] = []
-        self.row_number = 0
-        self.cells: list[SheetValue] = []
-        self.column, self.kind, self.style = 0, "n", "0"
-        self.text = ""  # the first piece of the cell's text (expat buffers, so usually all of it)
-        self.more: list[str] = []
-        self.collecting = False
-
-    # The handlers run for every element of the sheet (three per text cell), so the usual unprefixed
-    # names are tested first and a prefixed one (x:c) is looked at again without its prefix.
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if name == "c":
-            reference = attrs.get("r")
-            if reference is None:
-                self.column = len(self.cells)
-            else:
-                letters = reference.rstrip(_DIGITS)
-                column = self.columns.get(letters)
-                if column is None:
-                    column = self.columns[letters] = _column_of(letters)
-                self.column = column
-            self.kind = attrs.get("t", "n")
-            self.style = attrs.get("s", "0")
-            self.text = ""
-            if self.more:
-                self.more = []
-        elif name == "t" or name == "v":
-            self.collecting = True
-        elif name == "is":
-            return
-        elif name == "row":
-            number = attrs.get("r")
-            self.row_number = int(number) if number else self.row_number + 1
-            self.cells = []
-        elif ":" in name:
-            self.start(_local(name), attrs)
-
-    def end(self, name: str) -> None:
-        if name == "c":
-            if self.text:
-                cells = self.cells
-                while len(cells) < self.column:
-                    cells.append(None)
-                text = self.text + "".join(self.more) if self.more else self.text
-                cells.append(text if self.kind == "inlineStr" else self._value(text))
-        elif name == "t" or name == "v":
-            self.collecting = False
-        elif name == "is":
-            return
-        elif name == "row":
-            self.done.append((self.row_number, self.cells))
-        elif ":" in name:
-            self.end(_local(name))
-
-    def data(self, text: str) -> None:
-        if self.collecting:
-            if self.text:  # a long text comes in pieces: kept in a list, never copied piece by piece
-                self.more.append(text)
-            else:
-                self.text = text
-
-    def _value(self, text: str) -> SheetValue:
-        kind = self.kind
-        if kind == "s":
-            return self.shared[int(text)]
-        if kind == "inlineStr" or kind == "str" or kind == "e":
-            return text
-        if kind == "b":
-            return text.strip() == "1"
-        if kind == "d":
-            return datetime.fromisoformat(text.strip())
-        number: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
-        if self.style in self.dated:
-            moment = serial_date(number)
-            return moment if isinstance(moment, datetime) else number
-        return number
-
-
 def read_sheet(
-    source: IO[bytes], sheet_name: str | None = None, limits: ZipLimits | None = None
+    source: IO[bytes], sheet_name: str | None = None, limits: ZipLimits | None = None, scan: bool = True
 ) -> Iterator[tuple[int, list[SheetValue]]]:
-    """(row number, cells) for every row the sheet stores, in order; UnreadableFile if it is damaged."""
+    """(row number, cells) for every row the sheet stores, in order; UnreadableFile if it is damaged.
+
+    Plain rows are scanned and the rest read with expat (see sheet_rows.py); `scan=False` reads all of
+    the sheet with expat."""
     archive, _ = open_archive(source, limits or ZipLimits(), "the XLSX file")
     with archive:
         try:
-            shared, dated = _shared_strings(archive), _date_styles(archive)
-            rows = _SheetRows(shared, dated)
-            parser = _parser()
-            parser.StartElementHandler, parser.EndElementHandler = rows.start, rows.end
-            parser.CharacterDataHandler = rows.data
+            rows = SheetRows(_shared_strings(archive), _date_styles(archive))
             with archive.open(_sheet_path(archive, sheet_name)) as stream:
-                for block in iter(lambda: stream.read(_BLOCK), b""):
-                    parser.Parse(block, False)
-                    yield from rows.done
-                    rows.done.clear()
-                parser.Parse(b"", True)
-                yield from rows.done
+                yield from _rows(stream, rows, scan)
         except _Refused as refusal:
             raise UnreadableFile(f"the XLSX file is refused: {refusal}") from None
         except (
@@ -286,3 +174,38 @@ def read_sheet(
             raise UnreadableFile(
                 f"the XLSX file is damaged: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
             ) from None
+
+
+class _Malformed(ValueError):
+    """The sheet's XML is not well-formed, at a byte of the sheet as stored (not of what expat was given)."""
+
+
+def _rows(stream: IO[bytes], rows: SheetRows, scan: bool) -> Iterator[tuple[int, list[SheetValue]]]:
+    """The sheet's rows: each piece that is a plain row where expat stands between rows is scanned, and
+    expat reads everything else."""
+    parser = _parser()
+    parser.StartElementHandler, parser.EndElementHandler = rows.start, rows.end
+    parser.CharacterDataHandler = rows.data
+    rows.parser = parser
+    blocks = iter(lambda: stream.read(_BLOCK), b"")
+    fed, scanned, between = 0, 0, False
+    for kind, piece in pieces(blocks) if scan else (("xml", block) for block in blocks):
+        if between and kind == "row" and rows.take(piece):
+            scanned += len(piece)
+        else:
+            _feed(parser, piece, scanned)
+            fed += len(piece)
+            between = rows.between_rows(fed)
+        if rows.done:
+            yield from rows.done
+            rows.done.clear()
+    _feed(parser, b"", scanned, final=True)
+    yield from rows.done
+
+
+def _feed(parser: Any, data: bytes, scanned: int, final: bool = False) -> None:
+    try:
+        parser.Parse(data, final)
+    except expat.ExpatError as error:
+        where = parser.ErrorByteIndex + scanned
+        raise _Malformed(f"{expat.ErrorString(error.code)} at byte {where} of the sheet's XML") from None

@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import IO
 
 from app.importing.archives import ZipLimits
-from app.importing.readers.sheet_xml import SheetValue, read_sheet, serial_date
+from app.importing.readers.sheet_rows import SheetValue, serial_date
+from app.importing.readers.sheet_xml import read_sheet
 from specifications.model import ColumnKind
 
 SheetCell = str | int | float | bool | datetime | date | time | Decimal | None

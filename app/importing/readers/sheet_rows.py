@@ -1,0 +1,283 @@
+"""A sheet's rows from its XML: expat's events for any XML, and a direct scan for the plain rows most files hold.
+
+Spreadsheet programs write nearly every row in one plain form, `<row r="2"><c r="A2" t="s"><v>7</v></c>...
+</row>`: no comments, no rich text, no formulas, attributes in a fixed order. Such a row is read with two
+regular expressions, about twice as fast as expat's seven callbacks per cell. Anything else (a row with an
+entity the scan does not know, a formula, a prefix, whitespace between cells, a comment) goes to expat, which
+sees the document minus the scanned rows: a well-formed document still, since a scanned row is a whole
+element with nothing but cells in it. The scan takes a row only where expat stands between two rows of
+sheetData (see `SheetRows.between_rows`), so that a row-like text inside a comment is never taken for a row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+SheetValue = str | int | float | bool | datetime | None
+
+_DIGITS = "0123456789"
+_ROW_END = b"</row>"
+_SHEET_DATA = b"<sheetData>"
+MAX_SCANNED_ROW = 1 << 20  # a longer row is left to expat, which reads it in pieces
+
+# XML text with no markup: any character XML allows but '<', and '&' only in the five predefined entities
+# and character references (checked again when replaced: see _character). Written as runs of plain
+# characters between references, which the regular expression engine takes a run at a time.
+_PLAIN = r"[^<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*"
+_TEXT = rf"{_PLAIN}(?:&(?:amp|lt|gt|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});{_PLAIN})*"
+# One plain cell, or (last group) anything else, up to the next tag.
+_CELL = re.compile(
+    r'<c(?: r="([A-Z]{1,3})[0-9]+")?(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?'
+    rf"(?:/>|>(?:<v>({_TEXT})</v>|<is><t>({_TEXT})</t></is>)?</c>)|([\s\S][^<]*)"
+)
+_ROW_START = re.compile(
+    r'[ \t\r\n]*<row(?: r="([0-9]+)")?((?: [a-zA-Z_][a-zA-Z0-9_.:-]*="[^"<&\x00-\x08\x0b\x0c\x0e-\x1f]*")*)>'
+)
+_ATTRIBUTE_NAME = re.compile(r' ([^=]+)="')
+_REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+class _NotPlain(Exception):
+    """The row is not in the plain form after all: expat reads it."""
+
+
+def _character(reference: re.Match[str]) -> str:
+    name = reference.group(1)
+    if name[0] != "#":
+        return _ENTITIES[name]
+    code = int(name[2:], 16) if name[1] == "x" else int(name[1:])
+    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF:
+        return chr(code)
+    raise _NotPlain  # not a character XML allows: expat says so
+
+
+def _text(raw: str) -> str:
+    """Text content as expat gives it: line ends normalised to \\n, then references replaced."""
+    return _REFERENCE.sub(_character, raw.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _column_of(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number - 1
+
+
+def local_name(name: str) -> str:
+    """The tag without a namespace prefix (x:c -> c); parts are read without namespace processing."""
+    return name.rsplit(":", 1)[-1] if ":" in name else name
+
+
+class SheetRows:
+    """Turns sheet XML into (row number, cells): expat's handlers, and `take` for a plain row."""
+
+    def __init__(self, shared: list[str], dated: set[int]) -> None:
+        self.shared = shared
+        self.dated = {str(index) for index in dated}
+        self.columns: dict[str, int] = {}
+        self.done: list[tuple[int, list[SheetValue]]] = []
+        self.row_number = 0
+        self.cells: list[SheetValue] = []
+        self.column, self.kind, self.style = 0, "n", "0"
+        self.text = ""  # the first piece of the cell's text (expat buffers, so usually all of it)
+        self.more: list[str] = []
+        self.collecting = False
+        self.depth = 0  # elements open in what expat has read
+        self.rows_depth = -1  # the depth inside sheetData, once expat has read its start tag
+        self.boundary = -1  # the byte (of what expat read) just past `<sheetData>` or a row's end tag in it
+        self.parser: Any = None  # the expat parser these handlers belong to
+
+    # The handlers run for every element of the sheet (three per text cell), so the usual unprefixed
+    # names are tested first and a prefixed one (x:c) is looked at again without its prefix.
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        if name == "c":
+            reference = attrs.get("r")
+            self.column = len(self.cells) if reference is None else self._column(reference.rstrip(_DIGITS))
+            self.kind = attrs.get("t", "n")
+            self.style = attrs.get("s", "0")
+            self.text = ""
+            if self.more:
+                self.more = []
+        elif name == "t" or name == "v":
+            self.collecting = True
+        elif name == "is":
+            return
+        elif name == "row":
+            number = attrs.get("r")
+            self.row_number = int(number) if number else self.row_number + 1
+            self.cells = []
+        elif name == "sheetData":
+            self.rows_depth = self.depth
+            self.boundary = self.parser.CurrentByteIndex + len(_SHEET_DATA)
+        elif ":" in name:
+            self.depth -= 1  # counted again as the unprefixed name
+            self.start(local_name(name), attrs)
+
+    def end(self, name: str) -> None:
+        self.depth -= 1
+        if name == "c":
+            if self.text:
+                cells = self.cells
+                while len(cells) < self.column:
+                    cells.append(None)
+                text = self.text + "".join(self.more) if self.more else self.text
+                cells.append(text if self.kind == "inlineStr" else self._value(self.kind, self.style, text))
+        elif name == "t" or name == "v":
+            self.collecting = False
+        elif name == "is":
+            return
+        elif name == "row":
+            self.done.append((self.row_number, self.cells))
+            if self.depth == self.rows_depth:
+                self.boundary = self.parser.CurrentByteIndex + len(_ROW_END)
+        elif ":" in name:
+            self.depth += 1
+            self.end(local_name(name))
+
+    def data(self, text: str) -> None:
+        if self.collecting:
+            if self.text:  # a long text comes in pieces: kept in a list, never copied piece by piece
+                self.more.append(text)
+            else:
+                self.text = text
+
+    def between_rows(self, fed: int) -> bool:
+        """Whether expat, having read `fed` bytes, stands in sheetData with no row open: what it read ends
+        with the `<sheetData>` start tag or with the end tag of one of its rows (not inside a comment)."""
+        return self.depth == self.rows_depth and self.boundary == fed
+
+    def take(self, unit: bytes) -> bool:
+        """Read one row in the plain form; False, having read nothing, when `unit` is not one."""
+        try:
+            text = unit.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        start = _ROW_START.match(text)
+        if start is None or (start.group(2) and not _other_attributes_plain(start.group(2))):
+            return False
+        content = text[start.end() : -len(_ROW_END)]
+        if content.count("<") > 6 * content.count("<c") or "]]>" in content:  # more tags than plain cells
+            return False  # have, or text XML does not allow
+        found = _CELL.findall(content)  # as many as the cells, given the check above
+        cells: list[SheetValue] = []
+        append, columns = cells.append, self.columns
+        try:
+            for letters, style, kind, value, inline, other in found:
+                if other:  # something between or inside the cells
+                    return False
+                raw = value or inline
+                if not raw:
+                    continue
+                if letters:
+                    column = columns.get(letters)
+                    if column is None:
+                        column = self._column(letters)
+                    while len(cells) < column:
+                        append(None)
+                if "&" in raw or "\r" in raw:
+                    raw = _text(raw)
+                append(raw if kind == "inlineStr" else self._value(kind or "n", style or "0", raw))
+        except _NotPlain:
+            return False
+        number = start.group(1)
+        self.row_number = int(number) if number else self.row_number + 1
+        self.done.append((self.row_number, cells))
+        return True
+
+    def _column(self, letters: str) -> int:
+        column = self.columns.get(letters)
+        if column is None:
+            column = self.columns[letters] = _column_of(letters)
+        return column
+
+    def _value(self, kind: str, style: str, text: str) -> SheetValue:
+        if kind == "s":
+            return self.shared[int(text)]
+        if kind == "inlineStr" or kind == "str" or kind == "e":
+            return text
+        if kind == "b":
+            return text.strip() == "1"
+        if kind == "d":
+            return datetime.fromisoformat(text.strip())
+        number: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
+        if style in self.dated:
+            moment = serial_date(number)
+            return moment if isinstance(moment, datetime) else number
+        return number
+
+
+def serial_date(number: float) -> object:
+    """A spreadsheet serial number as the date, time or datetime it stands for (openpyxl's reading)."""
+    from openpyxl.utils.datetime import from_excel  # imported when a workbook is read (see sheet_xml.py)
+
+    return from_excel(number)
+
+
+def _other_attributes_plain(attributes: str) -> bool:
+    """A row's attributes after r: none of them r, none twice (expat refuses a repeated attribute)."""
+    names = _ATTRIBUTE_NAME.findall(attributes)
+    return "r" not in names and len(set(names)) == len(names)
+
+
+Piece = tuple[Literal["xml", "row"], bytes]
+
+
+def pieces(blocks: Iterable[bytes]) -> Iterator[Piece]:
+    """The sheet's bytes cut for reading: ("xml", up to and with `<sheetData>`), then ("row", up to and with
+    each `</row>`), and ("xml", the rest). A piece that says "row" may still not be one; `take` checks.
+
+    Only a UTF-8 sheet whose head holds no comment, CDATA or processing instruction is cut into rows:
+    in such a head the first `<sheetData>` is the element's start tag. Any other sheet, or one whose
+    elements carry a prefix, is handed on in "xml" pieces as it comes.
+    """
+    buffer = b""
+    cutting: bool | None = None  # None: the head is still being read
+    for block in blocks:
+        buffer += block
+        at = 0
+        if cutting is None:
+            head_end = buffer.find(_SHEET_DATA)
+            if head_end >= 0:
+                at = head_end + len(_SHEET_DATA)
+                cutting = _plain_head(buffer[:at]) is not False
+            elif _plain_head(buffer) is False or len(buffer) > MAX_SCANNED_ROW:
+                cutting = False
+            else:
+                continue
+        if not cutting:
+            yield "xml", buffer
+            buffer = b""
+            continue
+        if at:
+            yield "xml", buffer[:at]
+        while (end := buffer.find(_ROW_END, at)) >= 0:
+            end += len(_ROW_END)
+            yield "row", buffer[at:end]
+            at = end
+        if len(buffer) - at > MAX_SCANNED_ROW:
+            yield "xml", buffer[at:]
+            at = len(buffer)
+        buffer = buffer[at:]
+    if buffer:
+        yield "xml", buffer
+
+
+def _plain_head(head: bytes) -> bool | None:
+    """Whether the sheet's start is plain UTF-8 markup (False for sure, None: not known yet)."""
+    if head.startswith((b"\xfe\xff", b"\xff\xfe", b"\x00", b"\x3c\x00")):
+        return False  # UTF-16 or wider
+    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
+    if body.startswith(b"<?xml"):
+        declaration_end = body.find(b"?>")
+        if declaration_end < 0:
+            return None
+        declaration = bytes(body[:declaration_end]).lower().replace(b"'", b'"')
+        if b"encoding" in declaration and not re.search(rb'encoding\s*=\s*"utf-?8"', declaration):
+            return False
+        body = body[declaration_end + 2 :]
+    return b"<!" not in body and b"<?" not in body

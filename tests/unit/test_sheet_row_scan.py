@@ -1,0 +1,194 @@
+"""Plain sheet rows are scanned instead of parsed: whatever the sheet holds, the rows (or the refusal) are
+exactly what expat alone reads from it."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from unittest import mock
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from app.errors import UnreadableFile
+from app.importing.readers import sheet_rows, sheet_xml
+from app.importing.readers.sheet_rows import SheetValue
+from app.importing.readers.sheet_xml import read_sheet
+from tests.factories import make_zip
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+SHARED = ["shared zero", "Café & crème", "  spaced  "]
+STYLES = (  # cell style 1 shows a date (numFmt 14), style 2 a plain number
+    f'<styleSheet xmlns="{MAIN}"><cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="2"/>'
+    "</cellXfs></styleSheet>"
+)
+
+
+def workbook(sheet: str, stored: bytes | None = None) -> bytes:
+    """A workbook with shared strings and date styles whose one sheet holds `sheet` (its sheetData), or
+    is `stored` as it is."""
+    part = stored or f'<worksheet xmlns="{MAIN}"><dimension ref="A1"/>{sheet}</worksheet>'.encode()
+    shared = "".join(f"<si><t>{text.replace('&', '&amp;')}</t></si>" for text in SHARED)
+    return make_zip(
+        {
+            "xl/workbook.xml": f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets>'
+            '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+            "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'relationships"><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>',
+            "xl/sharedStrings.xml": f'<sst xmlns="{MAIN}">{shared}</sst>',
+            "xl/styles.xml": STYLES,
+            "xl/worksheets/sheet1.xml": part,
+        }
+    )
+
+
+def read(data: bytes, scan: bool) -> list[tuple[int, list[SheetValue]]] | str:
+    try:
+        return list(read_sheet(io.BytesIO(data), scan=scan))
+    except UnreadableFile as error:
+        return f"UnreadableFile: {error}"
+
+
+def read_both_ways(data: bytes) -> list[tuple[int, list[SheetValue]]] | str:
+    scanned, parsed = read(data, scan=True), read(data, scan=False)
+    assert scanned == parsed
+    return scanned
+
+
+# Text as spreadsheet programs write it, and the escapes and line ends expat turns into characters.
+TEXT = st.lists(
+    st.one_of(
+        st.text(st.characters(codec="utf-8", exclude_characters="<&\r"), max_size=8),
+        st.sampled_from(["&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "&#233;", "&#x1F600;", "\r\n", "\r", "\t"]),
+    ),
+    max_size=4,
+).map("".join)
+
+PLAIN_CELL = st.one_of(
+    TEXT.map(lambda text: f'<c r="{{col}}{{row}}" t="inlineStr"><is><t>{text}</t></is></c>'),
+    st.integers(-(10**12), 10**12).map(lambda n: f'<c r="{{col}}{{row}}"><v>{n}</v></c>'),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda x: f'<c r="{{col}}{{row}}" t="n"><v>{x!r}</v></c>'),
+    st.integers(0, len(SHARED) - 1).map(lambda i: f'<c r="{{col}}{{row}}" s="0" t="s"><v>{i}</v></c>'),
+    st.integers(1, 60000).map(lambda n: f'<c r="{{col}}{{row}}" s="1"><v>{n}</v></c>'),
+    st.sampled_from(["0", "1"]).map(lambda b: f'<c r="{{col}}{{row}}" t="b"><v>{b}</v></c>'),
+    TEXT.map(lambda text: f'<c r="{{col}}{{row}}" t="str"><v>{text}</v></c>'),
+    st.just('<c r="{col}{row}" s="2"/>'),
+    st.just("<c><v>7</v></c>"),  # no reference: the next column
+    st.just('<c r="{col}{row}" t="inlineStr"><is><t></t></is></c>'),
+)
+# What the scan leaves to expat: each must still read the same.
+OTHER_CELL = st.sampled_from(
+    [
+        '<c r="{col}{row}"><f>SUM(A1:A2)</f><v>3</v></c>',
+        '<c r="{col}{row}" t="inlineStr"><is><r><t>rich</t></r><r><t> text</t></r></is></c>',
+        '<c r="{col}{row}" t="inlineStr"><is><t xml:space="preserve"> padded </t></is></c>',
+        '<c t="s" r="{col}{row}"><v>1</v></c>',
+        '<c r="{col}{row}" t="inlineStr"><is><t><![CDATA[<not a tag>]]></t></is></c>',
+        '<c r="{col}{row}" t="inlineStr"><is><t>x<!-- a comment --></t></is></c>',
+        '<c r="{col}{row}" cm="1"><v>2</v></c>',
+        "\n  ",
+    ]
+)
+# What no reader may take: a refusal, the same either way.
+BROKEN_CELL = st.sampled_from(
+    [
+        '<c r="{col}{row}" t="inlineStr"><is><t>&nbsp;</t></is></c>',
+        '<c r="{col}{row}" t="inlineStr"><is><t>&#0;</t></is></c>',
+        '<c r="{col}{row}" t="inlineStr"><is><t>\x01</t></is></c>',
+        '<c r="{col}{row}" t="inlineStr"><is><t>a ]]> b</t></is></c>',
+        '<c r="{col}{row}"><v>not a number</v></c>',
+        '<c r="{col}{row}" t="s"><v>99</v></c>',
+        '<c r="{col}{row}"><v>1</c>',
+    ]
+)
+ROW_START = st.sampled_from(['<row r="{row}">', '<row r="{row}" spans="1:4" x14ac:dyDescent="0.25">', "<row>"])
+BETWEEN_ROWS = st.sampled_from(
+    [
+        "",
+        "",
+        "",
+        "\n",
+        "<!-- a comment -->",
+        '<!-- <row r="90"><c><v>1</v></c></row> -->',
+        "<?pi data?>",
+        '<!-- </row><row r="91"><c><v>1</v></c></row> -->',
+    ]
+)
+
+
+def _at(xml: str, column: str, row: int) -> str:
+    return xml.replace("{col}", column).replace("{row}", str(row))
+
+
+@st.composite
+def sheet(draw: st.DrawFn) -> str:
+    cell = st.one_of(PLAIN_CELL, PLAIN_CELL, PLAIN_CELL, OTHER_CELL, BROKEN_CELL) if draw(st.booleans()) else PLAIN_CELL
+    rows = []
+    for row in range(1, draw(st.integers(0, 6)) + 1):
+        cells = [_at(draw(cell), "ABCDEFGH"[index], row) for index in range(draw(st.integers(0, 6)))]
+        rows.append(draw(BETWEEN_ROWS) + _at(draw(ROW_START), "", row) + "".join(cells) + "</row>")
+    return "<sheetData>" + "".join(rows) + "</sheetData>"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(
+    sheet='<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>a&amp;b&#x1F600;</t></is></c></row></sheetData>',
+    block=65536,
+    longest=1 << 20,
+)
+@given(sheet=sheet(), block=st.sampled_from([65536, 97, 7]), longest=st.sampled_from([1 << 20, 64]))
+def test_a_sheet_reads_the_same_scanned_as_parsed(sheet: str, block: int, longest: int) -> None:
+    # Read in blocks that cut the head, rows and references anywhere; rows longer than `longest` go to expat.
+    with mock.patch.object(sheet_xml, "_BLOCK", block), mock.patch.object(sheet_rows, "MAX_SCANNED_ROW", longest):
+        read_both_ways(workbook(sheet))
+
+
+def test_plain_rows_read_as_their_cells() -> None:
+    sheet = (
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>SKU</t></is></c><c r="C1" s="0" t="s"><v>1</v></c>'
+        '</row><row r="4" spans="1:3"><c r="B4"><v>-12</v></c><c r="C4" s="1"><v>45352</v></c></row></sheetData>'
+    )
+
+    rows = read_both_ways(workbook(sheet))
+
+    assert rows == [(1, ["SKU", None, "Café & crème"]), (4, [None, -12, datetime(2024, 3, 1)])]
+
+
+def test_a_row_inside_a_comment_is_no_row_even_when_the_comment_holds_a_row_end() -> None:
+    sheet = (
+        '<sheetData><row r="1"><c><v>1</v></c></row><!-- </row><row r="2"><c><v>2</v></c></row> -->'
+        '<row r="3"><c><v>3</v></c></row></sheetData>'
+    )
+
+    assert read_both_ways(workbook(sheet)) == [(1, [1]), (3, [3])]
+
+
+def test_a_sheet_with_a_comment_before_its_rows_reads_the_same() -> None:
+    sheet = '<sheetData><row r="1"><c><v>1</v></c></row></sheetData>'
+
+    rows = read_both_ways(workbook(sheet.replace("<sheetData>", "<!-- <sheetData> --><sheetData>")))
+
+    assert rows == [(1, [1])]
+
+
+def test_a_sheet_declared_in_another_encoding_reads_the_same() -> None:
+    sheet = '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Ünïcode</t></is></c></row></sheetData>'
+    xml = f'<?xml version="1.0" encoding="UTF-16"?><worksheet xmlns="{MAIN}">{sheet}</worksheet>'
+
+    rows = read_both_ways(workbook(sheet, stored=xml.encode("utf-16")))
+
+    assert rows == [(1, ["Ünïcode"])]
+
+
+def test_a_damaged_row_is_refused_naming_its_byte_in_the_sheet_as_stored() -> None:
+    good = '<row r="1"><c r="A1" t="inlineStr"><is><t>fine</t></is></c></row>'
+    sheet = f'<sheetData>{good * 3}<row r="4"><c r="A4"><v>1</c></row></sheetData>'
+    stored = f'<worksheet xmlns="{MAIN}"><dimension ref="A1"/>{sheet}</worksheet>'
+
+    refusal = read_both_ways(workbook(sheet))
+
+    assert refusal == (
+        "UnreadableFile: the XLSX file is damaged: mismatched tag at byte "
+        f"{stored.index('c></row></sheetData>')} of the sheet's XML"  # the name in the end tag
+    )
