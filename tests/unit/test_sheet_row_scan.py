@@ -25,18 +25,19 @@ STYLES = (  # cell style 1 shows a date (numFmt 14), style 2 a plain number
 )
 
 
-def workbook(sheet: str, stored: bytes | None = None) -> bytes:
-    """A workbook with shared strings and date styles whose one sheet holds `sheet` (its sheetData), or
-    is `stored` as it is."""
+def workbook(sheet: str, stored: bytes | None = None, items: str | None = None) -> bytes:
+    """A workbook with shared strings (SHARED, or these `items`) and date styles whose one sheet holds
+    `sheet` (its sheetData), or is `stored` as it is."""
     part = stored or f'<worksheet xmlns="{MAIN}"><dimension ref="A1"/>{sheet}</worksheet>'.encode()
-    shared = "".join(f"<si><t>{text.replace('&', '&amp;')}</t></si>" for text in SHARED)
+    shared = items or "".join(f"<si><t>{text.replace('&', '&amp;')}</t></si>" for text in SHARED)
     return make_zip(
         {
             "xl/workbook.xml": f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets>'
             '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
             "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
             'relationships"><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>',
-            "xl/sharedStrings.xml": f'<sst xmlns="{MAIN}">{shared}</sst>',
+            "xl/sharedStrings.xml": f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<sst xmlns="{MAIN}" count="9" uniqueCount="9">{shared}</sst>',
             "xl/styles.xml": STYLES,
             "xl/worksheets/sheet1.xml": part,
         }
@@ -144,6 +145,34 @@ def test_a_sheet_reads_the_same_scanned_as_parsed(sheet: str, block: int, longes
         read_both_ways(workbook(sheet))
 
 
+ITEM = st.one_of(
+    TEXT.map(lambda text: f"<si><t>{text}</t></si>"),
+    TEXT.map(lambda text: f'<si><t xml:space="preserve">{text}</t></si>'),
+    st.sampled_from(
+        [
+            "<si><t/></si>",
+            "<si><r><rPr><b/></rPr><t>bold</t></r><r><t> plain</t></r></si>",
+            '<si><t>漢字</t><rPh sb="0" eb="1"><t>かんじ</t></rPh></si>',
+            "\n  <si><t>indented</t></si>",
+            "<!-- a comment </si> -->",
+            "<!-- </si><si><t>no item</t></si> -->",
+            "<si><t>&nbsp;</t></si>",
+            "<si><t>\x02</t></si>",
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(items=st.lists(ITEM, min_size=1, max_size=12), block=st.sampled_from([65536, 61, 5]))
+def test_a_shared_strings_table_reads_the_same_scanned_as_parsed(items: list[str], block: int) -> None:
+    # One row per item, its cell the item's index: the rows show the table as read.
+    cells = "".join(f'<row r="{i + 1}"><c r="A{i + 1}" t="s"><v>{i}</v></c></row>' for i in range(len(items)))
+
+    with mock.patch.object(sheet_xml, "_BLOCK", block):
+        read_both_ways(workbook(f"<sheetData>{cells}</sheetData>", items="".join(items)))
+
+
 def test_plain_rows_read_as_their_cells() -> None:
     sheet = (
         '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>SKU</t></is></c><c r="C1" s="0" t="s"><v>1</v></c>'
@@ -190,5 +219,5 @@ def test_a_damaged_row_is_refused_naming_its_byte_in_the_sheet_as_stored() -> No
 
     assert refusal == (
         "UnreadableFile: the XLSX file is damaged: mismatched tag at byte "
-        f"{stored.index('c></row></sheetData>')} of the sheet's XML"  # the name in the end tag
+        f"{stored.index('c></row></sheetData>')} of xl/worksheets/sheet1.xml"  # the name in the end tag
     )

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
+from app.importing.readers.xml_text import TEXT, NotPlain, plain_head, xml_text
+
 SheetValue = str | int | float | bool | datetime | None
 
 _DIGITS = "0123456789"
@@ -23,41 +25,15 @@ _ROW_END = b"</row>"
 _SHEET_DATA = b"<sheetData>"
 MAX_SCANNED_ROW = 1 << 20  # a longer row is left to expat, which reads it in pieces
 
-# XML text with no markup: any character XML allows but '<', and '&' only in the five predefined entities
-# and character references (checked again when replaced: see _character). Written as runs of plain
-# characters between references, which the regular expression engine takes a run at a time.
-_PLAIN = r"[^<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*"
-_TEXT = rf"{_PLAIN}(?:&(?:amp|lt|gt|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});{_PLAIN})*"
 # One plain cell, or (last group) anything else, up to the next tag.
 _CELL = re.compile(
     r'<c(?: r="([A-Z]{1,3})[0-9]+")?(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?'
-    rf"(?:/>|>(?:<v>({_TEXT})</v>|<is><t>({_TEXT})</t></is>)?</c>)|([\s\S][^<]*)"
+    rf"(?:/>|>(?:<v>({TEXT})</v>|<is><t>({TEXT})</t></is>)?</c>)|([\s\S][^<]*)"
 )
 _ROW_START = re.compile(
     r'[ \t\r\n]*<row(?: r="([0-9]+)")?((?: [a-zA-Z_][a-zA-Z0-9_.:-]*="[^"<&\x00-\x08\x0b\x0c\x0e-\x1f]*")*)>'
 )
 _ATTRIBUTE_NAME = re.compile(r' ([^=]+)="')
-_REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-
-
-class _NotPlain(Exception):
-    """The row is not in the plain form after all: expat reads it."""
-
-
-def _character(reference: re.Match[str]) -> str:
-    name = reference.group(1)
-    if name[0] != "#":
-        return _ENTITIES[name]
-    code = int(name[2:], 16) if name[1] == "x" else int(name[1:])
-    if code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF:
-        return chr(code)
-    raise _NotPlain  # not a character XML allows: expat says so
-
-
-def _text(raw: str) -> str:
-    """Text content as expat gives it: line ends normalised to \\n, then references replaced."""
-    return _REFERENCE.sub(_character, raw.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _column_of(letters: str) -> int:
@@ -180,9 +156,9 @@ class SheetRows:
                     while len(cells) < column:
                         append(None)
                 if "&" in raw or "\r" in raw:
-                    raw = _text(raw)
+                    raw = xml_text(raw)
                 append(raw if kind == "inlineStr" else self._value(kind or "n", style or "0", raw))
-        except _NotPlain:
+        except NotPlain:
             return False
         number = start.group(1)
         self.row_number = int(number) if number else self.row_number + 1
@@ -244,8 +220,8 @@ def pieces(blocks: Iterable[bytes]) -> Iterator[Piece]:
             head_end = buffer.find(_SHEET_DATA)
             if head_end >= 0:
                 at = head_end + len(_SHEET_DATA)
-                cutting = _plain_head(buffer[:at]) is not False
-            elif _plain_head(buffer) is False or len(buffer) > MAX_SCANNED_ROW:
+                cutting = plain_head(buffer[:at]) is not False
+            elif plain_head(buffer) is False or len(buffer) > MAX_SCANNED_ROW:
                 cutting = False
             else:
                 continue
@@ -265,19 +241,3 @@ def pieces(blocks: Iterable[bytes]) -> Iterator[Piece]:
         buffer = buffer[at:]
     if buffer:
         yield "xml", buffer
-
-
-def _plain_head(head: bytes) -> bool | None:
-    """Whether the sheet's start is plain UTF-8 markup (False for sure, None: not known yet)."""
-    if head.startswith((b"\xfe\xff", b"\xff\xfe", b"\x00", b"\x3c\x00")):
-        return False  # UTF-16 or wider
-    body = head[3:] if head.startswith(b"\xef\xbb\xbf") else head
-    if body.startswith(b"<?xml"):
-        declaration_end = body.find(b"?>")
-        if declaration_end < 0:
-            return None
-        declaration = bytes(body[:declaration_end]).lower().replace(b"'", b'"')
-        if b"encoding" in declaration and not re.search(rb'encoding\s*=\s*"utf-?8"', declaration):
-            return False
-        body = body[declaration_end + 2 :]
-    return b"<!" not in body and b"<?" not in body

@@ -1,4 +1,6 @@
-"""XLSX read straight from its XML with expat, streaming: rows in flat memory, at the speed of the parser.
+"""XLSX read straight from its XML, streaming: rows in flat memory. The plain rows and shared strings that
+spreadsheet programs write are scanned with regular expressions (sheet_rows.py, shared_strings.py), and
+expat reads everything else.
 
 Memory holds the shared-strings table (the distinct texts of the workbook) and one block of rows.
 Cells are typed as the spreadsheet typed them: shared and inline strings, numbers (whole numbers
@@ -20,6 +22,7 @@ from xml.parsers import expat
 
 from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
+from app.importing.readers.shared_strings import SharedStrings, item_blocks
 from app.importing.readers.sheet_rows import SheetRows, SheetValue, local_name, pieces
 
 _BLOCK = 1 << 16
@@ -80,37 +83,28 @@ def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
-def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
-    strings: list[str] = []
-    parts: list[str] = []
-    state = {"in_t": False, "phonetic": False}
-
-    def start(name: str, attrs: dict[str, str]) -> None:
-        tag = local_name(name)
-        if tag == "si":
-            parts.clear()
-        elif tag == "rPh":
-            state["phonetic"] = True
-        elif tag == "t" and not state["phonetic"]:
-            state["in_t"] = True
-
-    def end(name: str) -> None:
-        tag = local_name(name)
-        if tag == "t":
-            state["in_t"] = False
-        elif tag == "rPh":
-            state["phonetic"] = False
-        elif tag == "si":
-            strings.append("".join(parts))
-
-    def text(data: str) -> None:
-        if state["in_t"]:
-            parts.append(data)
-
-    if "xl/sharedStrings.xml" in archive.namelist():
-        with archive.open("xl/sharedStrings.xml") as stream:
-            _parse(stream, start, end, text)
-    return strings
+def _shared_strings(archive: zipfile.ZipFile, scan: bool) -> list[str]:
+    """The shared-strings table: blocks of plain items scanned where expat stands between items (see
+    shared_strings.py), expat for the rest."""
+    table = SharedStrings()
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return table.strings
+    parser = _parser()
+    parser.StartElementHandler, parser.EndElementHandler = table.start, table.end
+    parser.CharacterDataHandler = table.text
+    table.parser = parser
+    with archive.open("xl/sharedStrings.xml") as stream:
+        blocks = iter(lambda: stream.read(_BLOCK), b"")
+        fed, scanned, between = 0, 0, False
+        for whole, piece in item_blocks(blocks) if scan else ((False, block) for block in blocks):
+            if between and whole and table.take(piece):
+                scanned += len(piece)
+            else:
+                _feed(parser, piece, scanned, "xl/sharedStrings.xml")
+                fed += len(piece)
+                between = table.between_items(fed)
+        _feed(parser, b"", scanned, "xl/sharedStrings.xml", final=True)
+    return table.strings
 
 
 def _date_styles(archive: zipfile.ZipFile) -> set[int]:
@@ -150,14 +144,15 @@ def read_sheet(
 ) -> Iterator[tuple[int, list[SheetValue]]]:
     """(row number, cells) for every row the sheet stores, in order; UnreadableFile if it is damaged.
 
-    Plain rows are scanned and the rest read with expat (see sheet_rows.py); `scan=False` reads all of
-    the sheet with expat."""
+    Plain rows and shared strings are scanned and the rest read with expat (see sheet_rows.py and
+    shared_strings.py); `scan=False` reads all of the workbook with expat."""
     archive, _ = open_archive(source, limits or ZipLimits(), "the XLSX file")
     with archive:
         try:
-            rows = SheetRows(_shared_strings(archive), _date_styles(archive))
-            with archive.open(_sheet_path(archive, sheet_name)) as stream:
-                yield from _rows(stream, rows, scan)
+            rows = SheetRows(_shared_strings(archive, scan), _date_styles(archive))
+            path = _sheet_path(archive, sheet_name)
+            with archive.open(path) as stream:
+                yield from _rows(stream, rows, scan, path)
         except _Refused as refusal:
             raise UnreadableFile(f"the XLSX file is refused: {refusal}") from None
         except (
@@ -177,10 +172,10 @@ def read_sheet(
 
 
 class _Malformed(ValueError):
-    """The sheet's XML is not well-formed, at a byte of the sheet as stored (not of what expat was given)."""
+    """A part's XML is not well-formed, at a byte of the part as stored (not of what expat was given)."""
 
 
-def _rows(stream: IO[bytes], rows: SheetRows, scan: bool) -> Iterator[tuple[int, list[SheetValue]]]:
+def _rows(stream: IO[bytes], rows: SheetRows, scan: bool, path: str) -> Iterator[tuple[int, list[SheetValue]]]:
     """The sheet's rows: each piece that is a plain row where expat stands between rows is scanned, and
     expat reads everything else."""
     parser = _parser()
@@ -193,19 +188,20 @@ def _rows(stream: IO[bytes], rows: SheetRows, scan: bool) -> Iterator[tuple[int,
         if between and kind == "row" and rows.take(piece):
             scanned += len(piece)
         else:
-            _feed(parser, piece, scanned)
+            _feed(parser, piece, scanned, path)
             fed += len(piece)
             between = rows.between_rows(fed)
         if rows.done:
             yield from rows.done
             rows.done.clear()
-    _feed(parser, b"", scanned, final=True)
+    _feed(parser, b"", scanned, path, final=True)
     yield from rows.done
 
 
-def _feed(parser: Any, data: bytes, scanned: int, final: bool = False) -> None:
+def _feed(parser: Any, data: bytes, scanned: int, part: str, final: bool = False) -> None:
+    """Parse the next bytes of a part of which `scanned` bytes were read without expat."""
     try:
         parser.Parse(data, final)
     except expat.ExpatError as error:
         where = parser.ErrorByteIndex + scanned
-        raise _Malformed(f"{expat.ErrorString(error.code)} at byte {where} of the sheet's XML") from None
+        raise _Malformed(f"{expat.ErrorString(error.code)} at byte {where} of {part}") from None

@@ -1,0 +1,116 @@
+"""A workbook's shared-strings table: expat's events for any XML, and a scan for blocks of plain items.
+
+Spreadsheet programs write nearly every item as `<si><t>text</t></si>`; a block of such items is read with
+one regular expression, instead of five expat callbacks per item. A block holding anything else (rich
+text runs, phonetic hints, a comment) goes to expat whole. As for sheet rows (sheet_rows.py), a block is
+scanned only where expat stands between two items, at the end of the last block it read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from app.importing.readers.xml_text import TEXT, NotPlain, plain_head, xml_text
+
+_ITEM_END = b"</si>"
+MAX_BLOCK_WITHOUT_ITEM_END = 1 << 20
+# One plain item, or (last group) anything else, up to the next tag.
+_ITEM = re.compile(rf'[ \t\r\n]*<si><t(?: xml:space="preserve")?>({TEXT})</t></si>|([\s\S][^<]*)')
+
+
+def _local(name: str) -> str:
+    return name.rsplit(":", 1)[-1] if ":" in name else name
+
+
+class SharedStrings:
+    """The table, read from expat's events and from scanned blocks, in the order the part holds them."""
+
+    def __init__(self) -> None:
+        self.strings: list[str] = []
+        self._parts: list[str] = []
+        self._in_text = False
+        self._phonetic = False
+        self._depth = 0
+        self._items_depth = -1  # the depth inside sst, once expat has read its start tag
+        self._boundary = -1  # the byte (of what expat read) just past an item's end tag in sst
+        self.parser: Any = None
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        self._depth += 1
+        tag = _local(name)
+        if tag == "si":
+            self._parts.clear()
+        elif tag == "t" and not self._phonetic:
+            self._in_text = True
+        elif tag == "rPh":
+            self._phonetic = True
+        elif tag == "sst":
+            self._items_depth = self._depth
+
+    def end(self, name: str) -> None:
+        self._depth -= 1
+        tag = _local(name)
+        if tag == "t":
+            self._in_text = False
+        elif tag == "rPh":
+            self._phonetic = False
+        elif tag == "si":
+            self.strings.append("".join(self._parts))
+            if self._depth == self._items_depth:
+                self._boundary = self.parser.CurrentByteIndex + len(_ITEM_END)
+
+    def text(self, data: str) -> None:
+        if self._in_text:
+            self._parts.append(data)
+
+    def between_items(self, fed: int) -> bool:
+        """Whether expat, having read `fed` bytes, stands in sst just past an item's end tag."""
+        return self._depth == self._items_depth and self._boundary == fed
+
+    def take(self, block: bytes) -> bool:
+        """Read a block of whole items in the plain form; False, having read nothing, when it is not one."""
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        if "]]>" in text:
+            return False
+        strings: list[str] = []
+        try:
+            for raw, other in _ITEM.findall(text):
+                if other:
+                    return False
+                strings.append(xml_text(raw) if "&" in raw or "\r" in raw else raw)
+        except NotPlain:
+            return False
+        self.strings += strings
+        return True
+
+
+def item_blocks(blocks: Iterable[bytes]) -> Iterator[tuple[bool, bytes]]:
+    """The part's bytes as (whole items?, bytes): each block cut after its last `</si>`. Only a part whose
+    start is plain UTF-8 markup (see plain_head) is cut; any other goes on as it comes."""
+    buffer = b""
+    cutting: bool | None = None  # None: the start of sst not seen yet
+    for block in blocks:
+        buffer += block
+        if cutting is None:
+            start = buffer.find(b"<sst")
+            verdict = plain_head(buffer if start < 0 else buffer[:start])
+            cutting = verdict if start >= 0 or verdict is False else None
+            if cutting is None:
+                if len(buffer) <= MAX_BLOCK_WITHOUT_ITEM_END:
+                    continue
+                cutting = False
+        end = buffer.rfind(_ITEM_END) if cutting else -1
+        if end >= 0:
+            end += len(_ITEM_END)
+            yield True, buffer[:end]
+            buffer = buffer[end:]
+        if not cutting or len(buffer) > MAX_BLOCK_WITHOUT_ITEM_END:
+            yield False, buffer
+            buffer = b""
+    if buffer:
+        yield False, buffer
