@@ -21,6 +21,7 @@ from openpyxl import Workbook
 
 from bench.checksum import Content, ExpectedContent
 from bench.data import HEADER, Col, DataSpec, generate_rows
+from bench.shared_xlsx import write_shared_xlsx
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ logger = logging.getLogger(__name__)
 class FileType(StrEnum):
     CSV = "CSV"
     XLSX = "XLSX"
+    XLSX_SHARED = "XLSX (shared strings)"  # an XLSX as Excel writes it: only for --readers
+
+    @property
+    def suffix(self) -> str:
+        return ".shared.xlsx" if self is FileType.XLSX_SHARED else f".{self.value.lower()}"
 
 
 @dataclass(frozen=True)
@@ -83,14 +89,19 @@ def _write_xlsx(spec: DataSpec, target: Path) -> Content:
 def prepare(spec: DataSpec, file_type: FileType, folder: Path) -> DataFile:
     """The file for `spec`, written now unless an earlier run left it complete."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{spec.stem}.{file_type.value.lower()}"
+    path = folder / f"{spec.stem}{file_type.suffix}"
     sidecar = path.with_name(path.name + ".expected.json")
     if path.exists() and sidecar.exists():
         return DataFile(path, file_type, spec.rows, Content.from_json(json.loads(sidecar.read_text())))
     sidecar.unlink(missing_ok=True)
     logger.info("bench.generating %s", path.name)
     partial = path.with_name(path.name + ".part")
-    content = _write_csv(generate_rows(spec), partial) if file_type is FileType.CSV else _write_xlsx(spec, partial)
+    if file_type is FileType.CSV:
+        content = _write_csv(generate_rows(spec), partial)
+    elif file_type is FileType.XLSX:
+        content = _write_xlsx(spec, partial)
+    else:
+        content = write_shared_xlsx(spec, partial)
     os.replace(partial, path)
     sidecar.write_text(json.dumps(content.to_json()))
     return DataFile(path, file_type, spec.rows, content)

@@ -19,7 +19,8 @@ from pathlib import Path
 from bench.data import DataSpec
 from bench.files import FileType, prepare
 
-READERS = ("openpyxl read-only", "python-calamine", "service (expat, streaming)")
+READERS = ("openpyxl read-only", "python-calamine", "service (scan + expat, streaming)")
+_FORMS = {FileType.XLSX: "inline text", FileType.XLSX_SHARED: "shared strings"}
 
 
 def _openpyxl(path: Path) -> int:
@@ -78,6 +79,7 @@ class ReaderRun:
     seconds: float | None  # None: the reader is not installed
     peak_mb: float = 0.0  # peak RSS of the reading process
     growth_mb: float = 0.0  # peak RSS minus RSS once the reader's module was imported
+    form: FileType = FileType.XLSX  # text inline, or in a shared-strings table
 
     @property
     def per_second(self) -> float:
@@ -88,9 +90,9 @@ def _installed(reader: str) -> bool:
     return reader != "python-calamine" or importlib.util.find_spec("python_calamine") is not None
 
 
-def _run(reader: str, path: Path, rows: int) -> ReaderRun:
+def _run(reader: str, path: Path, rows: int, form: FileType) -> ReaderRun:
     if not _installed(reader):
-        return ReaderRun(reader, rows, None)
+        return ReaderRun(reader, rows, None, form=form)
     context = multiprocessing.get_context("spawn")
     receiving, sending = context.Pipe(duplex=False)
     process = context.Process(target=_measure, args=(reader, path, sending))
@@ -100,29 +102,34 @@ def _run(reader: str, path: Path, rows: int) -> ReaderRun:
     process.join()
     if read_rows != rows + 1:  # the header row too
         raise RuntimeError(f"{reader} read {read_rows} rows of {path.name}, expected {rows + 1}")
-    return ReaderRun(reader, rows, seconds, peak / 1024, (peak - before) / 1024)
+    return ReaderRun(reader, rows, seconds, peak / 1024, (peak - before) / 1024, form)
 
 
 def measure_readers(rows: int, seed: int, folder: Path) -> list[ReaderRun]:
-    """Every reader on a sheet of rows/10 and of rows rows (the bench's generated products)."""
+    """Every reader on a sheet of rows/10 and of rows rows (the bench's generated products), in both forms:
+    text inline in the sheet (what the scenarios upload) and in a shared-strings table (as Excel writes)."""
     runs = []
-    for size in (max(1, rows // 10), rows):
-        path = prepare(DataSpec(size, seed), FileType.XLSX, folder).path
-        runs += [_run(reader, path, size) for reader in READERS]
+    for form in (FileType.XLSX, FileType.XLSX_SHARED):
+        for size in (max(1, rows // 10), rows):
+            path = prepare(DataSpec(size, seed), form, folder).path
+            runs += [_run(reader, path, size, form) for reader in READERS]
     return runs
 
 
 def render_readers(runs: list[ReaderRun]) -> str:
     lines = [
-        "| reader | rows | seconds | rows/s | peak RSS MB | growth while reading MB |",
-        "|---|---|---|---|---|---|",
+        "| sheet | reader | rows | seconds | rows/s | peak RSS MB | growth while reading MB |",
+        "|---|---|---|---|---|---|---|",
     ]
     for run in runs:
         if run.seconds is None:
-            lines.append(f"| {run.reader} | {run.rows:,} | not installed (pip install -e '.[bench]') | | | |")
+            lines.append(
+                f"| {_FORMS[run.form]} | {run.reader} | {run.rows:,} | not installed (pip install -e '.[bench]') "
+                "| | | |"
+            )
             continue
         lines.append(
-            f"| {run.reader} | {run.rows:,} | {run.seconds:.2f} | {run.per_second / 1000:.1f}k | "
+            f"| {_FORMS[run.form]} | {run.reader} | {run.rows:,} | {run.seconds:.2f} | {run.per_second / 1000:.1f}k | "
             f"{run.peak_mb:.0f} | {run.growth_mb:.0f} |"
         )
     return "\n".join(lines)

@@ -7,7 +7,6 @@ then its cells as text in header order.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -15,19 +14,26 @@ from app.importing.readers.delimited import SourceRow, read_records
 from app.storage import UploadStorage
 
 
+class _Line:
+    """Where the CSV writer puts a record: it writes each record whole, in one call."""
+
+    text = ""
+
+    def write(self, text: str) -> None:
+        self.text = text
+
+
 class NormalizedWriter:
     def __init__(self, storage: UploadStorage, key: str) -> None:
         self._writer = storage.create(key)
-        self._line = io.StringIO()
+        self._line = _Line()
         self._csv = csv.writer(self._line, lineterminator="\n")
         self.offset = 0
 
     def write(self, number: int, problem: str | None, cells: list[str]) -> int:
         """Append one record; returns the offset where it ends."""
-        self._line.seek(0)
-        self._line.truncate()
         self._csv.writerow([str(number), problem or "", *cells])
-        data = self._line.getvalue().encode("utf-8")
+        data = self._line.text.encode("utf-8")
         self._writer.write(data)
         self.offset += len(data)
         return self.offset

@@ -87,10 +87,14 @@ class Normalizer:
         """Write a source's rows numbered from `base`; returns the last row number it used."""
         last = base
         for number, problem, names, values in rows:
-            positions = self._positions_of(names)
+            positions, kinds = self._positions_of(names), self._kinds
             cells = [""] * len(self.names)
             for position, value in zip(positions, values, strict=False):
-                cells[position] = cell_text(value, self._kinds.get(position))
+                # Most cells are text already, or empty: cell_text would give them as they are, or "".
+                if type(value) is str:
+                    cells[position] = value
+                elif value is not None:
+                    cells[position] = cell_text(value, kinds.get(position))
             problem = problem or self.limits.long_cell(cells, self.names)
             blank = problem is None and not "".join(cells).strip()  # every cell empty or spaces
             last = base + number
