@@ -16,24 +16,27 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
-from app.importing.readers.xml_text import TEXT, NotPlain, plain_head, xml_text
+from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TEXT, NotPlain, TooLong, plain_head, xml_text
 
 SheetValue = str | int | float | bool | datetime | None
 
 _DIGITS = "0123456789"
 _ROW_END = b"</row>"
 _SHEET_DATA = b"<sheetData>"
-MAX_SCANNED_ROW = 1 << 20  # a longer row is left to expat, which reads it in pieces
+# A longer row is left to expat, which reads it in pieces: a row of 256 KiB of empty cells costs the scan
+# about 7 MB of match tuples while it lasts.
+MAX_SCANNED_ROW = 1 << 18
 
 # One plain cell, or (last group) anything else, up to the next tag.
 _CELL = re.compile(
     r'<c(?: r="([A-Z]{1,3})[0-9]+")?(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?'
     rf"(?:/>|>(?:<v>({TEXT})</v>|<is><t>({TEXT})</t></is>)?</c>)|([\s\S][^<]*)"
 )
-_ROW_START = re.compile(
-    r'[ \t\r\n]*<row(?: r="([0-9]+)")?((?: [a-zA-Z_][a-zA-Z0-9_.:-]*="[^"<&\x00-\x08\x0b\x0c\x0e-\x1f]*")*)>'
-)
-_ATTRIBUTE_NAME = re.compile(r' ([^=]+)="')
+# A row's other attributes: names as XML allows them in ASCII, values of characters XML allows but '<' and
+# '&' (whose meaning expat would have to give). One pattern for both, so that the names found are the names.
+_ATTRIBUTE = r' ([a-zA-Z_][a-zA-Z0-9_.:-]*)="[^"<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*"'
+_ROW_START = re.compile(rf'[ \t\r\n]*<row(?: r="([0-9]+)")?((?:{_ATTRIBUTE})*)>')
+_ATTRIBUTE_NAME = re.compile(_ATTRIBUTE)
 
 
 def _column_of(letters: str) -> int:
@@ -61,6 +64,7 @@ class SheetRows:
         self.column, self.kind, self.style = 0, "n", "0"
         self.text = ""  # the first piece of the cell's text (expat buffers, so usually all of it)
         self.more: list[str] = []
+        self.held = 0  # characters of the cell's text so far
         self.collecting = False
         self.depth = 0  # elements open in what expat has read
         self.rows_depth = -1  # the depth inside sheetData, once expat has read its start tag
@@ -119,8 +123,12 @@ class SheetRows:
         if self.collecting:
             if self.text:  # a long text comes in pieces: kept in a list, never copied piece by piece
                 self.more.append(text)
+                self.held += len(text)
+                if self.held > MAX_TOKEN_BYTES:
+                    raise TooLong(f"a cell's text is longer than {MAX_TOKEN_BYTES} characters")
             else:
                 self.text = text
+                self.held = len(text)
 
     def between_rows(self, fed: int) -> bool:
         """Whether expat, having read `fed` bytes, stands in sheetData with no row open: what it read ends
@@ -163,6 +171,7 @@ class SheetRows:
         number = start.group(1)
         self.row_number = int(number) if number else self.row_number + 1
         self.done.append((self.row_number, cells))
+        self.cells = cells  # as expat leaves it: what stray cells after this row would be added to
         return True
 
     def _column(self, letters: str) -> int:

@@ -24,6 +24,7 @@ from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
 from app.importing.readers.shared_strings import SharedStrings, item_blocks
 from app.importing.readers.sheet_rows import SheetRows, SheetValue, local_name, pieces
+from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TooLong
 
 _BLOCK = 1 << 16
 
@@ -44,17 +45,57 @@ def _parser() -> Any:
     parser.ExternalEntityRefHandler = _refuse
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
-    if hasattr(parser, "SetReparseDeferralEnabled"):  # expat 2.6+: each Parse reads all it is given (sheet_rows.py)
-        parser.SetReparseDeferralEnabled(False)
     return parser
 
 
-def _parse(stream: IO[bytes], start: Callable[..., None], end: Callable[..., None], text: Callable[..., None]) -> None:
+class _Malformed(ValueError):
+    """A part's XML is not well-formed, at a byte of the part as stored (not of what expat was given)."""
+
+
+class _Feeder:
+    """Gives expat a part's bytes, but for those scanned without it, in pieces of at least a block: a
+    token cut into many small pieces would be read again from its start for each (see MAX_TOKEN_BYTES)."""
+
+    def __init__(self, parser: Any, part: str) -> None:
+        self.parser, self.part = parser, part
+        self.fed = 0  # bytes expat has read
+        self.scanned = 0  # bytes read without it
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+
+    def feed(self, data: bytes, now: bool = False) -> bool:
+        """Give expat `data`, now or once a block has gathered; whether expat has read what it was given."""
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if not now and self._pending_bytes < _BLOCK:
+            return False
+        self._parse(b"".join(self._pending), final=False)
+        self._pending, self._pending_bytes = [], 0
+        return True
+
+    def finish(self) -> None:
+        self._parse(b"".join(self._pending), final=True)
+
+    def _parse(self, data: bytes, final: bool) -> None:
+        try:
+            self.parser.Parse(data, final)
+        except expat.ExpatError as error:
+            where = self.parser.ErrorByteIndex + self.scanned
+            raise _Malformed(f"{expat.ErrorString(error.code)} at byte {where} of {self.part}") from None
+        self.fed += len(data)
+        if self.fed - self.parser.CurrentByteIndex > MAX_TOKEN_BYTES:  # the last event began that far back
+            raise TooLong(f"{self.part} holds a comment, tag or text longer than {MAX_TOKEN_BYTES} bytes")
+
+
+def _parse(
+    stream: IO[bytes], part: str, start: Callable[..., None], end: Callable[..., None], text: Callable[..., None]
+) -> None:
     parser = _parser()
     parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    feeder = _Feeder(parser, part)
     for block in iter(lambda: stream.read(_BLOCK), b""):
-        parser.Parse(block, False)
-    parser.Parse(b"", True)
+        feeder.feed(block)
+    feeder.finish()
 
 
 def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
@@ -71,9 +112,9 @@ def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
             targets[attrs.get("Id", "")] = attrs.get("Target", "")
 
     with archive.open("xl/workbook.xml") as stream:
-        _parse(stream, workbook_start, lambda *_: None, lambda *_: None)
+        _parse(stream, "xl/workbook.xml", workbook_start, lambda *_: None, lambda *_: None)
     with archive.open("xl/_rels/workbook.xml.rels") as stream:
-        _parse(stream, rels_start, lambda *_: None, lambda *_: None)
+        _parse(stream, "xl/_rels/workbook.xml.rels", rels_start, lambda *_: None, lambda *_: None)
     if not sheets:
         raise UnreadableFile("the workbook has no sheet")
     chosen = sheets[0] if sheet_name is None else next((s for s in sheets if s[0] == sheet_name), None)
@@ -95,15 +136,15 @@ def _shared_strings(archive: zipfile.ZipFile, scan: bool) -> list[str]:
     table.parser = parser
     with archive.open("xl/sharedStrings.xml") as stream:
         blocks = iter(lambda: stream.read(_BLOCK), b"")
-        fed, scanned, between = 0, 0, False
+        feeder, between = _Feeder(parser, "xl/sharedStrings.xml"), False
         for whole, piece in item_blocks(blocks) if scan else ((False, block) for block in blocks):
             if between and whole and table.take(piece):
-                scanned += len(piece)
+                feeder.scanned += len(piece)
+            elif feeder.feed(piece):
+                between = table.between_items(feeder.fed)
             else:
-                _feed(parser, piece, scanned, "xl/sharedStrings.xml")
-                fed += len(piece)
-                between = table.between_items(fed)
-        _feed(parser, b"", scanned, "xl/sharedStrings.xml", final=True)
+                between = False  # the block waits with others for expat
+        feeder.finish()
     return table.strings
 
 
@@ -130,7 +171,7 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
 
     if "xl/styles.xml" in archive.namelist():
         with archive.open("xl/styles.xml") as stream:
-            _parse(stream, start, end, lambda *_: None)
+            _parse(stream, "xl/styles.xml", start, end, lambda *_: None)
     dated = set()
     for index, format_id in enumerate(formats):
         code = custom.get(format_id, BUILTIN_FORMATS.get(format_id, "General"))
@@ -153,7 +194,7 @@ def read_sheet(
             path = _sheet_path(archive, sheet_name)
             with archive.open(path) as stream:
                 yield from _rows(stream, rows, scan, path)
-        except _Refused as refusal:
+        except (_Refused, TooLong) as refusal:
             raise UnreadableFile(f"the XLSX file is refused: {refusal}") from None
         except (
             expat.ExpatError,
@@ -171,10 +212,6 @@ def read_sheet(
             ) from None
 
 
-class _Malformed(ValueError):
-    """A part's XML is not well-formed, at a byte of the part as stored (not of what expat was given)."""
-
-
 def _rows(stream: IO[bytes], rows: SheetRows, scan: bool, path: str) -> Iterator[tuple[int, list[SheetValue]]]:
     """The sheet's rows: each piece that is a plain row where expat stands between rows is scanned, and
     expat reads everything else."""
@@ -183,25 +220,16 @@ def _rows(stream: IO[bytes], rows: SheetRows, scan: bool, path: str) -> Iterator
     parser.CharacterDataHandler = rows.data
     rows.parser = parser
     blocks = iter(lambda: stream.read(_BLOCK), b"")
-    fed, scanned, between = 0, 0, False
+    feeder, between = _Feeder(parser, path), False
     for kind, piece in pieces(blocks) if scan else (("xml", block) for block in blocks):
         if between and kind == "row" and rows.take(piece):
-            scanned += len(piece)
+            feeder.scanned += len(piece)
+        elif feeder.feed(piece, now=kind == "xml"):
+            between = rows.between_rows(feeder.fed)
         else:
-            _feed(parser, piece, scanned, path)
-            fed += len(piece)
-            between = rows.between_rows(fed)
+            between = False  # the row waits with others for expat
         if rows.done:
             yield from rows.done
             rows.done.clear()
-    _feed(parser, b"", scanned, path, final=True)
+    feeder.finish()
     yield from rows.done
-
-
-def _feed(parser: Any, data: bytes, scanned: int, part: str, final: bool = False) -> None:
-    """Parse the next bytes of a part of which `scanned` bytes were read without expat."""
-    try:
-        parser.Parse(data, final)
-    except expat.ExpatError as error:
-        where = parser.ErrorByteIndex + scanned
-        raise _Malformed(f"{expat.ErrorString(error.code)} at byte {where} of {part}") from None

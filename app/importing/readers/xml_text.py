@@ -9,8 +9,19 @@ import re
 # characters between references, which the regular expression engine takes a run at a time.
 PLAIN_RUN = r"[^<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*"
 TEXT = rf"{PLAIN_RUN}(?:&(?:amp|lt|gt|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});{PLAIN_RUN})*"
+# The longest comment, tag or text a part may hold: expat keeps an unfinished token whole, and reads it
+# again from its start each time it is given more (so time grows with its square), and a cell's text is
+# held until it ends. No spreadsheet program writes anything near this: a cell holds 32,767 characters.
+# What the scans read at once (a row, a block of items) is at most about 1 MiB, so a text they take is
+# never over it. A comment within a few hundred KiB of the limit may be refused or read depending on
+# where the pieces expat is given end; one well over it is always refused.
+MAX_TOKEN_BYTES = 16 * 1024 * 1024
 _REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+class TooLong(Exception):
+    """A comment, tag or text longer than MAX_TOKEN_BYTES: the part is refused."""
 
 
 class NotPlain(Exception):
@@ -42,7 +53,7 @@ def plain_head(head: bytes) -> bool | None:
         if declaration_end < 0:
             return None
         declaration = bytes(body[:declaration_end]).lower().replace(b"'", b'"')
-        if b"encoding" in declaration and not re.search(rb'encoding\s*=\s*"utf-?8"', declaration):
+        if b"encoding" in declaration and not re.search(rb'encoding\s*=\s*"utf-8"', declaration):
             return False
         body = body[declaration_end + 2 :]
     return b"<!" not in body and b"<?" not in body
