@@ -271,6 +271,17 @@ def test_a_comment_full_of_row_end_tags_is_given_to_expat_in_blocks() -> None:
     assert time.perf_counter() - began < 10
 
 
+LIMITS = (  # 1 MiB of markup and 16M characters of text in the service, where a row or block scanned is at most
+    # 256 KiB (so a text it holds is never over the limit); scaled down together here, since an archive
+    # holding that much text would be refused as a bomb first.
+    mock.patch.object(sheet_xml, "MAX_TOKEN_BYTES", 100_000),
+    mock.patch.object(sheet_rows, "MAX_TEXT", 100_000),
+    mock.patch.object(shared_strings, "MAX_TEXT", 100_000),
+    mock.patch.object(sheet_rows, "MAX_SCANNED_ROW", 30_000),
+    mock.patch.object(shared_strings, "MAX_BLOCK_WITHOUT_ITEM_END", 30_000),
+)
+
+
 @pytest.mark.parametrize(
     ("sheet", "items", "refusal"),
     [
@@ -278,18 +289,28 @@ def test_a_comment_full_of_row_end_tags_is_given_to_expat_in_blocks() -> None:
         (f'<sheetData><row r="1" a="{noise(300_000)}"/></sheetData>', None, "xl/worksheets/sheet1.xml holds a comment"),
         (f'<sheetData><row><c t="inlineStr"><is><t>{noise(300_000)}</t></is></c></row></sheetData>', None, "a cell's"),
         ('<sheetData><row><c t="s"><v>0</v></c></row></sheetData>', f"<si><t>{noise(300_000)}</t></si>", "a shared"),
+        (
+            f"<sheetData><row><c t='inlineStr'><is>{''.join(f'<t>{c}</t>' for c in noise(20_000))}</is></c></row>"
+            "</sheetData>",
+            None,
+            "a cell's",
+        ),  # 20,000 pieces of one character: each counts 64 more
     ],
 )
 def test_a_comment_tag_or_text_over_the_limit_is_refused(sheet: str, items: str | None, refusal: str) -> None:
-    # 16 MiB in the service, where a row or block scanned is at most 1 MiB (so a text it holds is never
-    # over the limit); scaled down together here, since an archive holding 16 MiB of text would be a bomb.
-    with (
-        mock.patch.object(sheet_xml, "MAX_TOKEN_BYTES", 100_000),
-        mock.patch.object(sheet_rows, "MAX_TOKEN_BYTES", 100_000),
-        mock.patch.object(shared_strings, "MAX_TOKEN_BYTES", 100_000),
-        mock.patch.object(sheet_rows, "MAX_SCANNED_ROW", 30_000),
-        mock.patch.object(shared_strings, "MAX_BLOCK_WITHOUT_ITEM_END", 30_000),
-    ):
+    with LIMITS[0], LIMITS[1], LIMITS[2], LIMITS[3], LIMITS[4]:
         outcome = read_both_ways(workbook(sheet, items=items))
 
     assert isinstance(outcome, str) and outcome.startswith(f"UnreadableFile: the XLSX file is refused: {refusal}")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(length=st.integers(80_000, 120_000), rows=st.integers(0, 40), block=st.sampled_from([4096, 65536]))
+def test_a_comment_near_the_limit_is_refused_or_read_the_same_either_way(length: int, rows: int, block: int) -> None:
+    plain = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>{noise(30)}</t></is></c></row>' for n in range(rows)
+    )
+    sheet = f'<sheetData>{plain}<!--{noise(length)}--><row r="{rows + 1}"><c><v>1</v></c></row></sheetData>'
+
+    with LIMITS[0], LIMITS[1], LIMITS[2], LIMITS[3], LIMITS[4], mock.patch.object(sheet_xml, "_BLOCK", block):
+        read_both_ways(workbook(sheet))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TEXT, NotPlain, TooLong, plain_head, xml_text
+from app.importing.readers.xml_text import MAX_TEXT, TEXT, NotPlain, TooLong, plain_head, xml_text
 
 _ITEM_END = b"</si>"
 MAX_BLOCK_WITHOUT_ITEM_END = 1 << 20
@@ -30,7 +30,7 @@ class SharedStrings:
     def __init__(self) -> None:
         self.strings: list[str] = []
         self._parts: list[str] = []
-        self._held = 0  # characters of the item's text so far
+        self._held = 0  # the item's text so far: characters, and 64 for each piece (see MAX_TEXT)
         self._in_text = False
         self._phonetic = False
         self._depth = 0
@@ -66,9 +66,9 @@ class SharedStrings:
     def text(self, data: str) -> None:
         if self._in_text:
             self._parts.append(data)
-            self._held += len(data)
-            if self._held > MAX_TOKEN_BYTES:
-                raise TooLong(f"a shared string is longer than {MAX_TOKEN_BYTES} characters")
+            self._held += len(data) + 64
+            if self._held > MAX_TEXT:
+                raise TooLong(f"a shared string is longer than {MAX_TEXT} characters")
 
     def between_items(self, fed: int) -> bool:
         """Whether expat, having read `fed` bytes, stands in sst just past an item's end tag."""

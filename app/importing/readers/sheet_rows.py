@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
-from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TEXT, NotPlain, TooLong, plain_head, xml_text
+from app.importing.readers.xml_text import MAX_TEXT, TEXT, NotPlain, TooLong, plain_head, xml_text
 
 SheetValue = str | int | float | bool | datetime | None
 
@@ -64,7 +64,7 @@ class SheetRows:
         self.column, self.kind, self.style = 0, "n", "0"
         self.text = ""  # the first piece of the cell's text (expat buffers, so usually all of it)
         self.more: list[str] = []
-        self.held = 0  # characters of the cell's text so far
+        self.held = 0  # the cell's text so far: characters, and 64 for each piece (see MAX_TEXT)
         self.collecting = False
         self.depth = 0  # elements open in what expat has read
         self.rows_depth = -1  # the depth inside sheetData, once expat has read its start tag
@@ -123,12 +123,12 @@ class SheetRows:
         if self.collecting:
             if self.text:  # a long text comes in pieces: kept in a list, never copied piece by piece
                 self.more.append(text)
-                self.held += len(text)
-                if self.held > MAX_TOKEN_BYTES:
-                    raise TooLong(f"a cell's text is longer than {MAX_TOKEN_BYTES} characters")
+                self.held += len(text) + 64
             else:
                 self.text = text
-                self.held = len(text)
+                self.held = len(text) + 64
+            if self.held > MAX_TEXT:
+                raise TooLong(f"a cell's text is longer than {MAX_TEXT} characters")
 
     def between_rows(self, fed: int) -> bool:
         """Whether expat, having read `fed` bytes, stands in sheetData with no row open: what it read ends

@@ -45,6 +45,10 @@ def _parser() -> Any:
     parser.ExternalEntityRefHandler = _refuse
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.buffer_text = True
+    # Expat 2.6+ may put off reading an unfinished token until much more has come; the scans need every
+    # Parse to read all it is given, and MAX_TOKEN_BYTES bounds the cost deferral would save.
+    if hasattr(parser, "SetReparseDeferralEnabled"):
+        parser.SetReparseDeferralEnabled(False)
     return parser
 
 
@@ -77,14 +81,26 @@ class _Feeder:
         self._parse(b"".join(self._pending), final=True)
 
     def _parse(self, data: bytes, final: bool) -> None:
+        """Parse `data` in parts that end where the part as stored reaches a multiple of _BLOCK, and check
+        there that expat is not that far into one token (the same places whether rows were scanned)."""
+        at = 0
+        while True:
+            end = at + _BLOCK - (self.fed + self.scanned) % _BLOCK
+            self._parse_piece(data[at:end], final and end >= len(data))
+            if end <= len(data) and self.fed - self.parser.CurrentByteIndex > MAX_TOKEN_BYTES:
+                # at a multiple of _BLOCK, the last event began that far back
+                raise TooLong(f"{self.part} holds a comment or tag longer than {MAX_TOKEN_BYTES} bytes")
+            if end >= len(data):
+                return
+            at = end
+
+    def _parse_piece(self, data: bytes, final: bool) -> None:
         try:
             self.parser.Parse(data, final)
         except expat.ExpatError as error:
             where = self.parser.ErrorByteIndex + self.scanned
             raise _Malformed(f"{expat.ErrorString(error.code)} at byte {where} of {self.part}") from None
         self.fed += len(data)
-        if self.fed - self.parser.CurrentByteIndex > MAX_TOKEN_BYTES:  # the last event began that far back
-            raise TooLong(f"{self.part} holds a comment, tag or text longer than {MAX_TOKEN_BYTES} bytes")
 
 
 def _parse(

@@ -9,19 +9,21 @@ import re
 # characters between references, which the regular expression engine takes a run at a time.
 PLAIN_RUN = r"[^<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*"
 TEXT = rf"{PLAIN_RUN}(?:&(?:amp|lt|gt|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});{PLAIN_RUN})*"
-# The longest comment, tag or text a part may hold: expat keeps an unfinished token whole, and reads it
-# again from its start each time it is given more (so time grows with its square), and a cell's text is
-# held until it ends. No spreadsheet program writes anything near this: a cell holds 32,767 characters.
-# What the scans read at once (a row, a block of items) is at most about 1 MiB, so a text they take is
-# never over it. A comment within a few hundred KiB of the limit may be refused or read depending on
-# where the pieces expat is given end; one well over it is always refused.
-MAX_TOKEN_BYTES = 16 * 1024 * 1024
+# The longest comment, tag or other markup token a part may hold. Expat keeps an unfinished token whole
+# and (without reparse deferral, see sheet_xml._parser) reads it again from its start each time it is
+# given more, so its time grows with the square of the token. Nothing a spreadsheet program writes comes
+# near it. The check runs where the part as stored reaches a multiple of the read block, after the same
+# bytes whether rows were scanned or not, so a part is refused or read the same either way.
+MAX_TOKEN_BYTES = 1024 * 1024
+# The longest text of a cell or shared string, in characters, plus 64 for every piece expat hands it in
+# (a list of tiny pieces costs more than their characters). Excel's cells hold 32,767 characters.
+MAX_TEXT = 16 * 1024 * 1024
 _REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 
 class TooLong(Exception):
-    """A comment, tag or text longer than MAX_TOKEN_BYTES: the part is refused."""
+    """A markup token longer than MAX_TOKEN_BYTES, or a text longer than MAX_TEXT: the part is refused."""
 
 
 class NotPlain(Exception):
