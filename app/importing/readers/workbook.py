@@ -21,8 +21,9 @@ def iter_sheet(
 ) -> Iterator[tuple[int, list[SheetValue]]]:
     """(row number, cells) for every row of the sheet that the file stores, in order.
 
-    The file is checked as a ZIP first, then its XML is streamed with expat (see sheet_xml.py),
-    which refuses DTDs, entity expansion and external entities.
+    The file is checked as a ZIP first, then its XML is streamed (see sheet_xml.py): plain rows and
+    shared strings scanned, the rest read by expat, which refuses DTDs, entity expansion and external
+    entities; markup tokens and texts past their limits are refused (xml_text.py).
     """
     return read_sheet(source, sheet_name, limits)
 
