@@ -188,9 +188,13 @@ class _DatabaseWriter:
     def readable(self) -> int:
         """The blocks stored, all full: a part-filled block is stored only by close()."""
         while self._storing and self._storing[0].done():
-            self._storing.popleft().result()  # a failed store is raised here
-            self._stored += 1
+            self._count_oldest()
         return self._stored * self._block_bytes
+
+    def _count_oldest(self) -> None:
+        """Wait for the oldest block being stored and count it; its error, if any, is raised here."""
+        self._storing.popleft().result()
+        self._stored += 1
 
     def _store(self, block: bytes) -> None:
         """Store the next block, at most `_at_once` at a time; an earlier store's error is raised here."""
@@ -201,8 +205,7 @@ class _DatabaseWriter:
             self._stored += 1
             return
         while len(self._storing) >= self._at_once:
-            self._storing.popleft().result()
-            self._stored += 1
+            self._count_oldest()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._at_once, thread_name_prefix="upload-blocks")
         self._storing.append(self._pool.submit(self._insert, number, block))
@@ -220,10 +223,8 @@ class _DatabaseWriter:
         """Wait for every block being stored; the first error is raised unless told not to."""
         try:
             while self._storing:
-                future = self._storing.popleft()
                 try:
-                    future.result()
-                    self._stored += 1
+                    self._count_oldest()
                 except Exception:
                     if raise_errors:
                         raise

@@ -12,16 +12,21 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from app.importing.readers.xml_text import MAX_TEXT, TEXT, NotPlain, TooLong, plain_head, xml_text
+from app.importing.readers.xml_text import (
+    MAX_TEXT,
+    TEXT,
+    NotPlain,
+    TooLong,
+    local_name,
+    plain_head,
+    plain_markup,
+    xml_text,
+)
 
 _ITEM_END = b"</si>"
 MAX_BLOCK_WITHOUT_ITEM_END = 1 << 20
 # One plain item, or (last group) anything else, up to the next tag.
 _ITEM = re.compile(rf'[ \t\r\n]*<si><t(?: xml:space="preserve")?>({TEXT})</t></si>|([\s\S][^<]*)')
-
-
-def _local(name: str) -> str:
-    return name.rsplit(":", 1)[-1] if ":" in name else name
 
 
 class SharedStrings:
@@ -40,7 +45,7 @@ class SharedStrings:
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self._depth += 1
-        tag = _local(name)
+        tag = local_name(name)
         if tag == "si":
             self._parts.clear()
             self._held = 0
@@ -53,7 +58,7 @@ class SharedStrings:
 
     def end(self, name: str) -> None:
         self._depth -= 1
-        tag = _local(name)
+        tag = local_name(name)
         if tag == "t":
             self._in_text = False
         elif tag == "rPh":
@@ -76,11 +81,8 @@ class SharedStrings:
 
     def take(self, block: bytes) -> bool:
         """Read a block of whole items in the plain form; False, having read nothing, when it is not one."""
-        try:
-            text = block.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        if "]]>" in text:
+        text = plain_markup(block)
+        if text is None:
             return False
         strings: list[str] = []
         try:

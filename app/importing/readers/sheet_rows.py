@@ -16,7 +16,16 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
-from app.importing.readers.xml_text import MAX_TEXT, TEXT, NotPlain, TooLong, plain_head, xml_text
+from app.importing.readers.xml_text import (
+    MAX_TEXT,
+    TEXT,
+    NotPlain,
+    TooLong,
+    local_name,
+    plain_head,
+    plain_markup,
+    xml_text,
+)
 
 SheetValue = str | int | float | bool | datetime | None
 
@@ -44,11 +53,6 @@ def _column_of(letters: str) -> int:
     for letter in letters:
         number = number * 26 + ord(letter) - 64
     return number - 1
-
-
-def local_name(name: str) -> str:
-    """The tag without a namespace prefix (x:c -> c); parts are read without namespace processing."""
-    return name.rsplit(":", 1)[-1] if ":" in name else name
 
 
 class SheetRows:
@@ -137,16 +141,15 @@ class SheetRows:
 
     def take(self, unit: bytes) -> bool:
         """Read one row in the plain form; False, having read nothing, when `unit` is not one."""
-        try:
-            text = unit.decode("utf-8")
-        except UnicodeDecodeError:
+        text = plain_markup(unit)
+        if text is None:
             return False
         start = _ROW_START.match(text)
         if start is None or (start.group(2) and not _other_attributes_plain(start.group(2))):
             return False
         content = text[start.end() : -len(_ROW_END)]
-        if content.count("<") > 6 * content.count("<c") or "]]>" in content:  # more tags than plain cells
-            return False  # have, or text XML does not allow
+        if content.count("<") > 6 * content.count("<c"):  # more tags than plain cells have: not one
+            return False
         found = _CELL.findall(content)  # as many as the cells, given the check above
         cells: list[SheetValue] = []
         append, columns = cells.append, self.columns

@@ -23,8 +23,8 @@ from xml.parsers import expat
 from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
 from app.importing.readers.shared_strings import SharedStrings, item_blocks
-from app.importing.readers.sheet_rows import SheetRows, SheetValue, local_name, pieces
-from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TooLong
+from app.importing.readers.sheet_rows import SheetRows, SheetValue, pieces
+from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TooLong, local_name
 
 _BLOCK = 1 << 16
 
@@ -37,8 +37,10 @@ def _refuse(*_: object) -> Any:
     raise _Refused("its XML declares entities, which are refused (a DTD, entity expansion, external entities)")
 
 
-def _parser() -> Any:
+def _parser(start: Callable[..., None], end: Callable[..., None], text: Callable[..., None]) -> Any:
+    """An expat parser with these handlers, which refuses DTDs and entities."""
     parser = expat.ParserCreate()
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
     parser.StartDoctypeDeclHandler = _refuse
     parser.EntityDeclHandler = _refuse
     parser.UnparsedEntityDeclHandler = _refuse
@@ -106,8 +108,7 @@ class _Feeder:
 def _parse(
     stream: IO[bytes], part: str, start: Callable[..., None], end: Callable[..., None], text: Callable[..., None]
 ) -> None:
-    parser = _parser()
-    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, text
+    parser = _parser(start, end, text)
     feeder = _Feeder(parser, part)
     for block in iter(lambda: stream.read(_BLOCK), b""):
         feeder.feed(block)
@@ -146,10 +147,7 @@ def _shared_strings(archive: zipfile.ZipFile, scan: bool) -> list[str]:
     table = SharedStrings()
     if "xl/sharedStrings.xml" not in archive.namelist():
         return table.strings
-    parser = _parser()
-    parser.StartElementHandler, parser.EndElementHandler = table.start, table.end
-    parser.CharacterDataHandler = table.text
-    table.parser = parser
+    parser = table.parser = _parser(table.start, table.end, table.text)
     with archive.open("xl/sharedStrings.xml") as stream:
         blocks = iter(lambda: stream.read(_BLOCK), b"")
         feeder, between = _Feeder(parser, "xl/sharedStrings.xml"), False
@@ -231,10 +229,7 @@ def read_sheet(
 def _rows(stream: IO[bytes], rows: SheetRows, scan: bool, path: str) -> Iterator[tuple[int, list[SheetValue]]]:
     """The sheet's rows: each piece that is a plain row where expat stands between rows is scanned, and
     expat reads everything else."""
-    parser = _parser()
-    parser.StartElementHandler, parser.EndElementHandler = rows.start, rows.end
-    parser.CharacterDataHandler = rows.data
-    rows.parser = parser
+    parser = rows.parser = _parser(rows.start, rows.end, rows.data)
     blocks = iter(lambda: stream.read(_BLOCK), b"")
     feeder, between = _Feeder(parser, path), False
     for kind, piece in pieces(blocks) if scan else (("xml", block) for block in blocks):

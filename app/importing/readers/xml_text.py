@@ -40,6 +40,21 @@ def _character(reference: re.Match[str]) -> str:
     raise NotPlain  # not a character XML allows: expat says so
 
 
+def local_name(name: str) -> str:
+    """The tag without a namespace prefix (x:c -> c); parts are read without namespace processing."""
+    return name.rsplit(":", 1)[-1] if ":" in name else name
+
+
+def plain_markup(data: bytes) -> str | None:
+    """The bytes as text for a scan, or None when they are not UTF-8 or hold `]]>` (which XML allows in no
+    text, and a scan would not notice): expat then reads them, and says what is wrong."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if "]]>" in text else text
+
+
 def xml_text(raw: str) -> str:
     """Text content as expat gives it: line ends normalised to \\n, then references replaced."""
     return _REFERENCE.sub(_character, raw.replace("\r\n", "\n").replace("\r", "\n"))
