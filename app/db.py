@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -85,6 +85,7 @@ class Database:
             if self.is_postgresql:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK_ID})
             SQLModel.metadata.create_all(connection)
+            _add_new_columns(connection)
             for index in _RETIRED_INDEXES:
                 connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
             if self.is_postgresql:
@@ -93,6 +94,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Columns added to tables that earlier versions created without them: (table, column, its SQL type).
+_NEW_COLUMNS = (("import_chunk", "rows_key", "VARCHAR(200)"),)
+
+
+def _add_new_columns(connection: Connection) -> None:
+    for table, column, sql_type in _NEW_COLUMNS:
+        if column not in {found["name"] for found in inspect(connection).get_columns(table)}:
+            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
 # Indexes earlier versions made and nothing reads any more: each cost every staged row an index entry.

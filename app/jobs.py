@@ -121,6 +121,8 @@ class ImportChunk(SQLModel, table=True):
     record_count: int
     start_offset: int
     end_offset: int
+    # Where its rows are when not where the job's are: a sheet's second half, read at once with the first.
+    rows_key: str | None = Field(default=None, sa_type=String(200))
     done: bool = False
     attempts: int = 0
 

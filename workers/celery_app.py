@@ -12,6 +12,7 @@ from workers import embedded_broker
 
 PLAN_TASK = "importer.plan"
 CHUNK_TASK = "importer.chunk"
+PIECE_TASK = "importer.sheet_piece"
 REAP_TASK = "importer.reap"
 QUEUE_NAME = "importer"
 
@@ -27,6 +28,9 @@ class CeleryJobQueue:
 
     def enqueue_chunk(self, job_id: int, chunk_no: int) -> None:
         self._app.send_task(CHUNK_TASK, args=[job_id, chunk_no], queue=QUEUE_NAME)
+
+    def enqueue_piece(self, job_id: int) -> None:
+        self._app.send_task(PIECE_TASK, args=[job_id], queue=QUEUE_NAME)
 
 
 class RuntimeHolder:

@@ -16,7 +16,7 @@ from app.errors import ImportFailed
 from app.heap import freeze_startup_heap
 from app.importing import pipeline, reaper
 from app.runtime import Runtime
-from workers.celery_app import CHUNK_TASK, PLAN_TASK, REAP_TASK, RuntimeHolder
+from workers.celery_app import CHUNK_TASK, PIECE_TASK, PLAN_TASK, REAP_TASK, RuntimeHolder
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,10 @@ def register_tasks(app: Celery, holder: RuntimeHolder) -> None:
     @app.task(name=CHUNK_TASK, bind=True, max_retries=MAX_RETRIES)
     def chunk_task(self: Task[Any, Any], job_id: int, chunk_no: int) -> None:
         run_step(self, holder, job_id, lambda runtime: pipeline.run_chunk(runtime, job_id, chunk_no))
+
+    @app.task(name=PIECE_TASK, bind=True, max_retries=MAX_RETRIES)
+    def piece_task(self: Task[Any, Any], job_id: int) -> None:
+        run_step(self, holder, job_id, lambda runtime: pipeline.read_sheet_piece(runtime, job_id))
 
     @app.task(name=REAP_TASK)
     def reap_task() -> None:

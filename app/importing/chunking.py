@@ -24,11 +24,64 @@ class ChunkLayout:
     record_count: int
     start_offset: int
     end_offset: int
+    rows_key: str | None = None  # where its rows are, when not where the job's are (a sheet read in pieces)
+
+
+class RecordRule:
+    """Whether a row continues the record of the rows before it: a product's SKU rows (its child flag) and
+    an order's lines (the same group value) belong to the record they follow."""
+
+    def __init__(self, header: HeaderMap) -> None:
+        self.last_group: str | None = None
+        self.follow(header)
+
+    def follow(self, header: HeaderMap) -> None:
+        """Use a header that grew (JSON records may bring new keys); earlier columns keep their places."""
+        spec = header.spec
+        flag = header.slot_for(spec.child_flag) if spec.child_flag else None
+        group = header.slot_for(spec.group_by) if spec.group_by else None
+        self._flag_index = flag.index if flag else None
+        self._group_index = group.index if group else None
+
+    def _cell(self, cells: list[str], index: int | None) -> str | None:
+        return cells[index].strip() if index is not None and index < len(cells) else None
+
+    def continues(self, cells: list[str]) -> bool:
+        flag = self._cell(cells, self._flag_index)
+        if flag is not None and flag.lower() in TRUE_WORDS:
+            return True
+        group = self._cell(cells, self._group_index)
+        return bool(group) and group == self.last_group
+
+    def seen(self, cells: list[str]) -> None:
+        """A record's row (not blank) went by."""
+        self.last_group = self._cell(cells, self._group_index)
+
+    @property
+    def groups(self) -> bool:
+        return self._group_index is not None
+
+
+class RecordStarts:
+    """Tells, row after row, whether a row starts a record after the record of a row already seen: the
+    places where a sheet may be cut in two (see sheet_pieces.py), by the rule that keeps chunks whole."""
+
+    def __init__(self, header: HeaderMap) -> None:
+        self._rule = RecordRule(header)
+        self._seen = False
+
+    def starts(self, cells: list[str], blank: bool) -> bool:
+        if blank:
+            return False
+        starts = self._seen and not self._rule.continues(cells)
+        self._seen = True
+        self._rule.seen(cells)
+        return starts
 
 
 class Cutter:
-    """Closes a chunk once it holds `size` records, but only before a row that starts a new record:
-    a product's SKU rows (its child flag) and an order's lines (the same group value) stay together.
+    """Closes a chunk once it holds `size` records, but only before a row that starts a new record
+    (see RecordRule).
     """
 
     def __init__(
@@ -51,27 +104,11 @@ class Cutter:
         self._end = start
         self._first_row = first_row
         self._count = 0
-        self._last_group: str | None = None
+        self._rule = RecordRule(header)
         self.chunks: list[ChunkLayout] = []
-        self.follow(header)
 
     def follow(self, header: HeaderMap) -> None:
-        """Use a header that grew (JSON records may bring new keys); earlier columns keep their places."""
-        spec = header.spec
-        flag = header.slot_for(spec.child_flag) if spec.child_flag else None
-        group = header.slot_for(spec.group_by) if spec.group_by else None
-        self._flag_index = flag.index if flag else None
-        self._group_index = group.index if group else None
-
-    def _cell(self, cells: list[str], index: int | None) -> str | None:
-        return cells[index].strip() if index is not None and index < len(cells) else None
-
-    def _continues_record(self, cells: list[str]) -> bool:
-        flag = self._cell(cells, self._flag_index)
-        if flag is not None and flag.lower() in TRUE_WORDS:
-            return True
-        group = self._cell(cells, self._group_index)
-        return bool(group) and group == self._last_group
+        self._rule.follow(header)
 
     def _beat_when_due(self) -> None:
         if time.monotonic() - self._beat_at > HEARTBEAT_SECONDS:
@@ -82,11 +119,11 @@ class Cutter:
         if number % 4096 == 0:
             self._beat_when_due()
         if not blank:
-            if self._count >= self._size and not self._continues_record(cells):
+            if self._count >= self._size and not self._rule.continues(cells):
                 self._close()
                 self._first_row = number
             self._count_records(1)
-            self._last_group = self._cell(cells, self._group_index)
+            self._rule.seen(cells)
         self._end = end_offset
 
     def _count_records(self, records: int) -> None:
@@ -94,6 +131,10 @@ class Cutter:
         self.total += records
         if self.total > self._max_records:
             raise UnreadableFile(f"the file has more than {self._max_records} rows, the limit (IMPORTER_MAX_ROWS)")
+
+    def restart_at(self, first_row: int) -> None:
+        """Number the open chunk from this row (a piece of a sheet, whose rows start mid-file)."""
+        self._first_row = first_row
 
     def room(self) -> int:
         """How many more records the open chunk takes before a record may close it."""
@@ -103,8 +144,8 @@ class Cutter:
         """Add `records` non-blank records at most `room()` (none of them can close the chunk), ending at
         `end_offset`; `last_cells` gives the last one's cells, read only when the chunks follow a group."""
         self._count_records(records)
-        if self._group_index is not None:
-            self._last_group = self._cell(last_cells(), self._group_index)
+        if self._rule.groups:
+            self._rule.seen(last_cells())
         self._end = end_offset
         self._beat_when_due()
 

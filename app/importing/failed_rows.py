@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from app.importing.formats import FileType
 from app.importing.normalized import read_normalized
 from app.importing.readers.delimited import SourceRow, read_records
-from app.jobs import ImportProblem, ImportStatus, ProblemKind, Severity
+from app.jobs import ImportChunk, ImportProblem, ImportStatus, ProblemKind, Severity
 from app.runtime import Runtime
 
 ERROR_COLUMN = "Error"
@@ -66,10 +66,22 @@ def _failed_rows(runtime: Runtime, job_id: int) -> Iterator[tuple[int, str]]:
         after = last
 
 
+def _rows_keys(runtime: Runtime, job: ImportStatus) -> list[str]:
+    """The files of a job's normalized rows in row order: the job's, then any of a sheet's second half."""
+    with runtime.db.read() as session:
+        keys = session.execute(
+            select(col(ImportChunk.rows_key))
+            .where(col(ImportChunk.job_id) == job.id, col(ImportChunk.rows_key).is_not(None))
+            .order_by(col(ImportChunk.chunk_no))
+        ).scalars()
+        return [key for key in dict.fromkeys([job.rows_key, *keys]) if key is not None]
+
+
 def _source_rows(runtime: Runtime, job: ImportStatus) -> Iterator[SourceRow]:
     if job.rows_key is not None:
-        with runtime.storage.open(job.rows_key) as stream:
-            yield from read_normalized(stream)
+        for key in _rows_keys(runtime, job):
+            with runtime.storage.open(key) as stream:
+                yield from read_normalized(stream)
         return
     with runtime.storage.open(job.upload_key) as stream:
         rows = read_records(

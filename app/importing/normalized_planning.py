@@ -16,6 +16,8 @@ from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter
 from app.importing.normalizer import HeaderFailed, Normalizer
 from app.importing.planning import Layout, Plan, ReadOptions, rows_key_for, seekable_copy
+from app.importing.readers.sheet_xml import RowPlace, sheet_part_size
+from app.importing.sheet_split import PlanCut
 from app.importing.sources import NamedRow, csv_rows, keyed_rows, xlsx_rows
 
 DATA_SUFFIXES = {".csv": FileType.CSV, ".tsv": FileType.CSV, ".txt": FileType.CSV, ".xlsx": FileType.XLSX,
@@ -59,14 +61,26 @@ def _normalized(plan: Plan, write: Callable[[Normalizer], Files], publishing: bo
 
 
 def plan_xlsx(plan: Plan) -> Layout:
-    """The first sheet (or the one named), each cell as the text its column's kind expects."""
+    """The first sheet (or the one named), each cell as the text its column's kind expects; a large one
+    read in two at once when the plan has a Split (see sheet_split.py)."""
+    cuts: list[PlanCut] = []
 
     def write(normalizer: Normalizer) -> Files:
         with seekable_copy(plan.storage, plan.key) as source:
-            normalizer.add(xlsx_rows(source, plan.options.sheet_name, plan.limits))
+            place, name = RowPlace(), plan.options.sheet_name
+            target = plan.split.begin(sheet_part_size(source, name, plan.limits.zip)) if plan.split else None
+            if plan.split and target:
+                cuts.append(PlanCut(plan.split, target, normalizer, place))
+            normalizer.add(xlsx_rows(source, name, plan.limits, place=place), watch=cuts[0] if cuts else None)
         return []
 
-    return _normalized(plan, write, publishing=True)
+    layout = _normalized(plan, write, publishing=True)
+    piece = cuts[0].piece if cuts else None
+    if piece is not None and layout.chunks:
+        if layout.total_records + piece.records > plan.limits.max_rows:
+            raise UnreadableFile(f"the file has more than {plan.limits.max_rows} rows, the limit (IMPORTER_MAX_ROWS)")
+        layout.chunks += piece.chunks
+    return layout
 
 
 def plan_keyed(plan: Plan, file_type: FileType) -> Layout:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Literal
 
 from app.errors import UnreadableFile
 from app.importing.chunking import ChunkLayout, Cutter, Heartbeat
@@ -12,6 +13,9 @@ from app.importing.normalized import NormalizedWriter
 from app.importing.readers.workbook import cell_text
 from app.importing.sources import NamedRow
 from specifications.model import ColumnKind, Specification
+
+# What a watcher of the normalizer's rows wants done with a row: see Normalizer.add.
+Watch = Callable[[int, list[str], bool], Literal["write", "drop", "stop"]]
 
 
 class HeaderFailed(Exception):
@@ -83,8 +87,9 @@ class Normalizer:
         self._positions = {id(names): (names, positions)}
         return positions
 
-    def add(self, rows: Iterable[NamedRow], base: int = 0) -> int:
-        """Write a source's rows numbered from `base`; returns the last row number it used."""
+    def add(self, rows: Iterable[NamedRow], base: int = 0, watch: Watch | None = None) -> int:
+        """Write a source's rows numbered from `base`; returns the last row number it used. `watch` sees each
+        row before it is written, and may have it left out ("drop") or end the adding before it ("stop")."""
         last = base
         for number, problem, names, values in rows:
             positions, kinds = self._positions_of(names), self._kinds
@@ -97,6 +102,10 @@ class Normalizer:
                     cells[position] = cell_text(value, kinds.get(position))
             problem = problem or self.limits.long_cell(cells, self.names)
             blank = problem is None and not "".join(cells).strip()  # every cell empty or spaces
+            if watch is not None and (seen := watch(base + number, cells, blank)) != "write":
+                if seen == "stop":
+                    return last
+                continue
             last = base + number
             end = self.writer.write(last, problem, [] if problem else cells)
             self._cutter.add(last, cells, blank, end)
@@ -104,6 +113,10 @@ class Normalizer:
             if self._unpublished:
                 self._publish_readable()
         return last
+
+    def restart_at(self, first_row: int) -> None:
+        """Number the first chunk from this row: the rows written start mid-sheet."""
+        self._cutter.restart_at(first_row)
 
     def finish(self) -> list[ChunkLayout]:
         """Every chunk; the unpublished ones (the last, and any whose rows were not readable yet) are

@@ -17,7 +17,7 @@ from app.errors import ImportFailed
 from app.heap import collection_paused
 from app.importing.asset_planning import plan_assets
 from app.importing.cells import TRUE_WORDS
-from app.importing.chunking import ChunkLayout
+from app.importing.chunking import ChunkLayout, Heartbeat
 from app.importing.finalize import fail_job, over_limit, try_finalize
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, resolve_header
@@ -29,6 +29,7 @@ from app.importing.problem_log import record_problems
 from app.importing.problems import ValidationProblem
 from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
 from app.importing.readers.delimited import SourceRow, set_field_limit
+from app.importing.sheet_pieces import SheetSplit, run_piece
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
@@ -113,17 +114,30 @@ def _published_chunks(runtime: Runtime, job_id: int) -> list[ChunkLayout]:
         rows = session.execute(
             select(ImportChunk).where(col(ImportChunk.job_id) == job_id).order_by(col(ImportChunk.chunk_no))
         ).scalars()
-        return [ChunkLayout(row.first_row, row.record_count, row.start_offset, row.end_offset) for row in rows]
+        return [
+            ChunkLayout(row.first_row, row.record_count, row.start_offset, row.end_offset, row.rows_key) for row in rows
+        ]
+
+
+def _plan_of(
+    runtime: Runtime,
+    job: ImportStatus,
+    heartbeat: Heartbeat,
+    publisher: ChunkPublisher | None = None,
+    split: SheetSplit | None = None,
+) -> Plan:
+    return Plan(
+        runtime.storage, job.upload_key, _spec_of(job), runtime.settings.chunk_rows,
+        ReadLimits.from_settings(runtime.settings), ReadOptions(job.encoding, job.delimiter, job.sheet_name),
+        heartbeat, publisher, split,
+    )  # fmt: skip
 
 
 def _plan(runtime: Runtime, job: ImportStatus, publisher: ChunkPublisher | None) -> Layout:
     assert job.id is not None
     job_id = job.id
-    plan = Plan(
-        runtime.storage, job.upload_key, _spec_of(job), runtime.settings.chunk_rows,
-        ReadLimits.from_settings(runtime.settings), ReadOptions(job.encoding, job.delimiter, job.sheet_name),
-        lambda: _touch(runtime, job_id), publisher,
-    )  # fmt: skip
+    split = SheetSplit(runtime, job_id) if runtime.settings.sheet_split_bytes else None
+    plan = _plan_of(runtime, job, lambda: _touch(runtime, job_id), publisher, split)
     file_type = FileType(job.file_type)
     if ImportType(job.import_type) is ImportType.ASSET:
         return plan_assets(plan, runtime.assets)
@@ -134,6 +148,12 @@ def _plan(runtime: Runtime, job: ImportStatus, publisher: ChunkPublisher | None)
     if file_type in (FileType.JSON, FileType.JSONL):
         return plan_keyed(plan, file_type)
     return plan_csv(plan)
+
+
+def read_sheet_piece(runtime: Runtime, job_id: int) -> None:
+    """Read the second half of a large sheet while the plan reads the first (see sheet_pieces.py)."""
+    set_field_limit(runtime.settings.max_field_bytes)
+    run_piece(runtime, job_id, lambda job, heartbeat: _plan_of(runtime, job, heartbeat))
 
 
 def _touch(runtime: Runtime, job_id: int) -> None:
@@ -266,7 +286,7 @@ def _stage_chunk(
     from app.importing import clean_chunks
 
     layout = ChunkLayout(chunk.first_row, chunk.record_count, chunk.start_offset, chunk.end_offset)
-    data = chunk_bytes(runtime.storage, job.upload_key, job.rows_key, layout)
+    data = chunk_bytes(runtime.storage, job.upload_key, chunk.rows_key or job.rows_key, layout)
     lookup = partial(asset_ids, runtime, job)
     by_columns = clean_chunks.stage_columns(job, chunk, header, data, lookup) if clean_chunks.takes(job) else None
     if by_columns is None:

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from app.errors import UnreadableFile
 from app.importing.chunking import ChunkLayout, Cutter, Heartbeat, no_heartbeat
@@ -36,6 +36,28 @@ class ReadOptions:
 
 
 @dataclass(frozen=True)
+class PieceRows:
+    """What a piece of a sheet read, once the plan takes it: its chunks (each naming its rows file) and
+    how many records they hold (see sheet_split.py)."""
+
+    chunks: list[ChunkLayout]
+    records: int
+
+
+class Split(Protocol):
+    """The plan's side of a sheet read in two at once (sheet_pieces.py keeps it in the database)."""
+
+    def begin(self, sheet_bytes: int) -> int | None:
+        """Start a piece for a sheet part of this size; the byte it reads from, or None for no piece."""
+        ...
+
+    def piece_at(self, start: int, first_row: int) -> PieceRows | None:
+        """The piece's rows if it began at byte `start` with row `first_row`, else None (the plan reads
+        on); UnreadableFile if the piece found the sheet damaged after that start."""
+        ...
+
+
+@dataclass(frozen=True)
 class Plan:
     """What planning one upload needs: where it is, what it should hold, and how to read it."""
 
@@ -50,6 +72,8 @@ class Plan:
     # reading goes on. A CSV uses it when its encoding is known (a detected one may still change), a
     # sheet once its chunk's normalized rows are readable; JSON and ZIPs, whose header grows, do not.
     publish: Callable[[Layout, ChunkLayout], None] | None = None
+    # A large sheet may be read in two at once (see sheet_split.py).
+    split: Split | None = None
 
 
 @dataclass

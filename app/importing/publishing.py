@@ -63,6 +63,7 @@ def store_chunks(session: Session, job_id: int, chunks: list[ChunkLayout], first
             "record_count": chunk.record_count,
             "start_offset": chunk.start_offset,
             "end_offset": chunk.end_offset,
+            "rows_key": chunk.rows_key,
         }
         for offset, chunk in enumerate(chunks)
     ]

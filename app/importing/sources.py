@@ -11,6 +11,7 @@ from app.importing.formats import FileType
 from app.importing.limits import ReadLimits
 from app.importing.readers.delimited import ENCODINGS, detect_delimiter, read_records
 from app.importing.readers.keyed import read_json_array, read_json_lines
+from app.importing.readers.sheet_xml import RowPlace
 from app.importing.readers.workbook import SheetCell, cell_text, iter_sheet
 
 NamedRow = tuple[int, str | None, list[str], list[SheetCell]]
@@ -22,8 +23,11 @@ def _checked_width(names: list[str], limits: ReadLimits) -> list[str]:
     return names
 
 
-def xlsx_rows(source: IO[bytes], sheet_name: str | None, limits: ReadLimits) -> Iterator[NamedRow]:
-    rows = iter_sheet(source, sheet_name, limits=limits.zip)
+def xlsx_rows(
+    source: IO[bytes], sheet_name: str | None, limits: ReadLimits, skip_to: int = 0, place: RowPlace | None = None
+) -> Iterator[NamedRow]:
+    """The sheet's rows after its header row (see iter_sheet for `skip_to` and `place`)."""
+    rows = iter_sheet(source, sheet_name, limits=limits.zip, skip_to=skip_to, place=place)
     first = next(rows, None)
     if first is None:
         raise UnreadableFile("the sheet is empty: it has no header row")

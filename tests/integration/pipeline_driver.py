@@ -36,6 +36,9 @@ class RecordingQueue:
     def enqueue_chunk(self, job_id: int, chunk_no: int) -> None:
         self.steps.append(("chunk", (job_id, chunk_no)))
 
+    def enqueue_piece(self, job_id: int) -> None:
+        self.steps.append(("piece", (job_id,)))
+
 
 def make_runtime(db: Database, tmp_path: Path, chunk_rows: int = 2) -> tuple[Runtime, RecordingQueue]:
     settings = replace(Settings.from_env({"IMPORTER_DATA_DIR": str(tmp_path)}), chunk_rows=chunk_rows)
@@ -96,6 +99,8 @@ def drain(runtime: Runtime, queue: RecordingQueue) -> int:
         name, args = queue.steps.popleft()
         if name == "plan":
             pipeline.plan(runtime, *args)
+        elif name == "piece":
+            pipeline.read_sheet_piece(runtime, *args)
         else:
             pipeline.run_chunk(runtime, *args)
         ran += 1

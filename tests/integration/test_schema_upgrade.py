@@ -37,3 +37,12 @@ def test_product_and_sku_pages_keep_room_for_updated_rows(pg_url: str) -> None:
         assert options == {"product": ["fillfactor=50"], "sku": ["fillfactor=90"]}
     finally:
         database.dispose()
+
+
+def test_chunks_of_earlier_versions_get_the_column_naming_their_rows_file(database: Database) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE import_chunk DROP COLUMN rows_key"))
+
+    database.create_schema()
+
+    assert "rows_key" in {column["name"] for column in inspect(database.engine).get_columns("import_chunk")}

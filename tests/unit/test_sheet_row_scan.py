@@ -79,6 +79,7 @@ PLAIN_CELL = st.one_of(
     st.sampled_from(["0", "1"]).map(lambda b: f'<c r="{{col}}{{row}}" t="b"><v>{b}</v></c>'),
     TEXT.map(lambda text: f'<c r="{{col}}{{row}}" t="str"><v>{text}</v></c>'),
     st.just('<c r="{col}{row}" s="2"/>'),
+    st.just('<c r="{col}{row}" t="inlineStr" />'),
     st.just("<c><v>7</v></c>"),  # no reference: the next column
     st.just('<c r="{col}{row}" t="inlineStr"><is><t></t></is></c>'),
 )

@@ -36,10 +36,11 @@ _SHEET_DATA = b"<sheetData>"
 # about 7 MB of match tuples while it lasts.
 MAX_SCANNED_ROW = 1 << 18
 
-# One plain cell, or (last group) anything else, up to the next tag.
+# One plain cell (an empty one may end ` />`, as openpyxl writes it), or (last group) anything else, up to
+# the next tag.
 _CELL = re.compile(
     r'<c(?: r="([A-Z]{1,3})[0-9]+")?(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?'
-    rf"(?:/>|>(?:<v>({TEXT})</v>|<is><t>({TEXT})</t></is>)?</c>)|([\s\S][^<]*)"
+    rf"(?: ?/>|>(?:<v>({TEXT})</v>|<is><t>({TEXT})</t></is>)?</c>)|([\s\S][^<]*)"
 )
 # A row's other attributes: names as XML allows them in ASCII, values of characters XML allows but '<' and
 # '&' (whose meaning expat would have to give). One pattern for both, so that the names found are the names.
@@ -63,6 +64,7 @@ class SheetRows:
         self.dated = {str(index) for index in dated}
         self.columns: dict[str, int] = {}
         self.done: list[tuple[int, list[SheetValue]]] = []
+        self.ends: list[int] = []  # where each row of `done` ends in the part: -1 for a row expat read
         self.row_number = 0
         self.cells: list[SheetValue] = []
         self.column, self.kind, self.style = 0, "n", "0"
@@ -117,6 +119,7 @@ class SheetRows:
             return
         elif name == "row":
             self.done.append((self.row_number, self.cells))
+            self.ends.append(-1)
             if self.depth == self.rows_depth:
                 self.boundary = self.parser.CurrentByteIndex + len(_ROW_END)
         elif ":" in name:
@@ -139,8 +142,9 @@ class SheetRows:
         with the `<sheetData>` start tag or with the end tag of one of its rows (not inside a comment)."""
         return self.depth == self.rows_depth and self.boundary == fed
 
-    def take(self, unit: bytes) -> bool:
-        """Read one row in the plain form; False, having read nothing, when `unit` is not one."""
+    def take(self, unit: bytes, end: int) -> bool:
+        """Read one row in the plain form, which ends at byte `end` of the part; False, having read nothing,
+        when `unit` is not one."""
         text = plain_markup(unit)
         if text is None:
             return False
@@ -174,6 +178,7 @@ class SheetRows:
         number = start.group(1)
         self.row_number = int(number) if number else self.row_number + 1
         self.done.append((self.row_number, cells))
+        self.ends.append(end)
         self.cells = cells  # as expat leaves it: what stray cells after this row would be added to
         return True
 

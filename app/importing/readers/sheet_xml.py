@@ -17,6 +17,7 @@ import posixpath
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 from xml.parsers import expat
 
@@ -194,20 +195,57 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     return dated
 
 
+@dataclass
+class RowPlace:
+    """Where the row a reader last gave ends in the sheet's part: -1 when expat read it (only a scanned
+    row's place is known)."""
+
+    end: int = -1
+
+
+class NoPieceStart(Exception):
+    """A sheet cannot be read from the middle: its start or the rows where the reading would begin are
+    not in the plain form, so what stands before them is not known without reading it."""
+
+
+def sheet_part_size(source: IO[bytes], sheet_name: str | None = None, limits: ZipLimits | None = None) -> int:
+    """The size of the sheet's XML as the ZIP declares it; 0 when that cannot be told (the reading says
+    what is wrong). The stream is rewound."""
+    try:
+        archive, _ = open_archive(source, limits or ZipLimits(), "the XLSX file")
+        with archive:
+            return archive.getinfo(_sheet_path(archive, sheet_name)).file_size
+    except Exception:  # only a hint: the reading that follows refuses what is damaged
+        return 0
+    finally:
+        source.seek(0)
+
+
 def read_sheet(
-    source: IO[bytes], sheet_name: str | None = None, limits: ZipLimits | None = None, scan: bool = True
+    source: IO[bytes],
+    sheet_name: str | None = None,
+    limits: ZipLimits | None = None,
+    scan: bool = True,
+    *,
+    skip_to: int = 0,
+    place: RowPlace | None = None,
 ) -> Iterator[tuple[int, list[SheetValue]]]:
     """(row number, cells) for every row the sheet stores, in order; UnreadableFile if it is damaged.
 
     Plain rows and shared strings are scanned and the rest read with expat (see sheet_rows.py and
-    shared_strings.py); `scan=False` reads all of the workbook with expat."""
+    shared_strings.py); `scan=False` reads all of the workbook with expat.
+
+    `skip_to` reads the first row, then leaves out, unread, every row up to the first that ends at or
+    after that byte of the sheet's part, and reads on from there as if they had been scanned (see
+    sheet_pieces.py: what it reads is right only once a reading from the start confirms where it began).
+    `place` is kept at the end of the row last given."""
     archive, _ = open_archive(source, limits or ZipLimits(), "the XLSX file")
     with archive:
         try:
             rows = SheetRows(_shared_strings(archive, scan), _date_styles(archive))
             path = _sheet_path(archive, sheet_name)
             with archive.open(path) as stream:
-                yield from _rows(stream, rows, scan, path)
+                yield from _rows(stream, rows, scan, path, skip_to, place or RowPlace())
         except (_Refused, TooLong) as refusal:
             raise UnreadableFile(f"the XLSX file is refused: {refusal}") from None
         except (
@@ -226,21 +264,40 @@ def read_sheet(
             ) from None
 
 
-def _rows(stream: IO[bytes], rows: SheetRows, scan: bool, path: str) -> Iterator[tuple[int, list[SheetValue]]]:
+def _rows(
+    stream: IO[bytes], rows: SheetRows, scan: bool, path: str, skip_to: int, place: RowPlace
+) -> Iterator[tuple[int, list[SheetValue]]]:
     """The sheet's rows: each piece that is a plain row where expat stands between rows is scanned, and
     expat reads everything else."""
     parser = rows.parser = _parser(rows.start, rows.end, rows.data)
     blocks = iter(lambda: stream.read(_BLOCK), b"")
     feeder, between = _Feeder(parser, path), False
+    first = leaving_out = skip_to > 0  # the first row is to be scanned, then rows left out up to skip_to
     for kind, piece in pieces(blocks) if scan else (("xml", block) for block in blocks):
-        if between and kind == "row" and rows.take(piece):
+        end = feeder.fed + feeder.scanned + len(piece)
+        if leaving_out and not first:
+            if not (between and kind == "row"):
+                raise NoPieceStart
             feeder.scanned += len(piece)
+            if end >= skip_to:
+                leaving_out, rows.row_number = False, -1  # unknown: the next row must say its number
+            continue
+        if between and kind == "row" and rows.take(piece, end):
+            feeder.scanned += len(piece)
+            first = False
+        elif first and (kind == "row" or rows.rows_depth >= 0):
+            raise NoPieceStart  # the first row is not plain, or the sheet is not cut into rows
         elif feeder.feed(piece, now=kind == "xml"):
             between = rows.between_rows(feeder.fed)
         else:
             between = False  # the row waits with others for expat
         if rows.done:
-            yield from rows.done
+            if first:
+                raise NoPieceStart  # rows expat read before the first row was scanned
+            for row, place.end in zip(rows.done, rows.ends, strict=True):
+                yield row
             rows.done.clear()
+            rows.ends.clear()
     feeder.finish()
-    yield from rows.done
+    for row, place.end in zip(rows.done, rows.ends, strict=True):
+        yield row

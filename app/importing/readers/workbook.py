@@ -9,7 +9,7 @@ from typing import IO
 
 from app.importing.archives import ZipLimits
 from app.importing.readers.sheet_rows import SheetValue, serial_date
-from app.importing.readers.sheet_xml import read_sheet
+from app.importing.readers.sheet_xml import RowPlace, read_sheet
 from specifications.model import ColumnKind
 
 SheetCell = str | int | float | bool | datetime | date | time | Decimal | None
@@ -17,7 +17,12 @@ _WHOLE_NUMBER_KINDS = frozenset({ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnK
 
 
 def iter_sheet(
-    source: IO[bytes], sheet_name: str | None = None, limits: ZipLimits | None = None
+    source: IO[bytes],
+    sheet_name: str | None = None,
+    limits: ZipLimits | None = None,
+    *,
+    skip_to: int = 0,
+    place: RowPlace | None = None,
 ) -> Iterator[tuple[int, list[SheetValue]]]:
     """(row number, cells) for every row of the sheet that the file stores, in order.
 
@@ -25,7 +30,7 @@ def iter_sheet(
     shared strings scanned, the rest read by expat, which refuses DTDs, entity expansion and external
     entities; markup tokens and texts past their limits are refused (xml_text.py).
     """
-    return read_sheet(source, sheet_name, limits)
+    return read_sheet(source, sheet_name, limits, skip_to=skip_to, place=place)
 
 
 def _float_text(value: float, kind: ColumnKind | None) -> str:

@@ -1,0 +1,170 @@
+"""A large sheet is read by two workers at once: the plan from its start, a piece from its middle. The import
+lands as a reading from the start would land it, whether the piece is taken, taken over or never started."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlmodel import col, select
+
+from app import jobs
+from app.commerce.products import Product, Sku
+from app.db import Database
+from app.importing import pipeline
+from app.importing.formats import FileType
+from app.importing.sheet_pieces import STALE_SECONDS, SheetPiece
+from app.jobs import ImportChunk, ImportState, OnError
+from app.runtime import Runtime
+from app.service import failed_rows
+from tests.factories import CONTRACT_HEADER, make_xlsx, product_row
+from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+
+HEADER = [*CONTRACT_HEADER, "options[Size]"]
+
+
+def catalog(products: int) -> list[list[str]]:
+    """Products 0, 1, ... each followed by two SKU rows of its own."""
+    rows = []
+    for n in range(products):
+        rows.append([*product_row(f"P{n}"), ""])
+        rows += [[*product_row(f"P{n}-{size}", **{"SKU Indicator": "Y"}), size] for size in ("S", "M")]
+    return rows
+
+
+@dataclass
+class IdleSecondWorker(RecordingQueue):
+    """A queue whose piece runs the moment the plan asks for it, as a second, idle worker would take it."""
+
+    runtime: Runtime | None = None
+
+    def enqueue_piece(self, job_id: int) -> None:
+        assert self.runtime is not None
+        pipeline.read_sheet_piece(self.runtime, job_id)
+
+
+def split_runtime(database: Database, tmp_path: Path, second_worker: bool) -> tuple[Runtime, RecordingQueue]:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=4)
+    runtime = replace(runtime, settings=replace(runtime.settings, sheet_split_bytes=1))  # every sheet in two
+    if second_worker:
+        queue = IdleSecondWorker()
+        runtime = replace(runtime, queue=queue)
+        queue.runtime = runtime
+    else:
+        runtime = replace(runtime, queue=queue)
+    return runtime, queue
+
+
+def chunks(database: Database, job_id: int) -> list[ImportChunk]:
+    with database.read() as session:
+        return list(
+            session.exec(select(ImportChunk).where(ImportChunk.job_id == job_id).order_by(col(ImportChunk.chunk_no)))
+        )
+
+
+def piece(database: Database, job_id: int) -> SheetPiece:
+    with database.read() as session:
+        found = session.get(SheetPiece, job_id)
+    assert found is not None
+    return found
+
+
+def landed(database: Database) -> tuple[list[str], list[tuple[str, str]]]:
+    with database.read() as session:
+        products = sorted(session.exec(select(Product.sku_number).where(Product.catalog_id == -2)))
+        skus = sorted(session.exec(select(Sku.sku_number, Sku.product_sku_number).where(Sku.catalog_id == -2)))
+    return products, [(sku, parent) for sku, parent in skus]
+
+
+def expected(products: int) -> tuple[list[str], list[tuple[str, str]]]:
+    names = [f"P{n}" for n in range(products)]
+    return sorted(names), sorted((f"{name}-{size}", name) for name in names for size in ("S", "M"))
+
+
+def test_the_second_half_read_by_another_worker_lands_with_every_sku_beside_its_product(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = split_runtime(database, tmp_path, second_worker=True)
+    job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
+
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.total_records, done.records_created) == (ImportState.COMPLETED, 60, 60)
+    assert landed(database) == expected(20)
+    halves = chunks(database, job_id)
+    second = [chunk for chunk in halves if chunk.rows_key is not None]
+    assert second and halves[-1].rows_key is not None and halves[0].rows_key is None  # the piece's chunks came last
+    assert (second[0].first_row - 2) % 3 == 0  # the piece starts at a product's row, never at one of its SKUs
+    assert piece(database, job_id).state == "done"
+
+
+def test_one_worker_alone_reads_the_whole_sheet_when_the_piece_has_not_started(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = split_runtime(database, tmp_path, second_worker=False)
+    job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
+
+    drain(runtime, queue)  # one step at a time: the plan reaches the middle before the piece's task runs
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created) == (ImportState.COMPLETED, 60)
+    assert landed(database) == expected(20)
+    assert all(chunk.rows_key is None for chunk in chunks(database, job_id))
+    assert piece(database, job_id).state == "taken"  # and its task, run after, read nothing
+
+
+def test_failed_rows_of_both_halves_are_in_the_download(database: Database, tmp_path: Path) -> None:
+    runtime, queue = split_runtime(database, tmp_path, second_worker=True)
+    rows = catalog(20)
+    rows[3][HEADER.index("Retail Price")] = "cheap"  # a product in the first half
+    rows[54][HEADER.index("Retail Price")] = "dear"  # and one in the second
+    principal = make_principal(database)
+    job_id = submit(runtime, principal, make_xlsx(rows, header=HEADER), FileType.XLSX, on_error=OnError.SKIP)
+
+    drain(runtime, queue)
+
+    assert any(chunk.rows_key for chunk in chunks(database, job_id))
+    assert job(runtime, job_id).records_failed == 6  # each product with its two SKU rows
+    _, _, body = failed_rows(runtime, principal, job_id)  # a workbook, as the upload was
+    sheet = load_workbook(io.BytesIO(b"".join(body))).active
+    assert sheet is not None
+    skus = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert skus == ["P1", "P1-S", "P1-M", "P18", "P18-S", "P18-M"]
+
+
+@dataclass
+class DyingSecondWorker(RecordingQueue):
+    """A queue whose worker claims the piece and dies at once: its row is left "reading", untouched since."""
+
+    runtime: Runtime | None = None
+
+    def enqueue_piece(self, job_id: int) -> None:
+        assert self.runtime is not None
+        super().enqueue_piece(job_id)  # redelivered later, as a message whose worker was lost
+        with self.runtime.db.write() as session:
+            found = session.get(SheetPiece, job_id)
+            assert found is not None
+            found.state, found.reader = "reading", "a worker that died"
+            found.updated_at = jobs.utcnow() - timedelta(seconds=STALE_SECONDS + 1)
+
+
+def test_a_piece_whose_worker_died_is_read_by_the_plan_and_the_import_lands_once(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    queue = DyingSecondWorker()
+    runtime = replace(runtime, queue=queue)
+    queue.runtime = runtime
+    job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
+
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created) == (ImportState.COMPLETED, 60)
+    assert landed(database) == expected(20)
+    assert all(chunk.rows_key is None for chunk in chunks(database, job_id))
+    assert piece(database, job_id).state == "taken"

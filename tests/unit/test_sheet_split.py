@@ -1,0 +1,190 @@
+"""A sheet read in two halves at once gives exactly the rows and chunks' records of a reading from its start,
+or the same refusal; a product's SKU rows are never cut from it."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.errors import UnreadableFile
+from app.importing.chunking import ChunkLayout
+from app.importing.limits import ReadLimits
+from app.importing.normalized import read_normalized
+from app.importing.normalized_planning import plan_xlsx
+from app.importing.planning import Layout, PieceRows, Plan
+from app.importing.sheet_split import PieceRead, read_piece
+from app.storage import LocalUploadStorage
+from specifications import ImportType, find_specification
+from tests.unit.test_sheet_row_scan import BETWEEN_ROWS, BROKEN_CELL, OTHER_CELL, ROW_START, TEXT, workbook
+
+FOUND = find_specification(ImportType.PRODUCT, "DefaultProductImportSpecification")
+assert FOUND is not None
+SPEC = FOUND
+HEADER = (
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>SKU Number</t></is></c><c r="B1" t="inlineStr"><is><t>SKU Indicator'
+    '</t></is></c><c r="C1" t="inlineStr"><is><t>Product Title</t></is></c><c r="D1" t="inlineStr"><is><t>Product '
+    'Description</t></is></c><c r="E1" t="inlineStr"><is><t>Retail Price</t></is></c></row>'
+)
+
+
+class EagerPiece:
+    """The piece read to its end as soon as the plan starts it, as an idle worker would."""
+
+    def __init__(self, plan: Plan, target: int | None) -> None:
+        self.plan, self.target = plan, target
+        self.read: PieceRead | None = None
+        self.asked: tuple[int, int] | None = None
+
+    def begin(self, sheet_bytes: int) -> int | None:
+        target = self.target if self.target is not None else sheet_bytes // 2
+        self.read = read_piece(self.plan, target)
+        return target
+
+    def piece_at(self, start: int, first_row: int) -> PieceRows | None:
+        assert self.read is not None
+        self.asked = (start, first_row)
+        if (self.read.start, self.read.first_row) != (start, first_row):
+            return None
+        if self.read.error is not None:
+            raise UnreadableFile(self.read.error)
+        return PieceRows(self.read.chunks, sum(chunk.record_count for chunk in self.read.chunks))
+
+
+def plan_of(tmp_path: Path, data: bytes, chunk_rows: int = 2) -> Plan:
+    storage = LocalUploadStorage(tmp_path / uuid.uuid4().hex)
+    writer = storage.create("upload")
+    writer.write(data)
+    writer.close()
+    return Plan(storage, "upload", SPEC, chunk_rows, ReadLimits())
+
+
+def rows_of(plan: Plan, layout: Layout) -> list[tuple[int, list[str]]]:
+    rows = []
+    for chunk in layout.chunks:
+        data = plan.storage.read_range(chunk.rows_key or layout.rows_key or "", chunk.start_offset, chunk.end_offset)
+        rows += [(row.number, row.cells) for row in read_normalized(io.BytesIO(data))]
+    return rows
+
+
+def planned(plan: Plan) -> tuple[list[tuple[int, list[str]]], list[int]] | str:
+    """The rows every chunk reads and each chunk's first row, or the refusal."""
+    try:
+        layout = plan_xlsx(plan)
+    except UnreadableFile as error:
+        return str(error)
+    return rows_of(plan, layout), [chunk.first_row for chunk in layout.chunks]
+
+
+def read_in_two(plan: Plan, target: int | None = None) -> tuple[object, EagerPiece]:
+    piece = EagerPiece(plan, target)
+    return planned(replace(plan, split=piece)), piece
+
+
+# Product rows (column B empty) and SKU rows (B is "Y"), plain or not, with what may stand between rows.
+SKU_CELL = st.sampled_from(['<c r="B{row}" t="inlineStr"><is><t>Y</t></is></c>', ""])
+CELL = st.one_of(
+    TEXT.map(lambda text: f'<c r="C{{row}}" t="inlineStr"><is><t>{text}</t></is></c>'), OTHER_CELL, BROKEN_CELL
+)
+
+
+@st.composite
+def product_sheet(draw: st.DrawFn) -> str:
+    rows = [HEADER]
+    odd = draw(st.booleans())
+    for row in range(2, draw(st.integers(2, 24)) + 2):
+        between = draw(BETWEEN_ROWS) if odd else ""
+        start = draw(ROW_START) if odd else '<row r="{row}">'
+        cells = f'<c r="A{{row}}" t="inlineStr"><is><t>P{row}</t></is></c>{draw(SKU_CELL)}'
+        if odd and draw(st.booleans()):
+            cells += draw(CELL)
+        rows.append((between + start + cells + "</row>").replace("{row}", str(row)).replace("{col}", "C"))
+    return "<sheetData>" + "".join(rows) + "</sheetData>"
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(sheet=product_sheet(), share=st.floats(0.0, 1.0))
+def test_a_sheet_read_in_two_gives_what_a_reading_from_its_start_gives(
+    tmp_path: Path, sheet: str, share: float
+) -> None:
+    plan = plan_of(tmp_path, workbook(sheet))
+    target = max(1, int(share * len(sheet)))
+
+    whole = planned(plan)
+    in_two, _ = read_in_two(plan, target)
+
+    if isinstance(whole, str):
+        assert in_two == whole
+    else:
+        assert isinstance(in_two, tuple)
+        assert whole[0]  # every sheet has rows
+        assert in_two[0] == whole[0]  # the same rows, numbered the same, in the same order
+
+
+def products_and_skus(count: int) -> str:
+    """Products P2, P5, ... each followed by two of its SKU rows."""
+    rows = [HEADER]
+    for row in range(2, count + 2):
+        sku = '<c r="B{row}" t="inlineStr"><is><t>Y</t></is></c>' if (row - 2) % 3 else ""
+        rows.append(f'<row r="{row}"><c r="A{row}" t="inlineStr"><is><t>P{row}</t></is></c>{sku.format(row=row)}</row>')
+    return "<sheetData>" + "".join(rows) + "</sheetData>"
+
+
+def test_the_second_half_starts_at_a_product_and_is_read_by_the_piece(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, workbook(products_and_skus(60)))
+    whole = planned(plan)
+
+    in_two, piece = read_in_two(plan)
+
+    assert piece.read is not None and piece.read.first_row is not None
+    assert (piece.read.first_row - 2) % 3 == 0  # a product's row, never one of its SKUs
+    assert isinstance(in_two, tuple) and isinstance(whole, tuple)
+    assert in_two[0] == whole[0]
+    assert piece.read.first_row in in_two[1]  # a chunk of the piece's own starts there
+    assert piece.asked == (piece.read.start, piece.read.first_row)
+
+
+def test_a_piece_whose_start_lies_in_a_comment_is_not_taken_and_the_plan_reads_on(tmp_path: Path) -> None:
+    rows = products_and_skus(30)
+    middle = rows.index('<row r="17">')
+    fake = '<row r="90"><c r="A90" t="inlineStr"><is><t>P90</t></is></c></row>' * 3
+    sheet = rows[:middle] + f"<!-- {fake} -->" + rows[middle:]
+    plan = plan_of(tmp_path, workbook(sheet))
+
+    in_two, piece = read_in_two(plan, target=len(f'<worksheet xmlns="x"><dimension ref="A1"/>{rows[:middle]}') + 30)
+
+    assert isinstance(in_two, tuple)
+    whole = planned(plan)
+    assert isinstance(whole, tuple) and in_two[0] == whole[0]
+    assert all(number != 90 for number, _ in in_two[0])
+    assert piece.read is not None
+
+
+def test_a_sheet_damaged_after_the_piece_began_is_refused_as_a_reading_from_its_start_refuses_it(
+    tmp_path: Path,
+) -> None:
+    sheet = products_and_skus(60).replace('<row r="55">', '<row r="55"><c r="A55"><v>1</c>')
+    plan = plan_of(tmp_path, workbook(sheet))
+    whole = planned(plan)
+
+    in_two, piece = read_in_two(plan)
+
+    assert isinstance(whole, str) and "mismatched tag at byte" in whole
+    assert piece.read is not None and piece.read.error is not None  # the piece found it, and the plan took it
+    assert in_two == whole
+
+
+def test_chunk_layouts_of_the_piece_name_its_own_rows_file(tmp_path: Path) -> None:
+    plan = plan_of(tmp_path, workbook(products_and_skus(60)))
+
+    layout = plan_xlsx(replace(plan, split=EagerPiece(plan, None)))
+
+    keys = [chunk.rows_key for chunk in layout.chunks]
+    assert keys[0] is None and keys[-1] is not None and keys[-1] != layout.rows_key
+    assert all(isinstance(chunk, ChunkLayout) for chunk in layout.chunks)
