@@ -74,12 +74,23 @@ def plan_xlsx(plan: Plan) -> Layout:
             normalizer.add(xlsx_rows(source, name, plan.limits, place=place), watch=cuts[0] if cuts else None)
         return []
 
-    layout = _normalized(plan, write, publishing=True)
-    piece = cuts[0].piece if cuts else None
-    if piece is not None and layout.chunks:
-        if layout.total_records + piece.records > plan.limits.max_rows:
-            raise UnreadableFile(f"the file has more than {plan.limits.max_rows} rows, the limit (IMPORTER_MAX_ROWS)")
-        layout.chunks += piece.chunks
+    joined = False
+    try:
+        layout = _normalized(plan, write, publishing=True)
+        piece = cuts[0].piece if cuts else None
+        if piece is not None and layout.chunks:
+            # What a reading from the start meets first: the row over the limit, or the damage after it.
+            if layout.total_records + piece.records > plan.limits.max_rows:
+                raise UnreadableFile(
+                    f"the file has more than {plan.limits.max_rows} rows, the limit (IMPORTER_MAX_ROWS)"
+                )
+            if piece.error is not None:
+                raise UnreadableFile(piece.error)
+            layout.chunks += piece.chunks
+            joined = True
+    finally:
+        if cuts and not joined:
+            cuts[0].split.release()
     return layout
 
 

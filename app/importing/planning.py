@@ -38,10 +38,11 @@ class ReadOptions:
 @dataclass(frozen=True)
 class PieceRows:
     """What a piece of a sheet read, once the plan takes it: its chunks (each naming its rows file) and
-    how many records they hold (see sheet_split.py)."""
+    how many records they hold, or the damage it found and the records it read before (sheet_split.py)."""
 
     chunks: list[ChunkLayout]
     records: int
+    error: str | None = None
 
 
 class Split(Protocol):
@@ -52,8 +53,12 @@ class Split(Protocol):
         ...
 
     def piece_at(self, start: int, first_row: int) -> PieceRows | None:
-        """The piece's rows if it began at byte `start` with row `first_row`, else None (the plan reads
-        on); UnreadableFile if the piece found the sheet damaged after that start."""
+        """What the piece read if it began at byte `start` with row `first_row`, else None (the plan reads
+        on, and the piece stops)."""
+        ...
+
+    def release(self) -> None:
+        """The plan ends without the piece's rows: stop the piece, and drop what it wrote."""
         ...
 
 

@@ -13,6 +13,7 @@ among them, or the sheet is read whole by the plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -31,7 +32,7 @@ class PlanCut:
     """Watches the plan's rows for the place where the piece would begin, and asks for the piece there."""
 
     def __init__(self, split: Split, target: int, normalizer: Normalizer, place: RowPlace) -> None:
-        self._split, self._target, self._normalizer, self._place = split, target, normalizer, place
+        self.split, self._target, self._normalizer, self._place = split, target, normalizer, place
         self._starts: RecordStarts | None = None  # once the row that crosses the target went by
         self._last_end = -1  # where the last row ends, if the scan read it
         self._unsure = False  # a row of unknown place since the last known one before the target
@@ -54,7 +55,7 @@ class PlanCut:
             return "write"
         if self._starts.starts(cells, blank):
             self.done = True
-            self.piece = self._split.piece_at(self._last_end, number)
+            self.piece = self.split.piece_at(self._last_end, number)
             return "write" if self.piece is None else "stop"
         if end < 0:
             self.done = True
@@ -65,8 +66,8 @@ class PlanCut:
 class _PieceStart:
     """Drops the piece's rows up to the one that starts a record (by the same rule as PlanCut)."""
 
-    def __init__(self, normalizer: Normalizer, place: RowPlace) -> None:
-        self._normalizer, self._place = normalizer, place
+    def __init__(self, normalizer: Normalizer, place: RowPlace, plan: Plan, found: Found | None) -> None:
+        self._normalizer, self._place, self._plan, self._found = normalizer, place, plan, found
         self._starts: RecordStarts | None = None
         self._last_end = -1
         self.start: int | None = None
@@ -75,37 +76,48 @@ class _PieceStart:
     def __call__(self, number: int, cells: list[str], blank: bool) -> Seen:
         if self.start is not None:
             return "write"
+        if number < 1:
+            raise NoPieceStart  # a row after those left out that does not say its number: its number is not known
         if self._starts is None:
             self._starts = RecordStarts(self._normalizer.header)
         if self._starts.starts(cells, blank):
             self.start, self.first_row = self._last_end, number
             self._normalizer.restart_at(number)
+            if self._found is not None:
+                self._found(self._last_end, number)
             return "write"
         if self._place.end < 0:
             raise NoPieceStart  # the rows before the start must have known places
         self._last_end = self._place.end
+        self._plan.heartbeat()
         return "drop"
+
+
+# Told where the piece begins as soon as it knows: (byte, row number).
+Found = Callable[[int, int], None]
 
 
 @dataclass
 class PieceRead:
-    """What reading a piece found: where it began (None: it could not), its rows, or what stopped it."""
+    """What reading a piece found: where it began (None: it could not), its rows and how many records they
+    hold, or what stopped it after it began (and how many records it had read by then)."""
 
     start: int | None = None
     first_row: int | None = None
     rows_key: str | None = None
     chunks: list[ChunkLayout] = field(default_factory=list)
+    records: int = 0
     error: str | None = None
 
 
-def read_piece(plan: Plan, target: int) -> PieceRead:
+def read_piece(plan: Plan, target: int, found: Found | None = None) -> PieceRead:
     """Read the sheet from the first row that starts a record after the row crossing byte `target`,
     writing its normalized rows to a file of its own and cutting them into chunks."""
     rows_key = rows_key_for(plan.key)
     writer = NormalizedWriter(plan.storage, rows_key)
     normalizer = Normalizer(plan.spec, writer, plan.limits, plan.chunk_rows, plan.heartbeat)
     place = RowPlace()
-    start = _PieceStart(normalizer, place)
+    start = _PieceStart(normalizer, place, plan, found)
     try:
         with seekable_copy(plan.storage, plan.key) as source:
             normalizer.add(xlsx_rows(source, plan.options.sheet_name, plan.limits, target, place), watch=start)
@@ -117,7 +129,7 @@ def read_piece(plan: Plan, target: int) -> PieceRead:
         writer.discard()
         if start.start is None:  # what it read before its start is not known to be the sheet's rows
             return PieceRead()
-        return PieceRead(start.start, start.first_row, error=str(error))
+        return PieceRead(start.start, start.first_row, records=normalizer.records, error=str(error))
     except BaseException:
         writer.discard()
         raise
@@ -128,4 +140,4 @@ def read_piece(plan: Plan, target: int) -> PieceRead:
         ChunkLayout(chunk.first_row, chunk.record_count, chunk.start_offset, chunk.end_offset, rows_key)
         for chunk in normalizer.finish()
     ]
-    return PieceRead(start.start, start.first_row, rows_key, chunks)
+    return PieceRead(start.start, start.first_row, rows_key, chunks, normalizer.records)

@@ -4,9 +4,11 @@ lands as a reading from the start would land it, whether the piece is taken, tak
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
 
 from openpyxl import load_workbook
 from sqlmodel import col, select
@@ -14,8 +16,9 @@ from sqlmodel import col, select
 from app import jobs
 from app.commerce.products import Product, Sku
 from app.db import Database
-from app.importing import pipeline
+from app.importing import pipeline, sheet_pieces
 from app.importing.formats import FileType
+from app.importing.normalized import NormalizedWriter
 from app.importing.sheet_pieces import STALE_SECONDS, SheetPiece
 from app.jobs import ImportChunk, ImportState, OnError
 from app.runtime import Runtime
@@ -168,3 +171,73 @@ def test_a_piece_whose_worker_died_is_read_by_the_plan_and_the_import_lands_once
     assert landed(database) == expected(20)
     assert all(chunk.rows_key is None for chunk in chunks(database, job_id))
     assert piece(database, job_id).state == "taken"
+
+
+def test_a_piece_the_plan_took_between_its_task_looking_and_claiming_is_left_alone(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    job_id = submit(runtime, make_principal(database), make_xlsx(catalog(2), header=HEADER), FileType.XLSX)
+    with database.write() as session:
+        jobs.move(session, job_id, ImportState.IN_PROCESS)
+        session.add(SheetPiece(job_id=job_id, target=100, state="queued"))
+    seen_by_task, seen_by_plan = piece(database, job_id), piece(database, job_id)
+
+    plan_took = sheet_pieces._take(runtime, seen_by_plan)
+    task_claimed = sheet_pieces._claim(runtime, seen_by_task, "the piece's task")
+
+    assert (plan_took, task_claimed) == (True, False)
+    assert (piece(database, job_id).state, piece(database, job_id).reader) == ("taken", None)
+
+
+def test_a_piece_left_unused_by_a_plan_that_failed_leaves_no_rows_behind(database: Database, tmp_path: Path) -> None:
+    runtime, queue = split_runtime(database, tmp_path, second_worker=True)
+    body = damaged_row(make_xlsx(catalog(20), header=HEADER), "P2")  # in the first half
+    job_id = submit(runtime, make_principal(database), body, FileType.XLSX)
+
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.FAILED
+    left = piece(database, job_id)
+    assert left.state == "taken" and left.rows_key is not None  # the piece had read its half
+    assert not runtime.storage.exists(left.rows_key)
+
+
+@dataclass
+class FailingSecondWorker(IdleSecondWorker):
+    """A second worker whose disk is full while it reads the piece."""
+
+    def enqueue_piece(self, job_id: int) -> None:
+        def disk_full(*_: object) -> int:
+            raise OSError(28, "No space left on device")
+
+        with mock.patch.object(NormalizedWriter, "write", disk_full):
+            super().enqueue_piece(job_id)
+
+
+def test_a_piece_that_cannot_write_its_rows_is_read_by_the_plan_instead(database: Database, tmp_path: Path) -> None:
+    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    queue = FailingSecondWorker()
+    runtime = replace(runtime, queue=queue)
+    queue.runtime = runtime
+    job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
+
+    drain(runtime, queue)
+
+    assert (job(runtime, job_id).state, job(runtime, job_id).records_created) == (ImportState.COMPLETED, 60)
+    assert landed(database) == expected(20)
+    assert all(chunk.rows_key is None for chunk in chunks(database, job_id))
+    assert piece(database, job_id).state == "taken"
+
+
+def damaged_row(body: bytes, sku: str) -> bytes:
+    """The workbook with the cell holding `sku` not closed."""
+    source = zipfile.ZipFile(io.BytesIO(body))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(f"<t>{sku}</t></is></c>".encode(), f"<t>{sku}</t></is>".encode(), 1)
+            target.writestr(info, data)
+    return out.getvalue()

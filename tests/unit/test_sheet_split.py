@@ -7,7 +7,9 @@ import io
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +19,7 @@ from app.importing.limits import ReadLimits
 from app.importing.normalized import read_normalized
 from app.importing.normalized_planning import plan_xlsx
 from app.importing.planning import Layout, PieceRows, Plan
+from app.importing.readers import sheet_rows
 from app.importing.sheet_split import PieceRead, read_piece
 from app.storage import LocalUploadStorage
 from specifications import ImportType, find_specification
@@ -39,6 +42,7 @@ class EagerPiece:
         self.plan, self.target = plan, target
         self.read: PieceRead | None = None
         self.asked: tuple[int, int] | None = None
+        self.released = False
 
     def begin(self, sheet_bytes: int) -> int | None:
         target = self.target if self.target is not None else sheet_bytes // 2
@@ -50,9 +54,10 @@ class EagerPiece:
         self.asked = (start, first_row)
         if (self.read.start, self.read.first_row) != (start, first_row):
             return None
-        if self.read.error is not None:
-            raise UnreadableFile(self.read.error)
-        return PieceRows(self.read.chunks, sum(chunk.record_count for chunk in self.read.chunks))
+        return PieceRows(self.read.chunks, self.read.records, self.read.error)
+
+    def release(self) -> None:
+        self.released = True
 
 
 def plan_of(tmp_path: Path, data: bytes, chunk_rows: int = 2) -> Plan:
@@ -188,3 +193,65 @@ def test_chunk_layouts_of_the_piece_name_its_own_rows_file(tmp_path: Path) -> No
     keys = [chunk.rows_key for chunk in layout.chunks]
     assert keys[0] is None and keys[-1] is not None and keys[-1] != layout.rows_key
     assert all(isinstance(chunk, ChunkLayout) for chunk in layout.chunks)
+
+
+def numbered_rows(first: int, last: int) -> str:
+    return "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>P{r}</t></is></c></row>' for r in range(first, last))
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        # rows after sheetData has ended, in another element: well-formed, and so must be the reading in two
+        f"<sheetData>{HEADER}{numbered_rows(2, 100)}</sheetData><foo>{numbered_rows(100, 3000)}</foo>",
+        # the same closed by </sheetData>: not well-formed, refused however read
+        f"<sheetData>{HEADER}{numbered_rows(2, 100)}</sheetData><foo>{numbered_rows(100, 3000)}</sheetData>",
+    ],
+)
+def test_rows_after_sheet_data_ended_are_never_where_a_piece_begins(tmp_path: Path, sheet: str) -> None:
+    plan = plan_of(tmp_path, workbook(sheet), chunk_rows=500)
+
+    in_two, piece = read_in_two(plan)
+
+    assert in_two == planned(plan)
+    assert piece.asked is None  # the plan could not tell what was open where the piece began
+
+
+def test_the_row_limit_passed_before_a_damage_in_the_second_half_is_what_is_said(tmp_path: Path) -> None:
+    sheet = products_and_skus(60).replace('<row r="55">', '<row r="55"><c r="A55"><v>1</c>')
+    plan = replace(plan_of(tmp_path, workbook(sheet)), limits=ReadLimits(max_rows=40))
+
+    in_two, piece = read_in_two(plan)
+
+    assert in_two == planned(plan) == "the file has more than 40 rows, the limit (IMPORTER_MAX_ROWS)"
+    assert piece.read is not None and piece.read.error is not None  # the damage comes after, in row order
+
+
+def test_text_outside_any_cell_counts_for_nothing_however_the_sheet_is_read(tmp_path: Path) -> None:
+    rows = [HEADER, f'<row r="2"><c r="A2" t="str"><f>x</f><v>{"a" * 700}</v></c></row>']
+    title = '<c r="C{0}" t="inlineStr"><is><t>' + "t" * 300 + "</t></is></c>"  # rows past expat's first block
+    rows += [
+        f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>P{r}</t></is></c>{title.format(r)}</row>' for r in range(3, 600)
+    ]
+    rows.append(f'<row r="600"><v>{"b" * 400}</v><c r="A600" t="inlineStr"><is><t>P600</t></is></c></row>')
+    plan = plan_of(tmp_path, workbook("<sheetData>" + "".join(rows) + "</sheetData>"), chunk_rows=50)
+
+    with mock.patch.object(sheet_rows, "MAX_TEXT", 1000):  # an earlier cell's 700 and these 400 are not one text
+        whole = planned(plan)
+        in_two, piece = read_in_two(plan)
+
+    assert isinstance(whole, tuple) and whole[0][-1] == (600, ["P600", "", "", "", ""])
+    assert isinstance(in_two, tuple) and in_two[0] == whole[0]
+    assert piece.asked is not None and piece.read is not None and piece.asked[0] == piece.read.start  # joined
+
+
+def test_rows_that_do_not_say_their_number_are_read_by_the_plan_and_the_piece_gives_up_at_once(
+    tmp_path: Path,
+) -> None:
+    rows = "".join(f'<row><c r="A{r}" t="inlineStr"><is><t>P{r}</t></is></c></row>' for r in range(2, 400))
+    plan = plan_of(tmp_path, workbook(f"<sheetData>{HEADER}{rows}</sheetData>"), chunk_rows=50)
+
+    in_two, piece = read_in_two(plan)
+
+    assert in_two == planned(plan)
+    assert piece.read is not None and (piece.read.start, piece.read.chunks) == (None, [])

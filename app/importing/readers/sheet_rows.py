@@ -72,9 +72,13 @@ class SheetRows:
         self.more: list[str] = []
         self.held = 0  # the cell's text so far: characters, and 64 for each piece (see MAX_TEXT)
         self.collecting = False
+        self.in_cell = False  # text is collected only inside a cell: elsewhere it is never used
         self.depth = 0  # elements open in what expat has read
         self.rows_depth = -1  # the depth inside sheetData, once expat has read its start tag
         self.boundary = -1  # the byte (of what expat read) just past `<sheetData>` or a row's end tag in it
+        # Once sheetData (or anything around it) has ended, the rows that follow are not where a reading
+        # from the middle would assume them: their places are not told (see sheet_split.py).
+        self.past_sheet_data = False
         self.parser: Any = None  # the expat parser these handlers belong to
 
     # The handlers run for every element of the sheet (three per text cell), so the usual unprefixed
@@ -86,11 +90,12 @@ class SheetRows:
             self.column = len(self.cells) if reference is None else self._column(reference.rstrip(_DIGITS))
             self.kind = attrs.get("t", "n")
             self.style = attrs.get("s", "0")
+            self.in_cell = True
             self.text = ""
             if self.more:
                 self.more = []
         elif name == "t" or name == "v":
-            self.collecting = True
+            self.collecting = self.in_cell
         elif name == "is":
             return
         elif name == "row":
@@ -106,7 +111,10 @@ class SheetRows:
 
     def end(self, name: str) -> None:
         self.depth -= 1
+        if self.depth < self.rows_depth:
+            self.past_sheet_data = True
         if name == "c":
+            self.in_cell = False
             if self.text:
                 cells = self.cells
                 while len(cells) < self.column:
@@ -178,7 +186,7 @@ class SheetRows:
         number = start.group(1)
         self.row_number = int(number) if number else self.row_number + 1
         self.done.append((self.row_number, cells))
-        self.ends.append(end)
+        self.ends.append(-1 if self.past_sheet_data else end)
         self.cells = cells  # as expat leaves it: what stray cells after this row would be added to
         return True
 
