@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from app.importing.sources import NamedRow, csv_rows, keyed_rows, xlsx_rows
 DATA_SUFFIXES = {".csv": FileType.CSV, ".tsv": FileType.CSV, ".txt": FileType.CSV, ".xlsx": FileType.XLSX,
                  ".json": FileType.JSON, ".jsonl": FileType.JSONL, ".ndjson": FileType.JSONL}  # fmt: skip
 ARCHIVE_SUFFIXES = (".zip", ".gz", ".7z", ".rar", ".tar")
+logger = logging.getLogger(__name__)
 JUNK = ("__MACOSX/", ".DS_Store", "Thumbs.db")
 Files = list[dict[str, object]]
 
@@ -90,7 +92,10 @@ def plan_xlsx(plan: Plan) -> Layout:
             joined = True
     finally:
         if cuts and not joined:
-            cuts[0].split.release()
+            try:
+                cuts[0].split.release()
+            except Exception:  # what stopped the plan, if anything, is the error to report
+                logger.exception("import.sheet_piece_not_released key=%s", plan.key)
     return layout
 
 

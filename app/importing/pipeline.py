@@ -29,7 +29,7 @@ from app.importing.problem_log import record_problems
 from app.importing.problems import ValidationProblem
 from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
 from app.importing.readers.delimited import SourceRow, set_field_limit
-from app.importing.sheet_pieces import SheetSplit, run_piece
+from app.importing.sheet_pieces import SheetSplit, mark_joined, run_piece
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
@@ -89,9 +89,12 @@ def plan(runtime: Runtime, job_id: int) -> None:
             jobs.fail(session, job_id, RECUT)
         return
     stored = publisher.published if publisher else len(published)
-    with runtime.db.write() as session:
-        if not _store_layout(session, job_id, layout, stored):
-            return
+    try:
+        with runtime.db.write() as session:
+            if not _store_layout(session, job_id, layout, stored):
+                return
+    except PlanAbandoned:  # the sheet's piece was let go meanwhile: the plan runs again (see the reaper)
+        return
     logger.info("import.planned job_id=%s records=%s chunks=%s", job_id, layout.total_records, len(layout.chunks))
     if published:
         enqueue_pending(runtime, job_id)
@@ -168,6 +171,9 @@ def _store_layout(session: Session, job_id: int, layout: Layout, stored: int) ->
     counts = {"chunk_count": len(layout.chunks), "total_records": layout.total_records}
     if not claim_planning(session, job_id, **reading_of(layout), **counts):
         return False
+    for rows_key in {chunk.rows_key for chunk in layout.chunks if chunk.rows_key}:
+        if not mark_joined(session, job_id, rows_key):
+            raise PlanAbandoned  # rolls the store back: a plan run beside this one let the piece go
     store_chunks(session, job_id, layout.chunks[stored:], stored)
     return True
 

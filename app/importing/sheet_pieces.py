@@ -8,6 +8,7 @@ One row per job in `sheet_piece` says where the piece stands:
   the plan would cut, and if the row goes untouched for STALE_SECONDS (its worker died).
 - done: where it began, its chunks, rows file and records, or the damage it found. The plan joins those
   rows if the piece began where it would cut; otherwise it reads on by itself.
+- joined: the plan stored the piece's chunks as the job's, in the transaction that stored its plan.
 - taken: the plan reads those rows itself, or ended without them. A worker still reading the piece stops
   at its next heartbeat and drops its rows; rows already written are dropped by the plan.
 
@@ -28,7 +29,7 @@ from datetime import datetime, timedelta
 
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import DateTime, String, Text, Update, update
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, Session, SQLModel, col
 
 from app import jobs
 from app.importing.chunking import ChunkLayout, Heartbeat
@@ -123,24 +124,26 @@ class SheetSplit:
             piece = self._look()
             if piece.state == "taken":
                 return None
-            if piece.state == "done":
+            if piece.state in ("done", "joined"):  # joined: by a run of this plan beside this one
                 return _joined(piece, start, first_row)
             elsewhere = piece.start is not None and (piece.start, piece.first_row) != (start, first_row)
             if piece.state == "queued" or elsewhere or _stale(piece):
                 if _take(self.runtime, piece):
                     return None
-                continue  # its worker moved first: look again
+                time.sleep(WAIT_SECONDS)  # its worker moved first: look again
+                continue
             if time.monotonic() - touched > 1.0:  # the job is not stale while its plan waits
                 _touch_job(self.runtime, self.job_id)
                 touched = time.monotonic()
             time.sleep(WAIT_SECONDS)
 
     def release(self) -> None:
-        while (piece := self._look(abandoned_too=True)).state != "taken":
+        while (piece := self._look(abandoned_too=True)).state not in ("taken", "joined"):
             if _take(self.runtime, piece):
                 if piece.state == "done" and piece.rows_key is not None:
                     self.runtime.storage.delete(piece.rows_key)
                 return
+            time.sleep(WAIT_SECONDS)
 
     def _look(self, abandoned_too: bool = False) -> SheetPiece:
         with self.runtime.db.read() as session:
@@ -163,8 +166,25 @@ def _joined(piece: SheetPiece, start: int, first_row: int) -> PieceRows | None:
         ChunkLayout(first, records, start_offset, end_offset, piece.rows_key)
         for first, records, start_offset, end_offset in json.loads(piece.chunks or "[]")
     ]
-    logger.info("import.sheet_piece_joined job_id=%s start=%s chunks=%s", piece.job_id, start, len(chunks))
+    logger.info(
+        "import.sheet_piece_joined job_id=%s start=%s first_row=%s chunks=%s",
+        piece.job_id, start, first_row, len(chunks),
+    )  # fmt: skip
     return PieceRows(chunks, piece.records, piece.error)
+
+
+def mark_joined(session: Session, job_id: int, rows_key: str) -> bool:
+    """In the transaction that stores the plan: the piece's rows are the job's from now on, never let go."""
+    moved = session.execute(
+        update(SheetPiece)
+        .where(
+            col(SheetPiece.job_id) == job_id,
+            col(SheetPiece.rows_key) == rows_key,
+            col(SheetPiece.state).in_(["done", "joined"]),
+        )
+        .values(state="joined")
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(moved == 1)
 
 
 def _touch_job(runtime: Runtime, job_id: int) -> None:
@@ -207,8 +227,9 @@ def run_piece(runtime: Runtime, job_id: int, plan_of: Callable[[ImportStatus, He
 def _claim(runtime: Runtime, seen: SheetPiece, reader: str) -> bool:
     """Hold the piece for this reading, if it is still as seen (the plan may have taken it since)."""
     with runtime.db.write() as session:
+        fresh = {"start": None, "first_row": None, "rows_key": None}  # what a reading before this one said
         claimed = session.execute(
-            _as_seen(seen).values(state="reading", reader=reader, updated_at=jobs.utcnow())
+            _as_seen(seen).values(state="reading", reader=reader, updated_at=jobs.utcnow(), **fresh)
         ).rowcount  # type: ignore[attr-defined]
     return bool(claimed == 1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -13,15 +14,16 @@ from tests.e2e.service import Service, wait_for_end
 from tests.factories import CONTRACT_HEADER, make_xlsx, product_row
 
 HEADER = [*CONTRACT_HEADER, "options[Size]"]
-PRODUCTS = 150
+PRODUCTS = 5000
 
 
 @pytest.fixture(scope="module", params=["embedded", "production"])
 def service(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_db: RedisDatabase
 ) -> Iterator[Service]:
-    # Every sheet over 16 KiB of XML is read in two: this one has about 330 KiB.
-    settings = TEST_SETTINGS | {"IMPORTER_SHEET_SPLIT_BYTES": str(16 * 1024)}
+    # Every sheet over 16 KiB of XML is read in two: this one has about 10 MB, long enough for the piece's task
+    # to start while the plan reads the first half.
+    settings = TEST_SETTINGS | {"IMPORTER_SHEET_SPLIT_BYTES": str(16 * 1024), "IMPORTER_CHUNK_ROWS": "1000"}
     with deployed(request.param, tmp_path_factory.mktemp(request.param), settings, redis_db) as running:
         yield running
 
@@ -34,12 +36,13 @@ def catalog() -> bytes:
     return make_xlsx(rows, header=HEADER)
 
 
-def products(client: httpx.Client, catalog_id: int) -> list[str]:
-    listing = client.get("/api/data/PRODUCT", params={"catalogId": catalog_id, "pageSize": 1000}).json()
-    return sorted(str(item["skuNumber"]) for item in listing["items"])
+def skus_of(client: httpx.Client, product: str) -> list[str]:
+    found = client.get(f"/api/data/PRODUCT/{product}", params={"catalogId": 401})
+    assert found.status_code == 200, found.text
+    return sorted(str(sku["skuNumber"]) for sku in found.json()["skus"])
 
 
-def test_a_large_sheet_lands_whole_with_each_sku_under_its_product(service: Service) -> None:
+def test_a_large_sheet_read_by_two_workers_lands_whole_with_each_sku_under_its_product(service: Service) -> None:
     with service.client(*ADMIN) as admin:
         status = admin.post(
             "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=401&fileType=XLSX",
@@ -48,9 +51,12 @@ def test_a_large_sheet_lands_whole_with_each_sku_under_its_product(service: Serv
 
         final = wait_for_end(admin, status["statusUrl"])[-1]
 
-        assert (final["status"], final["totalRecords"], final["percentComplete"]) == ("COMPLETED", 450, 100)
-        assert products(admin, 401) == sorted(f"L{n}" for n in range(PRODUCTS))
-        sku = admin.get("/api/data/PRODUCT/L149", params={"catalogId": 401}).json()
-        assert sorted(item["skuNumber"] for item in sku["skus"]) == ["L149-M", "L149-S"]
-    logs = "".join(service.log(name) for name in ("serve.log", "worker-0.log", "worker-1.log"))
-    assert "import.sheet_piece_queued" in logs  # the second half was handed to a worker
+        assert (final["status"], final["totalRecords"], final["percentComplete"]) == ("COMPLETED", 3 * PRODUCTS, 100)
+        listing = admin.get("/api/data/PRODUCT", params={"catalogId": 401, "pageSize": 1}).json()
+        assert listing["total"] == PRODUCTS
+        logs = "".join(service.log(name) for name in ("serve.log", "worker-0.log", "worker-1.log"))
+        joined = re.search(r"import\.sheet_piece_joined job_id=\d+ start=\d+ first_row=(\d+)", logs)
+        assert joined is not None  # the second half was read by the other worker, and joined
+        cut = (int(joined.group(1)) - 2) // 3  # the first product of the second half: rows 2, 5, 8, ...
+        for n in (0, cut - 1, cut, PRODUCTS - 1):  # the first, the two either side of the cut, the last
+            assert skus_of(admin, f"L{n}") == [f"L{n}-M", f"L{n}-S"]

@@ -4,12 +4,14 @@ lands as a reading from the start would land it, whether the piece is taken, tak
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
+from kombu.exceptions import OperationalError as BrokerError
 from openpyxl import load_workbook
 from sqlmodel import col, select
 
@@ -19,7 +21,7 @@ from app.db import Database
 from app.importing import pipeline, sheet_pieces
 from app.importing.formats import FileType
 from app.importing.normalized import NormalizedWriter
-from app.importing.sheet_pieces import STALE_SECONDS, SheetPiece
+from app.importing.sheet_pieces import STALE_SECONDS, SheetPiece, SheetSplit
 from app.jobs import ImportChunk, ImportState, OnError
 from app.runtime import Runtime
 from app.service import failed_rows
@@ -102,7 +104,7 @@ def test_the_second_half_read_by_another_worker_lands_with_every_sku_beside_its_
     second = [chunk for chunk in halves if chunk.rows_key is not None]
     assert second and halves[-1].rows_key is not None and halves[0].rows_key is None  # the piece's chunks came last
     assert (second[0].first_row - 2) % 3 == 0  # the piece starts at a product's row, never at one of its SKUs
-    assert piece(database, job_id).state == "done"
+    assert piece(database, job_id).state == "joined"
 
 
 def test_one_worker_alone_reads_the_whole_sheet_when_the_piece_has_not_started(
@@ -241,3 +243,105 @@ def damaged_row(body: bytes, sku: str) -> bytes:
                 data = data.replace(f"<t>{sku}</t></is></c>".encode(), f"<t>{sku}</t></is>".encode(), 1)
             target.writestr(info, data)
     return out.getvalue()
+
+
+@dataclass
+class SecondWorkerStillReading(RecordingQueue):
+    """A second worker that claimed the piece and is reading it; it said where it began: `began`."""
+
+    runtime: Runtime | None = None
+    began: tuple[int, int] | None = None
+
+    def enqueue_piece(self, job_id: int) -> None:
+        assert self.runtime is not None
+        with self.runtime.db.write() as session:
+            found = session.get(SheetPiece, job_id)
+            assert found is not None
+            found.state, found.reader, found.updated_at = "reading", "a live worker", jobs.utcnow()
+            if self.began:
+                found.start, found.first_row = self.began
+
+
+def with_queue(runtime: Runtime, queue: RecordingQueue) -> Runtime:
+    runtime = replace(runtime, queue=queue)
+    queue.runtime = runtime  # type: ignore[attr-defined]
+    return runtime
+
+
+def test_a_piece_that_began_elsewhere_is_taken_by_the_plan_without_waiting_for_it(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    runtime = with_queue(runtime, SecondWorkerStillReading(began=(12, 34)))  # not where the plan cuts
+    job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
+
+    started = time.monotonic()
+    drain(runtime, runtime.queue)  # type: ignore[arg-type]
+
+    assert time.monotonic() - started < STALE_SECONDS / 3  # it did not wait for the piece to go stale
+    assert (job(runtime, job_id).state, job(runtime, job_id).records_created) == (ImportState.COMPLETED, 60)
+    assert piece(database, job_id).state == "taken"  # the live worker stops at its next heartbeat
+
+
+def test_a_piece_still_being_read_when_its_plan_fails_is_let_go(database: Database, tmp_path: Path) -> None:
+    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    runtime = with_queue(runtime, SecondWorkerStillReading())
+    body = damaged_row(make_xlsx(catalog(20), header=HEADER), "P2")
+    job_id = submit(runtime, make_principal(database), body, FileType.XLSX)
+
+    drain(runtime, runtime.queue)  # type: ignore[arg-type]
+
+    assert job(runtime, job_id).state == ImportState.FAILED
+    assert piece(database, job_id).state == "taken"
+
+
+def test_two_workers_taking_over_the_same_stale_piece_do_not_both_read_it(database: Database, tmp_path: Path) -> None:
+    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    job_id = submit(runtime, make_principal(database), make_xlsx(catalog(2), header=HEADER), FileType.XLSX)
+    with database.write() as session:
+        session.add(SheetPiece(job_id=job_id, target=100, state="reading", reader="a worker that died",
+                               updated_at=jobs.utcnow() - timedelta(seconds=STALE_SECONDS + 1)))  # fmt: skip
+    seen = piece(database, job_id)
+
+    claims = [sheet_pieces._claim(runtime, seen, reader) for reader in ("redelivered task", "another worker")]
+
+    assert claims == [True, False]
+    assert piece(database, job_id).reader == "redelivered task"
+
+
+class BrokerDown(RecordingQueue):
+    def enqueue_piece(self, job_id: int) -> None:
+        raise BrokerError("the broker is down")
+
+
+def test_a_piece_that_could_not_be_queued_is_read_by_the_plan(database: Database, tmp_path: Path) -> None:
+    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    runtime = replace(runtime, queue=(queue := BrokerDown()))
+    job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
+
+    drain(runtime, queue)
+
+    assert (job(runtime, job_id).state, job(runtime, job_id).records_created) == (ImportState.COMPLETED, 60)
+    assert piece(database, job_id).state == "taken"
+
+
+def test_a_plan_run_beside_the_one_that_joined_the_piece_leaves_its_rows_alone(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = split_runtime(database, tmp_path, second_worker=True)
+    principal = make_principal(database)
+    rows = catalog(20)
+    rows[54][HEADER.index("Retail Price")] = "dear"
+    job_id = submit(runtime, principal, make_xlsx(rows, header=HEADER), FileType.XLSX, on_error=OnError.SKIP)
+    drain(runtime, queue)
+    joined = piece(database, job_id)
+    assert joined.state == "joined" and joined.rows_key is not None
+
+    SheetSplit(runtime, job_id).release()  # what a second delivery of the plan does when it ends
+
+    assert piece(database, job_id).state == "joined"
+    assert runtime.storage.exists(joined.rows_key)
+    _, _, body = failed_rows(runtime, principal, job_id)
+    sheet = load_workbook(io.BytesIO(b"".join(body))).active
+    assert sheet is not None
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["P18", "P18-S", "P18-M"]

@@ -103,6 +103,8 @@ class SheetRows:
             self.row_number = int(number) if number else self.row_number + 1
             self.cells = []
         elif name == "sheetData":
+            if self.rows_depth >= 0:  # another, inside: the rows in it are not the sheet's rows' siblings
+                self.past_sheet_data = True
             self.rows_depth = self.depth
             self.boundary = self.parser.CurrentByteIndex + len(_SHEET_DATA)
         elif ":" in name:
