@@ -11,6 +11,8 @@ from app.db import Database
 from app.importing import pipeline
 from app.importing.formats import FileType
 from app.jobs import ImportChunk, ImportProblem, ImportState
+from app.service import list_records, read_record
+from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, CONTRACT_ROWS, contract_csv, make_csv, make_xlsx, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
 
@@ -208,3 +210,23 @@ def test_semicolon_files_blank_lines_and_crlf_are_read(database: Database, tmp_p
     done = job(runtime, job_id)
     assert (done.state, done.total_records, done.delimiter) == (ImportState.COMPLETED, 2, ";")
     assert sorted(products(database)) == ["1", "2"]
+
+
+def test_a_page_of_products_lists_each_with_its_own_skus_as_reading_each_by_key_does(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=100)
+    header = [*CONTRACT_HEADER, "options[Size]"]
+    rows = []
+    for n in range(12):
+        rows.append([*product_row(f"{n:02}", **{"Default Category Id": f"C{n % 3}"}), ""])
+        rows += [[*product_row(f"{n:02}-{size}", **{"SKU Indicator": "Y"}), size] for size in "SM"[: n % 3]]
+    submit(runtime, make_principal(database), make_csv(rows, header=header))
+    drain(runtime, queue)
+
+    listed, total = list_records(runtime, ImportType.PRODUCT, -2, -3, 2, 5)  # the second page of five
+
+    assert total == 12
+    assert [item["sku_number"] for item in listed] == ["05", "06", "07", "08", "09"]
+    assert listed == [read_record(runtime, ImportType.PRODUCT, [str(item["sku_number"])], -2, -3) for item in listed]
+    assert [len(item["skus"]) for item in listed] == [2, 0, 1, 2, 0]  # type: ignore[arg-type]
