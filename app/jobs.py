@@ -14,6 +14,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored time in UTC: SQLite gives it back without its zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 class ImportState(StrEnum):
     START_REQUESTED = "START_REQUESTED"
     IN_PROCESS = "IN_PROCESS"

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
-from app.jobs import ImportProblem, ImportState, ImportStatus
+from app.jobs import ImportProblem, ImportState, ImportStatus, as_utc
 from app.service import StatusView
 
 CONTRACT_DATE = "%Y.%m.%d %H:%M:%S"
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def contract_date(moment: datetime | None) -> str | None:
-    return None if moment is None else _utc(moment).strftime(CONTRACT_DATE)
+    return None if moment is None else as_utc(moment).strftime(CONTRACT_DATE)
 
 
 def iso_date(moment: datetime | None) -> str | None:
-    return None if moment is None else _utc(moment).isoformat().replace("+00:00", "Z")
+    return None if moment is None else as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def status_url(status_id: int) -> str:

@@ -27,6 +27,10 @@ class ChunkLayout:
     rows_key: str | None = None  # where its rows are, when not where the job's are (a sheet read in pieces)
 
 
+def too_many_rows(limit: int) -> UnreadableFile:
+    return UnreadableFile(f"the file has more than {limit} rows, the limit (IMPORTER_MAX_ROWS)")
+
+
 class RecordRule:
     """Whether a row continues the record of the rows before it: a product's SKU rows (its child flag) and
     an order's lines (the same group value) belong to the record they follow."""
@@ -132,7 +136,7 @@ class Cutter:
         self._count += records
         self.total += records
         if self.total > self._max_records:
-            raise UnreadableFile(f"the file has more than {self._max_records} rows, the limit (IMPORTER_MAX_ROWS)")
+            raise too_many_rows(self._max_records)
 
     def restart_at(self, first_row: int) -> None:
         """Number the open chunk from this row (a piece of a sheet, whose rows start mid-file)."""

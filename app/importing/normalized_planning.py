@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 from app.errors import UnreadableFile
 from app.importing.archives import open_archive, read_entry
-from app.importing.chunking import ChunkLayout
+from app.importing.chunking import ChunkLayout, too_many_rows
 from app.importing.formats import FileType
 from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter
@@ -65,35 +65,34 @@ def _normalized(plan: Plan, write: Callable[[Normalizer], Files], publishing: bo
 def plan_xlsx(plan: Plan) -> Layout:
     """The first sheet (or the one named), each cell as the text its column's kind expects; a large one
     read in two at once when the plan has a Split (see sheet_split.py)."""
-    cuts: list[PlanCut] = []
+    cut: PlanCut | None = None
 
     def write(normalizer: Normalizer) -> Files:
+        nonlocal cut
         with seekable_copy(plan.storage, plan.key) as source:
             place, name = RowPlace(), plan.options.sheet_name
             target = plan.split.begin(sheet_part_size(source, name, plan.limits.zip)) if plan.split else None
             if plan.split and target:
-                cuts.append(PlanCut(plan.split, target, normalizer, place))
-            normalizer.add(xlsx_rows(source, name, plan.limits, place=place), watch=cuts[0] if cuts else None)
+                cut = PlanCut(plan.split, target, normalizer, place)
+            normalizer.add(xlsx_rows(source, name, plan.limits, place=place), watch=cut)
         return []
 
     joined = False
     try:
         layout = _normalized(plan, write, publishing=True)
-        piece = cuts[0].piece if cuts else None
+        piece = cut.piece if cut else None
         if piece is not None and layout.chunks:
             # What a reading from the start meets first: the row over the limit, or the damage after it.
             if layout.total_records + piece.records > plan.limits.max_rows:
-                raise UnreadableFile(
-                    f"the file has more than {plan.limits.max_rows} rows, the limit (IMPORTER_MAX_ROWS)"
-                )
+                raise too_many_rows(plan.limits.max_rows)
             if piece.error is not None:
                 raise UnreadableFile(piece.error)
             layout.chunks += piece.chunks
             joined = True
     finally:
-        if cuts and not joined:
+        if cut and not joined:
             try:
-                cuts[0].split.release()
+                cut.split.release()
             except Exception:  # what stopped the plan, if anything, is the error to report
                 logger.exception("import.sheet_piece_not_released key=%s", plan.key)
     return layout

@@ -15,7 +15,8 @@ from app.importing.sources import NamedRow
 from specifications.model import ColumnKind, Specification
 
 # What a watcher of the normalizer's rows wants done with a row: see Normalizer.add.
-Watch = Callable[[int, list[str], bool], Literal["write", "drop", "stop"]]
+Seen = Literal["write", "drop", "stop"]
+Watch = Callable[[int, list[str], bool], Seen]
 
 
 class HeaderFailed(Exception):

@@ -81,8 +81,7 @@ def _held(job_id: int, reader: str) -> Update:
 
 
 def _stale(piece: SheetPiece) -> bool:
-    updated = piece.updated_at if piece.updated_at.tzinfo else piece.updated_at.replace(tzinfo=jobs.utcnow().tzinfo)
-    return jobs.utcnow() - updated > timedelta(seconds=STALE_SECONDS)
+    return jobs.utcnow() - jobs.as_utc(piece.updated_at) > timedelta(seconds=STALE_SECONDS)
 
 
 def _take(runtime: Runtime, seen: SheetPiece) -> bool:

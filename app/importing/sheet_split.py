@@ -15,17 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from app.errors import UnreadableFile
 from app.importing.chunking import ChunkLayout, RecordStarts
 from app.importing.normalized import NormalizedWriter
-from app.importing.normalizer import HeaderFailed, Normalizer
+from app.importing.normalizer import HeaderFailed, Normalizer, Seen
 from app.importing.planning import PieceRows, Plan, Split, rows_key_for, seekable_copy
 from app.importing.readers.sheet_xml import NoPieceStart, RowPlace
 from app.importing.sources import xlsx_rows
-
-Seen = Literal["write", "drop", "stop"]
 
 
 class PlanCut:

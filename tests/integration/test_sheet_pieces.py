@@ -41,25 +41,31 @@ def catalog(products: int) -> list[list[str]]:
 
 
 @dataclass
-class IdleSecondWorker(RecordingQueue):
-    """A queue whose piece runs the moment the plan asks for it, as a second, idle worker would take it."""
+class SecondWorker(RecordingQueue):
+    """A queue standing for a second worker: what it does with the piece's task, each subclass says."""
 
     runtime: Runtime | None = None
 
-    def enqueue_piece(self, job_id: int) -> None:
+    @property
+    def ready(self) -> Runtime:
         assert self.runtime is not None
-        pipeline.read_sheet_piece(self.runtime, job_id)
+        return self.runtime
 
 
-def split_runtime(database: Database, tmp_path: Path, second_worker: bool) -> tuple[Runtime, RecordingQueue]:
-    runtime, queue = make_runtime(database, tmp_path, chunk_rows=4)
-    runtime = replace(runtime, settings=replace(runtime.settings, sheet_split_bytes=1))  # every sheet in two
-    if second_worker:
-        queue = IdleSecondWorker()
-        runtime = replace(runtime, queue=queue)
+@dataclass
+class IdleSecondWorker(SecondWorker):
+    """A queue whose piece runs the moment the plan asks for it, as a second, idle worker would take it."""
+
+    def enqueue_piece(self, job_id: int) -> None:
+        pipeline.read_sheet_piece(self.ready, job_id)
+
+
+def split_runtime(database: Database, tmp_path: Path, queue: RecordingQueue) -> tuple[Runtime, RecordingQueue]:
+    """A runtime that reads every sheet in two, with this queue (and, for a second worker, its runtime)."""
+    runtime, _ = make_runtime(database, tmp_path, chunk_rows=4)
+    runtime = replace(runtime, queue=queue, settings=replace(runtime.settings, sheet_split_bytes=1))
+    if isinstance(queue, SecondWorker):
         queue.runtime = runtime
-    else:
-        runtime = replace(runtime, queue=queue)
     return runtime, queue
 
 
@@ -92,7 +98,7 @@ def expected(products: int) -> tuple[list[str], list[tuple[str, str]]]:
 def test_the_second_half_read_by_another_worker_lands_with_every_sku_beside_its_product(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, queue = split_runtime(database, tmp_path, second_worker=True)
+    runtime, queue = split_runtime(database, tmp_path, IdleSecondWorker())
     job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
 
     drain(runtime, queue)
@@ -110,7 +116,7 @@ def test_the_second_half_read_by_another_worker_lands_with_every_sku_beside_its_
 def test_one_worker_alone_reads_the_whole_sheet_when_the_piece_has_not_started(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, queue = split_runtime(database, tmp_path, second_worker=False)
+    runtime, queue = split_runtime(database, tmp_path, RecordingQueue())
     job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
 
     drain(runtime, queue)  # one step at a time: the plan reaches the middle before the piece's task runs
@@ -123,7 +129,7 @@ def test_one_worker_alone_reads_the_whole_sheet_when_the_piece_has_not_started(
 
 
 def test_failed_rows_of_both_halves_are_in_the_download(database: Database, tmp_path: Path) -> None:
-    runtime, queue = split_runtime(database, tmp_path, second_worker=True)
+    runtime, queue = split_runtime(database, tmp_path, IdleSecondWorker())
     rows = catalog(20)
     rows[3][HEADER.index("Retail Price")] = "cheap"  # a product in the first half
     rows[54][HEADER.index("Retail Price")] = "dear"  # and one in the second
@@ -142,15 +148,12 @@ def test_failed_rows_of_both_halves_are_in_the_download(database: Database, tmp_
 
 
 @dataclass
-class DyingSecondWorker(RecordingQueue):
+class DyingSecondWorker(SecondWorker):
     """A queue whose worker claims the piece and dies at once: its row is left "reading", untouched since."""
 
-    runtime: Runtime | None = None
-
     def enqueue_piece(self, job_id: int) -> None:
-        assert self.runtime is not None
         super().enqueue_piece(job_id)  # redelivered later, as a message whose worker was lost
-        with self.runtime.db.write() as session:
+        with self.ready.db.write() as session:
             found = session.get(SheetPiece, job_id)
             assert found is not None
             found.state, found.reader = "reading", "a worker that died"
@@ -160,10 +163,7 @@ class DyingSecondWorker(RecordingQueue):
 def test_a_piece_whose_worker_died_is_read_by_the_plan_and_the_import_lands_once(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
-    queue = DyingSecondWorker()
-    runtime = replace(runtime, queue=queue)
-    queue.runtime = runtime
+    runtime, queue = split_runtime(database, tmp_path, DyingSecondWorker())
     job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
 
     drain(runtime, queue)
@@ -178,7 +178,7 @@ def test_a_piece_whose_worker_died_is_read_by_the_plan_and_the_import_lands_once
 def test_a_piece_the_plan_took_between_its_task_looking_and_claiming_is_left_alone(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    runtime, _ = split_runtime(database, tmp_path, RecordingQueue())
     job_id = submit(runtime, make_principal(database), make_xlsx(catalog(2), header=HEADER), FileType.XLSX)
     with database.write() as session:
         jobs.move(session, job_id, ImportState.IN_PROCESS)
@@ -193,7 +193,7 @@ def test_a_piece_the_plan_took_between_its_task_looking_and_claiming_is_left_alo
 
 
 def test_a_piece_left_unused_by_a_plan_that_failed_leaves_no_rows_behind(database: Database, tmp_path: Path) -> None:
-    runtime, queue = split_runtime(database, tmp_path, second_worker=True)
+    runtime, queue = split_runtime(database, tmp_path, IdleSecondWorker())
     body = damaged_row(make_xlsx(catalog(20), header=HEADER), "P2")  # in the first half
     job_id = submit(runtime, make_principal(database), body, FileType.XLSX)
 
@@ -218,10 +218,7 @@ class FailingSecondWorker(IdleSecondWorker):
 
 
 def test_a_piece_that_cannot_write_its_rows_is_read_by_the_plan_instead(database: Database, tmp_path: Path) -> None:
-    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
-    queue = FailingSecondWorker()
-    runtime = replace(runtime, queue=queue)
-    queue.runtime = runtime
+    runtime, queue = split_runtime(database, tmp_path, FailingSecondWorker())
     job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
 
     drain(runtime, queue)
@@ -246,15 +243,13 @@ def damaged_row(body: bytes, sku: str) -> bytes:
 
 
 @dataclass
-class SecondWorkerStillReading(RecordingQueue):
+class SecondWorkerStillReading(SecondWorker):
     """A second worker that claimed the piece and is reading it; it said where it began: `began`."""
 
-    runtime: Runtime | None = None
     began: tuple[int, int] | None = None
 
     def enqueue_piece(self, job_id: int) -> None:
-        assert self.runtime is not None
-        with self.runtime.db.write() as session:
+        with self.ready.db.write() as session:
             found = session.get(SheetPiece, job_id)
             assert found is not None
             found.state, found.reader, found.updated_at = "reading", "a live worker", jobs.utcnow()
@@ -262,21 +257,14 @@ class SecondWorkerStillReading(RecordingQueue):
                 found.start, found.first_row = self.began
 
 
-def with_queue(runtime: Runtime, queue: RecordingQueue) -> Runtime:
-    runtime = replace(runtime, queue=queue)
-    queue.runtime = runtime  # type: ignore[attr-defined]
-    return runtime
-
-
 def test_a_piece_that_began_elsewhere_is_taken_by_the_plan_without_waiting_for_it(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
-    runtime = with_queue(runtime, SecondWorkerStillReading(began=(12, 34)))  # not where the plan cuts
+    runtime, queue = split_runtime(database, tmp_path, SecondWorkerStillReading(began=(12, 34)))  # not the cut
     job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
 
     started = time.monotonic()
-    drain(runtime, runtime.queue)  # type: ignore[arg-type]
+    drain(runtime, queue)
 
     assert time.monotonic() - started < STALE_SECONDS / 3  # it did not wait for the piece to go stale
     assert (job(runtime, job_id).state, job(runtime, job_id).records_created) == (ImportState.COMPLETED, 60)
@@ -284,19 +272,18 @@ def test_a_piece_that_began_elsewhere_is_taken_by_the_plan_without_waiting_for_i
 
 
 def test_a_piece_still_being_read_when_its_plan_fails_is_let_go(database: Database, tmp_path: Path) -> None:
-    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
-    runtime = with_queue(runtime, SecondWorkerStillReading())
+    runtime, queue = split_runtime(database, tmp_path, SecondWorkerStillReading())
     body = damaged_row(make_xlsx(catalog(20), header=HEADER), "P2")
     job_id = submit(runtime, make_principal(database), body, FileType.XLSX)
 
-    drain(runtime, runtime.queue)  # type: ignore[arg-type]
+    drain(runtime, queue)
 
     assert job(runtime, job_id).state == ImportState.FAILED
     assert piece(database, job_id).state == "taken"
 
 
 def test_two_workers_taking_over_the_same_stale_piece_do_not_both_read_it(database: Database, tmp_path: Path) -> None:
-    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
+    runtime, _ = split_runtime(database, tmp_path, RecordingQueue())
     job_id = submit(runtime, make_principal(database), make_xlsx(catalog(2), header=HEADER), FileType.XLSX)
     with database.write() as session:
         session.add(SheetPiece(job_id=job_id, target=100, state="reading", reader="a worker that died",
@@ -315,8 +302,7 @@ class BrokerDown(RecordingQueue):
 
 
 def test_a_piece_that_could_not_be_queued_is_read_by_the_plan(database: Database, tmp_path: Path) -> None:
-    runtime, _ = split_runtime(database, tmp_path, second_worker=False)
-    runtime = replace(runtime, queue=(queue := BrokerDown()))
+    runtime, queue = split_runtime(database, tmp_path, BrokerDown())
     job_id = submit(runtime, make_principal(database), make_xlsx(catalog(20), header=HEADER), FileType.XLSX)
 
     drain(runtime, queue)
@@ -328,7 +314,7 @@ def test_a_piece_that_could_not_be_queued_is_read_by_the_plan(database: Database
 def test_a_plan_run_beside_the_one_that_joined_the_piece_leaves_its_rows_alone(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, queue = split_runtime(database, tmp_path, second_worker=True)
+    runtime, queue = split_runtime(database, tmp_path, IdleSecondWorker())
     principal = make_principal(database)
     rows = catalog(20)
     rows[54][HEADER.index("Retail Price")] = "dear"
