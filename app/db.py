@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 300_000
 _SCHEMA_LOCK_ID = 7_402_113
-_MERGE_LOCK_ID = 7_402_114
+MERGE_LOCK_ID = 7_402_114
 
 
 def _normalise_url(url: str) -> str:
@@ -159,4 +159,4 @@ def lock_merges(session: Session) -> None:
     that a promote's check and its copy see no import's merge land in between.
     """
     if session.connection().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MERGE_LOCK_ID})
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MERGE_LOCK_ID})

@@ -52,6 +52,8 @@ class Settings:
     chunk_rows: int = 5000
     # A sheet whose XML is at least this large is read by two workers at once (0: never; see sheet_split.py).
     sheet_split_bytes: int = 16 * 1024**2
+    # An upload at least this large is merged on PostgreSQL while its chunks are staged (0: never; rolling_merge.py).
+    rolling_merge_bytes: int = 16 * 1024**2
     max_upload_bytes: int = 1024**3
     max_field_bytes: int = 1024**2
     max_line_bytes: int = 16 * 1024**2
@@ -105,6 +107,7 @@ class Settings:
             worker_nice=min(19, max(0, _int(env, "WORKER_NICE", 10))),
             chunk_rows=max(1, _int(env, "CHUNK_ROWS", 5000)),
             sheet_split_bytes=max(0, _int(env, "SHEET_SPLIT_BYTES", 16 * 1024**2)),
+            rolling_merge_bytes=max(0, _int(env, "ROLLING_MERGE_BYTES", 16 * 1024**2)),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1024**3),
             max_field_bytes=max(16, _int(env, "MAX_FIELD_BYTES", 1024**2)),
             max_line_bytes=max(1024, _int(env, "MAX_LINE_BYTES", 16 * 1024**2)),

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Table, text, update
+from sqlalchemy import Table, select, text, update
 from sqlmodel import Session, col
 
 from app import jobs
 from app.commerce.sandboxes import Sandbox, SandboxState
 from app.db import lock_merges
 from app.importing.problem_log import record_problems
+from app.importing.writers.merge import MergeCounts
 from app.importing.writers.registry import WRITERS
 from app.importing.writers.staging import clear_job
 from app.jobs import ImportState, ImportStatus, OnError, ProblemKind
@@ -21,32 +22,63 @@ logger = logging.getLogger(__name__)
 
 
 def try_finalize(runtime: Runtime, job_id: int) -> None:
-    """Whoever sees every chunk done merges the job, once: the claim is a conditional UPDATE."""
+    """Whoever sees every chunk done merges the job, once: the claim is a conditional UPDATE.
+
+    A rolling merge of the job (rolling_merge.py) is waited out first: it either completes the job, and
+    the claim finds nothing to do, or it gave up and rolled back, and the job is merged here."""
     with runtime.db.write() as session:
-        if not _finalizing_alone(session, job_id):
+        if not _all_chunks_done(session, job_id):
             return
-        claimed = session.execute(
-            update(ImportStatus)
-            .where(
-                col(ImportStatus.id) == job_id,
-                col(ImportStatus.state) == ImportState.IN_PROCESS.value,
-                col(ImportStatus.chunks_done) == col(ImportStatus.chunk_count),
-            )
-            .values(updated_at=jobs.utcnow())
-        ).rowcount  # type: ignore[attr-defined]
-        if claimed != 1:
+        _wait_for_rolling_merge(session, job_id)
+        if not _finalizing_alone(session, job_id) or not claim(session, job_id):
             return
         job = session.get(ImportStatus, job_id, populate_existing=True)
         assert job is not None
         completed = _finalize(session, job)
     if completed:
-        # The job's staging rows are garbage once it is COMPLETED: deleting them is not the user's wait.
-        # Should this worker die first, the reaper's sweep deletes them (reaper.clear_finished_staging).
-        with runtime.db.write() as session:
-            clear_job(session, WRITERS[ImportType(job.import_type)].staging, job_id)
+        clear_staging(runtime, job)
+
+
+def clear_staging(runtime: Runtime, job: ImportStatus) -> None:
+    """The job's staging rows are garbage once it is COMPLETED: deleting them is not the user's wait.
+    Should this worker die first, the reaper's sweep deletes them (reaper.clear_finished_staging)."""
+    assert job.id is not None
+    with runtime.db.write() as session:
+        clear_job(session, WRITERS[ImportType(job.import_type)].staging, job.id)
+
+
+def _all_chunks_done(session: Session, job_id: int) -> bool:
+    counts = session.execute(
+        select(col(ImportStatus.chunks_done), col(ImportStatus.chunk_count)).where(col(ImportStatus.id) == job_id)
+    ).first()
+    return counts is not None and counts[0] == counts[1]
+
+
+def claim(session: Session, job_id: int) -> bool:
+    """Take the job's finalize: it is in process and every chunk is done (a row lock until commit)."""
+    claimed = session.execute(
+        update(ImportStatus)
+        .where(
+            col(ImportStatus.id) == job_id,
+            col(ImportStatus.state) == ImportState.IN_PROCESS.value,
+            col(ImportStatus.chunks_done) == col(ImportStatus.chunk_count),
+        )
+        .values(updated_at=jobs.utcnow())
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(claimed == 1)
 
 
 _FINALIZE_LOCKS = 1 << 40
+ROLLING_LOCKS = 1 << 41
+
+
+def _wait_for_rolling_merge(session: Session, job_id: int) -> None:
+    """Wait until no rolling merge of the job runs (it holds its lock until it commits or rolls back).
+    The lock is let go at once: a second finalizer must not wait out this one's merge."""
+    if session.connection().dialect.name == "postgresql":
+        key = {"key": ROLLING_LOCKS + job_id}
+        session.execute(text("SELECT pg_advisory_lock(:key)"), key)
+        session.execute(text("SELECT pg_advisory_unlock(:key)"), key)
 
 
 def _finalizing_alone(session: Session, job_id: int) -> bool:
@@ -57,7 +89,7 @@ def _finalizing_alone(session: Session, job_id: int) -> bool:
     return bool(taken.scalar_one())
 
 
-def _prepare_statistics(session: Session, staging: Table) -> None:
+def prepare_statistics(session: Session, staging: Table) -> None:
     """The checks and the merge join staging to tables that just grew: without statistics PostgreSQL may pick
     a nested loop, quadratic in the rows. Staging is analysed now that it holds the job, and joins hash.
 
@@ -82,9 +114,15 @@ def _prepare_statistics(session: Session, staging: Table) -> None:
         session.execute(text(f"ANALYZE {staging.name}"))
 
 
-def _sandbox_state(session: Session, sandbox_id: int) -> str:
-    sandbox = session.get(Sandbox, sandbox_id)
-    return sandbox.state if sandbox is not None else SandboxState.DISCARDED.value
+def sandbox_closed(session: Session, job: ImportStatus) -> str | None:
+    """Why the job may not write its sandbox any more (promoted or discarded meanwhile); None when it may."""
+    if not job.sandbox_id:
+        return None
+    sandbox = session.get(Sandbox, job.sandbox_id)
+    state = sandbox.state if sandbox is not None else SandboxState.DISCARDED.value
+    if state == SandboxState.OPEN:
+        return None
+    return f"sandbox {job.sandbox_id} was {state.lower()} before this import finished; nothing was written"
 
 
 def _rows(count: int) -> str:
@@ -122,13 +160,9 @@ def _finalize(session: Session, job: ImportStatus) -> bool:
     assert job.id is not None
     lock_merges(session)
     writer = WRITERS[ImportType(job.import_type)]
-    _prepare_statistics(session, writer.staging)
-    if job.sandbox_id and (state := _sandbox_state(session, job.sandbox_id)) != SandboxState.OPEN:
-        fail_job(
-            session,
-            job,
-            f"sandbox {job.sandbox_id} was {state.lower()} before this import finished; nothing was written",
-        )
+    prepare_statistics(session, writer.staging)
+    if closed := sandbox_closed(session, job):
+        fail_job(session, job, closed)
         return False
     found = writer.set_problems(session, job)
     record_problems(session, job.id, ProblemKind.RECORD, found)
@@ -144,6 +178,12 @@ def _finalize(session: Session, job: ImportStatus) -> bool:
     record_problems(session, job.id, ProblemKind.RECORD, warnings)
     problem_count += len(warnings)
     counts = writer.preview(session, job) if job.dry_run else writer.merge(session, job)
+    complete(session, job, counts, failed_rows, problem_count)
+    return True
+
+
+def complete(session: Session, job: ImportStatus, counts: MergeCounts, failed_rows: int, problem_count: int) -> None:
+    assert job.id is not None
     jobs.move(
         session, job.id, ImportState.COMPLETED, percent_complete=100.0,
         records_created=counts.created, records_updated=counts.updated, records_skipped=counts.unchanged,
@@ -154,4 +194,3 @@ def _finalize(session: Session, job: ImportStatus) -> bool:
         "import.completed job_id=%s created=%s updated=%s unchanged=%s failed=%s dry_run=%s",
         job.id, counts.created, counts.updated, counts.unchanged, failed_rows, job.dry_run,
     )  # fmt: skip
-    return True

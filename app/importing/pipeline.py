@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from app import jobs
 from app.errors import ImportFailed
 from app.heap import collection_paused
+from app.importing import rolling_merge
 from app.importing.asset_planning import plan_assets
 from app.importing.cells import TRUE_WORDS
 from app.importing.chunking import ChunkLayout, Heartbeat
@@ -68,6 +69,8 @@ def plan(runtime: Runtime, job_id: int) -> None:
     if already_planned:
         enqueue_pending(runtime, job_id)
         return
+    if rolling_merge.wanted(runtime, job):
+        rolling_merge.start(runtime, job_id)
     published = _published_chunks(runtime, job_id)
     publisher = None if published else ChunkPublisher(runtime, job_id)
     set_field_limit(runtime.settings.max_field_bytes)

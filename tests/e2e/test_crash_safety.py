@@ -28,6 +28,7 @@ CRASH_SETTINGS = {
     "IMPORTER_LEASE_SECONDS": "3",
     "IMPORTER_REAP_SECONDS": "1",
     "IMPORTER_MAX_ATTEMPTS": "10",
+    "IMPORTER_ROLLING_MERGE_BYTES": "1",  # every import on PostgreSQL merged while its chunks are staged
     "IMPORTER_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024),
 }
 GIVING_UP = "giving up"

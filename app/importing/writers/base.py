@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app.importing.problems import ValidationProblem
 from app.importing.validation import Record
 from app.importing.writers.checks import drop_rows
-from app.importing.writers.merge import MergeCounts
+from app.importing.writers.merge import MergeCounts, MergePlan
 from app.importing.writers.staging import StagingRow
 from app.jobs import ImportStatus
 
@@ -52,6 +52,11 @@ class ImportWriter(Protocol):
 
     def merge(self, session: Session, job: ImportStatus) -> MergeCounts: ...
 
+    def merge_plans(self, job: ImportStatus) -> list[MergePlan] | None:
+        """The plain merges `merge` makes, when that is all it does: a rolling merge may then make them
+        while the chunks are staged (see rolling_merge.py). None when it does more."""
+        ...
+
     def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
         """What `merge` would count, writing nothing."""
         ...
@@ -71,6 +76,9 @@ class StagedWriter(ABC):
 
     def merge(self, session: Session, job: ImportStatus) -> MergeCounts:
         return self._apply(session, job, write=True)
+
+    def merge_plans(self, job: ImportStatus) -> list[MergePlan] | None:
+        return None
 
     def preview(self, session: Session, job: ImportStatus) -> MergeCounts:
         return self._apply(session, job, write=False)

@@ -114,12 +114,22 @@ class ProductWriter(StagedWriter):
             for category, row, count in session.execute(query)
         ]
 
-    def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
-        assert job.id is not None
+    def merge_plans(self, job: ImportStatus) -> list[MergePlan]:
+        """Products, then their SKUs, each matched on (catalog, sandbox, SKU number)."""
         scope = {"catalog_id": job.catalog_id, "sandbox_id": job.sandbox_id, "site_id": job.site_id}
         key = ("catalog_id", "sandbox_id", "sku_number")
         product_values = tuple(name for name in PRODUCT_VALUE_COLUMNS if name != "options")
         sku_values = ("product_sku_number", *(n for n in PRODUCT_VALUE_COLUMNS if n != "default_category_id"))
+        in_job = self.staging.c.job_id == job.id
+        products = MergePlan(_PRODUCT, self.staging, in_job & ~self.staging.c.is_sku, key, product_values, scope, {})
+        skus = MergePlan(
+            _SKU, self.staging, in_job & self.staging.c.is_sku,
+            key, sku_values, scope, {"product_sku_number": "parent_sku_number"},
+        )  # fmt: skip
+        return [products, skus]
+
+    def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
+        assert job.id is not None
         staged = dict(
             session.execute(
                 select(self.staging.c.is_sku, func.count())
@@ -127,13 +137,6 @@ class ProductWriter(StagedWriter):
                 .group_by(self.staging.c.is_sku)
             ).all()
         )
-        products = MergePlan(
-            _PRODUCT, self.staging, (self.staging.c.job_id == job.id) & ~self.staging.c.is_sku,
-            key, product_values, scope, {},
-        )  # fmt: skip
-        skus = MergePlan(
-            _SKU, self.staging, (self.staging.c.job_id == job.id) & self.staging.c.is_sku,
-            key, sku_values, scope, {"product_sku_number": "parent_sku_number"},
-        )  # fmt: skip
+        products, skus = self.merge_plans(job)
         counts = merge(session, products, job.id, int(staged.get(False, 0)), write)
         return counts + merge(session, skus, job.id, int(staged.get(True, 0)), write)

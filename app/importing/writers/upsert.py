@@ -88,13 +88,15 @@ class UpsertWriter(StagedWriter):
             found += check(session, job)
         return found
 
+    def merge_plans(self, job: ImportStatus) -> list[MergePlan]:
+        key = (*scope_key(self.spec.scope), *self.spec.key_fields)
+        in_job = self.staging.c.job_id == job.id
+        scope = scope_values(job, self.spec.scope)
+        return [MergePlan(self.spec.target, self.staging, in_job, key, self.spec.value_fields, scope, {})]
+
     def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
         assert job.id is not None
-        key = (*scope_key(self.spec.scope), *self.spec.key_fields)
-        plan = MergePlan(
-            self.spec.target, self.staging, self.staging.c.job_id == job.id, key, self.spec.value_fields,
-            scope_values(job, self.spec.scope), {},
-        )  # fmt: skip
+        (plan,) = self.merge_plans(job)
         staged = session.execute(
             select(func.count()).select_from(self.staging).where(self.staging.c.job_id == job.id)
         ).scalar_one()

@@ -1,0 +1,233 @@
+"""On PostgreSQL a large import is merged while its chunks are staged, and still lands whole or not at all."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from app.commerce.products import Product, Sku
+from app.db import MERGE_LOCK_ID, Database
+from app.importing import pipeline
+from app.importing.finalize import ROLLING_LOCKS
+from app.jobs import ImportProblem, ImportState
+from app.runtime import Runtime
+from tests.factories import CONTRACT_HEADER, make_csv, product_row
+from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+
+HEADER = [*CONTRACT_HEADER, "options[Size]"]
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[Database]:
+    db = Database(pg_url)
+    db.create_schema()
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def merge_log(caplog: pytest.LogCaptureFixture) -> None:
+    """What the rolling merge tells the operator: that it completed a job, or why it gave up."""
+    caplog.set_level(logging.INFO, logger="app.importing.rolling_merge")
+
+
+def rolling_runtime(db: Database, tmp_path: Path) -> tuple[Runtime, RecordingQueue]:
+    """Every upload is large enough for a rolling merge; chunks of 10 rows."""
+    runtime, queue = make_runtime(db, tmp_path, chunk_rows=10)
+    return replace(runtime, settings=replace(runtime.settings, rolling_merge_bytes=1)), queue
+
+
+def catalog(products: int, price: str = "9.99", first: int = 0) -> list[list[str]]:
+    """Products first, first + 1, ...; every fifth has two SKU rows."""
+    rows = []
+    for n in range(first, first + products):
+        rows.append([*product_row(f"P{n}", price=price), ""])
+        if n % 5 == 0:
+            rows += [[*product_row(f"P{n}-{s}", price=price, **{"SKU Indicator": "Y"}), s] for s in ("S", "M")]
+    return rows
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.02)
+
+
+def merger(job_id: int) -> threading.Thread:
+    found = [thread for thread in threading.enumerate() if thread.name == f"rolling-merge-{job_id}"]
+    assert found, "the plan started no rolling merge"
+    return found[0]
+
+
+def advisory_holder(db: Database, key: int) -> int | None:
+    """The backend that holds the advisory lock `key`, if one does."""
+    with db.read() as session:
+        return session.execute(
+            text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND classid = :high AND objid = :low AND objsubid = 1"
+            ),
+            {"high": key >> 32, "low": key & 0xFFFFFFFF},
+        ).scalar()
+
+
+def writes_products(db: Database, pid: int) -> bool:
+    """Whether backend `pid` has begun writing the product table (a lock it keeps until it commits)."""
+    with db.read() as session:
+        return bool(
+            session.execute(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = :pid AND relation = 'product'::regclass"
+                    " AND mode = 'RowExclusiveLock')"
+                ),
+                {"pid": pid},
+            ).scalar_one()
+        )
+
+
+def stored(db: Database) -> dict[str, str | None]:
+    with db.read() as session:
+        products = session.exec(select(Product).where(Product.catalog_id == -2)).all()
+        skus = session.exec(select(Sku).where(Sku.catalog_id == -2)).all()
+    return {row.sku_number: row.retail_price for row in products} | {row.sku_number: row.retail_price for row in skus}
+
+
+def plan(runtime: Runtime, queue: RecordingQueue) -> threading.Thread:
+    """Run the queued plan; the rolling merge it started."""
+    step, args = queue.steps.popleft()
+    assert step == "plan"
+    pipeline.plan(runtime, *args)
+    return merger(args[0])
+
+
+def all_but_the_last_chunk(pg: Database, tmp_path: Path) -> tuple[Runtime, int, tuple[int, ...], threading.Thread]:
+    """A 56-row import planned and staged but for its last chunk: the runtime, the job, the chunk held
+    back, and the rolling merge, which is merging the chunks staged."""
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    job_id = submit(runtime, make_principal(pg), make_csv(catalog(40), header=HEADER))
+    rolling = plan(runtime, queue)
+    _, last_chunk = queue.steps.pop()
+    drain(runtime, queue)
+    return runtime, job_id, last_chunk, rolling
+
+
+def test_rows_are_merged_while_the_last_chunk_is_pending_and_seen_only_once_it_is_in(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, job_id, last_chunk, rolling = all_but_the_last_chunk(pg, tmp_path)
+    pid = advisory_holder(pg, ROLLING_LOCKS + job_id)
+    assert pid is not None
+    wait_for(lambda: writes_products(pg, pid), "the rolling merge to write products")
+    assert stored(pg) == {}
+    assert job(runtime, job_id).state == ImportState.IN_PROCESS.value
+
+    pipeline.run_chunk(runtime, *last_chunk)
+    rolling.join(10)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_updated, done.records_skipped) == ("COMPLETED", 56, 0, 0)
+    assert done.percent_complete == 100.0
+    assert len(stored(pg)) == 56 and set(stored(pg).values()) == {"9.99"}
+    assert "import.rolling_merge_completed" in caplog.text
+
+
+def test_a_second_import_updates_changed_rows_creates_new_ones_and_skips_the_rest(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    principal = make_principal(pg)
+    submit(runtime, principal, make_csv(catalog(30), header=HEADER))
+    plan(runtime, queue)
+    drain(runtime, queue)
+
+    # P0..P9 unchanged, P10..P29 repriced, P30..P39 new (each fifth with its two SKUs)
+    rows = catalog(10) + catalog(20, price="12.50", first=10) + catalog(10, first=30)
+    job_id = submit(runtime, principal, make_csv(rows, header=HEADER))
+    rolling = plan(runtime, queue)
+    drain(runtime, queue)
+    rolling.join(10)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_updated, done.records_skipped) == ("COMPLETED", 14, 28, 14)
+    prices = stored(pg)
+    assert len(prices) == 56
+    assert prices["P0"] == prices["P5-M"] == prices["P30"] == "9.99"
+    assert prices["P10"] == prices["P25-S"] == "12.50"
+    assert caplog.text.count("import.rolling_merge_completed") == 2
+
+
+def test_a_key_given_twice_in_different_chunks_is_named_and_nothing_is_written(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    rows = catalog(30)
+    rows.append([*product_row("P3", price="1.00"), ""])  # P3 again, chunks later
+    first_p3 = 2 + [row[0] for row in rows].index("P3")
+    job_id = submit(runtime, make_principal(pg), make_csv(rows, header=HEADER))
+
+    rolling = plan(runtime, queue)
+    drain(runtime, queue)
+    rolling.join(10)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED.value
+    assert "failed validation, so nothing was written" in (done.message or "")
+    with pg.read() as session:
+        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+    assert [(p.row_number, p.field_value, p.message) for p in named] == [
+        (
+            len(rows) + 1,
+            "P3",
+            f"SKU Number 'P3' appears more than once in this file (rows {first_p3} and {len(rows) + 1})",
+        )
+    ]
+    assert stored(pg) == {}
+    assert "import.rolling_merge_gave_up" in caplog.text
+
+
+def test_another_merge_waiting_for_the_merge_lock_makes_the_rolling_merge_step_aside(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, job_id, last_chunk, _ = all_but_the_last_chunk(pg, tmp_path)
+    wait_for(lambda: advisory_holder(pg, MERGE_LOCK_ID) is not None, "the rolling merge to hold the merge lock")
+
+    started = time.monotonic()
+    with pg.write() as session:  # what a promote or another import's finalize does first
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MERGE_LOCK_ID})
+        waited = time.monotonic() - started
+    assert waited < 2.0
+    assert "another merge waits for the merge lock" in caplog.text
+    assert stored(pg) == {}
+
+    pipeline.run_chunk(runtime, *last_chunk)
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created) == ("COMPLETED", 56)
+    assert len(stored(pg)) == 56
+
+
+def test_a_rolling_merge_whose_connection_dies_leaves_the_job_to_the_finalize_and_no_row_twice(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, job_id, last_chunk, _ = all_but_the_last_chunk(pg, tmp_path)
+    pid = advisory_holder(pg, ROLLING_LOCKS + job_id)
+    assert pid is not None
+    wait_for(lambda: writes_products(pg, pid), "the rolling merge to write products")
+
+    with pg.write() as session:  # as when its worker is killed: PostgreSQL rolls its transaction back
+        session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    wait_for(lambda: "import.rolling_merge_failed" in caplog.text, "the rolling merge to stop")
+    assert stored(pg) == {}
+
+    pipeline.run_chunk(runtime, *last_chunk)
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_updated) == ("COMPLETED", 56, 0)
+    assert len(stored(pg)) == 56
