@@ -23,7 +23,7 @@ from itertools import pairwise
 from typing import NamedTuple
 
 from sqlalchemy import and_, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
 from app.db import MERGE_LOCK_ID
@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.05
 # Chunks merged in one statement at most: a batch is what a promote or another finalize may wait out.
 BATCH_CHUNKS = 16
+UNIQUE_VIOLATION = "23505"  # an insert met a key already there
+CARDINALITY_VIOLATION = "21000"  # an upsert met the same key twice
 
 
 class GaveUp(Exception):
@@ -134,8 +136,10 @@ class _Rolling:
         try:
             for plan, empty in zip(self.plans, self.empty, strict=True):
                 self.counts += merge_part(self.session, plan, self.job.id, and_(*part), empty)
-        except IntegrityError as error:  # a key staged twice, in a scope that was empty: the finalize names it
-            raise GaveUp("a key was staged twice") from error
+        except DBAPIError as error:  # a key staged twice: the finalize names it
+            if getattr(error.orig, "sqlstate", None) in (UNIQUE_VIOLATION, CARDINALITY_VIOLATION):
+                raise GaveUp("a key was staged twice") from error
+            raise
         self.merged.update(numbers)
         return len(batch)
 

@@ -194,6 +194,33 @@ def test_a_key_given_twice_in_different_chunks_is_named_and_nothing_is_written(
     assert "import.rolling_merge_gave_up" in caplog.text
 
 
+def test_a_key_given_twice_in_one_chunk_of_a_second_import_is_named_and_nothing_changes(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    principal = make_principal(pg)
+    submit(runtime, principal, make_csv(catalog(30), header=HEADER))
+    plan(runtime, queue)
+    drain(runtime, queue)
+    rows = catalog(30, price="12.50")
+    rows.insert(rows.index([*product_row("P4", price="12.50"), ""]) + 1, [*product_row("P3", price="1.00"), ""])
+    job_id = submit(runtime, principal, make_csv(rows, header=HEADER))
+
+    rolling = plan(runtime, queue)
+    drain(runtime, queue)
+    rolling.join(10)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED.value
+    with pg.read() as session:
+        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+    assert [(p.field_value, p.message) for p in named] == [
+        ("P3", "SKU Number 'P3' appears more than once in this file (rows 7 and 9)")
+    ]
+    assert set(stored(pg).values()) == {"9.99"}
+    assert "reason=a key was staged twice" in caplog.text
+
+
 def test_another_merge_waiting_for_the_merge_lock_makes_the_rolling_merge_step_aside(
     pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

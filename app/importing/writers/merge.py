@@ -5,7 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import ColumnElement, FromClause, Table, and_, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Table,
+    UniqueConstraint,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlmodel import Session
 
 from app.jobs import utcnow
@@ -159,8 +175,48 @@ def merge_part(
 ) -> MergeCounts:
     """Merge the staged rows of `plan` that `part` selects (a rolling merge's latest chunks); the rows
     left unchanged are not counted here. Into a scope that held no rows when the merge began every
-    row is new, so none is looked for: a key staged twice makes the insert fail."""
+    row is new, so none is looked for: a key staged twice makes the insert fail. Into one that held
+    rows, each row is looked for once, by an upsert, where the key has an index of its own."""
     narrowed = replace(plan, where=and_(plan.where, part))
-    created = _insert_new(session, narrowed, job_id, look=not scope_was_empty)
-    updated = 0 if scope_was_empty else _update_changed(session, narrowed, job_id)
-    return MergeCounts(created=created, updated=updated)
+    if scope_was_empty:
+        return MergeCounts(created=_insert_new(session, narrowed, job_id, look=False))
+    if not _in_sandbox(plan) and _unique_on_key(plan):
+        return _upsert(session, narrowed, job_id)
+    created = _insert_new(session, narrowed, job_id)
+    return MergeCounts(created=created, updated=_update_changed(session, narrowed, job_id))
+
+
+def _unique_on_key(plan: MergePlan) -> bool:
+    keys = [
+        {column.name for column in constraint.columns}
+        for constraint in plan.target.constraints
+        if isinstance(constraint, UniqueConstraint)
+    ]
+    keys += [{column.name for column in index.columns} for index in plan.target.indexes if index.unique]
+    return set(plan.key) in keys
+
+
+def _upsert(session: Session, plan: MergePlan, job_id: int) -> MergeCounts:
+    """Insert each staged row, or rewrite the target row with its key when a value differs: one index
+    lookup a row, where an insert of the new keys and an update of the changed rows take two (900,000
+    repriced products: the insert that found no new key alone took 6.6 s). A row the statement inserted
+    has no xmax; one it rewrote carries the lock of its conflict."""
+    now = utcnow()
+    names = [*_inserted_names(plan), "created_job_id", "updated_job_id", "created_at", "updated_at"]
+    columns: list[ColumnElement[object]] = [_source(plan, name) for name in _inserted_names(plan)]
+    columns += [literal(job_id), literal(job_id), literal(now), literal(now)]
+    rows = select(*columns).where(plan.where).order_by(*_key_order(plan))
+    statement = postgresql_insert(plan.target).from_select(names, rows)
+    new = statement.excluded
+    changed = or_(*(plan.target.c[name].is_distinct_from(new[name]) for name in plan.values))
+    values: dict[str, object] = {name: new[name] for name in plan.values}
+    values |= {"updated_job_id": job_id, "updated_at": now}
+    written = (
+        statement.on_conflict_do_update(index_elements=list(plan.key), set_=values, where=changed)
+        .returning(literal_column("xmax = 0").label("created"))
+        .cte("written")
+    )
+    created, updated = session.execute(
+        select(func.count().filter(written.c.created), func.count().filter(~written.c.created))
+    ).one()
+    return MergeCounts(created=int(created), updated=int(updated))
