@@ -1,4 +1,5 @@
-"""The set-based merge: per target table, one UPDATE ... FROM staging and one INSERT ... SELECT."""
+"""The set-based merge: per target table, one INSERT ... SELECT of the new rows and one UPDATE ... FROM staging
+of the changed ones; and a rolling merge's part of it, batch by batch (see rolling_merge.py)."""
 
 from __future__ import annotations
 
