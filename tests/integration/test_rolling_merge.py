@@ -19,6 +19,7 @@ from app.importing import pipeline
 from app.importing.finalize import ROLLING_LOCKS
 from app.jobs import ImportProblem, ImportState
 from app.runtime import Runtime
+from app.service import sandboxes
 from tests.factories import CONTRACT_HEADER, make_csv, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
@@ -95,9 +96,10 @@ def writes_products(db: Database, pid: int) -> bool:
 
 
 def stored(db: Database) -> dict[str, str | None]:
+    """Production's products and SKUs of the test catalog, with their prices."""
     with db.read() as session:
-        products = session.exec(select(Product).where(Product.catalog_id == -2)).all()
-        skus = session.exec(select(Sku).where(Sku.catalog_id == -2)).all()
+        products = session.exec(select(Product).where(Product.catalog_id == -2, Product.sandbox_id == 0)).all()
+        skus = session.exec(select(Sku).where(Sku.catalog_id == -2, Sku.sandbox_id == 0)).all()
     return {row.sku_number: row.retail_price for row in products} | {row.sku_number: row.retail_price for row in skus}
 
 
@@ -258,3 +260,34 @@ def test_a_rolling_merge_whose_connection_dies_leaves_the_job_to_the_finalize_an
     done = job(runtime, job_id)
     assert (done.state, done.records_created, done.records_updated) == ("COMPLETED", 56, 0)
     assert len(stored(pg)) == 56
+
+
+def test_imports_into_a_sandbox_are_merged_while_staged_and_promote_as_reviewed(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    ops = make_principal(pg)
+    submit(runtime, ops, make_csv(catalog(20), header=HEADER))
+    plan(runtime, queue)
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, ops, "repricing")
+    assert box.id is not None
+
+    rows = catalog(10, price="12.50") + catalog(5, first=20)  # P0..P9 repriced (with 4 SKUs), P20..P24 new
+    first = submit(runtime, ops, make_csv(rows, header=HEADER), to_sandbox=True, sandbox_id=box.id)
+    plan(runtime, queue)
+    drain(runtime, queue)
+    rows = catalog(5, price="13.00")  # P0..P4 again, now in a sandbox that has rows
+    second = submit(runtime, ops, make_csv(rows, header=HEADER), to_sandbox=True, sandbox_id=box.id)
+    plan(runtime, queue)
+    drain(runtime, queue)
+
+    assert (job(runtime, first).state, job(runtime, first).records_created) == ("COMPLETED", 21)
+    assert (job(runtime, second).records_created, job(runtime, second).records_updated) == (0, 7)
+    assert stored(pg)["P0"] == "9.99"  # production is untouched until the promote
+    assert sandboxes.promote(runtime, ops, box.id) == 21
+    prices = stored(pg)
+    assert (prices["P0"], prices["P0-S"], prices["P7"], prices["P12"], prices["P20"]) == (
+        "13.00", "13.00", "12.50", "9.99", "9.99",
+    )  # fmt: skip
+    assert caplog.text.count("import.rolling_merge_completed") == 3
