@@ -73,12 +73,11 @@ ROLLING_LOCKS = 1 << 41
 
 
 def _wait_for_rolling_merge(session: Session, job_id: int) -> None:
-    """Wait until no rolling merge of the job runs (it holds its lock until it commits or rolls back).
-    The lock is let go at once: a second finalizer must not wait out this one's merge."""
+    """Wait until no rolling merge of the job runs (it holds its lock until it commits or rolls back), and
+    keep one from starting until this transaction ends. The lock is shared: a second finalizer does not
+    wait out this one's merge."""
     if session.connection().dialect.name == "postgresql":
-        key = {"key": ROLLING_LOCKS + job_id}
-        session.execute(text("SELECT pg_advisory_lock(:key)"), key)
-        session.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": ROLLING_LOCKS + job_id})
 
 
 def _finalizing_alone(session: Session, job_id: int) -> bool:

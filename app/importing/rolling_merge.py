@@ -22,10 +22,11 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
+from app import jobs
 from app.db import MERGE_LOCK_ID
 from app.importing import finalize
 from app.importing.finalize import ROLLING_LOCKS, claim, complete, over_limit, prepare_statistics, sandbox_closed
@@ -44,6 +45,7 @@ POLL_SECONDS = 0.05
 BATCH_CHUNKS = 16
 UNIQUE_VIOLATION = "23505"  # an insert met a key already there
 CARDINALITY_VIOLATION = "21000"  # an upsert met the same key twice
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class GaveUp(Exception):
@@ -62,17 +64,30 @@ def wanted(runtime: Runtime, job: ImportStatus) -> bool:
     )
 
 
-def start(runtime: Runtime, job_id: int) -> threading.Thread:
-    thread = threading.Thread(target=run, args=(runtime, job_id), name=f"rolling-merge-{job_id}", daemon=True)
+# One rolling merge a process: only one can hold the merge lock, and each holds a connection throughout.
+_ONE_A_PROCESS = threading.Lock()
+
+
+def start(runtime: Runtime, job_id: int) -> threading.Thread | None:
+    """Start the job's rolling merge in a thread, unless this process runs one already."""
+    if not _ONE_A_PROCESS.acquire(blocking=False):
+        return None
+    thread = threading.Thread(target=_run_alone, args=(runtime, job_id), name=f"rolling-merge-{job_id}", daemon=True)
     thread.start()
     return thread
+
+
+def _run_alone(runtime: Runtime, job_id: int) -> None:
+    try:
+        run(runtime, job_id)
+    finally:
+        _ONE_A_PROCESS.release()
 
 
 def run(runtime: Runtime, job_id: int) -> bool:
     """Merge the job as its chunks arrive and complete it; False when it gave up (nothing written)."""
     started = time.monotonic()
     try:
-        _analyze_targets(runtime, job_id)
         with runtime.db.write() as session:
             job = _roll(runtime, session, job_id)
     except GaveUp as reason:
@@ -147,6 +162,9 @@ class _Rolling:
 def _roll(runtime: Runtime, session: Session, job_id: int) -> ImportStatus:
     if not _try_lock(session, ROLLING_LOCKS + job_id):
         raise GaveUp("the job is being merged already")
+    # Should this worker's machine vanish without closing its connection, the merge lock goes with it.
+    session.execute(text("SET LOCAL idle_in_transaction_session_timeout = '10s'"))
+    _analyze_targets(runtime, job_id)
     _wait_for_merge_lock(runtime, session, job_id)
     job = _job(session, job_id)
     rolling = _Rolling(session, job, WRITERS[ImportType(job.import_type)])
@@ -160,6 +178,7 @@ def _roll(runtime: Runtime, session: Session, job_id: int) -> ImportStatus:
         chunks = _chunks(session, job_id)
         if rolling.merge(chunks):
             quiet_since = time.monotonic()
+            _touch(runtime, job_id)
         elif job.chunk_count is not None and len(rolling.merged) == job.chunk_count == len(chunks):
             break
         elif time.monotonic() - quiet_since > runtime.settings.lease_seconds:
@@ -168,6 +187,12 @@ def _roll(runtime: Runtime, session: Session, job_id: int) -> ImportStatus:
             time.sleep(POLL_SECONDS)
         _step_aside_if_waited_for(session)
     return _complete(session, rolling)
+
+
+def _touch(runtime: Runtime, job_id: int) -> None:
+    """The rolling merge's heartbeat, committed at once: a job whose last chunks are being merged is not stale."""
+    with runtime.db.write() as session:
+        session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=jobs.utcnow()))
 
 
 def _job(session: Session, job_id: int) -> ImportStatus:
@@ -198,7 +223,8 @@ def _complete(session: Session, rolling: _Rolling) -> ImportStatus:
     for setting in ("enable_hashjoin", "enable_mergejoin"):
         session.execute(text(f"SET LOCAL {setting} = on"))
     prepare_statistics(session, writer.staging)
-    if not claim(session, job.id):
+    _step_aside_if_waited_for(session)
+    if not _job_row_free(session, job.id) or not claim(session, job.id):
         raise GaveUp("the job is no longer in process")
     job = _job(session, job.id)
     assert job.id is not None
@@ -215,6 +241,20 @@ def _complete(session: Session, rolling: _Rolling) -> ImportStatus:
     counts = MergeCounts(counts.created, counts.updated, int(staged) - counts.created - counts.updated)
     complete(session, job, counts, job.error_count, job.problem_count + len(warnings))
     return job
+
+
+def _job_row_free(session: Session, job_id: int) -> bool:
+    """Lock the job's row unless another transaction holds it (a finalize that claimed the job)."""
+    try:
+        with session.begin_nested():
+            session.execute(
+                select(col(ImportStatus.id)).where(col(ImportStatus.id) == job_id).with_for_update(nowait=True)
+            )
+    except DBAPIError as error:
+        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            return False
+        raise
+    return True
 
 
 def _try_lock(session: Session, key: int) -> bool:
@@ -238,6 +278,7 @@ def _step_aside_if_waited_for(session: Session) -> None:
     waiting = session.execute(
         text(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             " AND classid = :high AND objid = :low AND objsubid = 1)"
         ),
         {"high": MERGE_LOCK_ID >> 32, "low": MERGE_LOCK_ID & 0xFFFFFFFF},

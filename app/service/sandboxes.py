@@ -123,7 +123,9 @@ def promote(runtime: Runtime, principal: Principal, sandbox_id: int) -> int:
 
 
 def discard(runtime: Runtime, principal: Principal, sandbox_id: int) -> int:
+    """The sandbox's records are deleted and it is closed; an import still merging into it then fails."""
     with runtime.db.write() as session:
+        lock_merges(session)  # a rolling merge into the sandbox steps aside, and its finalize sees it closed
         _changeable(principal, session, sandbox_id)
         removed = sandbox_merge.discard_rows(session, sandbox_id)
         _close(session, principal, sandbox_id, SandboxState.DISCARDED)

@@ -75,6 +75,7 @@ def advisory_holder(db: Database, key: int) -> int | None:
         return session.execute(
             text(
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 " AND classid = :high AND objid = :low AND objsubid = 1"
             ),
             {"high": key >> 32, "low": key & 0xFFFFFFFF},
@@ -104,7 +105,10 @@ def stored(db: Database) -> dict[str, str | None]:
 
 
 def plan(runtime: Runtime, queue: RecordingQueue) -> threading.Thread:
-    """Run the queued plan; the rolling merge it started."""
+    """Run the queued plan once the rolling merges before it have ended (one a process); the one it started."""
+    for thread in threading.enumerate():
+        if thread.name.startswith("rolling-merge-"):
+            thread.join(10)
     step, args = queue.steps.popleft()
     assert step == "plan"
     pipeline.plan(runtime, *args)
@@ -234,7 +238,7 @@ def test_another_merge_waiting_for_the_merge_lock_makes_the_rolling_merge_step_a
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MERGE_LOCK_ID})
         waited = time.monotonic() - started
     assert waited < 2.0
-    assert "another merge waits for the merge lock" in caplog.text
+    wait_for(lambda: "another merge waits for the merge lock" in caplog.text, "the rolling merge to say why")
     assert stored(pg) == {}
 
     pipeline.run_chunk(runtime, *last_chunk)
@@ -291,3 +295,35 @@ def test_imports_into_a_sandbox_are_merged_while_staged_and_promote_as_reviewed(
         "13.00", "13.00", "12.50", "9.99", "9.99",
     )  # fmt: skip
     assert caplog.text.count("import.rolling_merge_completed") == 3
+
+
+def test_a_sandbox_discarded_while_an_import_merges_into_it_keeps_none_of_its_rows(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    ops = make_principal(pg)
+    box = sandboxes.create_sandbox(runtime, ops, "abandoned")
+    assert box.id is not None
+    submit(runtime, ops, make_csv(catalog(10), header=HEADER), to_sandbox=True, sandbox_id=box.id)
+    plan(runtime, queue)
+    drain(runtime, queue)
+    rows = catalog(40, price="12.50")  # its first rows update the sandbox's
+    job_id = submit(runtime, ops, make_csv(rows, header=HEADER), to_sandbox=True, sandbox_id=box.id)
+    plan(runtime, queue)
+    _, last_chunk = queue.steps.pop()
+    drain(runtime, queue)
+    pid = advisory_holder(pg, ROLLING_LOCKS + job_id)
+    assert pid is not None
+    wait_for(lambda: writes_products(pg, pid), "the rolling merge to write products")
+
+    started = time.monotonic()
+    sandboxes.discard(runtime, ops, box.id)
+    assert time.monotonic() - started < 2.0
+    pipeline.run_chunk(runtime, *last_chunk)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED.value
+    assert done.message == f"sandbox {box.id} was discarded before this import finished; nothing was written"
+    with pg.read() as session:
+        left = session.exec(select(Product).where(Product.sandbox_id == box.id)).all()
+    assert left == []
