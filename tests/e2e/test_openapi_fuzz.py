@@ -34,6 +34,10 @@ UNLIMITED = {
     "IMPORTER_MAX_RUNNING_IMPORTS": "0",
     "IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE": "0",
 }
+# Headers that frame the HTTP message itself, written by the client library, not by a caller of the API: a
+# generated "content-length: attachment" is refused by the HTTP server (uvicorn's parser) with its own
+# 400 text/plain before any endpoint could answer.
+FRAMING_HEADERS = {"content-length", "transfer-encoding", "host", "connection"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 # A spreadsheet upload is bytes on the wire, like application/octet-stream.
@@ -72,6 +76,8 @@ def fuzz(operation: Operation, mode: schemathesis.GenerationMode) -> list[str]:
         suppress_health_check=list(hypothesis.HealthCheck),
     )
     def send(case: schemathesis.Case[Operation]) -> None:
+        for name in [name for name in case.headers or {} if name.lower() in FRAMING_HEADERS]:
+            del case.headers[name]
         response = case.call(auth=ADMIN, timeout=30)
         try:
             case.validate_response(response, checks=CHECKS)
