@@ -8,11 +8,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from app.accounts import Principal
 from app.commerce.products import Product, Sku
 from app.db import MERGE_LOCK_ID, Database
 from app.importing import pipeline
@@ -115,6 +117,15 @@ def plan(runtime: Runtime, queue: RecordingQueue) -> threading.Thread:
     return merger(args[0])
 
 
+def imported(runtime: Runtime, queue: RecordingQueue, principal: Principal, rows: list[list[str]], **to: Any) -> int:
+    """Submit `rows` as a CSV, plan, run every chunk and wait for its rolling merge to end: the job."""
+    job_id = submit(runtime, principal, make_csv(rows, header=HEADER), **to)
+    rolling = plan(runtime, queue)
+    drain(runtime, queue)
+    rolling.join(10)
+    return job_id
+
+
 def all_but_the_last_chunk(pg: Database, tmp_path: Path) -> tuple[Runtime, int, tuple[int, ...], threading.Thread]:
     """A 56-row import planned and staged but for its last chunk: the runtime, the job, the chunk held
     back, and the rolling merge, which is merging the chunks staged."""
@@ -151,16 +162,11 @@ def test_a_second_import_updates_changed_rows_creates_new_ones_and_skips_the_res
 ) -> None:
     runtime, queue = rolling_runtime(pg, tmp_path)
     principal = make_principal(pg)
-    submit(runtime, principal, make_csv(catalog(30), header=HEADER))
-    plan(runtime, queue)
-    drain(runtime, queue)
+    imported(runtime, queue, principal, catalog(30))
 
     # P0..P9 unchanged, P10..P29 repriced, P30..P39 new (each fifth with its two SKUs)
     rows = catalog(10) + catalog(20, price="12.50", first=10) + catalog(10, first=30)
-    job_id = submit(runtime, principal, make_csv(rows, header=HEADER))
-    rolling = plan(runtime, queue)
-    drain(runtime, queue)
-    rolling.join(10)
+    job_id = imported(runtime, queue, principal, rows)
 
     done = job(runtime, job_id)
     assert (done.state, done.records_created, done.records_updated, done.records_skipped) == ("COMPLETED", 14, 28, 14)
@@ -178,11 +184,7 @@ def test_a_key_given_twice_in_different_chunks_is_named_and_nothing_is_written(
     rows = catalog(30)
     rows.append([*product_row("P3", price="1.00"), ""])  # P3 again, chunks later
     first_p3 = 2 + [row[0] for row in rows].index("P3")
-    job_id = submit(runtime, make_principal(pg), make_csv(rows, header=HEADER))
-
-    rolling = plan(runtime, queue)
-    drain(runtime, queue)
-    rolling.join(10)
+    job_id = imported(runtime, queue, make_principal(pg), rows)
 
     done = job(runtime, job_id)
     assert done.state == ImportState.FAILED.value
@@ -205,16 +207,10 @@ def test_a_key_given_twice_in_one_chunk_of_a_second_import_is_named_and_nothing_
 ) -> None:
     runtime, queue = rolling_runtime(pg, tmp_path)
     principal = make_principal(pg)
-    submit(runtime, principal, make_csv(catalog(30), header=HEADER))
-    plan(runtime, queue)
-    drain(runtime, queue)
+    imported(runtime, queue, principal, catalog(30))
     rows = catalog(30, price="12.50")
     rows.insert(rows.index([*product_row("P4", price="12.50"), ""]) + 1, [*product_row("P3", price="1.00"), ""])
-    job_id = submit(runtime, principal, make_csv(rows, header=HEADER))
-
-    rolling = plan(runtime, queue)
-    drain(runtime, queue)
-    rolling.join(10)
+    job_id = imported(runtime, queue, principal, rows)
 
     done = job(runtime, job_id)
     assert done.state == ImportState.FAILED.value
@@ -271,20 +267,14 @@ def test_imports_into_a_sandbox_are_merged_while_staged_and_promote_as_reviewed(
 ) -> None:
     runtime, queue = rolling_runtime(pg, tmp_path)
     ops = make_principal(pg)
-    submit(runtime, ops, make_csv(catalog(20), header=HEADER))
-    plan(runtime, queue)
-    drain(runtime, queue)
+    imported(runtime, queue, ops, catalog(20))
     box = sandboxes.create_sandbox(runtime, ops, "repricing")
     assert box.id is not None
 
     rows = catalog(10, price="12.50") + catalog(5, first=20)  # P0..P9 repriced (with 4 SKUs), P20..P24 new
-    first = submit(runtime, ops, make_csv(rows, header=HEADER), to_sandbox=True, sandbox_id=box.id)
-    plan(runtime, queue)
-    drain(runtime, queue)
+    first = imported(runtime, queue, ops, rows, to_sandbox=True, sandbox_id=box.id)
     rows = catalog(5, price="13.00")  # P0..P4 again, now in a sandbox that has rows
-    second = submit(runtime, ops, make_csv(rows, header=HEADER), to_sandbox=True, sandbox_id=box.id)
-    plan(runtime, queue)
-    drain(runtime, queue)
+    second = imported(runtime, queue, ops, rows, to_sandbox=True, sandbox_id=box.id)
 
     assert (job(runtime, first).state, job(runtime, first).records_created) == ("COMPLETED", 21)
     assert (job(runtime, second).records_created, job(runtime, second).records_updated) == (0, 7)
@@ -304,9 +294,7 @@ def test_a_sandbox_discarded_while_an_import_merges_into_it_keeps_none_of_its_ro
     ops = make_principal(pg)
     box = sandboxes.create_sandbox(runtime, ops, "abandoned")
     assert box.id is not None
-    submit(runtime, ops, make_csv(catalog(10), header=HEADER), to_sandbox=True, sandbox_id=box.id)
-    plan(runtime, queue)
-    drain(runtime, queue)
+    imported(runtime, queue, ops, catalog(10), to_sandbox=True, sandbox_id=box.id)
     rows = catalog(40, price="12.50")  # its first rows update the sandbox's
     job_id = submit(runtime, ops, make_csv(rows, header=HEADER), to_sandbox=True, sandbox_id=box.id)
     plan(runtime, queue)
