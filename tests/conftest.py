@@ -52,6 +52,15 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[Database]:
+    """A fresh PostgreSQL database with the service's schema, for stories that only PostgreSQL tells."""
+    db = Database(pg_url)
+    db.create_schema()
+    yield db
+    db.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """The same test on real SQLite and real PostgreSQL, each a fresh database."""

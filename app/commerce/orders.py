@@ -58,4 +58,5 @@ ORDER_STAGING = Table(
     Column("line_no", Integer, nullable=False),
     *(Column(name, ORDER_TABLE.c[name].type, nullable=True) for name in ORDER_FIELDS),
     *(Column(name, ORDER_ITEM_TABLE.c[name].type, nullable=True) for name in ITEM_FIELDS),
+    info={"unlogged": True},  # see app.commerce.staging
 )

@@ -80,6 +80,7 @@ class ProductStaging(SQLModel, table=True):
     """Validated rows of running product imports, keyed by (job, row)."""
 
     __tablename__ = "product_staging"
+    __table_args__ = {"info": {"unlogged": True}}  # see app.commerce.staging
 
     job_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     row_no: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))

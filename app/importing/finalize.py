@@ -9,8 +9,10 @@ from sqlmodel import Session, col
 
 from app import jobs
 from app.commerce.sandboxes import Sandbox, SandboxState
+from app.commerce.staging import STAGING_GUARD
 from app.db import lock_merges
 from app.importing.problem_log import record_problems
+from app.importing.staging_guard import restage, staging_lost
 from app.importing.writers.merge import MergeCounts
 from app.importing.writers.registry import WRITERS
 from app.importing.writers.staging import clear_job
@@ -34,7 +36,10 @@ def try_finalize(runtime: Runtime, job_id: int) -> None:
             return
         job = session.get(ImportStatus, job_id, populate_existing=True)
         assert job is not None
-        completed = _finalize(session, job)
+        restaged = restage(session, job) if staging_lost(session, job_id) else 0
+        completed = not restaged and _finalize(session, job)
+    for chunk_no in range(restaged):
+        runtime.queue.enqueue_chunk(job_id, chunk_no)
     if completed:
         clear_staging(runtime, job)
 
@@ -45,6 +50,7 @@ def clear_staging(runtime: Runtime, job: ImportStatus) -> None:
     assert job.id is not None
     with runtime.db.write() as session:
         clear_job(session, WRITERS[ImportType(job.import_type)].staging, job.id)
+        clear_job(session, STAGING_GUARD, job.id)
 
 
 def _all_chunks_done(session: Session, job_id: int) -> bool:

@@ -31,6 +31,7 @@ from app.importing.problems import ValidationProblem
 from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
 from app.importing.readers.delimited import SourceRow, set_field_limit
 from app.importing.sheet_pieces import SheetSplit, mark_joined, run_piece
+from app.importing.staging_guard import set_guard
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
@@ -63,8 +64,8 @@ def plan(runtime: Runtime, job_id: int) -> None:
         job = session.get(ImportStatus, job_id)
         if job is None or job.import_state.is_terminal:
             return
-        if job.import_state is ImportState.START_REQUESTED:
-            jobs.move(session, job_id, ImportState.IN_PROCESS)
+        if job.import_state is ImportState.START_REQUESTED and jobs.move(session, job_id, ImportState.IN_PROCESS):
+            set_guard(session, job_id)  # once, before any chunk: a plan run again must not renew it
         already_planned = job.chunk_count is not None
     if already_planned:
         enqueue_pending(runtime, job_id)

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from app import jobs
+from app.commerce.staging import STAGING_GUARD
 from app.importing import pipeline
 from app.importing.writers.registry import WRITERS
 from app.importing.writers.staging import clear_jobs
@@ -86,6 +87,7 @@ def clear_finished_staging(runtime: Runtime) -> int:
         batch = finished[start : start + SWEEP_BATCH]
         with runtime.db.write() as session:
             removed += sum(clear_jobs(session, table, batch) for table in tables.values())
+            clear_jobs(session, STAGING_GUARD, batch)
         _swept.update((database, job_id) for job_id in batch)
     if len(_swept) > 100_000:
         _swept.clear()

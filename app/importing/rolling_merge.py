@@ -31,6 +31,7 @@ from app.db import MERGE_LOCK_ID
 from app.importing import finalize
 from app.importing.finalize import ROLLING_LOCKS, claim, complete, over_limit, prepare_statistics, sandbox_closed
 from app.importing.problem_log import record_problems
+from app.importing.staging_guard import staging_lost
 from app.importing.writers.base import ImportWriter
 from app.importing.writers.merge import MergeCounts, MergePlan, merge_part, target_has_rows
 from app.importing.writers.registry import WRITERS
@@ -230,6 +231,8 @@ def _complete(session: Session, rolling: _Rolling) -> ImportStatus:
     assert job.id is not None
     if reason := sandbox_closed(session, job):
         raise GaveUp(reason)
+    if staging_lost(session, job.id):
+        raise GaveUp("the staged rows were lost in a database crash")  # the finalize stages them again
     if writer.set_problems(session, job):
         raise GaveUp("some rows fail checks of the whole upload")
     warnings = writer.warnings(session, job)

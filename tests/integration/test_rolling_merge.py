@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,6 @@ from tests.factories import CONTRACT_HEADER, make_csv, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
 HEADER = [*CONTRACT_HEADER, "options[Size]"]
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Database]:
-    db = Database(pg_url)
-    db.create_schema()
-    yield db
-    db.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -46,3 +46,28 @@ def test_chunks_of_earlier_versions_get_the_column_naming_their_rows_file(databa
     database.create_schema()
 
     assert "rows_key" in {column["name"] for column in inspect(database.engine).get_columns("import_chunk")}
+
+
+def test_staging_tables_of_earlier_versions_become_unlogged_and_keep_the_rows_of_running_imports(pg_url: str) -> None:
+    database = Database(pg_url)
+    try:
+        database.create_schema()
+        with database.engine.begin() as connection:  # as an earlier version made it, mid-import
+            connection.execute(text("ALTER TABLE product_staging SET LOGGED"))
+            connection.execute(
+                text(
+                    "INSERT INTO product_staging (job_id, row_no, chunk_no, is_sku, sku_number)"
+                    " VALUES (7, 2, 0, false, 'P1')"
+                )
+            )
+
+        database.create_schema()  # what every service process does when it starts
+
+        with database.engine.connect() as connection:
+            persistence = connection.execute(
+                text("SELECT relpersistence FROM pg_class WHERE relname = 'product_staging'")
+            ).scalar_one()
+            staged = connection.execute(text("SELECT job_id, sku_number FROM product_staging")).all()
+        assert (persistence, staged) == ("u", [(7, "P1")])
+    finally:
+        database.dispose()
