@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Numeric, String, Text, UniqueConstraint, cast, func, update
+from sqlalchemy import DateTime, Index, Numeric, String, Text, UniqueConstraint, case, cast, func, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 
@@ -177,6 +177,8 @@ def add_chunk_progress(session: Session, job_id: int, records: int, problems: in
     """
     processed = col(ImportStatus.processed_records) + records
     total = col(ImportStatus.total_records)
+    percent = func.round(cast(processed * CHUNK_PHASE_PERCENT / func.nullif(total, 0), Numeric), 1)
+    shown = col(ImportStatus.percent_complete)  # kept when higher: a job staged again counts from 0 again
     errors_so_far = session.execute(
         update(ImportStatus)
         .where(col(ImportStatus.id) == job_id)
@@ -185,10 +187,7 @@ def add_chunk_progress(session: Session, job_id: int, records: int, problems: in
             chunks_done=col(ImportStatus.chunks_done) + 1,
             problem_count=col(ImportStatus.problem_count) + problems,
             error_count=col(ImportStatus.error_count) + errors,
-            percent_complete=func.coalesce(
-                func.round(cast(processed * CHUNK_PHASE_PERCENT / func.nullif(total, 0), Numeric), 1),
-                col(ImportStatus.percent_complete),
-            ),
+            percent_complete=case((percent > shown, percent), else_=shown),
             updated_at=utcnow(),
         )
         .returning(col(ImportStatus.error_count))

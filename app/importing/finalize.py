@@ -36,7 +36,9 @@ def try_finalize(runtime: Runtime, job_id: int) -> None:
             return
         job = session.get(ImportStatus, job_id, populate_existing=True)
         assert job is not None
-        restaged = restage(session, job) if staging_lost(session, job_id) else 0
+        # A job its error policy fails already (counted in logged tables) is failed, not staged again.
+        lost = staging_lost(session, job_id) and not over_limit(job, job.error_count)
+        restaged = restage(session, job) if lost else 0
         completed = not restaged and _finalize(session, job)
     for chunk_no in range(restaged):
         runtime.queue.enqueue_chunk(job_id, chunk_no)

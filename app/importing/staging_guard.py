@@ -52,7 +52,8 @@ def staging_lost(session: Session, job_id: int) -> bool:
 
 def restage(session: Session, job: ImportStatus) -> int:
     """Put the job back as it was before its first chunk, with a new guard; how many chunks it has. The
-    caller holds the job's row (its finalize claim) and enqueues the chunks once this commits."""
+    caller holds the job's row (its finalize claim) and enqueues the chunks once this commits. Its
+    percentComplete stays where it was until the chunks staged again pass it."""
     assert job.id is not None
     clear_job(session, WRITERS[ImportType(job.import_type)].staging, job.id)
     session.execute(update(ImportChunk).where(col(ImportChunk.job_id) == job.id).values(done=False))
@@ -65,7 +66,7 @@ def restage(session: Session, job: ImportStatus) -> int:
     session.execute(
         update(ImportStatus)
         .where(col(ImportStatus.id) == job.id)
-        .values(**counts, percent_complete=0.0, message=RESTAGING, updated_at=jobs.utcnow())
+        .values(**counts, message=RESTAGING, updated_at=jobs.utcnow())
     )
     set_guard(session, job.id)
     logger.warning("import.staging_lost job_id=%s chunks=%s", job.id, job.chunk_count)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 
 def _bin(name: str) -> str:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
+    installed = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")  # Debian's layout: one folder a version
+    by_version = sorted(installed, key=lambda path: tuple(int(part) for part in path.split("/")[4].split(".")))
+    found = by_version or [shutil.which(name) or ""]
     assert found[-1], f"PostgreSQL's {name} is not installed on this machine"
     return found[-1]
 

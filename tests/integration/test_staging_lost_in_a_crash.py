@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.commerce.products import Product
-from app.db import Database
-from app.importing import pipeline
+from app.db import MERGE_LOCK_ID, Database
+from app.importing import pipeline, rolling_merge
 from app.importing.staging_guard import RESTAGING
 from app.jobs import ImportProblem, ImportState, OnError
 from app.runtime import Runtime
 from tests.factories import make_csv, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 from tests.integration.private_postgres import PrivatePostgres
+from tests.integration.test_rolling_merge import advisory_holder, wait_for
 
 ROWS = [product_row(f"P{n}") for n in range(24)]
 ROWS.insert(13, product_row("P-BAD", price="twelve"))  # row 15 of the file
@@ -92,7 +95,7 @@ def test_an_import_whose_staged_rows_a_crash_emptied_stages_them_again_and_write
 
     waiting = job(runtime, job_id)
     assert (waiting.state, waiting.message) == (ImportState.IN_PROCESS.value, RESTAGING)
-    assert (waiting.chunks_done, waiting.error_count, waiting.percent_complete) == (0, 0, 0.0)
+    assert (waiting.chunks_done, waiting.error_count, waiting.percent_complete) == (0, 0, 95.0)  # it never goes back
     assert [step for step, _ in queue.steps] == ["chunk"] * 5
     assert products(pg) == []
     assert "import.staging_lost" in caplog.text
@@ -104,7 +107,9 @@ def test_an_import_whose_staged_rows_a_crash_emptied_stages_them_again_and_write
     assert (done.records_created, done.records_failed, done.problem_count) == (24, 1, 2)
     assert products(pg) == sorted(f"P{n}" for n in range(24))
     with pg.read() as session:
-        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+        named = session.exec(
+            select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.id))
+        ).all()
     assert [(problem.row_number, problem.field_value, problem.severity) for problem in named] == [
         (15, "twelve", "error"),
         (2, "2007", "warning"),  # the category the products name is not imported yet
@@ -125,6 +130,44 @@ def test_a_rolling_merge_cut_short_by_the_crash_leaves_the_rows_to_be_staged_aga
     assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED.value, 24, 1)
     assert products(pg) == sorted(f"P{n}" for n in range(24))
     assert "import.staging_lost" in caplog.text
+
+
+def test_a_rolling_merge_begun_after_the_crash_finds_the_rows_gone_and_gives_up(
+    crashable: tuple[PrivatePostgres, Database], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="app.importing.rolling_merge")
+    server, pg = crashable
+    runtime, queue, job_id, last_chunk = staged_but_the_last_chunk(pg, tmp_path)
+    crash(server, pg)
+    # as when a plan is run again after the crash and starts a rolling merge over the chunks marked done
+    rolling = threading.Thread(target=rolling_merge.run, args=(runtime, job_id))
+    rolling.start()
+    wait_for(lambda: advisory_holder(pg, MERGE_LOCK_ID) is not None, "the rolling merge to take the merge lock")
+
+    pipeline.run_chunk(runtime, *last_chunk)
+    rolling.join(10)
+    assert "reason=the staged rows were lost in a database crash" in caplog.text
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED.value, 24, 1)
+    assert products(pg) == sorted(f"P{n}" for n in range(24))
+
+
+def test_an_import_in_process_across_the_upgrade_to_unlogged_staging_keeps_its_rows(
+    pg: Database, tmp_path: Path
+) -> None:
+    runtime, queue, job_id, last_chunk = staged_but_the_last_chunk(pg, tmp_path)
+    with pg.engine.begin() as connection:  # the tables as an earlier version made them
+        connection.execute(text("DROP TABLE staging_guard"))
+        connection.execute(text("ALTER TABLE product_staging SET LOGGED"))
+
+    pg.create_schema()  # what the new version's processes do when they start
+    pipeline.run_chunk(runtime, *last_chunk)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.message, done.records_created) == (ImportState.COMPLETED.value, None, 24)
+    assert not queue.steps  # nothing staged again
 
 
 def test_an_import_the_crash_did_not_touch_is_not_staged_again(pg: Database, tmp_path: Path) -> None:
