@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from app.api.rendering import render_status
 from app.commerce.products import Product
 from app.db import MERGE_LOCK_ID, Database
 from app.importing import pipeline, rolling_merge
 from app.importing.staging_guard import RESTAGING
 from app.jobs import ImportProblem, ImportState, OnError
 from app.runtime import Runtime
+from app.service import StatusView
 from tests.factories import make_csv, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 from tests.integration.private_postgres import PrivatePostgres
@@ -96,6 +98,8 @@ def test_an_import_whose_staged_rows_a_crash_emptied_stages_them_again_and_write
     waiting = job(runtime, job_id)
     assert (waiting.state, waiting.message) == (ImportState.IN_PROCESS.value, RESTAGING)
     assert (waiting.chunks_done, waiting.error_count, waiting.percent_complete) == (0, 0, 95.0)  # it never goes back
+    details = render_status(StatusView(waiting, [], []))["details"]
+    assert isinstance(details, list) and {"type": "message", "description": RESTAGING} in details  # its status says why
     assert [step for step, _ in queue.steps] == ["chunk"] * 5
     assert products(pg) == []
     assert "import.staging_lost" in caplog.text
