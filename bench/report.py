@@ -105,6 +105,8 @@ def render(
             assert outcome.phases is not None
             load = "" if outcome.load_average is None else f"; load average {outcome.load_average:.1f} at the end"
             lines.append(f"  {outcome.key}: {outcome.phases.describe()}{load}")
+            if outcome.cpu is not None:
+                lines.append(f"     after the upload: {outcome.cpu.describe()}")
     polled = [outcome for outcome in outcomes if outcome.polling is not None and outcome.polling.slow]
     if polled:
         lines += ["", "Slow polls (seconds from the start of the polling):"]

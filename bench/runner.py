@@ -17,6 +17,7 @@ import httpx
 from bench.assets import import_assets
 from bench.backends import PostgresDatabase, RedisDatabase, analyze
 from bench.client import ImportTimeout, Submitted, make_client, submit, wait_for_end
+from bench.cpu import CpuSampler, CpuShare
 from bench.diagnose import capture
 from bench.files import DataFile
 from bench.memory import MemorySampler, Peaks
@@ -66,6 +67,7 @@ class Outcome:
     unavailable: str | None = None  # why the scenario could not be measured, shown instead of figures
     polling: PollingResult | None = None
     load_average: float | None = None  # the machine's 1-minute load when the import ended (others' work shows here)
+    cpu: CpuShare | None = None  # CPU seconds by role, from the upload's end (import.accepted) to the end
     chunk_poll_seconds: float | None = None  # from the status: totalRecords known to percentComplete at 95.0
     status: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +88,7 @@ class Deployment:
     database_url: str  # where the benchmark reads the tables back
     sampler: MemorySampler
     client: httpx.Client
+    cpu: CpuSampler
     analyze: bool = False  # run ANALYZE after each completed import (--analyze), untimed
 
 
@@ -107,16 +110,18 @@ class Run:
         return self._redis
 
     @contextmanager
-    def _deployment(self, service: Service, database_url: str) -> Iterator[Deployment]:
+    def _deployment(self, service: Service, database_url: str, database: str | None = None) -> Iterator[Deployment]:
         with ExitStack() as stack:
             stack.callback(self._discard_data, service)
             stack.enter_context(service)
             service.start()
             sampler = MemorySampler(service.api_pid, lambda: service.worker_pids).start()
             stack.callback(sampler.stop)
+            cpu = CpuSampler(service.api_pid, lambda: service.worker_pids, database).start()
+            stack.callback(cpu.stop)
             client = stack.enter_context(make_client(service.base_url))
             import_assets(client, service.folder)
-            yield Deployment(service, database_url, sampler, client)
+            yield Deployment(service, database_url, sampler, client, cpu)
 
     @contextmanager
     def postgres_redis(self, label: str, workers: int, extra: dict[str, str] | None = None) -> Iterator[Deployment]:
@@ -126,7 +131,7 @@ class Run:
             settings = {"IMPORTER_DATABASE_URL": database.service_url, "IMPORTER_BROKER_URL": self.redis.url}
             settings |= extra or {}
             service = Service(self.folder / label, settings, self.code.folder, separate_workers=workers)
-            with self._deployment(service, database.url) as deployment:
+            with self._deployment(service, database.url, database.name) as deployment:
                 deployment.analyze = self.options.analyze
                 yield deployment
 
@@ -167,6 +172,7 @@ def measure(
     """Import `data`, then fill `outcome`: time, peaks, phases, and whether the tables hold exactly the input."""
     logger.info("bench.import_started scenario=%s rows=%s file=%s", outcome.key, data.rows, data.path.name)
     deployment.sampler.reset()
+    deployment.cpu.reset()
     submitted = submit(deployment.client, data, expectation.catalog_id, expectation.query)
     if on_submitted is not None:
         on_submitted(submitted)
@@ -180,9 +186,12 @@ def measure(
         outcome.status, outcome.seconds = finished.status, finished.seconds
         if finished.chunking_started is not None and finished.chunking_ended is not None:
             outcome.chunk_poll_seconds = finished.chunking_ended - finished.chunking_started
+    ended = time.time()
     outcome.peaks = deployment.sampler.peaks()
     outcome.load_average = os.getloadavg()[0]
     outcome.phases = phases_of(deployment.service.logs, submitted.status_id, submitted.started_wall)
+    if outcome.phases.upload is not None:
+        outcome.cpu = deployment.cpu.share(submitted.started_wall + outcome.phases.upload, ended)
     if outcome.verdict is None:
         stored = stored_content(deployment.database_url, expectation.catalog_id) if outcome.completed else None
         outcome.verdict = judge(data.expected, stored, outcome.status, expectation.counts)
