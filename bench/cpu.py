@@ -8,12 +8,11 @@ backends of the service's database (staging COPYs, the merge), the API.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bench.memory import PROC, descendants, parents
+from bench.memory import PROC, Sampler
 
 SAMPLE_SECONDS = 0.25
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -71,22 +70,17 @@ class CpuShare:
         )
 
 
-class CpuSampler:
+class CpuSampler(Sampler):
     """Samples the CPU time of the API, every worker process and the database's backends every quarter
     second; `share(start, end)` sums what each spent between two wall-clock moments."""
 
     def __init__(self, api_pid: int, worker_roots: Callable[[], list[int]], database: str | None) -> None:
-        self._api_pid = api_pid
-        self._worker_roots = worker_roots
+        super().__init__(api_pid, worker_roots, SAMPLE_SECONDS, "cpu-sampler")
         self._database = database
-        self._lock = threading.Lock()
         self._seen: dict[int, tuple[str, list[tuple[float, float]]]] = {}  # pid -> (role, [(wall, cpu)])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
 
     def _roles(self) -> dict[int, str]:
-        roots = self._worker_roots()
-        roles = {pid: "worker" for pid in descendants([self._api_pid, *roots], parents()) | set(roots)}
+        roles = {pid: "worker" for pid in self._workers()}
         roles[self._api_pid] = "api"
         if self._database:
             roles |= {pid: "backend" for pid in backends_of(self._database)}
@@ -100,19 +94,6 @@ class CpuSampler:
                 continue
             with self._lock:
                 self._seen.setdefault(pid, (role, []))[1].append((now, spent))
-
-    def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_SECONDS):
-            self._sample()
-
-    def start(self) -> CpuSampler:
-        self._sample()
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
     def reset(self) -> None:
         """Start a new window, with a sample at once: a process's time before it is not counted in it."""

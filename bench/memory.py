@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 PROC = Path("/proc")
 SAMPLE_SECONDS = 0.1
@@ -61,33 +62,31 @@ class Peaks:
     worker_mb: float  # the largest single worker process: a worker's main process or one of its children
 
 
-class MemorySampler:
-    """Tracks the API process alone, and every worker process: the API's descendants (embedded workers)
-    and each separate worker with its descendants (prefork children)."""
+class Sampler:
+    """Samples the service's processes in a thread, every `interval` seconds, from start() to stop():
+    the API process, and every worker process (the API's descendants, which are the embedded workers,
+    and each separate worker with its descendants, its prefork children)."""
 
-    def __init__(self, api_pid: int, worker_roots: Callable[[], list[int]]) -> None:
+    def __init__(self, api_pid: int, worker_roots: Callable[[], list[int]], interval: float, name: str) -> None:
         self._api_pid = api_pid
         self._worker_roots = worker_roots
+        self._interval = interval
         self._lock = threading.Lock()
-        self._api_kib = 0
-        self._worker_kib = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _workers(self) -> set[int]:
+        roots = self._worker_roots()
+        return descendants([self._api_pid, *roots], parents()) | set(roots)
 
     def _sample(self) -> None:
-        roots = self._worker_roots()
-        workers = descendants([self._api_pid, *roots], parents()) | set(roots)
-        api = rss_kib(self._api_pid)
-        worker = max((rss_kib(pid) for pid in workers), default=0)
-        with self._lock:
-            self._api_kib = max(self._api_kib, api)
-            self._worker_kib = max(self._worker_kib, worker)
+        raise NotImplementedError
 
     def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_SECONDS):
+        while not self._stop.wait(self._interval):
             self._sample()
 
-    def start(self) -> MemorySampler:
+    def start(self) -> Self:
         self._sample()
         self._thread.start()
         return self
@@ -95,6 +94,23 @@ class MemorySampler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class MemorySampler(Sampler):
+    """Peak RSS of the API process alone, and of the largest worker process."""
+
+    def __init__(self, api_pid: int, worker_roots: Callable[[], list[int]]) -> None:
+        super().__init__(api_pid, worker_roots, SAMPLE_SECONDS, "memory-sampler")
+        self._api_kib = 0
+        self._worker_kib = 0
+
+    def _sample(self) -> None:
+        workers = self._workers()
+        api = rss_kib(self._api_pid)
+        worker = max((rss_kib(pid) for pid in workers), default=0)
+        with self._lock:
+            self._api_kib = max(self._api_kib, api)
+            self._worker_kib = max(self._worker_kib, worker)
 
     def reset(self) -> None:
         """Start a new window: the peaks from here on."""
