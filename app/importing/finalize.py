@@ -9,13 +9,11 @@ from sqlmodel import Session, col
 
 from app import jobs
 from app.commerce.sandboxes import Sandbox, SandboxState
-from app.commerce.staging import STAGING_GUARD
 from app.db import lock_merges
 from app.importing.problem_log import record_problems
-from app.importing.staging_guard import restage, staging_lost
+from app.importing.staging_guard import clear_staged, restage, staging_lost
 from app.importing.writers.merge import MergeCounts
 from app.importing.writers.registry import WRITERS
-from app.importing.writers.staging import clear_job
 from app.jobs import ImportState, ImportStatus, OnError, ProblemKind
 from app.runtime import Runtime
 from specifications import ImportType
@@ -51,8 +49,7 @@ def clear_staging(runtime: Runtime, job: ImportStatus) -> None:
     Should this worker die first, the reaper's sweep deletes them (reaper.clear_finished_staging)."""
     assert job.id is not None
     with runtime.db.write() as session:
-        clear_job(session, WRITERS[ImportType(job.import_type)].staging, job.id)
-        clear_job(session, STAGING_GUARD, job.id)
+        clear_staged(session, job.id, job.import_type)
 
 
 def _all_chunks_done(session: Session, job_id: int) -> bool:
@@ -155,7 +152,7 @@ def over_limit(job: ImportStatus, failed_rows: int) -> str | None:
 
 def fail_job(session: Session, job: ImportStatus, message: str, **values: object) -> None:
     assert job.id is not None
-    clear_job(session, WRITERS[ImportType(job.import_type)].staging, job.id)
+    clear_staged(session, job.id, job.import_type)
     if job.dry_run:
         message += " (dry run)"
     jobs.move(session, job.id, ImportState.FAILED, message=message, **values)

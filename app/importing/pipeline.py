@@ -31,11 +31,11 @@ from app.importing.problems import ValidationProblem
 from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
 from app.importing.readers.delimited import SourceRow, set_field_limit
 from app.importing.sheet_pieces import SheetSplit, mark_joined, run_piece
-from app.importing.staging_guard import set_guard
+from app.importing.staging_guard import clear_staged, set_guard
 from app.importing.validation import RowValidator
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
-from app.importing.writers.staging import StagedRows, StagingRow, clear_job, load_rows
+from app.importing.writers.staging import StagedRows, StagingRow, load_rows
 from app.jobs import ImportChunk, ImportState, ImportStatus, OnError, ProblemKind, Severity
 from app.runtime import Runtime
 from specifications import ImportType, Specification, find_specification
@@ -83,7 +83,7 @@ def plan(runtime: Runtime, job_id: int) -> None:
         logger.info("import.unreadable job_id=%s reason=%s", job_id, error)
         with runtime.db.write() as session:
             if jobs.fail(session, job_id, f"Error in the uploaded file: {error}"):
-                clear_job(session, WRITERS[ImportType(job.import_type)].staging, job_id)
+                clear_staged(session, job_id, job.import_type)
         return
     if layout.header.problems:
         _fail_on_header(runtime, job_id, layout.header)

@@ -50,6 +50,12 @@ def staging_lost(session: Session, job_id: int) -> bool:
     return found is None
 
 
+def clear_staged(session: Session, job_id: int, import_type: str) -> None:
+    """Delete a job's staged rows and its guard: what an ended job (completed, failed, cancelled) leaves."""
+    clear_job(session, WRITERS[ImportType(import_type)].staging, job_id)
+    clear_job(session, STAGING_GUARD, job_id)
+
+
 def restage(session: Session, job: ImportStatus) -> int:
     """Put the job back as it was before its first chunk, with a new guard; how many chunks it has. The
     caller holds the job's row (its finalize claim) and enqueues the chunks once this commits. Its

@@ -12,8 +12,7 @@ from app.accounts import Principal
 from app.errors import Conflict
 from app.importing.formats import FileType
 from app.importing.planning import ReadOptions
-from app.importing.writers.registry import WRITERS
-from app.importing.writers.staging import clear_job
+from app.importing.staging_guard import clear_staged
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
 from app.service.access import controllable
@@ -31,7 +30,7 @@ def cancel_job(runtime: Runtime, principal: Principal, job_id: int) -> None:
         if not jobs.move(session, job_id, ImportState.CANCELLED, message=f"cancelled by {principal.username}"):
             session.refresh(job)
             raise Conflict(f"import {job_id} is already {job.state}; only an unfinished import can be cancelled")
-        clear_job(session, WRITERS[ImportType(job.import_type)].staging, job_id)
+        clear_staged(session, job_id, job.import_type)
         record_event(session, principal, "import.cancelled", job_id, job.sandbox_id or None)
     logger.info("import.cancelled job_id=%s by=%s", job_id, principal.username)
 

@@ -185,3 +185,16 @@ def test_an_import_the_crash_did_not_touch_is_not_staged_again(pg: Database, tmp
     with pg.read() as session:
         guards = session.execute(text("SELECT count(*) FROM staging_guard")).scalar_one()
     assert guards == 0  # the guard goes with the staged rows
+
+
+def test_an_import_that_fails_leaves_neither_staged_rows_nor_a_guard(pg: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(pg, tmp_path, chunk_rows=5)
+    job_id = submit(runtime, make_principal(pg), make_csv(ROWS))  # onError=abort, and row 15 is invalid
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.FAILED.value
+    with pg.read() as session:
+        left = session.execute(
+            text("SELECT (SELECT count(*) FROM product_staging), (SELECT count(*) FROM staging_guard)")
+        ).one()
+    assert tuple(left) == (0, 0)
