@@ -162,17 +162,21 @@ def _unlog_scratch_tables(connection: Connection) -> None:
     The imports in process when that happens were planned without a staging guard (see
     app.importing.staging_guard); their staged rows are intact, so they get one now, in the same
     transaction. Only then: on any later start a missing guard means a crash."""
-    converted = False
-    for table in SQLModel.metadata.sorted_tables:
-        if not table.info.get("unlogged"):
-            continue
-        persistence = connection.execute(
-            text("SELECT relpersistence FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": table.name}
-        ).scalar()
-        if persistence == "p":
-            connection.execute(text(f"ALTER TABLE {table.name} SET UNLOGGED"))
-            converted = True
-    if converted:
+    scratch = [table.name for table in SQLModel.metadata.sorted_tables if table.info.get("unlogged")]
+    logged = (
+        connection.execute(
+            text(
+                "SELECT name FROM unnest(CAST(:names AS text[])) AS scratch(name)"
+                " JOIN pg_class ON pg_class.oid = to_regclass(name) WHERE relpersistence = 'p'"
+            ),
+            {"names": scratch},
+        )
+        .scalars()
+        .all()
+    )
+    for name in logged:
+        connection.execute(text(f"ALTER TABLE {name} SET UNLOGGED"))
+    if logged:
         connection.execute(
             text(
                 "INSERT INTO staging_guard (job_id) SELECT id FROM import_status WHERE state = 'IN_PROCESS'"

@@ -166,6 +166,11 @@ def move(session: Session, job_id: int, to: ImportState, **values: Any) -> bool:
     return session.execute(statement).rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
+def touch(session: Session, job_id: int) -> None:
+    """A heartbeat: the job is making progress, so the reaper must not take it for stale."""
+    session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=utcnow()))
+
+
 def fail(session: Session, job_id: int, message: str) -> bool:
     return move(session, job_id, ImportState.FAILED, message=message)
 

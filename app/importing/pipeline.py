@@ -166,7 +166,7 @@ def read_sheet_piece(runtime: Runtime, job_id: int) -> None:
 def _touch(runtime: Runtime, job_id: int) -> None:
     """The planner's heartbeat: a job being read is not stale."""
     with runtime.db.write() as session:
-        session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=jobs.utcnow()))
+        jobs.touch(session, job_id)
 
 
 def _store_layout(session: Session, job_id: int, layout: Layout, stored: int) -> bool:

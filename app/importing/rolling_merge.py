@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
-from sqlalchemy import and_, func, select, text, update
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 
@@ -193,7 +193,7 @@ def _roll(runtime: Runtime, session: Session, job_id: int) -> ImportStatus:
 def _touch(runtime: Runtime, job_id: int) -> None:
     """The rolling merge's heartbeat, committed at once: a job whose last chunks are being merged is not stale."""
     with runtime.db.write() as session:
-        session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=jobs.utcnow()))
+        jobs.touch(session, job_id)
 
 
 def _job(session: Session, job_id: int) -> ImportStatus:

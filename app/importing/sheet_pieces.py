@@ -188,7 +188,7 @@ def mark_joined(session: Session, job_id: int, rows_key: str) -> bool:
 
 def _touch_job(runtime: Runtime, job_id: int) -> None:
     with runtime.db.write() as session:
-        session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=jobs.utcnow()))
+        jobs.touch(session, job_id)
 
 
 # --- the piece's task --------------------------------------------------------------------------
