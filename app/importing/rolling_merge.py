@@ -33,7 +33,14 @@ from app.importing.finalize import ROLLING_LOCKS, claim, complete, over_limit, p
 from app.importing.problem_log import record_problems
 from app.importing.staging_guard import staging_lost
 from app.importing.writers.base import ImportWriter
-from app.importing.writers.merge import MergeCounts, MergePlan, merge_part, target_has_rows
+from app.importing.writers.merge import (
+    MergeCounts,
+    MergePlan,
+    key_in_two_targets,
+    merge_part,
+    target_has_rows,
+    unique_on_key,
+)
 from app.importing.writers.registry import WRITERS
 from app.jobs import ImportChunk, ImportState, ImportStatus, ProblemKind
 from app.runtime import Runtime
@@ -135,6 +142,12 @@ class _Rolling:
         self.empty = [not target_has_rows(session, plan) for plan in plans]
         self.merged: set[int] = set()
         self.counts = MergeCounts()
+        self.created = [0 for _ in plans]  # a plan each
+
+    def only_inserted(self) -> bool:
+        """Whether every row was inserted into a scope that held none, under an index that refuses a key
+        twice: no key was then given twice in one target."""
+        return all(self.empty) and all(unique_on_key(plan) for plan in self.plans)
 
     def merge(self, chunks: list[_Chunk]) -> int:
         """Merge the chunks done and not merged yet; how many there were."""
@@ -150,8 +163,10 @@ class _Rolling:
             part.append(staging.c.row_no < after[0])
         assert self.job.id is not None
         try:
-            for plan, empty in zip(self.plans, self.empty, strict=True):
-                self.counts += merge_part(self.session, plan, self.job.id, and_(*part), empty)
+            for index, (plan, empty) in enumerate(zip(self.plans, self.empty, strict=True)):
+                counts = merge_part(self.session, plan, self.job.id, and_(*part), empty)
+                self.created[index] += counts.created
+                self.counts += counts
         except DBAPIError as error:  # a key staged twice: the finalize names it
             if getattr(error.orig, "sqlstate", None) in (UNIQUE_VIOLATION, CARDINALITY_VIOLATION):
                 raise GaveUp("a key was staged twice") from error
@@ -218,9 +233,17 @@ def _chunks(session: Session, job_id: int) -> list[_Chunk]:
 
 
 def _complete(session: Session, rolling: _Rolling) -> ImportStatus:
-    """The finalize's checks, then COMPLETED; any check that would change what is written gives up."""
+    """The finalize's checks, then COMPLETED; any check that would change what is written gives up.
+
+    After a first import into an empty scope the indexes have refused a key given twice in one target, so
+    the repeated-keys check (a pass over every staged row after the last chunk, 0.6 s at 1M rows) only
+    needs to look between targets: the target that got fewer rows, by index, in the other. It runs before
+    hash joins are allowed again, with statistics taken when the targets were empty."""
     job, writer = rolling.job, rolling.writer
     assert job.id is not None
+    keys_unique = rolling.only_inserted()
+    if keys_unique and key_in_two_targets(session, rolling.plans, rolling.created):
+        raise GaveUp("a key was staged for two tables")
     for setting in ("enable_hashjoin", "enable_mergejoin"):
         session.execute(text(f"SET LOCAL {setting} = on"))
     prepare_statistics(session, writer.staging)
@@ -233,13 +256,15 @@ def _complete(session: Session, rolling: _Rolling) -> ImportStatus:
         raise GaveUp(reason)
     if staging_lost(session, job.id):
         raise GaveUp("the staged rows were lost in a database crash")  # the finalize stages them again
-    if writer.set_problems(session, job):
+    if writer.set_problems(session, job, keys_unique):
         raise GaveUp("some rows fail checks of the whole upload")
     warnings = writer.warnings(session, job)
     record_problems(session, job.id, ProblemKind.RECORD, warnings)
     staged = session.execute(
         select(func.count()).select_from(writer.staging).where(writer.staging.c.job_id == job.id)
     ).scalar_one()
+    if keys_unique and staged != rolling.counts.created:
+        raise GaveUp(f"{staged} rows were staged and {rolling.counts.created} inserted")
     counts = rolling.counts
     counts = MergeCounts(counts.created, counts.updated, int(staged) - counts.created - counts.updated)
     complete(session, job, counts, job.error_count, job.problem_count + len(warnings))

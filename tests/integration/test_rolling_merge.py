@@ -22,6 +22,7 @@ from app.importing.finalize import ROLLING_LOCKS
 from app.jobs import ImportProblem, ImportState
 from app.runtime import Runtime
 from app.service import sandboxes
+from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, make_csv, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
@@ -213,6 +214,86 @@ def test_a_key_given_twice_in_one_chunk_of_a_second_import_is_named_and_nothing_
     ]
     assert set(stored(pg).values()) == {"9.99"}
     assert "reason=a key was staged twice" in caplog.text
+
+
+def test_a_sku_numbered_as_a_product_chunks_earlier_is_named_and_nothing_is_written(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    rows = catalog(30)
+    rows.append([*product_row("P3", price="1.00", **{"SKU Indicator": "Y"}), "XL"])  # a SKU of P29, numbered P3
+    first_p3 = 2 + [row[0] for row in rows].index("P3")
+    job_id = imported(runtime, queue, make_principal(pg), rows)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED.value
+    with pg.read() as session:
+        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+    assert [(p.row_number, p.field_value, p.message) for p in named] == [
+        (
+            len(rows) + 1,
+            "P3",
+            f"SKU Number 'P3' appears more than once in this file (rows {first_p3} and {len(rows) + 1})",
+        )
+    ]
+    assert stored(pg) == {}
+    assert "reason=a key was staged for two tables" in caplog.text
+
+
+def test_a_key_given_twice_in_different_chunks_of_a_second_import_is_named_and_nothing_changes(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    principal = make_principal(pg)
+    imported(runtime, queue, principal, catalog(30))
+    rows = catalog(30, price="12.50")
+    rows.append([*product_row("P3", price="1.00"), ""])
+    first_p3 = 2 + [row[0] for row in rows].index("P3")
+    job_id = imported(runtime, queue, principal, rows)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED.value
+    with pg.read() as session:
+        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+    assert [(p.field_value, p.message) for p in named] == [
+        ("P3", f"SKU Number 'P3' appears more than once in this file (rows {first_p3} and {len(rows) + 1})")
+    ]
+    assert set(stored(pg).values()) == {"9.99"}
+    assert "reason=some rows fail checks of the whole upload" in caplog.text
+
+
+CATEGORY_HEADER = ["Category Id", "Category Name", "Parent Category Id"]
+
+
+def test_a_first_category_import_is_merged_while_staged_and_its_parents_are_still_checked(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    principal = make_principal(pg)
+
+    def categories(rows: list[list[str]], catalog_id: int) -> int:
+        body = make_csv(rows, header=CATEGORY_HEADER)
+        job_id = submit(runtime, principal, body, import_type=ImportType.CATEGORY, catalog_id=catalog_id)
+        rolling = plan(runtime, queue)
+        drain(runtime, queue)
+        rolling.join(10)
+        return job_id
+
+    tree = categories([[f"C{n}", f"c{n}", f"C{n - 1}" if n else ""] for n in range(25)], catalog_id=-2)
+    orphan = categories([[f"D{n}", f"d{n}", f"D{n - 1}" if n else ""] for n in range(25)] + [["E", "e", "ZZ"]], -5)
+
+    done = job(runtime, tree)
+    assert (done.state, done.records_created) == (ImportState.COMPLETED.value, 25)
+    assert job(runtime, orphan).state == ImportState.FAILED.value
+    with pg.read() as session:
+        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == orphan)).all()
+        written = session.execute(text("SELECT catalog_id, count(*) FROM category GROUP BY catalog_id")).all()
+    assert [(p.row_number, p.message) for p in named] == [
+        (27, "Parent Category Id 'ZZ' names no category of catalog -5, in this file or imported before")
+    ]
+    assert written == [(-2, 25)]
+    assert caplog.text.count("import.rolling_merge_completed") == 1
+    assert "reason=some rows fail checks of the whole upload" in caplog.text
 
 
 def test_another_merge_waiting_for_the_merge_lock_makes_the_rolling_merge_step_aside(

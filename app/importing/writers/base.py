@@ -38,8 +38,10 @@ class ImportWriter(Protocol):
         """Staging rows for a chunk's valid records, and the problems found between rows."""
         ...
 
-    def set_problems(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
-        """Errors only the whole upload shows: a key given twice, a reference to nothing, a cycle."""
+    def set_problems(self, session: Session, job: ImportStatus, keys_unique: bool = False) -> list[ValidationProblem]:
+        """Errors only the whole upload shows: a key given twice, a reference to nothing, a cycle. With
+        `keys_unique` the caller knows that no key of the `merge_plans` was given twice (their targets'
+        indexes refused it, see rolling_merge.py), and that check is left out."""
         ...
 
     def drop_rows(self, session: Session, job_id: int, rows: Sequence[int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import combinations
 
 from sqlalchemy import (
     ColumnElement,
@@ -181,13 +182,14 @@ def merge_part(
     narrowed = replace(plan, where=and_(plan.where, part))
     if scope_was_empty:
         return MergeCounts(created=_insert_new(session, narrowed, job_id, look=False))
-    if not _in_sandbox(plan) and _unique_on_key(plan):
+    if not _in_sandbox(plan) and unique_on_key(plan):
         return _upsert(session, narrowed, job_id)
     created = _insert_new(session, narrowed, job_id)
     return MergeCounts(created=created, updated=_update_changed(session, narrowed, job_id))
 
 
-def _unique_on_key(plan: MergePlan) -> bool:
+def unique_on_key(plan: MergePlan) -> bool:
+    """Whether the target's indexes refuse a second row with the plan's key."""
     keys = [
         {column.name for column in constraint.columns}
         for constraint in plan.target.constraints
@@ -195,6 +197,26 @@ def _unique_on_key(plan: MergePlan) -> bool:
     ]
     keys += [{column.name for column in index.columns} for index in plan.target.indexes if index.unique]
     return set(plan.key) in keys
+
+
+def key_in_two_targets(session: Session, plans: Sequence[MergePlan], sizes: Sequence[int]) -> bool:
+    """Whether a key is in the scopes of two of the plans' targets (a product's SKU number given to a SKU
+    as well). Once every staged row was inserted into scopes that held none, under indexes that refuse
+    a key twice in one target, this is how a key given twice would show; the rows of the target that
+    got fewer (`sizes`, one a plan) are each looked up by key in the other."""
+    for (first, first_size), (second, second_size) in combinations(zip(plans, sizes, strict=True), 2):
+        if first.target is second.target or tuple(first.key) != tuple(second.key):
+            continue
+        outer, inner = (second, first) if second_size <= first_size else (first, second)
+        scoped = [outer.target.c[name] == literal(value) for name, value in outer.scope.items() if name in outer.key]
+        same = [
+            inner.target.c[name] == (literal(inner.scope[name]) if name in inner.scope else outer.target.c[name])
+            for name in inner.key
+        ]
+        query = select(literal(1)).select_from(outer.target).where(*scoped, exists().where(*same)).limit(1)
+        if session.execute(query).first() is not None:
+            return True
+    return False
 
 
 def _upsert(session: Session, plan: MergePlan, job_id: int) -> MergeCounts:

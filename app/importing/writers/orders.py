@@ -81,7 +81,9 @@ class OrderWriter(StagedWriter):
                 )  # fmt: skip
         return rows, problems
 
-    def set_problems(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+    def set_problems(self, session: Session, job: ImportStatus, keys_unique: bool = False) -> list[ValidationProblem]:
+        """An order's lines share its number, so its repeats are looked for whatever `keys_unique` says
+        (orders have no plain merge plans)."""
         assert job.id is not None
         found = self._repeated_orders(session, job.id) + self._unknown_skus(session, job)
         found += self._unknown_customers(session, job)

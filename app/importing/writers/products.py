@@ -82,8 +82,10 @@ class ProductWriter(StagedWriter):
                 rows.append((job_id, outcome.row, chunk_no, True, outcome.key, parent.key, *_values(outcome.record)))
         return rows, problems
 
-    def set_problems(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
+    def set_problems(self, session: Session, job: ImportStatus, keys_unique: bool = False) -> list[ValidationProblem]:
         assert job.id is not None
+        if keys_unique:
+            return []
         return repeated_keys(session, self.staging, job.id, ("sku_number",), "SKU Number")
 
     def warnings(self, session: Session, job: ImportStatus) -> list[ValidationProblem]:
