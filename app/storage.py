@@ -179,8 +179,11 @@ class _DatabaseWriter:
         self._pool: ThreadPoolExecutor | None = None
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
         self._size += len(data)
+        if not self._buffer and len(data) == self._block_bytes:  # a block as the API cuts them: stored as it is
+            self._store(data)
+            return
+        self._buffer += data
         while len(self._buffer) >= self._block_bytes:
             self._store(bytes(self._buffer[: self._block_bytes]))
             del self._buffer[: self._block_bytes]

