@@ -203,7 +203,13 @@ def key_in_two_targets(session: Session, plans: Sequence[MergePlan], sizes: Sequ
     """Whether a key is in the scopes of two of the plans' targets (a product's SKU number given to a SKU
     as well). Once every staged row was inserted into scopes that held none, under indexes that refuse
     a key twice in one target, this is how a key given twice would show; the rows of the target that
-    got fewer (`sizes`, one a plan) are each looked up by key in the other."""
+    got fewer (`sizes`, one a plan) are each looked up by key in the other.
+
+    The lookup is a subquery a row, not EXISTS: with statistics from when the targets were empty,
+    PostgreSQL joined an EXISTS by the scope's part of the key alone and read the whole catalog for
+    every row (10,000 SKUs against 90,000 products: 396 s). A subquery's key is a constant of its own
+    scan, so the scan always takes the whole key in the index (100,000 SKUs against 900,000 products:
+    0.25 s)."""
     for (first, first_size), (second, second_size) in combinations(zip(plans, sizes, strict=True), 2):
         if first.target is second.target or tuple(first.key) != tuple(second.key):
             continue
@@ -213,7 +219,8 @@ def key_in_two_targets(session: Session, plans: Sequence[MergePlan], sizes: Sequ
             inner.target.c[name] == (literal(inner.scope[name]) if name in inner.scope else outer.target.c[name])
             for name in inner.key
         ]
-        query = select(literal(1)).select_from(outer.target).where(*scoped, exists().where(*same)).limit(1)
+        found = select(literal(1)).select_from(inner.target).where(*same).limit(1).scalar_subquery()
+        query = select(literal(1)).select_from(outer.target).where(*scoped, found.is_not(None)).limit(1)
         if session.execute(query).first() is not None:
             return True
     return False
