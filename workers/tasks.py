@@ -56,6 +56,10 @@ def register_tasks(app: Celery, holder: RuntimeHolder) -> None:
     @worker_process_init.connect(weak=False)
     def _after_fork(**_: Any) -> None:
         holder.reset()
+        # The chunk step's columnar reader, with polars and the threads polars starts: imported here, in
+        # the process that runs chunks, after the fork, instead of by the first chunk of the first import.
+        import app.importing.clean_chunks  # noqa: F401
+
         freeze_startup_heap()
 
     @app.task(name=PLAN_TASK, bind=True, max_retries=MAX_RETRIES)
