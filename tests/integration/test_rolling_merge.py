@@ -296,6 +296,8 @@ def test_the_look_for_a_sku_numbered_as_a_product_takes_each_skus_whole_key_what
             )
         )
         assert key_in_two_targets(session, [products, skus], [18000, 2000]) is False
+        session.execute(text("UPDATE sku SET catalog_id = -5, sku_number = 'P17' WHERE sku_number = 'S1998'"))
+        assert key_in_two_targets(session, [products, skus], [18000, 2000]) is False  # another catalog's SKU
         session.execute(text("UPDATE sku SET sku_number = 'P17' WHERE sku_number = 'S1999'"))
         assert key_in_two_targets(session, [products, skus], [18000, 2000]) is True
 
