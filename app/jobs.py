@@ -200,10 +200,14 @@ def add_chunk_progress(session: Session, job_id: int, records: int, problems: in
     return int(errors_so_far)
 
 
-def problems_of(session: Session, job_id: int, kind: ProblemKind, limit: int, offset: int = 0) -> list[ImportProblem]:
+def problems_of(
+    session: Session, job_id: int, kind: ProblemKind, limit: int, offset: int = 0, severity: Severity | None = None
+) -> list[ImportProblem]:
+    """The job's problems of a kind (and of a severity, when given), by row."""
     statement = (
         select(ImportProblem)
         .where(ImportProblem.job_id == job_id, ImportProblem.kind == kind.value)
+        .where(*([ImportProblem.severity == severity.value] if severity is not None else []))
         .order_by(col(ImportProblem.row_number), col(ImportProblem.id))
         .offset(offset)
         .limit(limit)

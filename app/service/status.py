@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import case, func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from app import jobs
 from app.accounts import Principal, Role
 from app.errors import BadRequest, Conflict
 from app.importing.failed_rows import failed_rows_file
-from app.jobs import ImportProblem, ImportState, ImportStatus, ProblemKind
+from app.jobs import ImportProblem, ImportState, ImportStatus, ProblemKind, Severity
 from app.runtime import Runtime
 from app.service.access import visible
 from specifications import ImportType
@@ -34,8 +34,20 @@ def job_status(runtime: Runtime, principal: Principal, job_id: int) -> StatusVie
         if not job.problem_count:  # the common case while polling: nothing more to read
             return StatusView(job, [], [])
         header = jobs.problems_of(session, job_id, ProblemKind.HEADER, STATUS_PROBLEM_LIMIT)
-        records = jobs.problems_of(session, job_id, ProblemKind.RECORD, STATUS_PROBLEM_LIMIT)
+        records = _first_record_problems(session, job)
     return StatusView(job, header, records)
+
+
+def _first_record_problems(session: Session, job: ImportStatus) -> list[ImportProblem]:
+    """The first record problems by row; once an import with invalid rows has ended, its errors come
+    first, so that one bad row among a hundred thousand warnings shows where the user looks first."""
+    assert job.id is not None
+    if not (job.import_state.is_terminal and job.error_count):
+        return jobs.problems_of(session, job.id, ProblemKind.RECORD, STATUS_PROBLEM_LIMIT)
+    errors = jobs.problems_of(session, job.id, ProblemKind.RECORD, STATUS_PROBLEM_LIMIT, severity=Severity.ERROR)
+    room = STATUS_PROBLEM_LIMIT - len(errors)
+    warnings = jobs.problems_of(session, job.id, ProblemKind.RECORD, room, severity=Severity.WARNING) if room else []
+    return errors + warnings
 
 
 def list_jobs(

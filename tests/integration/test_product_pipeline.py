@@ -10,8 +10,8 @@ from app.commerce.products import Product, ProductStaging, Sku
 from app.db import Database
 from app.importing import pipeline
 from app.importing.formats import FileType
-from app.jobs import ImportChunk, ImportProblem, ImportState
-from app.service import list_records, read_record
+from app.jobs import ImportChunk, ImportProblem, ImportState, OnError
+from app.service import job_status, list_records, read_record
 from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, CONTRACT_ROWS, contract_csv, make_csv, make_xlsx, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
@@ -230,3 +230,23 @@ def test_a_page_of_products_lists_each_with_its_own_skus_as_reading_each_by_key_
     assert [item["sku_number"] for item in listed] == ["05", "06", "07", "08", "09"]
     assert listed == [read_record(runtime, ImportType.PRODUCT, [str(item["sku_number"])], -2, -3) for item in listed]
     assert [len(item["skus"]) for item in listed] == [2, 0, 1, 2, 0]  # type: ignore[arg-type]
+
+
+def test_an_ended_import_shows_its_invalid_row_before_a_hundred_warnings(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=50)
+    principal = make_principal(database)
+    no_category = {"Default Category Id": ""}
+    rows = [[*product_row(f"w{n}", **no_category), "pic.png"] for n in range(120)]  # names no asset: a warning
+    rows.append([*product_row("bad", price="12,5x", **no_category), ""])
+    body = make_csv(rows, header=[*CONTRACT_HEADER, "Image Url(s)"])
+
+    failed = submit(runtime, principal, body)
+    skipped = submit(runtime, principal, body, on_error=OnError.SKIP, catalog_id=-5)
+    drain(runtime, queue)
+
+    for job_id, state in ((failed, ImportState.FAILED), (skipped, ImportState.COMPLETED)):
+        view = job_status(runtime, principal, job_id)
+        first, *rest = view.record_problems
+        assert (view.job.state, first.row_number, first.severity, first.field_value) == (state, 122, "error", "12,5x")
+        assert [(p.row_number, p.severity) for p in rest] == [(row, "warning") for row in range(2, 101)]
+    assert (job(runtime, failed).problem_count, job(runtime, skipped).problem_count) == (121, 121)
