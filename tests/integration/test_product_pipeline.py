@@ -250,3 +250,21 @@ def test_an_ended_import_shows_its_invalid_row_before_a_hundred_warnings(databas
         assert (view.job.state, first.row_number, first.severity, first.field_value) == (state, 122, "error", "12,5x")
         assert [(p.row_number, p.severity) for p in rest] == [(row, "warning") for row in range(2, 101)]
     assert (job(runtime, failed).problem_count, job(runtime, skipped).problem_count) == (121, 121)
+
+
+def test_a_problem_keeps_its_value_as_written_whatever_characters_it_holds(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    awkward = 'a\tb\nc\\d "é" \\N \x00 end'
+    rows = [product_row("odd", price=awkward), product_row("long", price="x" * 1200)]
+
+    job_id = submit(runtime, principal, make_csv(rows))
+    drain(runtime, queue)
+
+    with database.read() as session:
+        kept = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.id)))
+        values = [(p.row_number, p.column, p.field_name, p.field_value, p.severity) for p in kept]
+    assert values == [
+        (2, "H", "Retail Price", awkward.replace("\x00", "\\x00"), "error"),
+        (3, "H", "Retail Price", "x" * 1000 + "…", "error"),
+    ]
