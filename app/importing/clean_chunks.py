@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from app.importing.columnar import CleanChunk, certain_rows, read_cells, read_normalized_cells
 from app.importing.header import HeaderMap
+from app.importing.images import left_out, no_asset
 from app.importing.planning import chunk_rows
 from app.importing.polars_runtime import pl
+from app.importing.problems import ValidationProblem
 from app.importing.readers.delimited import SourceRow
-from app.importing.writers.product_frames import AssetLookup, product_rows, product_staging_frame
+from app.importing.writers.product_frames import AssetLookup, product_rows, product_staging_frame, unknown_images
 from app.jobs import ImportChunk, ImportStatus
 from specifications import ImportType
 
@@ -24,10 +26,12 @@ _ROW = "__row"  # the rows' numbers, beside the cells while they are split
 
 @dataclass(frozen=True)
 class ColumnStaging:
-    """The staging rows of a chunk's certain rows, and its other rows for the row-by-row path, in order."""
+    """The staging rows of a chunk's certain rows, and its other rows for the row-by-row path, in order;
+    and the warnings of the certain rows (an image that names no asset, left out)."""
 
     staged: pl.DataFrame
     doubtful: list[SourceRow]
+    warnings: list[ValidationProblem]
 
 
 def takes(job: ImportStatus) -> bool:
@@ -75,10 +79,19 @@ def stage_columns(
         return None
     rows = product_rows(whole, row_certain, lookup)
     if rows.certain is None:
-        return ColumnStaging(product_staging_frame(whole, job.id, chunk.chunk_no, pl.col(_ROW), rows.assets), [])
+        staged = product_staging_frame(whole, job.id, chunk.chunk_no, pl.col(_ROW), rows.assets, rows.unknown)
+        return ColumnStaging(staged, [], _left_out(job, whole, rows.unknown))
     marked = cells.with_columns(rows.certain.alias("__certain"))
-    certain = marked.filter(pl.col("__certain"))
-    staged = product_staging_frame(CleanChunk(certain, header), job.id, chunk.chunk_no, pl.col(_ROW), rows.assets)
+    certain = CleanChunk(marked.filter(pl.col("__certain")), header)
+    staged = product_staging_frame(certain, job.id, chunk.chunk_no, pl.col(_ROW), rows.assets, rows.unknown)
     doubtful = marked.with_row_index("__index").filter(~pl.col("__certain"))
     indexes, numbers = doubtful.get_column("__index").to_list(), doubtful.get_column(_ROW).to_list()
-    return ColumnStaging(staged, _source_rows(job, data, indexes, numbers))
+    return ColumnStaging(staged, _source_rows(job, data, indexes, numbers), _left_out(job, certain, rows.unknown))
+
+
+def _left_out(job: ImportStatus, chunk: CleanChunk, unknown: frozenset[str]) -> list[ValidationProblem]:
+    """A warning for each image of the staged rows that names no asset of the catalog."""
+    return [
+        left_out(row, name, no_asset(name, job.catalog_id))
+        for row, name in unknown_images(chunk, pl.col(_ROW), unknown)
+    ]

@@ -27,6 +27,15 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 Image = dict[str, object]
 
 
+def no_asset(name: str, catalog_id: int) -> str:
+    return f"'{name}' names no asset of catalog {catalog_id} and is not an http(s) URL"
+
+
+def left_out(row: int, url: str, reason: str) -> ValidationProblem:
+    """The warning for an image a product imports without."""
+    return ValidationProblem(row, None, HEADER, url, f"{reason}; imported without it", Severity.WARNING)
+
+
 def asset_ids(runtime: Runtime, job: ImportStatus, names: set[str]) -> dict[str, int]:
     """The catalog's assets of these file names (the job's sandbox before the catalog's own)."""
     if not names:
@@ -98,7 +107,7 @@ class _Resolver:
             image["assetId"] = asset_id
             return image
         if not _SCHEME.match(url):
-            return f"'{url}' names no asset of catalog {self.job.catalog_id} and is not an http(s) URL"
+            return no_asset(url, self.job.catalog_id)
         if url not in self.fetched:
             self.fetched[url] = self._fetch(url)
         result = self.fetched[url]
@@ -122,10 +131,7 @@ def resolve_images(runtime: Runtime, job: ImportStatus, outcomes: Sequence[RowOu
             for image in images:
                 result = resolver.resolve(image)
                 if isinstance(result, str):
-                    message = f"{result}; imported without it"
-                    problems.append(
-                        ValidationProblem(outcome.row, None, HEADER, str(image["url"]), message, Severity.WARNING)
-                    )
+                    problems.append(left_out(outcome.row, str(image["url"]), result))
                 else:
                     kept.append(result)
             outcome.record.values["image_urls"] = kept or None  # type: ignore[assignment]

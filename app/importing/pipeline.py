@@ -305,10 +305,10 @@ def _stage_chunk(
         staged, problems = _stage_rows(runtime, job, chunk, header, writer, rows)
         return [staged], problems, "rows"
     if not by_columns.doubtful:
-        return [by_columns.staged], [], "columns"
+        return [by_columns.staged], by_columns.warnings, "columns"
     staged, problems = _stage_rows(runtime, job, chunk, header, writer, by_columns.doubtful)
     way = "columns+rows" if by_columns.staged.height else "rows"
-    return [by_columns.staged, staged], problems, way
+    return [by_columns.staged, staged], problems + by_columns.warnings, way
 
 
 def _stage_rows(

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from app.importing import clean_chunks
 from app.importing.columnar import WHITESPACE, copy_text
 from app.importing.header import resolve_header
+from app.importing.images import left_out, no_asset
 from app.importing.pipeline import validate_rows
 from app.importing.planning import chunk_rows
 from app.importing.polars_runtime import pl
@@ -32,6 +33,7 @@ HEADER = [
     "ProductAttribute[Material]", "options[Size]", "Product Title(SPANISH)",
 ]  # fmt: skip
 ASSETS = {"a.png": 11, "b.png": 12, "Ünï.png": 13}
+CATALOG = 4
 
 SPACE = st.sampled_from(["", " ", "\t", "\u00a0", "\u3000", "\x1f"])
 WORD = st.sampled_from(["abc", "Crème", "Ночь", "x y", 'say "hi"', "back\\slash", "'=1+2", "=SUM(A1)", "tab\there"])
@@ -94,6 +96,12 @@ def csv_of(rows: list[list[str]], line_end: str) -> bytes:
 Outcome = tuple[list[StagingRow], list[ValidationProblem]]
 
 
+def by_row(problems: list[ValidationProblem]) -> list[ValidationProblem]:
+    """Problems as a user reads them: by row, a row's own in the order they were found (the two ways
+    each name a row's problems whole, but may name different rows first)."""
+    return sorted(problems, key=lambda problem: problem.row or 0)
+
+
 def resolve_assets(outcomes: list[RowOutcome]) -> list[ValidationProblem]:
     """resolve_images with ASSETS for the catalog and no fetching: an image that names no asset is left
     out with a warning. Both ways below use it, so they must agree whatever it does."""
@@ -109,7 +117,7 @@ def resolve_assets(outcomes: list[RowOutcome]) -> list[ValidationProblem]:
                 image["assetId"] = ASSETS[url]  # type: ignore[assignment]
                 kept.append(image)
             else:
-                problems.append(ValidationProblem(outcome.row, None, "Image Url(s)", url, "no asset", Severity.WARNING))
+                problems.append(left_out(outcome.row, url, no_asset(url, CATALOG)))
         outcome.record.values["image_urls"] = kept or None
     return problems
 
@@ -132,7 +140,9 @@ def by_columns(
     """What the column path stages, its doubtful rows taken row by row; and how many rows went by
     columns. None when it reads the chunk not at all."""
     rows_key = "upload.rows.csv" if normalized else None
-    job = SimpleNamespace(id=5, delimiter=",", import_type="PRODUCT", rows_key=rows_key, encoding="utf-8")
+    job = SimpleNamespace(
+        id=5, catalog_id=CATALOG, delimiter=",", import_type="PRODUCT", rows_key=rows_key, encoding="utf-8"
+    )
     chunk = SimpleNamespace(record_count=records, chunk_no=3, first_row=first_row)
     header = resolve_header(DEFAULT_PRODUCT, names)
     lookup = lambda names: {name: ASSETS[name] for name in names if name in ASSETS}  # noqa: E731
@@ -140,7 +150,7 @@ def by_columns(
     if found is None:
         return None
     staged, problems = row_path(found.doubtful, names) if found.doubtful else ([], [])
-    return found.staged.rows() + staged, problems, found.staged.height
+    return found.staged.rows() + staged, problems + found.warnings, found.staged.height
 
 
 def same_outcome(data: bytes, records: int, first_row: int, normalized: bool = False) -> int | None:
@@ -150,7 +160,7 @@ def same_outcome(data: bytes, records: int, first_row: int, normalized: bool = F
         return None
     staged, problems = row_by_row(data, first_row, normalized=normalized)
     assert sorted(fast[0]) == sorted(staged)
-    assert fast[1] == problems
+    assert by_row(fast[1]) == by_row(problems)
     return fast[2]
 
 
@@ -220,13 +230,21 @@ def test_a_group_with_a_bad_price_goes_row_by_row_and_the_others_by_columns() ->
     assert sorted(row[4] for row in found[0]) == ["P1", "P1-M", "P3", "P3-M"]
 
 
-def test_an_unknown_image_or_a_sku_row_first_goes_row_by_row_with_its_warning_or_error() -> None:
-    rows = product_group("P1", image="nowhere.png") + product_group("P2")
+def test_an_unknown_image_is_left_out_with_a_warning_by_columns_and_a_sku_row_first_goes_row_by_row() -> None:
+    rows = product_group("P1", image="nowhere.png|thumb:a.png") + product_group("P2", image="gone.png")
     data = csv_of(rows, "\n")
-    assert same_outcome(data, 4, 2) == 2
+    assert same_outcome(data, 4, 2) == 4
     found = by_columns(data, 4, 2)
     assert found is not None
-    assert [(p.row, p.value, p.severity) for p in found[1]] == [(2, "nowhere.png", Severity.WARNING)]
+    assert [(p.row, p.value, p.severity, p.message) for p in found[1]] == [
+        (2, "nowhere.png", Severity.WARNING, "'nowhere.png' names no asset of catalog 4 and is not an http(s) URL; "
+         "imported without it"),
+        (4, "gone.png", Severity.WARNING, "'gone.png' names no asset of catalog 4 and is not an http(s) URL; "
+         "imported without it"),
+    ]  # fmt: skip
+    images = {row[4]: row[6 + 7] for row in found[0]}
+    assert orjson.loads(images["P1"]) == [{"assetId": 11, "key": "thumb", "url": "a.png"}]
+    assert images["P2"] is None  # its only image left out
     sku_first = [CLEAN_ROW[1], *product_group("P2")]
     assert same_outcome(csv_of(sku_first, "\n"), 3, 2) == 2
 

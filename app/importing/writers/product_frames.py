@@ -1,9 +1,10 @@
 """A clean chunk of product rows staged column by column: the staging rows ProductWriter.stage gives.
 
 Images, families and translations are written as the JSON text json_text gives them (keys sorted,
-compact, non-ASCII kept). Rows whose outcome needs the row-by-row path (a SKU row with no product row above
-it in the chunk, an image that is a URL, names no asset of the catalog or is written loosely, a JSON
-value with a control character) are left to it with their whole product group (see product_rows).
+compact, non-ASCII kept); an image that names no asset of the catalog is left out, with the warning the
+row-by-row path gives (unknown_images). Rows whose outcome needs the row-by-row path (a SKU row with no
+product row above it in the chunk, an image that is a URL to fetch or is written loosely, a JSON value
+with a control character) are left to it with their whole product group (see product_rows).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _translations(chunk: CleanChunk) -> pl.Expr:
     return _object([(field, _object(members)) for field, members in by_field.items()])
 
 
-def _images(chunk: CleanChunk, slot: Slot, assets: dict[str, int]) -> pl.Expr:
+def _images(chunk: CleanChunk, slot: Slot, assets: dict[str, int], unknown: frozenset[str]) -> pl.Expr:
     """The image list as resolve_images leaves it: each image's asset id, key and file name."""
     item = pl.element()
     key = pl.when(item.str.contains(":", literal=True))
@@ -80,22 +81,44 @@ def _images(chunk: CleanChunk, slot: Slot, assets: dict[str, int]) -> pl.Expr:
             pl.lit('"}'),
         ]
     )
-    listed = chunk.cell(slot).str.split("|").list.eval(image).list.join(",")
-    return pl.concat_str([pl.lit("["), listed, pl.lit("]")])  # null for an empty cell
+    kept = chunk.cell(slot).str.split("|")
+    if unknown:  # left out, each with a warning (see unknown_images)
+        kept = kept.list.eval(pl.element().filter(~_named(pl.element()).is_in(sorted(unknown))))
+    listed = pl.concat_str([pl.lit("["), kept.list.eval(image).list.join(","), pl.lit("]")])  # null for an empty cell
+    # and null for a cell whose every image was left out, as resolve_images leaves it (`kept or None`)
+    return pl.when(kept.list.len() > 0).then(listed) if unknown else listed
 
 
-def _image_rows(chunk: CleanChunk, slot: Slot, lookup: AssetLookup) -> tuple[pl.Expr, dict[str, int]]:
-    """True for each row whose images are all written plainly and name an asset of the catalog; and
-    those assets. Any other image (a URL, a loose list, an unknown name) is for the row-by-row path."""
+def _named(image: pl.Expr) -> pl.Expr:
+    """The file name an image of a plain list names (after its key, if it has one)."""
+    return image.str.extract(_URL, 1)
+
+
+def _image_rows(chunk: CleanChunk, slot: Slot, lookup: AssetLookup) -> tuple[pl.Expr, dict[str, int], frozenset[str]]:
+    """True for each row whose images are all written plainly, each a file name (that names an asset of
+    the catalog, or is left out with a warning, see unknown_images); the assets named, and the names
+    that name none. Any other image (a URL to fetch, a loose list) is for the row-by-row path."""
     cell = chunk.cell(slot)
     plain = (cell.str.contains(_IMAGES) & ~cell.str.contains(_SCHEME_KEY)).fill_null(True)
-    listed = chunk.frame.select(cell.filter(plain).drop_nulls().str.split("|").explode().str.extract(_URL, 1).unique())
+    listed = chunk.frame.select(_named(cell.filter(plain).drop_nulls().str.split("|").explode()).unique())
     names = {name for name in listed.to_series().to_list() if name}
     assets = lookup(names) if names else {}
-    if names <= assets.keys():
-        return plain, assets
-    known = cell.str.split("|").list.eval(pl.element().str.extract(_URL, 1).is_in(sorted(assets))).list.all()
-    return plain & known.fill_null(True), assets
+    return plain, assets, frozenset(names - assets.keys())
+
+
+def unknown_images(chunk: CleanChunk, rows: pl.Expr, unknown: frozenset[str]) -> list[tuple[int, str]]:
+    """(row, file name) of each image that names no asset, in row order and the cell's order: the rows'
+    products import without it, with a warning, as resolve_images does on the row-by-row path."""
+    slot = _image_slot(chunk)
+    if slot is None or not unknown:
+        return []
+    named = (
+        chunk.frame.select(rows.alias("row"), chunk.cell(slot).str.split("|").alias("name"))
+        .explode("name")
+        .with_columns(_named(pl.col("name")).alias("name"))
+        .filter(pl.col("name").is_in(sorted(unknown)))
+    )
+    return [(int(row), str(name)) for row, name in named.iter_rows()]
 
 
 def _plain_json_values(chunk: CleanChunk) -> pl.Expr:
@@ -113,6 +136,7 @@ class ProductRows:
 
     certain: pl.Expr | None  # None: every row
     assets: dict[str, int]
+    unknown: frozenset[str]  # image names of certain rows that name no asset: left out, with a warning
 
 
 def product_rows(chunk: CleanChunk, row_certain: pl.Expr, lookup: AssetLookup) -> ProductRows:
@@ -122,14 +146,15 @@ def product_rows(chunk: CleanChunk, row_certain: pl.Expr, lookup: AssetLookup) -
     left to the row-by-row path, which reports them."""
     certain = row_certain & _plain_json_values(chunk)
     assets: dict[str, int] = {}
+    unknown: frozenset[str] = frozenset()
     image_slot = _image_slot(chunk)
     if image_slot is not None:
-        images_certain, assets = _image_rows(chunk, image_slot, lookup)
+        images_certain, assets, unknown = _image_rows(chunk, image_slot, lookup)
         certain = certain & images_certain
     if chunk.frame.select(certain.all() & ~chunk.is_child().first()).item():
-        return ProductRows(None, assets)  # the usual case: nothing to split
+        return ProductRows(None, assets, unknown)  # the usual case: nothing to split
     group = (~chunk.is_child()).cast(pl.Int64).cum_sum()
-    return ProductRows(~((~certain).any().over(group) | (group == 0)), assets)
+    return ProductRows(~((~certain).any().over(group) | (group == 0)), assets, unknown)
 
 
 def _image_slot(chunk: CleanChunk) -> Slot | None:
@@ -137,7 +162,7 @@ def _image_slot(chunk: CleanChunk) -> Slot | None:
 
 
 def product_staging_frame(
-    chunk: CleanChunk, job_id: int, chunk_no: int, rows: pl.Expr, assets: dict[str, int]
+    chunk: CleanChunk, job_id: int, chunk_no: int, rows: pl.Expr, assets: dict[str, int], unknown: frozenset[str]
 ) -> pl.DataFrame:
     """The staging rows of a chunk whose every row is certain (see product_rows), in
     ProductWriter.staging_columns order; `rows` are the rows' numbers."""
@@ -148,7 +173,7 @@ def product_staging_frame(
     special = {"translations": _translations(chunk), **_families(chunk)}
     image_slot = _image_slot(chunk)
     if image_slot is not None and image_slot.column is not None:
-        special[image_slot.column.field] = _images(chunk, image_slot, assets)
+        special[image_slot.column.field] = _images(chunk, image_slot, assets, unknown)
     values = [special[name] if name in special else chunk.value(name) for name in PRODUCT_VALUE_COLUMNS]
     return chunk.frame.select(
         pl.lit(job_id, pl.Int64).alias("job_id"),
