@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import Table
 from sqlmodel import Session
 
 from app.importing.problems import ValidationProblem
+from app.importing.writers.staging import load_rows
 from app.jobs import ImportProblem, ProblemKind
 
 SHOWN_VALUE = 1000
@@ -21,6 +23,7 @@ def shown(value: str | None) -> str | None:
     return value if len(value) <= SHOWN_VALUE else value[:SHOWN_VALUE] + "…"
 
 
+_PROBLEMS: Table = ImportProblem.__table__  # type: ignore[attr-defined]
 _COLUMNS = ("job_id", "kind", "severity", "row_number", "column", "field_name", "field_value", "message")
 
 
@@ -41,17 +44,4 @@ def record_problems(session: Session, job_id: int, kind: ProblemKind, problems: 
         )
         for problem in problems
     ]
-    if not rows:
-        return
-    connection = session.connection()
-    names = ", ".join(f'"{name}"' for name in _COLUMNS)
-    table = ImportProblem.__tablename__
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection
-        assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    placeholders = ", ".join("?" for _ in _COLUMNS)
-    connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+    load_rows(session, _PROBLEMS, _COLUMNS, rows)

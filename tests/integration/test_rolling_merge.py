@@ -101,6 +101,17 @@ def stored(db: Database) -> dict[str, str | None]:
     return {row.sku_number: row.retail_price for row in products} | {row.sku_number: row.retail_price for row in skus}
 
 
+def problems_named(db: Database, job_id: int) -> list[ImportProblem]:
+    """The problems the import named."""
+    with db.read() as session:
+        return list(session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all())
+
+
+def twice(first: int, later: int, key: str = "P3") -> str:
+    """What the import says of a SKU number given twice."""
+    return f"SKU Number '{key}' appears more than once in this file (rows {first} and {later})"
+
+
 def plan(runtime: Runtime, queue: RecordingQueue) -> threading.Thread:
     """Run the queued plan once the rolling merges before it have ended (one a process); the one it started."""
     for thread in threading.enumerate():
@@ -184,14 +195,9 @@ def test_a_key_given_twice_in_different_chunks_is_named_and_nothing_is_written(
     done = job(runtime, job_id)
     assert done.state == ImportState.FAILED.value
     assert "failed validation, so nothing was written" in (done.message or "")
-    with pg.read() as session:
-        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+    named = problems_named(pg, job_id)
     assert [(p.row_number, p.field_value, p.message) for p in named] == [
-        (
-            len(rows) + 1,
-            "P3",
-            f"SKU Number 'P3' appears more than once in this file (rows {first_p3} and {len(rows) + 1})",
-        )
+        (len(rows) + 1, "P3", twice(first_p3, len(rows) + 1))
     ]
     assert stored(pg) == {}
     assert "import.rolling_merge_gave_up" in caplog.text
@@ -209,11 +215,8 @@ def test_a_key_given_twice_in_one_chunk_of_a_second_import_is_named_and_nothing_
 
     done = job(runtime, job_id)
     assert done.state == ImportState.FAILED.value
-    with pg.read() as session:
-        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
-    assert [(p.field_value, p.message) for p in named] == [
-        ("P3", "SKU Number 'P3' appears more than once in this file (rows 7 and 9)")
-    ]
+    named = problems_named(pg, job_id)
+    assert [(p.field_value, p.message) for p in named] == [("P3", twice(7, 9))]
     assert set(stored(pg).values()) == {"9.99"}
     assert "reason=a key was staged twice" in caplog.text
 
@@ -229,14 +232,9 @@ def test_a_sku_numbered_as_a_product_chunks_earlier_is_named_and_nothing_is_writ
 
     done = job(runtime, job_id)
     assert done.state == ImportState.FAILED.value
-    with pg.read() as session:
-        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+    named = problems_named(pg, job_id)
     assert [(p.row_number, p.field_value, p.message) for p in named] == [
-        (
-            len(rows) + 1,
-            "P3",
-            f"SKU Number 'P3' appears more than once in this file (rows {first_p3} and {len(rows) + 1})",
-        )
+        (len(rows) + 1, "P3", twice(first_p3, len(rows) + 1))
     ]
     assert stored(pg) == {}
     assert "reason=a key was staged for two tables" in caplog.text
@@ -255,11 +253,8 @@ def test_a_key_given_twice_in_different_chunks_of_a_second_import_is_named_and_n
 
     done = job(runtime, job_id)
     assert done.state == ImportState.FAILED.value
-    with pg.read() as session:
-        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
-    assert [(p.field_value, p.message) for p in named] == [
-        ("P3", f"SKU Number 'P3' appears more than once in this file (rows {first_p3} and {len(rows) + 1})")
-    ]
+    named = problems_named(pg, job_id)
+    assert [(p.field_value, p.message) for p in named] == [("P3", twice(first_p3, len(rows) + 1))]
     assert set(stored(pg).values()) == {"9.99"}
     assert "reason=some rows fail checks of the whole upload" in caplog.text
 
@@ -326,9 +321,8 @@ def test_a_first_category_import_is_merged_while_staged_and_its_parents_are_stil
     assert (done.state, done.records_created) == (ImportState.COMPLETED.value, 25)
     assert job(runtime, orphan).state == ImportState.FAILED.value
     with pg.read() as session:
-        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == orphan)).all()
         written = session.execute(text("SELECT catalog_id, count(*) FROM category GROUP BY catalog_id")).all()
-    assert [(p.row_number, p.message) for p in named] == [
+    assert [(p.row_number, p.message) for p in problems_named(pg, orphan)] == [
         (27, "Parent Category Id 'ZZ' names no category of catalog -5, in this file or imported before")
     ]
     assert written == [(-2, 25)]

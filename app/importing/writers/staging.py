@@ -1,4 +1,4 @@
-"""Loading rows into a staging table: COPY on PostgreSQL, one prepared executemany on SQLite."""
+"""Loading rows into a staging table (or any table): COPY on PostgreSQL, one prepared executemany on SQLite."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def load_rows(session: Session, table: Table, columns: Sequence[str], rows: Stag
     if not len(rows):
         return
     connection = session.connection()
-    names = ", ".join(columns)
+    names = ", ".join(f'"{name}"' for name in columns)  # quoted: a column may be named like a keyword
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
         assert driver is not None
