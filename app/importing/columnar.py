@@ -16,6 +16,7 @@ line), where polars' CSV reader and Python's csv module read the same cells.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 from app.importing.cells import FALSE_WORDS, TRUE_WORDS
@@ -176,8 +177,10 @@ def has_control(value: pl.Expr) -> pl.Expr:
 _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 
-def copy_text(frame: pl.DataFrame) -> str:
-    """The frame as COPY's text format: tab-separated, \\N for null, special characters escaped."""
+def copy_text(frame: pl.DataFrame) -> bytes:
+    """The frame as COPY's text format in UTF-8: tab-separated, \\N for null, special characters escaped.
+    Bytes as polars writes them: asked for text, it decodes them, and the driver encodes them again
+    (most of the COPY text's cost, a tenth of the chunk step's)."""
     texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     special = frame.select(pl.col(texts).str.contains(r"[\\\t\n\r]").any()).row(0)
     escaped = []
@@ -186,5 +189,8 @@ def copy_text(frame: pl.DataFrame) -> str:
         for char, escape in _COPY_ESCAPES if needed else ():
             column = column.str.replace_all(char, escape, literal=True)
         escaped.append(column)
-    escaped_frame = frame.with_columns(escaped)
-    return escaped_frame.write_csv(include_header=False, separator="\t", quote_style="never", null_value="\\N")
+    written = io.BytesIO()
+    frame.with_columns(escaped).write_csv(
+        written, include_header=False, separator="\t", quote_style="never", null_value="\\N"
+    )
+    return written.getvalue()

@@ -264,5 +264,5 @@ def test_the_stripped_characters_are_those_of_str_strip() -> None:
 
 
 def test_copy_text_escapes_what_copy_reads_specially() -> None:
-    frame = pl.DataFrame({"a": ["back\\slash", "tab\there", None], "b": [1, None, 3]})
-    assert copy_text(frame) == "back\\\\slash\t1\ntab\\there\t\\N\n\\N\t3\n"
+    frame = pl.DataFrame({"a": ["back\\slash", "tab\there", None, "café"], "b": [1, None, 3, 4]})
+    assert copy_text(frame) == "back\\\\slash\t1\ntab\\there\t\\N\n\\N\t3\ncafé\t4\n".encode()

@@ -28,7 +28,9 @@ def load_rows(session: Session, table: Table, columns: Sequence[str], rows: Stag
             if not isinstance(rows, Sequence):
                 from app.importing.columnar import copy_text  # polars: loaded by the workers only
 
-                copy.write(copy_text(rows))
+                data = copy_text(rows)
+                # Bytes go as they are: in UTF-8 only where the connection speaks it.
+                copy.write(data if driver.info.encoding == "utf-8" else data.decode("utf-8"))
                 return
             for row in rows:
                 copy.write_row(row)
