@@ -27,13 +27,16 @@ class NormalizedWriter:
     def __init__(self, storage: UploadStorage, key: str) -> None:
         self._writer = storage.create(key)
         self._line = _Line()
-        self._csv = csv.writer(self._line, lineterminator="\n")
+        # Records end in "\n", but the writer is told "\r\n": it then quotes a cell holding a lone "\r" too,
+        # which it leaves bare for "\n" (a record the readers refuse: "new-line character seen in unquoted
+        # field").
+        self._csv = csv.writer(self._line, lineterminator="\r\n")
         self.offset = 0
 
     def write(self, number: int, problem: str | None, cells: list[str]) -> int:
         """Append one record; returns the offset where it ends."""
         self._csv.writerow([str(number), problem or "", *cells])
-        data = self._line.text.encode("utf-8")
+        data = (self._line.text[:-2] + "\n").encode("utf-8")
         self._writer.write(data)
         self.offset += len(data)
         return self.offset

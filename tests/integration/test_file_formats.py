@@ -119,3 +119,20 @@ def test_a_given_delimiter_encoding_and_sheet_are_used(database: Database, tmp_p
     assert read_record(runtime, ImportType.PRODUCT, ["p;1"], -2, -3)["product_title"] == "Crème"
     assert job(runtime, xlsx_job).state == ImportState.COMPLETED
     assert "the workbook has no sheet named 'Nope'" in (job(runtime, missing).message or "")
+
+
+@pytest.mark.parametrize("file_type", [FileType.JSON, FileType.JSONL])
+def test_a_json_text_with_carriage_returns_imports_as_written(
+    database: Database, tmp_path: Path, file_type: FileType
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    description = "first line\rsecond line"  # nothing else in it that CSV quotes
+    other = 'first line\r\nsecond, with a comma and a "quote"'
+    rows = [product_row("1", **{"Product Description": description}), product_row("2", title=other)]
+    body = (make_json if file_type is FileType.JSON else make_jsonl)(rows)
+    job_id = submit(runtime, make_principal(database), body, file_type=file_type)
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    assert read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["product_description"] == description
+    assert read_record(runtime, ImportType.PRODUCT, ["2"], -2, -3)["product_title"] == other
