@@ -89,6 +89,8 @@ class Database:
             for index in _RETIRED_INDEXES:
                 connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
             if self.is_postgresql:
+                for table, constraint in _RETIRED_FOREIGN_KEYS:
+                    connection.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {constraint}"))
                 _prefer_lz4(connection)
                 _leave_room_for_updates(connection)
                 _unlog_scratch_tables(connection)
@@ -111,6 +113,11 @@ def _add_new_columns(connection: Connection) -> None:
 _RETIRED_INDEXES = tuple(
     f"ix_{table}_staging_chunk" for table in ("product", "order", "category", "asset", "customer", "customer_address")
 )
+
+
+# Foreign keys earlier versions made on tables written in bulk (see ImportProblem.job_id). On SQLite a
+# table made by an earlier version keeps its key: dropping one means rebuilding the table.
+_RETIRED_FOREIGN_KEYS = (("import_problem", "import_problem_job_id_fkey"),)
 
 
 # Large values that PostgreSQL would compress with pglz: upload blocks (1 MiB of text each). lz4 compresses

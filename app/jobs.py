@@ -139,7 +139,10 @@ class ImportProblem(SQLModel, table=True):
     __table_args__ = (Index("ix_import_problem_job_row", "job_id", "row_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    job_id: int = Field(foreign_key="import_status.id")
+    # The job's id, without a foreign key: problems are written only by the job's own steps, after its
+    # row, and no job is ever deleted. A foreign key checked every problem by a query of its own and
+    # took a share lock on the job's row: 600,000 problems took 4.5 s to COPY with it, 2.3 s without.
+    job_id: int
     kind: str = Field(sa_type=String(10))
     severity: str = Field(sa_type=String(10))
     row_number: int | None = None

@@ -71,3 +71,24 @@ def test_staging_tables_of_earlier_versions_become_unlogged_and_keep_the_rows_of
         assert (persistence, staged) == ("u", [(7, "P1")])
     finally:
         database.dispose()
+
+
+def test_problems_of_earlier_versions_lose_the_foreign_key_each_problem_was_checked_against(pg_url: str) -> None:
+    database = Database(pg_url)
+    try:
+        database.create_schema()
+        with database.engine.begin() as connection:  # as an earlier version made it
+            connection.execute(
+                text(
+                    "ALTER TABLE import_problem ADD CONSTRAINT import_problem_job_id_fkey"
+                    " FOREIGN KEY (job_id) REFERENCES import_status (id)"
+                )
+            )
+
+        database.create_schema()  # what every service process does when it starts
+
+        assert inspect(database.engine).get_foreign_keys("import_problem") == []
+        names = {index["name"] for index in inspect(database.engine).get_indexes("import_problem")}
+        assert "ix_import_problem_job_row" in names  # a job's problems are still found by its index
+    finally:
+        database.dispose()
