@@ -179,8 +179,8 @@ _COPY_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"))
 
 def copy_text(frame: pl.DataFrame) -> bytes:
     """The frame as COPY's text format in UTF-8: tab-separated, \\N for null, special characters escaped.
-    Bytes as polars writes them: asked for text, it decodes them, and the driver encodes them again
-    (most of the COPY text's cost, a tenth of the chunk step's)."""
+    Bytes as polars writes them: asked for text, it decodes them and the driver encodes them again, which
+    was most of the COPY text's cost (0.15 s against 0.055 s for 60,000 product rows)."""
     texts = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     special = frame.select(pl.col(texts).str.contains(r"[\\\t\n\r]").any()).row(0)
     escaped = []
