@@ -69,21 +69,22 @@ def _translations(chunk: CleanChunk) -> pl.Expr:
 def _images(chunk: CleanChunk, slot: Slot, assets: dict[str, int], unknown: frozenset[str]) -> pl.Expr:
     """The image list as resolve_images leaves it: each image's asset id, key and file name."""
     item = pl.element()
+    named = _named(item)
     key = pl.when(item.str.contains(":", literal=True))
     image = pl.concat_str(
         [
             pl.lit('{"assetId":'),
-            item.str.extract(_URL, 1).replace_strict(assets, return_dtype=pl.String),
+            named.replace_strict(assets, return_dtype=pl.String),
             pl.lit(',"key":'),
             key.then(pl.concat_str([pl.lit('"'), item.str.extract(_KEY, 1), pl.lit('"')])).otherwise(pl.lit("null")),
             pl.lit(',"url":"'),
-            item.str.extract(_URL, 1),
+            named,
             pl.lit('"}'),
         ]
     )
     kept = chunk.cell(slot).str.split("|")
     if unknown:  # left out, each with a warning (see unknown_images)
-        kept = kept.list.eval(pl.element().filter(~_named(pl.element()).is_in(sorted(unknown))))
+        kept = kept.list.eval(item.filter(~named.is_in(sorted(unknown))))
     listed = pl.concat_str([pl.lit("["), kept.list.eval(image).list.join(","), pl.lit("]")])  # null for an empty cell
     # and null for a cell whose every image was left out, as resolve_images leaves it (`kept or None`)
     return pl.when(kept.list.len() > 0).then(listed) if unknown else listed
