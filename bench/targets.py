@@ -89,6 +89,9 @@ def evaluate(
     xlsx_target = f"e: XLSX >= {XLSX_RATE / 1000:.0f}k rows/s with worker RSS < {XLSX_RSS_MB:.0f} MB"
     if xlsx and xlsx.per_second and xlsx.peaks:
         measured = f"{xlsx.per_second / 1000:.1f}k rows/s at {xlsx.rows:,} rows, worker {xlsx.peaks.worker_mb:.0f} MB"
+        twin = found.get("i")
+        if twin and twin.per_second:
+            measured += f" (the same rows as CSV, i: {twin.per_second / 1000:.1f}k rows/s)"
         met = xlsx.per_second >= XLSX_RATE and xlsx.peaks.worker_mb < XLSX_RSS_MB
         checks.append(TargetCheck(xlsx_target, measured, met))
     else:
