@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.importing.readers.workbook import SheetCell, cell_text
 from specifications.model import ColumnKind
@@ -26,7 +29,26 @@ from specifications.model import ColumnKind
         (datetime(2024, 3, 1, 12, 30), None, "2024-03-01T12:30:00"),
         (date(2024, 3, 1), None, "2024-03-01"),
         ("0042", ColumnKind.CODE, "0042"),
+        (623.16, ColumnKind.DECIMAL, "623.16"),
+        (-0.5, None, "-0.5"),
+        (1.5e16, ColumnKind.DECIMAL, "15000000000000000"),
+        (float("inf"), ColumnKind.DECIMAL, "Infinity"),
     ],
 )
 def test_cells_read_as_their_column_expects(value: SheetCell, kind: ColumnKind | None, text: str) -> None:
     assert cell_text(value, kind) == text
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([None, *ColumnKind]))
+def test_a_float_is_written_in_full_whatever_its_size(value: float, kind: ColumnKind | None) -> None:
+    text = cell_text(value, kind)
+
+    if kind is ColumnKind.DATE or value != value or value in (float("inf"), float("-inf")):
+        return  # dates are read as serial dates; nan and inf as Decimal writes them (the table above)
+    assert "e" not in text.lower()
+    whole_kind = kind in (ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER)
+    if value.is_integer() and (whole_kind or abs(value) < 1e15):
+        assert text == str(int(value))
+    else:
+        assert Decimal(text) == Decimal(repr(value))  # the same number, to its last digit
+        assert text == format(Decimal(repr(value)), "f")
