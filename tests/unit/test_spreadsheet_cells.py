@@ -39,12 +39,14 @@ def test_cells_read_as_their_column_expects(value: SheetCell, kind: ColumnKind |
     assert cell_text(value, kind) == text
 
 
-@given(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([None, *ColumnKind]))
+# Dates are read as serial dates, nan and inf as Decimal writes them (the table above).
+_NOT_DATES = [None, *(kind for kind in ColumnKind if kind is not ColumnKind.DATE)]
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(_NOT_DATES))
 def test_a_float_is_written_in_full_whatever_its_size(value: float, kind: ColumnKind | None) -> None:
     text = cell_text(value, kind)
 
-    if kind is ColumnKind.DATE or value != value or value in (float("inf"), float("-inf")):
-        return  # dates are read as serial dates; nan and inf as Decimal writes them (the table above)
     assert "e" not in text.lower()
     whole_kind = kind in (ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER)
     if value.is_integer() and (whole_kind or abs(value) < 1e15):
