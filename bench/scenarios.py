@@ -49,8 +49,8 @@ PROBE_CATALOG = 99  # not catalog 1, which scenario f checks
 def _file(
     options: Options, variant: Variant = Variant.BASE, file_type: FileType = FileType.CSV, rows: int | None = None
 ) -> DataFile:
-    rows = rows or (options.xlsx_rows if file_type is FileType.XLSX else options.rows)
-    return prepare(DataSpec(rows, options.seed, variant), file_type, options.data_folder)
+    """The generated file of `rows` rows (default `--rows`)."""
+    return prepare(DataSpec(rows or options.rows, options.seed, variant), file_type, options.data_folder)
 
 
 def _outcome(key: str, rows: int, options: Options) -> Outcome:
