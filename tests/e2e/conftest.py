@@ -1,4 +1,8 @@
-"""The service on the embedded default and on PostgreSQL + Redis, started once per test module."""
+"""The service on the embedded default and on PostgreSQL + Redis.
+
+The modules that need no settings of their own share one deployment of each kind for the whole run (a
+production start costs several seconds); each keeps to catalogs and account names of its own. A module that
+needs other settings, or that kills and restarts processes, starts its own with `deployed`."""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ TEST_SETTINGS = {
     "IMPORTER_CHUNK_ROWS": "50",
     "IMPORTER_LOG_LEVEL": "INFO",
 }
+
+_SHARED: list[Service] = []
 
 
 @contextmanager
@@ -50,12 +56,32 @@ def deployed(
                 redis_db.flush()
 
 
-@pytest.fixture(scope="module", params=["embedded", "production"])
+@pytest.fixture(scope="session", params=["embedded", "production"])
 def service(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_db: RedisDatabase
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, shared_redis_db: RedisDatabase
 ) -> Iterator[Service]:
-    with deployed(request.param, tmp_path_factory.mktemp(request.param), TEST_SETTINGS, redis_db) as running:
+    # One admin account serves every module here back to back, so no request rate limit (test_limits_api has its own).
+    settings = TEST_SETTINGS | {"IMPORTER_RATE_LIMIT_PER_SECOND": "0"}
+    with deployed(request.param, tmp_path_factory.mktemp(request.param), settings, shared_redis_db) as running:
+        _SHARED.append(running)
         yield running
+        _SHARED.remove(running)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Once no test to come uses the shared deployment, stop it rather than leave it idling through the run (its
+    database and Redis keys go when the session ends)."""
+    if nextitem is None or "service" not in getattr(nextitem, "fixturenames", ()):
+        for running in _SHARED:
+            running.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_redis_db() -> Iterator[RedisDatabase]:
+    """The shared deployment's own Redis database, apart from the one the modules' own deployments flush."""
+    claimed = RedisDatabase()
+    yield claimed
+    claimed.release()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.e2e.conftest import ADMIN
 from tests.e2e.service import Service
 from tests.factories import contract_csv
 
-QUERY = "importSpecification=DefaultProductImportSpecification&catalogId=-2"
+QUERY = "importSpecification=DefaultProductImportSpecification&catalogId=601"
 
 
 def test_twenty_concurrent_polls_of_one_account_all_get_their_status(service: Service, admin: httpx.Client) -> None:

@@ -252,12 +252,12 @@ def test_missing_or_wrong_credentials_get_401_with_basic_challenge(service: Serv
 
 
 def test_a_viewer_may_read_but_not_submit(service: Service) -> None:
-    service.add_user("watcher", "viewer-password-1", role="viewer")
+    service.add_user("onlooker", "viewer-password-1", role="viewer")
 
-    with service.client("watcher", "viewer-password-1") as viewer:
+    with service.client("onlooker", "viewer-password-1") as viewer:
         response = submit(viewer, contract_csv())
         reading = viewer.get("/api/data/PRODUCT", params={"catalogId": -2})
 
     assert response.status_code == 403
-    assert response.json()["detail"] == "account 'watcher' may not submit PRODUCT imports"
+    assert response.json()["detail"] == "account 'onlooker' may not submit PRODUCT imports"
     assert reading.status_code == 200

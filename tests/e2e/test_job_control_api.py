@@ -134,18 +134,18 @@ def test_history_lists_imports_newest_first_with_filters(admin: httpx.Client) ->
 
 
 def test_an_importer_sees_only_its_own_imports(service: Service, admin: httpx.Client) -> None:
-    service.add_user("alice", "alice-password-1", role="importer")
-    service.add_user("bob", "bob-password-1", role="importer")
-    with service.client("alice", "alice-password-1") as alice, service.client("bob", "bob-password-1") as bob:
-        mine = post(alice, make_csv([product_row("own-1")]), url(107)).json()
-        theirs = bob.get(f"/api/importer/{mine['statusId']}")
-        bob_cancel = bob.delete(f"/api/importer/{mine['statusId']}")
-        bob_history = bob.get("/api/importer").json()
-        alice_sees = alice.get(f"/api/importer/{mine['statusId']}")
+    service.add_user("carol", "carol-password-1", role="importer")
+    service.add_user("dave", "dave-password-1", role="importer")
+    with service.client("carol", "carol-password-1") as carol, service.client("dave", "dave-password-1") as dave:
+        mine = post(carol, make_csv([product_row("own-1")]), url(107)).json()
+        theirs = dave.get(f"/api/importer/{mine['statusId']}")
+        dave_cancel = dave.delete(f"/api/importer/{mine['statusId']}")
+        dave_history = dave.get("/api/importer").json()
+        carol_sees = carol.get(f"/api/importer/{mine['statusId']}")
 
-    assert (theirs.status_code, bob_cancel.status_code) == (404, 404)
-    assert all(item["submittedBy"] == "bob" for item in bob_history["items"])
-    assert alice_sees.status_code == 200
+    assert (theirs.status_code, dave_cancel.status_code) == (404, 404)
+    assert all(item["submittedBy"] == "dave" for item in dave_history["items"])
+    assert carol_sees.status_code == 200
     assert admin.get(f"/api/importer/{mine['statusId']}").status_code == 200
 
 

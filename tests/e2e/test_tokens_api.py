@@ -9,7 +9,7 @@ import httpx
 from tests.e2e.service import Service, run_cli, wait_for_end
 from tests.factories import contract_csv
 
-SUBMIT = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=-2"
+SUBMIT = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=901"
 TOKEN = re.compile(r"^imp_[A-Za-z0-9_-]{40,}$")
 
 
