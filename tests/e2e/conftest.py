@@ -46,7 +46,7 @@ def deployed(
             redis_db.flush()
             settings = settings | {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": redis_db.url}
         running = kind_of_service(data_dir, dict(settings), split_workers=split_workers if pg_url else 0)
-        running.add_user(*ADMIN)
+        running.add_user(*ADMIN, cli=True)
         try:
             running.start()
             yield running

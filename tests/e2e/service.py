@@ -14,6 +14,10 @@ from typing import Any
 
 import httpx
 
+from app.accounts import Role, add_account
+from app.db import Database
+from app.settings import Settings
+
 IMPORTER = str(Path(sys.executable).parent / "importer")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
@@ -51,10 +55,21 @@ class Service:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def add_user(self, name: str, password: str, role: str = "admin", types: str = "") -> None:
-        args = ["users", "add", name, "--role", role] + (["--types", types] if types else [])
-        result = run_cli(args, self.env, stdin=password + "\n")
-        assert result.returncode == 0, result.stderr
+    def add_user(self, name: str, password: str, role: str = "admin", types: str = "", cli: bool = False) -> None:
+        """An account, by `importer users add` as the README says (cli=True, a second's start-up), or written by
+        the same function in this process, for the accounts a story needs beside its first admin."""
+        if cli:
+            args = ["users", "add", name, "--role", role] + (["--types", types] if types else [])
+            result = run_cli(args, self.env, stdin=password + "\n")
+            assert result.returncode == 0, result.stderr
+            return
+        db = Database(Settings.from_env(self.env).database_url)
+        try:
+            db.create_schema()
+            with db.write() as session:
+                add_account(session, name, password, Role(role), frozenset(types.split(",")) if types else None)
+        finally:
+            db.dispose()
 
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen[bytes]:
         with (self.data_dir / log_name).open("ab") as log:

@@ -61,7 +61,7 @@ def running(tmp_path: Path, mode: str, broker_url: str = "") -> Iterator[tuple[S
             service = Service(tmp_path / "service", settings, split_workers=2)
         else:
             service = Service(tmp_path / "service", dict(CRASH_SETTINGS))
-        service.add_user(*ADMIN)
+        service.add_user(*ADMIN, cli=True)
         try:
             service.start()
             yield service, pg_url
