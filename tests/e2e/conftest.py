@@ -69,9 +69,10 @@ def service(
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    """Once no test to come uses the shared deployment, stop it rather than leave it idling through the run (its
-    database and Redis keys go when the session ends)."""
-    if nextitem is None or "service" not in getattr(nextitem, "fixturenames", ()):
+    """After the run's last test that uses the shared deployment, stop it rather than leave it idling through the
+    rest of the run (its database and Redis keys go when the session ends)."""
+    users = [each for each in item.session.items if "service" in getattr(each, "fixturenames", ())]
+    if users and item is users[-1]:
         for running in _SHARED:
             running.stop()
 
