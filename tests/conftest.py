@@ -22,11 +22,11 @@ def _pg_base() -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0]
 
 
-def create_pg_database() -> str:
-    """A new, empty PostgreSQL database of this run's own; returns its URL."""
+def create_pg_database(template: str = "") -> str:
+    """A new PostgreSQL database of this run's own, empty or a copy of the template database; returns its URL."""
     name = f"importer_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return f"{_pg_base()}/{name}"
 
 
@@ -52,30 +52,47 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Database]:
-    """A fresh PostgreSQL database with the service's schema, for stories that only PostgreSQL tells."""
-    db = Database(pg_url)
+@pytest.fixture(scope="session")
+def pg_with_schema() -> Iterator[str]:
+    """The name of a database the service's schema was created in, once a run: a test's PostgreSQL database is
+    a copy of it (a third of a second quicker than creating the schema again each time)."""
+    url = create_pg_database()
+    db = Database(url)
     db.create_schema()
-    yield db
     db.dispose()
+    yield url.rsplit("/", 1)[1]
+    drop_pg_database(url)
+
+
+@contextmanager
+def pg_schema_copy(template: str) -> Iterator[Database]:
+    url = create_pg_database(template)
+    db = Database(url)
+    try:
+        yield db
+    finally:
+        db.dispose()
+        drop_pg_database(url)
+
+
+@pytest.fixture
+def pg(pg_with_schema: str) -> Iterator[Database]:
+    """A fresh PostgreSQL database with the service's schema, for stories that only PostgreSQL tells."""
+    with pg_schema_copy(pg_with_schema) as db:
+        yield db
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """The same test on real SQLite and real PostgreSQL, each a fresh database."""
+    """The same test on real SQLite and real PostgreSQL, each a fresh database with the service's schema."""
     if request.param == "sqlite":
         db = Database(f"sqlite:///{tmp_path / 'importer.db'}")
         db.create_schema()
         yield db
         db.dispose()
         return
-    url = create_pg_database()
-    db = Database(url)
-    db.create_schema()
-    yield db
-    db.dispose()
-    drop_pg_database(url)
+    with pg_schema_copy(request.getfixturevalue("pg_with_schema")) as db:
+        yield db
 
 
 class RedisDatabase:
