@@ -55,7 +55,7 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def pg_with_schema() -> Iterator[str]:
     """The name of a database the service's schema was created in, once a run: a test's PostgreSQL database is
-    a copy of it (a third of a second quicker than creating the schema again each time)."""
+    a copy of it (a quarter of a second quicker than creating the schema again each time)."""
     url = create_pg_database()
     db = Database(url)
     db.create_schema()
