@@ -70,7 +70,8 @@ def plan(runtime: Runtime, job_id: int) -> None:
     if already_planned:
         enqueue_pending(runtime, job_id)
         return
-    if rolling_merge.wanted(runtime, job):
+    rolling = rolling_merge.wanted(runtime, job)
+    if rolling:
         rolling_merge.start(runtime, job_id)
     published = _published_chunks(runtime, job_id)
     publisher = None if published else ChunkPublisher(runtime, job_id)
@@ -100,6 +101,8 @@ def plan(runtime: Runtime, job_id: int) -> None:
     except PlanAbandoned:  # the sheet's piece was let go meanwhile: the plan runs again (see the reaper)
         return
     logger.info("import.planned job_id=%s records=%s chunks=%s", job_id, layout.total_records, len(layout.chunks))
+    if not rolling and layout.rows_key is not None and rolling_merge.wanted(runtime, job, layout.rows_bytes):
+        rolling_merge.start(runtime, job_id)
     if published:
         enqueue_pending(runtime, job_id)
         return

@@ -96,6 +96,11 @@ class Layout:
     def total_records(self) -> int:
         return sum(chunk.record_count for chunk in self.chunks)
 
+    @property
+    def rows_bytes(self) -> int:
+        """The bytes of the rows the chunks hold (for a sheet, its rows as normalized, not its zipped XML)."""
+        return sum(chunk.end_offset - chunk.start_offset for chunk in self.chunks)
+
 
 def rows_key_for(key: str) -> str:
     return f"{key}.rows-{uuid.uuid4().hex[:12]}.csv"

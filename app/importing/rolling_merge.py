@@ -60,13 +60,17 @@ class GaveUp(Exception):
     """The rolling merge rolls back and leaves the job to the finalize."""
 
 
-def wanted(runtime: Runtime, job: ImportStatus) -> bool:
-    """A rolling merge is worth a thread for a large upload on PostgreSQL, written for real."""
+def wanted(runtime: Runtime, job: ImportStatus, rows_bytes: int | None = None) -> bool:
+    """A rolling merge is worth a thread for a large import on PostgreSQL, written for real. Large by its
+    upload's bytes when the plan begins, or, for rows the plan normalized from a sheet or an archive, by
+    those rows' bytes once it has read them all (`rows_bytes`): a compressed upload says little of its rows,
+    and while a sheet is read its readers hold the cores (a merge beside them was measured slower)."""
     threshold = runtime.settings.rolling_merge_bytes
+    size = job.upload_bytes if rows_bytes is None else rows_bytes
     return (
         runtime.db.is_postgresql
         and threshold > 0
-        and job.upload_bytes >= threshold
+        and size >= threshold
         and not job.dry_run
         and WRITERS[ImportType(job.import_type)].merge_plans(job) is not None
     )

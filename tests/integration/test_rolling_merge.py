@@ -19,13 +19,14 @@ from app.commerce.products import Product, Sku
 from app.db import MERGE_LOCK_ID, Database
 from app.importing import pipeline
 from app.importing.finalize import ROLLING_LOCKS
+from app.importing.formats import FileType
 from app.importing.writers.merge import key_in_two_targets
 from app.importing.writers.registry import WRITERS
 from app.jobs import ImportProblem, ImportState, ImportStatus
 from app.runtime import Runtime
 from app.service import sandboxes
 from specifications import ImportType
-from tests.factories import CONTRACT_HEADER, make_csv, product_row
+from tests.factories import CONTRACT_HEADER, make_csv, make_xlsx, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
 HEADER = [*CONTRACT_HEADER, "options[Size]"]
@@ -161,6 +162,30 @@ def test_rows_are_merged_while_the_last_chunk_is_pending_and_seen_only_once_it_i
     assert done.percent_complete == 100.0
     assert len(stored(pg)) == 56 and set(stored(pg).values()) == {"9.99"}
     assert "import.rolling_merge_completed" in caplog.text
+
+
+@pytest.mark.parametrize("rows_reach_it", [True, False])
+def test_a_sheet_zipped_under_the_threshold_is_merged_while_staged_once_read_if_its_rows_reach_it(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture, rows_reach_it: bool
+) -> None:
+    rows = catalog(400)
+    sheet, as_csv = make_xlsx(rows, header=HEADER), make_csv(rows, header=HEADER)
+    assert len(sheet) < len(as_csv)  # zipped, the sheet is smaller than its rows
+    runtime, queue = make_runtime(pg, tmp_path, chunk_rows=100)
+    threshold = len(sheet) + 1 if rows_reach_it else 2 * len(as_csv)
+    runtime = replace(runtime, settings=replace(runtime.settings, rolling_merge_bytes=threshold))
+    job_id = submit(runtime, make_principal(pg), sheet, file_type=FileType.XLSX)
+
+    pipeline.plan(runtime, *queue.steps.popleft()[1])
+    drain(runtime, queue)
+    for thread in threading.enumerate():
+        if thread.name == f"rolling-merge-{job_id}":
+            thread.join(10)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created) == ("COMPLETED", 560)
+    assert len(stored(pg)) == 560
+    assert ("import.rolling_merge_completed" in caplog.text) is rows_reach_it
 
 
 def test_a_second_import_updates_changed_rows_creates_new_ones_and_skips_the_rest(
