@@ -7,6 +7,7 @@ import io
 import random
 import string
 import time
+import tracemalloc
 from datetime import datetime
 from unittest import mock
 
@@ -176,6 +177,34 @@ def test_a_shared_strings_table_reads_the_same_scanned_as_parsed(items: list[str
 
     with mock.patch.object(sheet_xml, "_BLOCK", block):
         read_both_ways(workbook(f"<sheetData>{cells}</sheetData>", items="".join(items)))
+
+
+def test_a_large_shared_strings_table_is_held_at_about_the_size_of_its_text() -> None:
+    # A sheet as Excel writes it keeps nearly every text of its rows in the table, which is held whole
+    # while the rows are read: a list of str would hold about 60 bytes beside each text's own.
+    texts = [f"Product title number {i:06d}" for i in range(200_000)]
+    items = "".join(f"<si><t>{text}</t></si>" for text in texts)
+    sheet = '<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>199999</v></c></row></sheetData>'
+    data = workbook(sheet, items=items)
+
+    tracemalloc.start()
+    try:
+        rows = list(read_sheet(io.BytesIO(data)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert rows == [(1, [texts[0], texts[-1]])]
+    assert peak < 2 * sum(map(len, texts))  # a list of str: 3.2 times
+
+
+@pytest.mark.parametrize("index", ["-1", "3"])
+def test_a_cell_pointing_outside_the_shared_strings_table_is_refused(index: str) -> None:
+    sheet = f'<sheetData><row r="1"><c r="A1" t="s"><v>{index}</v></c></row></sheetData>'
+
+    refusal = read_both_ways(workbook(sheet))
+
+    assert isinstance(refusal, str) and refusal.startswith("UnreadableFile: the XLSX file is damaged")
 
 
 def test_plain_rows_read_as_their_cells() -> None:

@@ -4,17 +4,25 @@ Spreadsheet programs write nearly every item as `<si><t>text</t></si>`; a block 
 one regular expression, instead of five expat callbacks per item. A block holding anything else (rich
 text runs, phonetic hints, a comment) goes to expat whole. As for sheet rows (sheet_rows.py), a block is
 scanned only where expat stands between two items, at the end of the last block it read.
+
+The table is the one part of a workbook held whole while its rows are read, and a sheet written by Excel
+holds nearly every text of its rows there: a million-row sheet's table has millions of items. It is kept
+as UTF-8 bytes end to end with where each item ends (TextTable), not as a list of str, whose every item
+carries about 60 bytes of its own beside its text.
 """
 
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 from typing import Any
 
 from app.importing.readers.xml_text import (
     MAX_TEXT,
-    TEXT,
+    NOT_XML_BYTES,
+    TEXT_BYTES,
     NotPlain,
     TooLong,
     local_name,
@@ -25,15 +33,47 @@ from app.importing.readers.xml_text import (
 
 _ITEM_END = b"</si>"
 MAX_BLOCK_WITHOUT_ITEM_END = 1 << 20
-# One plain item, or (last group) anything else, up to the next tag.
-_ITEM = re.compile(rf'[ \t\r\n]*<si><t(?: xml:space="preserve")?>({TEXT})</t></si>|([\s\S][^<]*)')
+# One plain item whose text is kept as it is (first group), one whose text holds a reference or a carriage
+# return (second), or (last group) anything else, up to the next tag. Telling the first two apart here
+# spares a test of each item's bytes (`in` on bytes first tries its operand as an integer).
+_ITEM = re.compile(
+    rb'[ \t\r\n]*<si><t(?: xml:space="preserve")?>(?:([^<&\r\x00-\x08\x0b\x0c\x0e-\x1f]*)|(' + TEXT_BYTES + rb"))"
+    rb"</t></si>|([\s\S][^<]*)"
+)
+
+
+class TextTable:
+    """Texts by their index, held as one run of UTF-8 bytes and the offsets where each begins and ends."""
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._bounds = array("q", [0])  # text i is _data[_bounds[i]:_bounds[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self._bounds) - 1
+
+    def __getitem__(self, index: int) -> str:
+        """The text at `index`; IndexError for one the table does not have (a negative one included)."""
+        if index < 0:
+            raise IndexError(index)
+        bounds = self._bounds
+        return self._data[bounds[index] : bounds[index + 1]].decode()
+
+    def extend(self, texts: list[str]) -> None:
+        self.extend_encoded([text.encode() for text in texts])
+
+    def extend_encoded(self, texts: list[bytes]) -> None:
+        """Add texts given as UTF-8."""
+        start = len(self._data)
+        self._bounds.extend(start + end for end in accumulate(map(len, texts)))
+        self._data += b"".join(texts)
 
 
 class SharedStrings:
     """The table, read from expat's events and from scanned blocks, in the order the part holds them."""
 
     def __init__(self) -> None:
-        self.strings: list[str] = []
+        self.strings = TextTable()
         self._parts: list[str] = []
         self._held = 0  # the item's text so far: characters, and 64 for each piece (see MAX_TEXT)
         self._in_text = False
@@ -64,7 +104,7 @@ class SharedStrings:
         elif tag == "rPh":
             self._phonetic = False
         elif tag == "si":
-            self.strings.append("".join(self._parts))
+            self.strings.extend(["".join(self._parts)])
             if self._depth == self._items_depth:
                 self._boundary = self.parser.CurrentByteIndex + len(_ITEM_END)
 
@@ -80,19 +120,20 @@ class SharedStrings:
         return self._depth == self._items_depth and self._boundary == fed
 
     def take(self, block: bytes) -> bool:
-        """Read a block of whole items in the plain form; False, having read nothing, when it is not one."""
-        text = plain_markup(block)
-        if text is None:
+        """Read a block of whole items in the plain form; False, having read nothing, when it is not one.
+        The items are kept as the block's bytes (TextTable), but for those with a reference or a carriage
+        return, which are read as expat would give them."""
+        if plain_markup(block) is None or NOT_XML_BYTES.search(block):
             return False
-        strings: list[str] = []
+        items: list[bytes] = []
         try:
-            for raw, other in _ITEM.findall(text):
+            for kept, referenced, other in _ITEM.findall(block):
                 if other:
                     return False
-                strings.append(xml_text(raw) if "&" in raw or "\r" in raw else raw)
+                items.append(xml_text(referenced.decode()).encode() if referenced else kept)
         except NotPlain:
             return False
-        self.strings += strings
+        self.strings.extend_encoded(items)
         return True
 
 

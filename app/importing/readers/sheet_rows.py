@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
+from app.importing.readers.shared_strings import TextTable
 from app.importing.readers.xml_text import (
     MAX_TEXT,
     TEXT,
@@ -59,7 +60,7 @@ def _column_of(letters: str) -> int:
 class SheetRows:
     """Turns sheet XML into (row number, cells): expat's handlers, and `take` for a plain row."""
 
-    def __init__(self, shared: list[str], dated: set[int]) -> None:
+    def __init__(self, shared: TextTable, dated: set[int]) -> None:
         self.shared = shared
         self.dated = {str(index) for index in dated}
         self.columns: dict[str, int] = {}

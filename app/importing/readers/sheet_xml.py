@@ -23,7 +23,7 @@ from xml.parsers import expat
 
 from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
-from app.importing.readers.shared_strings import SharedStrings, item_blocks
+from app.importing.readers.shared_strings import SharedStrings, TextTable, item_blocks
 from app.importing.readers.sheet_rows import SheetRows, SheetValue, pieces
 from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TooLong, local_name
 
@@ -142,7 +142,7 @@ def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
-def _shared_strings(archive: zipfile.ZipFile, scan: bool) -> list[str]:
+def _shared_strings(archive: zipfile.ZipFile, scan: bool) -> TextTable:
     """The shared-strings table: blocks of plain items scanned where expat stands between items (see
     shared_strings.py), expat for the rest."""
     table = SharedStrings()

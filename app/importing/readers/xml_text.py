@@ -9,6 +9,11 @@ import re
 # characters between references, which the regular expression engine takes a run at a time.
 PLAIN_RUN = r"[^<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*"
 TEXT = rf"{PLAIN_RUN}(?:&(?:amp|lt|gt|quot|apos|#[0-9]{{1,7}}|#x[0-9a-fA-F]{{1,6}});{PLAIN_RUN})*"
+# The same over UTF-8 bytes known to decode, where U+FFFE and U+FFFF are three bytes each (NOT_XML_BYTES).
+_REFERENCES = rb"&(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9a-fA-F]{1,6});"
+_PLAIN_RUN_BYTES = rb"[^<&\x00-\x08\x0b\x0c\x0e-\x1f]*"
+TEXT_BYTES = _PLAIN_RUN_BYTES + rb"(?:" + _REFERENCES + _PLAIN_RUN_BYTES + rb")*"
+NOT_XML_BYTES = re.compile(b"\xef\xbf[\xbe\xbf]")
 # The longest comment, tag or other markup token a part may hold. Expat keeps an unfinished token whole
 # and (without reparse deferral, see sheet_xml._parser) reads it again from its start each time it is
 # given more, so its time grows with the square of the token. Nothing a spreadsheet program writes comes
