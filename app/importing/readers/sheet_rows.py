@@ -167,7 +167,7 @@ class SheetRows:
             return False
         found = _CELL.findall(content)  # as many as the cells, given the check above
         cells: list[SheetValue] = []
-        append, columns = cells.append, self.columns
+        append, columns, shared = cells.append, self.columns, self.shared
         try:
             for letters, style, kind, value, inline, other in found:
                 if other:  # something between or inside the cells
@@ -183,7 +183,12 @@ class SheetRows:
                         append(None)
                 if "&" in raw or "\r" in raw:
                     raw = xml_text(raw)
-                append(raw if kind == "inlineStr" else self._value(kind or "n", style or "0", raw))
+                if kind == "inlineStr":
+                    append(raw)
+                elif kind == "s":  # as _value reads it, without the call
+                    append(shared[int(raw)])
+                else:
+                    append(self._value(kind or "n", style or "0", raw))
         except NotPlain:
             return False
         number = start.group(1)
