@@ -64,7 +64,7 @@ def submit(client: httpx.Client, data: DataFile, catalog_id: int = 1, query: str
 
     url = (
         "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification"
-        f"&catalogId={catalog_id}&fileType={data.file_type.value}{query}"
+        f"&catalogId={catalog_id}&fileType={data.file_type.upload_type}{query}"
     )
     headers = {"Content-Length": str(data.size_bytes), "Content-Type": "application/octet-stream"}
     response = client.post(url, content=body(), headers=headers)

@@ -29,11 +29,16 @@ logger = logging.getLogger(__name__)
 class FileType(StrEnum):
     CSV = "CSV"
     XLSX = "XLSX"
-    XLSX_SHARED = "XLSX (shared strings)"  # an XLSX as Excel writes it: only for --readers
+    XLSX_SHARED = "XLSX (shared strings)"  # an XLSX as Excel writes it (--readers and scenario j)
 
     @property
     def suffix(self) -> str:
         return ".shared.xlsx" if self is FileType.XLSX_SHARED else f".{self.value.lower()}"
+
+    @property
+    def upload_type(self) -> str:
+        """The fileType the import is asked for."""
+        return "XLSX" if self is FileType.XLSX_SHARED else self.value
 
 
 @dataclass(frozen=True)

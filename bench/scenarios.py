@@ -24,6 +24,7 @@ TITLES = {
     "g": "first import under status polling, PostgreSQL + Redis",
     "h": "the contract's 3-row import, embedded default",
     "i": "e's rows as CSV (e without its reader), PostgreSQL + Redis",
+    "j": "e's rows as Excel writes them (shared strings), PostgreSQL + Redis",
 }
 ALL = tuple(TITLES)
 ON_ERROR_NOT_AVAILABLE = "n/a (onError not available)"
@@ -123,11 +124,17 @@ def embedded(run: Run, keys: list[str]) -> list[Outcome]:
 
 
 def xlsx(run: Run, keys: list[str]) -> list[Outcome]:
-    """e, and i: the same rows as CSV on a deployment of their own, what e would take if reading the
-    sheet cost nothing (on 2 cores, the sheet's reader and the chunks share them)."""
+    """e; i, the same rows as CSV, what e would take if reading the sheet cost nothing (on 2 cores, the
+    sheet's reader and the chunks share them); j, the same rows with their texts in a shared-strings
+    table, as Excel writes them. Each on a deployment of its own."""
     options = run.options
     outcomes: list[Outcome] = []
-    for key, file_type, folder in (("e", FileType.XLSX, "pg-xlsx"), ("i", FileType.CSV, "pg-xlsx-as-csv")):
+    forms = (
+        ("e", FileType.XLSX, "pg-xlsx"),
+        ("i", FileType.CSV, "pg-xlsx-as-csv"),
+        ("j", FileType.XLSX_SHARED, "pg-xlsx-shared"),
+    )
+    for key, file_type, folder in forms:
         if key not in keys:
             continue
         data = _file(options, file_type=file_type, rows=options.xlsx_rows)
@@ -183,7 +190,7 @@ Scenarios = Callable[[Run, list[str]], list[Outcome]]
 GROUPS: tuple[tuple[str, Scenarios], ...] = (
     ("abc", postgres_updates),
     ("hd", embedded),
-    ("ei", xlsx),
+    ("eij", xlsx),
     ("f", on_error_skip),
     ("g", polling),
 )

@@ -1,9 +1,9 @@
 """The bench's rows as a workbook with a shared-strings table, the form Excel, LibreOffice and xlsxwriter
-write: every text cell points into xl/sharedStrings.xml. openpyxl's write-only mode, which the
-scenarios' XLSX uses, writes text inline in the sheet instead.
+write: every text cell points into xl/sharedStrings.xml. openpyxl's write-only mode, which scenario e's
+XLSX uses, writes text inline in the sheet instead; scenario j and --readers use this one.
 
 Written part by part: the sheet streams, and the table of distinct texts is held until it is written
-after the sheet (for a readers' comparison, at rows of 100,000 and fewer).
+after the sheet: this process, not the service, holds every distinct text of the rows.
 """
 
 from __future__ import annotations
