@@ -17,7 +17,7 @@ from bench.readers import measure_readers, render_readers
 from bench.report import Baselines, render
 from bench.runner import Options, Run
 from bench.scaling import measure_scaling
-from bench.scenarios import ALL, TITLES, run_scenarios
+from bench.scenarios import ALL, OWN_FILES, TITLES, run_scenarios
 from bench.targets import evaluate, load_peaks, save_peaks
 
 logger = logging.getLogger("bench")
@@ -92,16 +92,21 @@ def main(argv: list[str]) -> int:
     if mode == "readers":
         print(f"{machine}\n\n" + render_readers(measure_readers(options.rows, options.seed, options.data_folder)))
         return 0
-    data = prepare(DataSpec(options.rows, options.seed), FileType.CSV, options.data_folder)
+    # The rows as CSV, unless only scenarios with files of their own run without baselines (at --rows
+    # 10000000, for sheets of a million rows, it would be 2.5 GB written for nothing).
+    needs_csv = with_baselines or mode == "scaling" or not set(options.scenarios) <= set(OWN_FILES)
+    data = prepare(DataSpec(options.rows, options.seed), FileType.CSV, options.data_folder) if needs_csv else None
     run = Run(options)
     context = (
-        f"Service code: {run.code.label}\nRows: {options.rows:,} ({data.size_bytes / 2**20:.0f} MiB CSV); "
-        f"worker processes: {options.workers}"
+        f"Service code: {run.code.label}\nRows: {options.rows:,}"
+        + (f" ({data.size_bytes / 2**20:.0f} MiB CSV)" if data else "")
+        + f"; worker processes: {options.workers}"
         + ("; --analyze: ANALYZE after each import (untimed)" if options.analyze else "")
     )
     try:
         baselines = _baselines(run) if with_baselines else Baselines(None, None)
         if mode == "scaling":
+            assert data is not None
             result = measure_scaling(run, data)
             report = render(machine, context, list(result.outcomes.values()), baselines, [])
             report += "\n\n" + result.render()

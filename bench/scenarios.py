@@ -27,6 +27,7 @@ TITLES = {
     "j": "e's rows as Excel writes them (shared strings), PostgreSQL + Redis",
 }
 ALL = tuple(TITLES)
+OWN_FILES = ("e", "h", "i", "j")  # the scenarios whose files are not the rows' CSV
 ON_ERROR_NOT_AVAILABLE = "n/a (onError not available)"
 
 # The README's (and the contract's) example: catalog -2, site -3, user -2.
@@ -69,20 +70,24 @@ def postgres_updates(run: Run, keys: list[str]) -> list[Outcome]:
     options, rows = run.options, run.options.rows
     steps = [("b", Variant.BASE, "recordsSkipped"), ("c", Variant.REPRICED, "recordsUpdated")]
     outcomes: list[Outcome] = []
+    # Every file written before the first import: one written between two imports kept the service idle
+    # for longer than IMPORTER_AUTH_CACHE_SECONDS, so that the next import's first poll paid a password
+    # check (argon2id, 64 MiB) inside that import's measured window.
+    files = {key: _file(options, variant) for key, variant, _ in steps if key in keys}
     with run.postgres_redis("pg-updates", options.workers) as deployment:
         first = _outcome("a", rows, options)
         measure(deployment, first, _file(options), options.timeout, Expectation({"recordsCreated": rows}))
         if "a" in keys:
             outcomes.append(first)
         previous = first
-        for key, variant, counter in steps:
+        for key, _, counter in steps:
             if key not in keys:
                 continue
             if not previous.completed:
                 outcomes.append(_unavailable(key, options, f"not run: {previous.key} did not complete"))
                 continue
-            previous, data = _outcome(key, rows, options), _file(options, variant)
-            outcomes.append(measure(deployment, previous, data, options.timeout, Expectation({counter: rows})))
+            previous = _outcome(key, rows, options)
+            outcomes.append(measure(deployment, previous, files[key], options.timeout, Expectation({counter: rows})))
     return outcomes
 
 
