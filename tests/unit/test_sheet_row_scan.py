@@ -199,12 +199,15 @@ def test_a_large_shared_strings_table_is_held_at_about_the_size_of_its_text() ->
 
 
 @pytest.mark.parametrize("index", ["-1", "3"])
-def test_a_cell_pointing_outside_the_shared_strings_table_is_refused(index: str) -> None:
+def test_a_cell_pointing_outside_the_shared_strings_table_is_refused_naming_it(index: str) -> None:
     sheet = f'<sheetData><row r="1"><c r="A1" t="s"><v>{index}</v></c></row></sheetData>'
 
     refusal = read_both_ways(workbook(sheet))
 
-    assert isinstance(refusal, str) and refusal.startswith("UnreadableFile: the XLSX file is damaged")
+    assert refusal == (
+        f"UnreadableFile: the XLSX file is damaged: a cell points at shared string {index}, "
+        "and the workbook has 3 (0 to 2)"
+    )
 
 
 def test_plain_rows_read_as_their_cells() -> None:

@@ -53,11 +53,15 @@ class TextTable:
         return len(self._bounds) - 1
 
     def __getitem__(self, index: int) -> str:
-        """The text at `index`; IndexError for one the table does not have (a negative one included)."""
-        if index < 0:
-            raise IndexError(index)
+        """The text at `index`; IndexError, saying so, for one the table does not have (a negative one too)."""
         bounds = self._bounds
-        return self._data[bounds[index] : bounds[index + 1]].decode()
+        try:
+            if index >= 0:
+                return self._data[bounds[index] : bounds[index + 1]].decode()
+        except IndexError:
+            pass
+        held = f"{len(self)} (0 to {len(self) - 1})" if len(self) else "none"
+        raise IndexError(f"a cell points at shared string {index}, and the workbook has {held}")
 
     def extend(self, texts: list[str]) -> None:
         self.extend_encoded([text.encode() for text in texts])
