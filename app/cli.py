@@ -186,7 +186,12 @@ class WorkerSupervisor:
         self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self._command, env={**os.environ, PARENT_PID_VARIABLE: str(os.getpid())})
+        # In a session of its own: what a terminal sends its foreground job (Ctrl-C, the hang-up when it
+        # closes) reaches serve alone, which stops the worker warmly. A hang-up that reached the worker's
+        # pool processes while it was stopping killed them under it, and left it waiting for them forever.
+        return subprocess.Popen(
+            self._command, env={**os.environ, PARENT_PID_VARIABLE: str(os.getpid())}, start_new_session=True
+        )
 
     def start(self) -> None:
         self._process = self._spawn()
@@ -231,8 +236,10 @@ def serve(port: int | None, host: str | None, no_worker: bool) -> None:
     supervisor = None if no_worker else WorkerSupervisor(settings.worker_concurrency)
     if supervisor is not None:
         supervisor.start()
-    # uvicorn re-raises the signal that stopped it; make SIGTERM unwind so the worker is stopped too.
+    # uvicorn re-raises the signal that stopped it; make SIGTERM, and the hang-up of a closing terminal,
+    # unwind so that the worker is stopped too.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
     try:
         uvicorn.run(
             create_app(runtime),
