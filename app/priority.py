@@ -6,9 +6,9 @@ each one. A worker started as a service (systemd, `setsid`, a supervisor) leads 
 so its nice 10 weighed nothing against the API in another session: both got an equal share.
 
 A worker that leads its own session therefore also sets its session's autogroup nice (an unprivileged
-process may lower its own priority). A worker inside another process's session (the one that
-`importer serve` starts) leaves the session alone, since that would lower the API's priority with it;
-there plain nice works, API and worker being in the same group.
+process may lower its own priority); the one `importer serve` starts leads a session of its own too
+(app.cli.WorkerSupervisor). A worker inside another process's session leaves the session alone, since
+that would lower the other process's priority with it; there plain nice works, both being in one group.
 
 Autogroups share the CPU only among processes of the root CPU cgroup. Where a cgroup's CPU controller
 stands between API and worker (a container; a systemd unit given CPUWeight=), its weights decide:
