@@ -10,20 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.chaos import children
 from tests.e2e.service import Service
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def _running(pid: int) -> bool:
@@ -39,8 +27,8 @@ def _worker_with_its_pool(serve: int, pool_size: int, timeout: float = 60) -> li
     """The worker `serve` started and the processes of its pool, once they are all up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for worker in _children(serve):
-            pool = _children(worker)
+        for worker in children(serve):
+            pool = children(worker)
             if len(pool) >= pool_size:
                 return [worker, *pool]
         time.sleep(0.2)

@@ -63,8 +63,8 @@ class TextTable:
         held = f"{len(self)} (0 to {len(self) - 1})" if len(self) else "none"
         raise IndexError(f"a cell points at shared string {index}, and the workbook has {held}")
 
-    def extend(self, texts: list[str]) -> None:
-        self.extend_encoded([text.encode() for text in texts])
+    def append(self, text: str) -> None:
+        self.extend_encoded([text.encode()])
 
     def extend_encoded(self, texts: list[bytes]) -> None:
         """Add texts given as UTF-8."""
@@ -108,7 +108,7 @@ class SharedStrings:
         elif tag == "rPh":
             self._phonetic = False
         elif tag == "si":
-            self.strings.extend(["".join(self._parts)])
+            self.strings.append("".join(self._parts))
             if self._depth == self._items_depth:
                 self._boundary = self.parser.CurrentByteIndex + len(_ITEM_END)
 
