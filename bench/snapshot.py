@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 WORKTREE = "worktree"
 PRODUCT_PATHS = ("app", "workers", "specifications")
+BUILD_SCRIPT = "setup.py"  # the compiled modules, built into a snapshot as `pip install` builds them
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,23 @@ def code_at(revision: str, cache: Path) -> Code:
     commit = _git("rev-parse", "--verify", f"{revision}^{{commit}}")
     folder = cache / "code" / commit[:12]
     if not folder.exists():
+        built = (
+            subprocess.run(
+                ["git", "cat-file", "-e", f"{commit}:{BUILD_SCRIPT}"], cwd=REPOSITORY, capture_output=True
+            ).returncode
+            == 0
+        )
         archive = subprocess.run(
-            ["git", "archive", "--format=tar", commit, *PRODUCT_PATHS],
+            ["git", "archive", "--format=tar", commit, *PRODUCT_PATHS, *([BUILD_SCRIPT] if built else [])],
             cwd=REPOSITORY, capture_output=True, check=True,
         )  # fmt: skip
         partial = folder.with_name(folder.name + ".part")
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(partial, filter="data")
+        if built:
+            subprocess.run(
+                [sys.executable, BUILD_SCRIPT, "--quiet", "build_ext", "--inplace"],
+                cwd=partial, capture_output=True, check=True,
+            )  # fmt: skip
         partial.rename(folder)
     return Code(folder, f"commit {commit[:12]} ({revision})")

@@ -1,5 +1,5 @@
 # Sourced by scripts/serve and scripts/test: a .venv with the project installed (again only when
-# pyproject.toml or the wanted extras change).
+# pyproject.toml, setup.py, the C source or the wanted extras change).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -8,7 +8,7 @@ extras=${1:-}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)${extras:+-$extras}"
+stamp=".venv/.installed-$(cat pyproject.toml setup.py app/importing/readers/*.c | sha256sum | cut -c1-16)${extras:+-$extras}"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"

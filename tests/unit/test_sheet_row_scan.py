@@ -1,5 +1,5 @@
 """Plain sheet rows are scanned instead of parsed: whatever the sheet holds, the rows (or the refusal) are
-exactly what expat alone reads from it."""
+exactly what expat alone reads from it, whether the scan is the compiled one or the regular expressions."""
 
 from __future__ import annotations
 
@@ -49,17 +49,31 @@ def workbook(sheet: str, stored: bytes | None = None, items: str | None = None) 
     )
 
 
-def read(data: bytes, scan: bool) -> list[tuple[int, list[SheetValue]]] | str:
+Rows = list[tuple[int, list[SheetValue]]]
+
+
+def read(data: bytes, scan: bool) -> tuple[Rows | str, list[int]]:
+    """The rows or the refusal, and where each row given ends in the sheet's part (RowPlace)."""
+    place, rows, ends = sheet_xml.RowPlace(), [], []
     try:
-        return list(read_sheet(io.BytesIO(data), scan=scan))
+        for row in read_sheet(io.BytesIO(data), scan=scan, place=place):
+            rows.append(row)
+            ends.append(place.end)
     except UnreadableFile as error:
-        return f"UnreadableFile: {error}"
+        return f"UnreadableFile: {error}", ends
+    return rows, ends
 
 
-def read_both_ways(data: bytes) -> list[tuple[int, list[SheetValue]]] | str:
-    scanned, parsed = read(data, scan=True), read(data, scan=False)
-    assert scanned == parsed
-    return scanned
+def read_every_way(data: bytes) -> Rows | str:
+    """Scanned in compiled code, scanned with the regular expressions alone, and parsed by expat alone."""
+    assert sheet_rows.COMPILED, "the compiled row scan is not built: pip install -e . builds it"
+    compiled, compiled_ends = read(data, scan=True)
+    with mock.patch.object(sheet_rows, "_rowscan", None):
+        scanned, scanned_ends = read(data, scan=True)
+    parsed, _ = read(data, scan=False)
+    assert compiled == scanned == parsed
+    assert compiled_ends == scanned_ends
+    return compiled
 
 
 # Text as spreadsheet programs write it, and the escapes and line ends expat turns into characters.
@@ -83,6 +97,36 @@ PLAIN_CELL = st.one_of(
     st.just('<c r="{col}{row}" t="inlineStr" />'),
     st.just("<c><v>7</v></c>"),  # no reference: the next column
     st.just('<c r="{col}{row}" t="inlineStr"><is><t></t></is></c>'),
+    # Numbers, booleans and kinds as a program may write them, each read as take reads it (or refused alike)
+    st.sampled_from(
+        [
+            "-0",
+            "007",
+            "+5",
+            "1e5",
+            "1E+05",
+            ".5",
+            "5.",
+            "-1.5e-3",
+            "1e999",
+            "123456789012345678",
+            "1&#48;",
+            "1_000",
+            " 5",
+            "\u0663",
+            "12345678901234567890123",
+        ]
+    ).map(lambda n: f'<c r="{{col}}{{row}}"><v>{n}</v></c>'),
+    st.sampled_from([" 1 ", "1\r\n", "0", "&#49;", "\u00a01", "true"]).map(
+        lambda b: f'<c r="{{col}}{{row}}" t="b"><v>{b}</v></c>'
+    ),
+    st.sampled_from(["e", "str", "X", "n"]).map(lambda t: f'<c r="{{col}}{{row}}" t="{t}"><v>42</v></c>'),
+    st.sampled_from(["1", "01", "2", "7", "1234567890"]).map(
+        lambda s: f'<c r="{{col}}{{row}}" s="{s}"><v>45352.5</v></c>'
+    ),
+    st.just('<c r="{col}{row}" s="0" t="s"><v>&#50;</v></c>'),  # a shared string's index as a reference
+    st.sampled_from(["2024-03-01T10:00:00", "-5", "0.5"]).map(lambda v: f'<c r="{{col}}{{row}}" t="d"><v>{v}</v></c>'),
+    st.sampled_from(["-5", "0.5", "60"]).map(lambda v: f'<c r="{{col}}{{row}}" s="1"><v>{v}</v></c>'),
 )
 # What the scan leaves to expat: each must still read the same.
 OTHER_CELL = st.sampled_from(
@@ -107,9 +151,24 @@ BROKEN_CELL = st.sampled_from(
         '<c r="{col}{row}"><v>not a number</v></c>',
         '<c r="{col}{row}" t="s"><v>99</v></c>',
         '<c r="{col}{row}"><v>1</c>',
+        '<c r="{col}{row}"><v>--5</v></c>',
+        '<c r="{col}{row}"><v>1e5x</v></c>',
+        '<c r="{col}{row}" t="d"><v>yesterday</v></c>',
+        '<c r="{col}{row}" t="s"><v>-1</v></c>',
+        '<c r="{col}{row}" t="s"><v>99999999999999999999</v></c>',
+        '<c r="{col}{row}" s="1"><v>1e20</v></c>',  # a date style, and no date that far
     ]
 )
-ROW_START = st.sampled_from(['<row r="{row}">', '<row r="{row}" spans="1:4" x14ac:dyDescent="0.25">', "<row>"])
+ROW_START = st.sampled_from(
+    [
+        '<row r="{row}">',
+        '<row r="{row}" spans="1:4" x14ac:dyDescent="0.25">',
+        "<row>",
+        '<row r="10000000000000000000{row}">',
+        '<row ht="15" r="{row}">',
+        '<row r="{row}" r="{row}">',
+    ]
+)
 BETWEEN_ROWS = st.sampled_from(
     [
         "",
@@ -148,7 +207,31 @@ def sheet(draw: st.DrawFn) -> str:
 def test_a_sheet_reads_the_same_scanned_as_parsed(sheet: str, block: int, longest: int) -> None:
     # Read in blocks that cut the head, rows and references anywhere; rows longer than `longest` go to expat.
     with mock.patch.object(sheet_xml, "_BLOCK", block), mock.patch.object(sheet_rows, "MAX_SCANNED_ROW", longest):
-        read_both_ways(workbook(sheet))
+        read_every_way(workbook(sheet))
+
+
+# Bytes a damaged or unusual sheet may hold where a plain one holds others: markup, digits, a reference's
+# parts, line ends, a control character, and pieces of UTF-8 (a lead byte alone, U+FFFE, a surrogate).
+ODD_BYTES = [
+    *(bytes([c]) for c in b'<>/" &;#x09-.eArst\r\n\x00\xc3'),
+    *[b"\xef\xbf\xbe", b"\xed\xa0\x80", b"]]>", b"</row>", b""],
+]
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sheet=sheet(),
+    changes=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.sampled_from(ODD_BYTES), st.integers(0, 2))),
+)
+def test_a_sheet_changed_anywhere_reads_the_same_every_way(sheet: str, changes: list[tuple[float, bytes, int]]) -> None:
+    # Each change puts odd bytes somewhere in the rows, in place of up to two bytes there: the compiled scan
+    # must read a row only when it is sure of it, and read it as take and expat would.
+    data = bytearray(sheet.encode())
+    head = len(b"<sheetData>")
+    for where, odd, replaced in changes:
+        at = head + int(where * (len(data) - head))
+        data[at : at + replaced] = odd
+    read_every_way(workbook("", stored=f'<worksheet xmlns="{MAIN}">'.encode() + bytes(data) + b"</worksheet>"))
 
 
 ITEM = st.one_of(
@@ -176,7 +259,7 @@ def test_a_shared_strings_table_reads_the_same_scanned_as_parsed(items: list[str
     cells = "".join(f'<row r="{i + 1}"><c r="A{i + 1}" t="s"><v>{i}</v></c></row>' for i in range(len(items)))
 
     with mock.patch.object(sheet_xml, "_BLOCK", block):
-        read_both_ways(workbook(f"<sheetData>{cells}</sheetData>", items="".join(items)))
+        read_every_way(workbook(f"<sheetData>{cells}</sheetData>", items="".join(items)))
 
 
 def test_a_large_shared_strings_table_is_held_at_about_the_size_of_its_text() -> None:
@@ -202,7 +285,7 @@ def test_a_large_shared_strings_table_is_held_at_about_the_size_of_its_text() ->
 def test_a_cell_pointing_outside_the_shared_strings_table_is_refused_naming_it(index: str) -> None:
     sheet = f'<sheetData><row r="1"><c r="A1" t="s"><v>{index}</v></c></row></sheetData>'
 
-    refusal = read_both_ways(workbook(sheet))
+    refusal = read_every_way(workbook(sheet))
 
     assert refusal == (
         f"UnreadableFile: the XLSX file is damaged: a cell points at shared string {index}, "
@@ -216,9 +299,24 @@ def test_plain_rows_read_as_their_cells() -> None:
         '</row><row r="4" spans="1:3"><c r="B4"><v>-12</v></c><c r="C4" s="1"><v>45352</v></c></row></sheetData>'
     )
 
-    rows = read_both_ways(workbook(sheet))
+    rows = read_every_way(workbook(sheet))
 
     assert rows == [(1, ["SKU", None, "Café & crème"]), (4, [None, -12, datetime(2024, 3, 1)])]
+
+
+def test_plain_rows_are_read_by_the_compiled_scan_alone() -> None:
+    rows = "".join(
+        f'<row r="{n}" spans="1:2"><c r="A{n}" t="inlineStr"><is><t>Row {n} &amp; more</t></is></c>'
+        f'<c r="C{n}" s="2"><v>{n}.5</v></c></row>'
+        for n in range(1, 3001)
+    )
+
+    with mock.patch.object(sheet_rows.SheetRows, "take", side_effect=AssertionError("a plain row left to take")):
+        read = list(read_sheet(io.BytesIO(workbook(f"<sheetData>{rows}</sheetData>"))))
+
+    assert len(read) == 3000
+    assert read[0] == (1, ["Row 1 & more", None, 1.5])
+    assert read[-1] == (3000, ["Row 3000 & more", None, 3000.5])
 
 
 def test_a_row_inside_a_comment_is_no_row_even_when_the_comment_holds_a_row_end() -> None:
@@ -227,13 +325,13 @@ def test_a_row_inside_a_comment_is_no_row_even_when_the_comment_holds_a_row_end(
         '<row r="3"><c><v>3</v></c></row></sheetData>'
     )
 
-    assert read_both_ways(workbook(sheet)) == [(1, [1]), (3, [3])]
+    assert read_every_way(workbook(sheet)) == [(1, [1]), (3, [3])]
 
 
 def test_a_sheet_with_a_comment_before_its_rows_reads_the_same() -> None:
     sheet = '<sheetData><row r="1"><c><v>1</v></c></row></sheetData>'
 
-    rows = read_both_ways(workbook(sheet.replace("<sheetData>", "<!-- <sheetData> --><sheetData>")))
+    rows = read_every_way(workbook(sheet.replace("<sheetData>", "<!-- <sheetData> --><sheetData>")))
 
     assert rows == [(1, [1])]
 
@@ -242,7 +340,7 @@ def test_a_sheet_declared_in_another_encoding_reads_the_same() -> None:
     sheet = '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Ünïcode</t></is></c></row></sheetData>'
     xml = f'<?xml version="1.0" encoding="UTF-16"?><worksheet xmlns="{MAIN}">{sheet}</worksheet>'
 
-    rows = read_both_ways(workbook(sheet, stored=xml.encode("utf-16")))
+    rows = read_every_way(workbook(sheet, stored=xml.encode("utf-16")))
 
     assert rows == [(1, ["Ünïcode"])]
 
@@ -252,7 +350,7 @@ def test_a_damaged_row_is_refused_naming_its_byte_in_the_sheet_as_stored() -> No
     sheet = f'<sheetData>{good * 3}<row r="4"><c r="A4"><v>1</c></row></sheetData>'
     stored = f'<worksheet xmlns="{MAIN}"><dimension ref="A1"/>{sheet}</worksheet>'
 
-    refusal = read_both_ways(workbook(sheet))
+    refusal = read_every_way(workbook(sheet))
 
     assert refusal == (
         "UnreadableFile: the XLSX file is damaged: mismatched tag at byte "
@@ -280,7 +378,7 @@ def noise(length: int) -> str:
     ],
 )
 def test_odd_rows_read_the_same_scanned_as_parsed(sheet: str) -> None:
-    read_both_ways(workbook(sheet))
+    read_every_way(workbook(sheet))
 
 
 def test_a_sheet_declared_utf8_without_the_hyphen_reads_the_same() -> None:
@@ -288,7 +386,7 @@ def test_a_sheet_declared_utf8_without_the_hyphen_reads_the_same() -> None:
     sheet = f'<sheetData>{R1}<row r="2"><c t="inlineStr"><is><t>é</t></is></c></row></sheetData>'
     stored = f'<?xml version="1.0" encoding="utf8"?><worksheet xmlns="{MAIN}">{sheet}</worksheet>'.encode()
 
-    assert isinstance(read_both_ways(workbook(sheet, stored=stored)), str)
+    assert isinstance(read_every_way(workbook(sheet, stored=stored)), str)
 
 
 def test_a_comment_full_of_row_end_tags_is_given_to_expat_in_blocks() -> None:
@@ -298,7 +396,7 @@ def test_a_comment_full_of_row_end_tags_is_given_to_expat_in_blocks() -> None:
     sheet = f'<sheetData>{R1}<!--{comment}--><row r="2"><c><v>2</v></c></row></sheetData>'
     began = time.perf_counter()
 
-    rows = read_both_ways(workbook(sheet))
+    rows = read_every_way(workbook(sheet))
 
     assert rows == [(1, [1]), (2, [2])]
     assert time.perf_counter() - began < 10
@@ -332,7 +430,7 @@ LIMITS = (  # 1 MiB of markup and 16M characters of text in the service, where a
 )
 def test_a_comment_tag_or_text_over_the_limit_is_refused(sheet: str, items: str | None, refusal: str) -> None:
     with LIMITS[0], LIMITS[1], LIMITS[2], LIMITS[3], LIMITS[4]:
-        outcome = read_both_ways(workbook(sheet, items=items))
+        outcome = read_every_way(workbook(sheet, items=items))
 
     assert isinstance(outcome, str) and outcome.startswith(f"UnreadableFile: the XLSX file is refused: {refusal}")
 
@@ -346,4 +444,4 @@ def test_a_comment_near_the_limit_is_refused_or_read_the_same_either_way(length:
     sheet = f'<sheetData>{plain}<!--{noise(length)}--><row r="{rows + 1}"><c><v>1</v></c></row></sheetData>'
 
     with LIMITS[0], LIMITS[1], LIMITS[2], LIMITS[3], LIMITS[4], mock.patch.object(sheet_xml, "_BLOCK", block):
-        read_both_ways(workbook(sheet))
+        read_every_way(workbook(sheet))

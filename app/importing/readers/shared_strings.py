@@ -52,6 +52,10 @@ class TextTable:
     def __len__(self) -> int:
         return len(self._bounds) - 1
 
+    def buffers(self) -> tuple[bytearray, array[int]]:
+        """The texts' bytes and their bounds, for the compiled row scan (sheet_rows.py) to read in place."""
+        return self._data, self._bounds
+
     def __getitem__(self, index: int) -> str:
         """The text at `index`; IndexError, saying so, for one the table does not have (a negative one too)."""
         bounds = self._bounds

@@ -1,6 +1,6 @@
 """XLSX read straight from its XML, streaming: rows in flat memory. The plain rows and shared strings that
-spreadsheet programs write are scanned with regular expressions (sheet_rows.py, shared_strings.py), and
-expat reads everything else.
+spreadsheet programs write are scanned (sheet_rows.py, shared_strings.py: runs of plain rows in compiled code
+where it is built, _rowscan.c, and with regular expressions otherwise), and expat reads everything else.
 
 Memory holds the shared-strings table (the distinct texts of the workbook) and one block of rows.
 Cells are typed as the spreadsheet typed them: shared and inline strings, numbers (whole numbers
@@ -24,7 +24,7 @@ from xml.parsers import expat
 from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
 from app.importing.readers.shared_strings import SharedStrings, TextTable, item_blocks
-from app.importing.readers.sheet_rows import SheetRows, SheetValue, pieces
+from app.importing.readers.sheet_rows import SheetRows, SheetValue, pieces, row_units
 from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TooLong, local_name
 
 _BLOCK = 1 << 16
@@ -264,40 +264,76 @@ def read_sheet(
             ) from None
 
 
+class _Reading:
+    """Where a reading of the sheet's rows stands: what expat has read, and whether it stands between rows
+    of sheetData, where a row may be scanned."""
+
+    def __init__(self, rows: SheetRows, feeder: _Feeder, skip_to: int) -> None:
+        self.rows, self.feeder, self.skip_to = rows, feeder, skip_to
+        self.between = False
+        self.first = self.leaving_out = skip_to > 0  # the first row is to be scanned, then rows left out
+
+    def run(self, piece: bytes, at: int) -> int:
+        """Plain rows of a "rows" piece from byte `at` on, read at once (SheetRows.take_run); where they end."""
+        if not self.between or self.leaving_out:
+            return at
+        stop = self.rows.take_run(piece, at, self.feeder.fed + self.feeder.scanned - at)
+        if stop > at:
+            self.feeder.scanned += stop - at
+            self.first = False
+        return stop
+
+    def unit(self, kind: str, piece: bytes) -> None:
+        """One piece: a row (that may be plain) or other XML."""
+        rows, feeder = self.rows, self.feeder
+        end = feeder.fed + feeder.scanned + len(piece)
+        if self.leaving_out and not self.first:
+            if not (self.between and kind == "row"):
+                raise NoPieceStart
+            feeder.scanned += len(piece)
+            if end >= self.skip_to:
+                self.leaving_out, rows.row_number = False, -1  # unknown: the next row must say its number
+        elif self.between and kind == "row" and rows.take(piece, end):
+            feeder.scanned += len(piece)
+            self.first = False
+        elif self.first and (kind == "row" or rows.rows_depth >= 0):
+            raise NoPieceStart  # the first row is not plain, or the sheet is not cut into rows
+        elif feeder.feed(piece, now=kind == "xml"):
+            self.between = rows.between_rows(feeder.fed)
+        else:
+            self.between = False  # the row waits with others for expat
+
+    def read(self, place: RowPlace, last: bool = False) -> Iterator[tuple[int, list[SheetValue]]]:
+        """The rows read so far, each with its place."""
+        rows = self.rows
+        if rows.done and self.first and not last:
+            raise NoPieceStart  # rows expat read before the first row was scanned
+        for row, place.end in zip(rows.done, rows.ends, strict=True):
+            yield row
+        rows.done.clear()
+        rows.ends.clear()
+
+
 def _rows(
     stream: IO[bytes], rows: SheetRows, scan: bool, path: str, skip_to: int, place: RowPlace
 ) -> Iterator[tuple[int, list[SheetValue]]]:
-    """The sheet's rows: each piece that is a plain row where expat stands between rows is scanned, and
-    expat reads everything else."""
-    parser = rows.parser = _parser(rows.start, rows.end, rows.data)
+    """The sheet's rows: runs of plain rows where expat stands between rows are scanned, and expat reads
+    everything else."""
+    rows.parser = _parser(rows.start, rows.end, rows.data)
     blocks = iter(lambda: stream.read(_BLOCK), b"")
-    feeder, between = _Feeder(parser, path), False
-    first = leaving_out = skip_to > 0  # the first row is to be scanned, then rows left out up to skip_to
+    reading = _Reading(rows, _Feeder(rows.parser, path), skip_to)
     for kind, piece in pieces(blocks) if scan else (("xml", block) for block in blocks):
-        end = feeder.fed + feeder.scanned + len(piece)
-        if leaving_out and not first:
-            if not (between and kind == "row"):
-                raise NoPieceStart
-            feeder.scanned += len(piece)
-            if end >= skip_to:
-                leaving_out, rows.row_number = False, -1  # unknown: the next row must say its number
+        if kind == "xml":
+            reading.unit("xml", piece)
+            yield from reading.read(place)
             continue
-        if between and kind == "row" and rows.take(piece, end):
-            feeder.scanned += len(piece)
-            first = False
-        elif first and (kind == "row" or rows.rows_depth >= 0):
-            raise NoPieceStart  # the first row is not plain, or the sheet is not cut into rows
-        elif feeder.feed(piece, now=kind == "xml"):
-            between = rows.between_rows(feeder.fed)
-        else:
-            between = False  # the row waits with others for expat
-        if rows.done:
-            if first:
-                raise NoPieceStart  # rows expat read before the first row was scanned
-            for row, place.end in zip(rows.done, rows.ends, strict=True):
-                yield row
-            rows.done.clear()
-            rows.ends.clear()
-    feeder.finish()
-    for row, place.end in zip(rows.done, rows.ends, strict=True):
-        yield row
+        at = 0
+        while at < len(piece):
+            at = reading.run(piece, at)
+            yield from reading.read(place)
+            if at < len(piece):
+                row, at = row_units(piece, at)
+                reading.unit("row", row)
+                yield from reading.read(place)
+    reading.feeder.finish()
+    yield from reading.read(place, last=True)
