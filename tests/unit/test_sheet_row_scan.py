@@ -319,6 +319,16 @@ def test_plain_rows_are_read_by_the_compiled_scan_alone() -> None:
     assert read[-1] == (3000, ["Row 3000 & more", None, 3000.5])
 
 
+def test_an_interrupt_while_a_date_is_read_is_not_lost() -> None:
+    # A cell's reading that fails is left to take, which fails the same way; an interrupt (Ctrl-C, a worker's
+    # shutdown) arriving meanwhile is no failure of the cell, and must not be dropped with it.
+    sheet = '<sheetData><row r="1"><c r="A1" s="1"><v>45352</v></c></row></sheetData>'
+    once = mock.Mock(side_effect=[KeyboardInterrupt, datetime(2024, 3, 1)])
+
+    with mock.patch.object(sheet_rows, "dated_value", once), pytest.raises(KeyboardInterrupt):
+        list(read_sheet(io.BytesIO(workbook(sheet))))
+
+
 def test_a_row_inside_a_comment_is_no_row_even_when_the_comment_holds_a_row_end() -> None:
     sheet = (
         '<sheetData><row r="1"><c><v>1</v></c></row><!-- </row><row r="2"><c><v>2</v></c></row> -->'

@@ -362,7 +362,11 @@ static int read_cells(Scan *scan, const unsigned char *p, const unsigned char *e
         }
         PyObject *value = cell_value(scan, text, length, kind, kind_end - kind, style, style_end - style);
         if (value == NULL) {
-            if (PyErr_ExceptionMatches(PyExc_MemoryError)) return -1;
+            /* What the value's reading raised, take raises again, but for what is no error of the sheet's
+               (no memory, an interrupt) */
+            if (PyErr_Occurred() &&
+                (!PyErr_ExceptionMatches(PyExc_Exception) || PyErr_ExceptionMatches(PyExc_MemoryError)))
+                return -1;
             PyErr_Clear();
             return 0;
         }
