@@ -276,6 +276,18 @@ def _reap_periodically(app: Celery, settings: Settings) -> None:
             logger.exception("worker.reap_enqueue_failed")
 
 
+def _say_how_sheets_are_read() -> None:
+    from app.importing.readers.sheet_rows import COMPILED
+
+    if COMPILED:
+        logger.info("worker.sheet_rows reader=compiled")
+    else:
+        logger.warning(
+            "worker.sheet_rows reader=python: the compiled row scan was not built when the package was installed "
+            "(no C compiler?), so XLSX sheets are read several times slower; reinstall with gcc or cc present"
+        )
+
+
 @main.command()
 @click.option("--concurrency", type=int, default=None, help="Worker processes (default: IMPORTER_WORKER_CONCURRENCY).")
 def worker(concurrency: int | None) -> None:
@@ -287,6 +299,7 @@ def worker(concurrency: int | None) -> None:
     _prepare(settings).dispose()
     # Imports are batch work and status polls are interactive: on a shared machine the API goes first.
     lower_worker_priority(settings.worker_nice)
+    _say_how_sheets_are_read()
     app = make_celery(settings)
     threading.Thread(target=_reap_periodically, args=(app, settings), name="reaper", daemon=True).start()
     parent = os.environ.get(PARENT_PID_VARIABLE, "")
