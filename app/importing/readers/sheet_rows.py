@@ -8,7 +8,7 @@ sees the document minus the scanned rows: a well-formed document still, since a 
 element with nothing but cells in it. The scan takes a row only where expat stands between two rows of
 sheetData (see `SheetRows.between_rows`), so that a row-like text inside a comment is never taken for a row.
 
-Where the compiled scan is built (_rowscan.c), `SheetRows.take_run` reads a run of plain rows at once, five
+Where the compiled scan is built (_rowscan.c), `SheetRows.take_run` reads a run of plain rows at once, several
 times faster than `take`: it reads a row only when it is sure take would read it, and to the same cells,
 and leaves any other row to take (and so to expat), stopping before it.
 """
