@@ -1,8 +1,9 @@
-"""The one compiled module; everything else about the package is in pyproject.toml.
+"""The compiled modules; everything else about the package is in pyproject.toml.
 
 Plain sheet rows are read in C (app/importing/readers/_rowscan.c, see sheet_rows.py), several times faster
-than the regular expressions that read them otherwise. The module is optional: without a C compiler the
-package still installs, and reads every sheet in Python.
+than the regular expressions that read them otherwise, and the normalized records of a sheet, JSON or ZIP
+are written in C (app/importing/_records.c, see normalized.py), several times faster than the csv module.
+Both are optional: without a C compiler the package still installs, and does both in Python.
 """
 
 from setuptools import Extension, setup
@@ -14,6 +15,12 @@ setup(
             sources=["app/importing/readers/_rowscan.c"],
             optional=True,
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension(
+            "app.importing._records",
+            sources=["app/importing/_records.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
     ]
 )

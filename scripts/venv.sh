@@ -8,7 +8,7 @@ extras=${1:-}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-stamp=".venv/.installed-$(cat pyproject.toml setup.py app/importing/readers/*.c | sha256sum | cut -c1-16)${extras:+-$extras}"
+stamp=".venv/.installed-$(cat pyproject.toml setup.py $(find app -name "*.c" | sort) | sha256sum | cut -c1-16)${extras:+-$extras}"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"

@@ -13,6 +13,12 @@ from typing import BinaryIO
 from app.importing.readers.delimited import SourceRow, read_records
 from app.storage import UploadStorage
 
+try:
+    from app.importing import _records
+except ImportError:  # built without a C compiler: every record goes through the csv module
+    _records = None  # type: ignore[assignment]
+COMPILED = _records is not None
+
 
 class _Line:
     """Where the CSV writer puts a record: it writes each record whole, in one call."""
@@ -35,11 +41,21 @@ class NormalizedWriter:
 
     def write(self, number: int, problem: str | None, cells: list[str]) -> int:
         """Append one record; returns the offset where it ends."""
-        self._csv.writerow([str(number), problem or "", *cells])
-        data = (self._line.text[:-2] + "\n").encode("utf-8")
+        try:
+            if _records is None:
+                data = self._csv_record(number, problem, cells)
+            else:
+                data = _records.record(number, problem or "", cells)
+        except (TypeError, UnicodeEncodeError):  # the csv module says what is wrong, or writes it as it can
+            data = self._csv_record(number, problem, cells)
         self._writer.write(data)
         self.offset += len(data)
         return self.offset
+
+    def _csv_record(self, number: int, problem: str | None, cells: list[str]) -> bytes:
+        """The record as the csv module writes it (what `record`, compiled, writes faster)."""
+        self._csv.writerow([str(number), problem or "", *cells])
+        return (self._line.text[:-2] + "\n").encode("utf-8")
 
     def readable(self) -> int:
         """How far other processes can read the rows already (see UploadWriter.readable)."""

@@ -1,5 +1,6 @@
 """Normalized rows (what a spreadsheet's or a JSON file's plan writes for its chunks) are CSV records that
-Python's CSV reader reads as they were written, each at the offset the writer reported."""
+Python's CSV reader reads as they were written, each at the offset the writer reported, and that the compiled
+record writer writes byte for byte as the csv module does."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import csv
 import io
 import tempfile
 from pathlib import Path
+from unittest import mock
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.importing import normalized
 from app.importing.normalized import NormalizedWriter, read_normalized
 from app.storage import LocalUploadStorage
 
@@ -47,3 +51,37 @@ def test_records_read_back_as_written(drawn: list[tuple[str | None, list[str]]])
         (number, problem, cells) for number, problem, cells in rows
     ]
     assert ends == [row.end_offset for row in read]
+
+
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    number=st.integers(-(10**20), 10**20),
+    problem=st.one_of(st.none(), ANY_TEXT),
+    cells=st.lists(st.one_of(CELL, ANY_TEXT), max_size=8),
+)
+def test_a_record_is_written_in_compiled_code_byte_for_byte_as_the_csv_module_writes_it(
+    number: int, problem: str | None, cells: list[str]
+) -> None:
+    assert normalized.COMPILED, "the compiled record writer is not built: pip install -e . builds it"
+    with tempfile.TemporaryDirectory() as folder:
+        compiled = NormalizedWriter(LocalUploadStorage(Path(folder)), "compiled")
+        with mock.patch.object(normalized, "_records", None):
+            by_csv = NormalizedWriter(LocalUploadStorage(Path(folder)), "csv")
+            by_csv.write(number, problem, cells)
+        compiled.write(number, problem, cells)
+        compiled.close()
+        by_csv.close()
+        stored = LocalUploadStorage(Path(folder))
+        with stored.open("compiled") as one, stored.open("csv") as other:
+            assert one.read() == other.read()
+
+
+def test_a_cell_utf8_cannot_hold_fails_the_record_as_the_csv_module_fails_it() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        writer = NormalizedWriter(LocalUploadStorage(Path(folder)), "rows")
+        with pytest.raises(UnicodeEncodeError):
+            writer.write(2, None, ["fine", "lone \udc80 surrogate"])
+        writer.discard()
