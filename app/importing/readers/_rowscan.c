@@ -6,7 +6,8 @@
    Reads the rows of `data` (bytes) from `at`, each up to and with its `</row>`, for as long as each is in the
    plain form SheetRows.take reads (sheet_rows.py) and ends inside `data`. `rows` gets (row number, cells)
    for each, `ends` the byte of the sheet's part where it ends (`offset` + its end in `data`; -1 when `past`),
-   and `stop` is where the first row not read begins (len(data) when every row was read).
+   and `stop` is where the first row not read begins, or where the last `</row>` read ends (len(data) when
+   every row was read and `data` ends with one, as the callers' pieces do).
 
    A row is read here only when what it holds is certain to be read so by SheetRows.take: anything else (a
    formula, rich text, an entity, a number written oddly, a shared string outside the table, a value whose
@@ -171,7 +172,7 @@ static unsigned char *utf8(unsigned char *out, unsigned long code) {
 
 /* The text of [p, end) as expat gives it (xml_text): line ends made \n, then references replaced, into the
    scan's scratch (never longer than the text). Its length, or -1 for a reference to a character XML does
-   not allow (or no memory). */
+   not allow, or when the scratch could not grow (no error is set: the scan stops, and take reads the row). */
 static Py_ssize_t unescape(Scan *scan, const unsigned char *p, const unsigned char *end) {
     if (end - p > scan->scratch_size) {
         unsigned char *grown = PyMem_Realloc(scan->scratch, (size_t)(end - p));
@@ -430,11 +431,18 @@ static PyObject *scan_rows(PyObject *module, PyObject *const *args, Py_ssize_t n
         return NULL;
     }
     Py_ssize_t at = PyLong_AsSsize_t(args[1]);
+    if (at == -1 && PyErr_Occurred()) return NULL;
     int overflow = 0;
     long long row_number = PyLong_AsLongLongAndOverflow(args[2], &overflow);
+    if (row_number == -1 && PyErr_Occurred()) return NULL;
     long long offset = PyLong_AsLongLong(args[7]);
+    if (offset == -1 && PyErr_Occurred()) return NULL;
     int past = PyObject_IsTrue(args[8]);
-    if (PyErr_Occurred() || past < 0) return NULL;
+    if (past < 0) return NULL;
+    if (offset < -1 || offset > (1LL << 60)) {
+        PyErr_SetString(PyExc_ValueError, "scan's offset is a place in a part");
+        return NULL;
+    }
     if (overflow || row_number >= 1000000000000000000LL || row_number < -1) {
         /* a number take gave the row before, past what is counted here: take reads on */
         return Py_BuildValue("(nO[][])", at, args[2]);
