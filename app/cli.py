@@ -277,14 +277,18 @@ def _reap_periodically(app: Celery, settings: Settings) -> None:
 
 
 def _say_how_sheets_are_read() -> None:
-    from app.importing.readers.sheet_rows import COMPILED
+    from app.importing import normalized
+    from app.importing.readers import sheet_rows
 
-    if COMPILED:
-        logger.info("worker.sheet_rows reader=compiled")
+    if sheet_rows.COMPILED and normalized.COMPILED:
+        logger.info("worker.sheet_rows reader=compiled records=compiled")
     else:
         logger.warning(
-            "worker.sheet_rows reader=python: the compiled row scan was not built when the package was installed "
-            "(no C compiler?), so XLSX sheets are read several times slower; reinstall with gcc or cc present"
+            "worker.sheet_rows reader=%s records=%s: the compiled modules were not built when the package was "
+            "installed (no C compiler?), so XLSX sheets are read several times slower and the records of sheets "
+            "and JSON written slower; reinstall with gcc or cc present",
+            "compiled" if sheet_rows.COMPILED else "python",
+            "compiled" if normalized.COMPILED else "python",
         )
 
 

@@ -58,7 +58,7 @@ def test_a_large_sheet_read_by_two_workers_lands_whole_with_each_sku_under_its_p
         logs = "".join(service.log(name) for name in ("serve.log", "worker-0.log", "worker-1.log"))
         joined = re.search(r"import\.sheet_piece_joined job_id=\d+ start=\d+ first_row=(\d+)", logs)
         assert joined is not None  # the second half was read by the other worker, and joined
-        assert "worker.sheet_rows reader=compiled" in logs  # the installed service reads rows in compiled code
+        assert "worker.sheet_rows reader=compiled records=compiled" in logs  # as installed, compiled code reads
         cut = (int(joined.group(1)) - 2) // 3  # the first product of the second half: rows 2, 5, 8, ...
         for n in (0, cut - 1, cut, PRODUCTS - 1):  # the first, the two either side of the cut, the last
             assert skus_of(admin, f"L{n}") == [f"L{n}-M", f"L{n}-S"]

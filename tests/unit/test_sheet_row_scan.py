@@ -459,3 +459,32 @@ def test_a_comment_near_the_limit_is_refused_or_read_the_same_either_way(length:
 
     with LIMITS[0], LIMITS[1], LIMITS[2], LIMITS[3], LIMITS[4], mock.patch.object(sheet_xml, "_BLOCK", block):
         read_every_way(workbook(sheet))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.integers(3, 60),
+    where=st.floats(0, 1),
+    block=st.sampled_from([65536, 97, 7]),
+    compiled=st.booleans(),
+)
+def test_a_reading_from_the_middle_reads_the_rows_after_the_one_that_crosses_its_byte(
+    rows: int, where: float, block: int, compiled: bool
+) -> None:
+    # What the second worker of a large sheet reads (sheet_pieces.py): the first row, then the rows after
+    # the first that ends at or after the byte, whole runs of rows left out at once.
+    plain = "".join(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>row {n}</t></is></c></row>' for n in range(1, rows))
+    data = workbook(f"<sheetData>{plain}</sheetData>")
+    place, whole = sheet_xml.RowPlace(), []
+    for row in read_sheet(io.BytesIO(data), place=place):
+        whole.append((row, place.end))
+    target = whole[1][1] + int(where * (whole[-1][1] - whole[1][1]))
+    crossing = min(end for _, end in whole[1:] if end >= target)
+
+    with (
+        mock.patch.object(sheet_xml, "_BLOCK", block),
+        mock.patch.object(sheet_rows, "_rowscan", sheet_rows._rowscan if compiled else None),
+    ):
+        read = list(read_sheet(io.BytesIO(data), skip_to=target))
+
+    assert read == [whole[0][0]] + [row for row, end in whole[1:] if end > crossing]

@@ -273,6 +273,17 @@ class _Reading:
         self.between = False
         self.first = self.leaving_out = skip_to > 0  # the first row is to be scanned, then rows left out
 
+    def leave_out(self, piece: bytes) -> bool:
+        """Leave out a whole "rows" piece that ends before `skip_to`, as `unit` would leave out each of its
+        rows; whether it did."""
+        feeder = self.feeder
+        if not (self.leaving_out and not self.first and self.between):
+            return False
+        if feeder.fed + feeder.scanned + len(piece) >= self.skip_to:
+            return False  # a row in it crosses skip_to: `unit` finds it
+        feeder.scanned += len(piece)
+        return True
+
     def run(self, piece: bytes, at: int) -> int:
         """Plain rows of a "rows" piece from byte `at` on, read at once (SheetRows.take_run); where they end."""
         if not self.between or self.leaving_out:
@@ -326,6 +337,8 @@ def _rows(
         if kind == "xml":
             reading.unit("xml", piece)
             yield from reading.read(place)
+            continue
+        if reading.leave_out(piece):
             continue
         at = 0
         while at < len(piece):
