@@ -276,7 +276,7 @@ def _reap_periodically(app: Celery, settings: Settings) -> None:
             logger.exception("worker.reap_enqueue_failed")
 
 
-def _say_how_sheets_are_read() -> None:
+def _say_which_code_is_compiled() -> None:
     from app.importing import normalized
     from app.importing.readers import sheet_rows
 
@@ -303,7 +303,7 @@ def worker(concurrency: int | None) -> None:
     _prepare(settings).dispose()
     # Imports are batch work and status polls are interactive: on a shared machine the API goes first.
     lower_worker_priority(settings.worker_nice)
-    _say_how_sheets_are_read()
+    _say_which_code_is_compiled()
     app = make_celery(settings)
     threading.Thread(target=_reap_periodically, args=(app, settings), name="reaper", daemon=True).start()
     parent = os.environ.get(PARENT_PID_VARIABLE, "")

@@ -41,13 +41,13 @@ class NormalizedWriter:
 
     def write(self, number: int, problem: str | None, cells: list[str]) -> int:
         """Append one record; returns the offset where it ends."""
-        try:
-            if _records is None:
-                data = self._csv_record(number, problem, cells)
-            else:
-                data = _records.record(number, problem or "", cells)
-        except (TypeError, UnicodeEncodeError):  # the csv module says what is wrong, or writes it as it can
+        if _records is None:
             data = self._csv_record(number, problem, cells)
+        else:
+            try:
+                data = _records.record(number, problem or "", cells)
+            except (TypeError, UnicodeEncodeError):  # the csv module says what is wrong, or writes it as it can
+                data = self._csv_record(number, problem, cells)
         self._writer.write(data)
         self.offset += len(data)
         return self.offset
