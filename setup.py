@@ -8,19 +8,14 @@ Both are optional: without a C compiler the package still installs, and does bot
 
 from setuptools import Extension, setup
 
+COMPILED = {
+    "app.importing.readers._rowscan": "app/importing/readers/_rowscan.c",
+    "app.importing._records": "app/importing/_records.c",
+}
+
 setup(
     ext_modules=[
-        Extension(
-            "app.importing.readers._rowscan",
-            sources=["app/importing/readers/_rowscan.c"],
-            optional=True,
-            extra_compile_args=["-O2"],
-        ),
-        Extension(
-            "app.importing._records",
-            sources=["app/importing/_records.c"],
-            optional=True,
-            extra_compile_args=["-O2"],
-        ),
+        Extension(name, sources=[source], optional=True, extra_compile_args=["-O2"])
+        for name, source in COMPILED.items()
     ]
 )
