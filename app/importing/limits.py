@@ -27,10 +27,14 @@ class ReadLimits:
             ZipLimits(settings.zip_max_entries, settings.zip_max_bytes, settings.zip_max_ratio),
         )
 
-    def too_many_columns(self, count: int) -> str | None:
-        if count > self.max_columns:
-            return f"the header has {count} columns, more than the limit of {self.max_columns} (IMPORTER_MAX_COLUMNS)"
-        return None
+    def too_many_columns(self, count: int, counted: bool = True) -> str | None:
+        """The refusal of a header of `count` columns; `counted` False when the reader stopped counting past
+        the limit (a sheet's row is read up to one cell past it)."""
+        if count <= self.max_columns:
+            return None
+        if not counted:
+            return f"the header has more than {self.max_columns} columns, the limit (IMPORTER_MAX_COLUMNS)"
+        return f"the header has {count} columns, more than the limit of {self.max_columns} (IMPORTER_MAX_COLUMNS)"
 
     def long_cell(self, cells: list[str], headers: Sequence[str]) -> str | None:
         if sum(map(len, cells)) <= self.max_field_bytes:  # the usual row: no cell can be over

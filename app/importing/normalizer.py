@@ -46,7 +46,7 @@ class Normalizer:
         self._unpublished: list[ChunkLayout] = []  # cut, waiting for their rows to be readable
         self.published = 0  # chunks handed on
         self.names: list[str] = []
-        self._index: dict[str, int] = {}
+        self._index: dict[str, list[int]] = {}  # a name's columns, in order
         self._positions: dict[int, tuple[list[str], list[int]]] = {}
         self.header: HeaderMap = resolve_header(spec, [])
         self._kinds: dict[int, ColumnKind] = {}
@@ -64,11 +64,8 @@ class Normalizer:
             self._publish(self._unpublished.pop(0))
             self.published += 1
 
-    def _grow(self, names: list[str]) -> None:
-        for name in names:
-            if name.strip().lower() not in self._index:
-                self._index[name.strip().lower()] = len(self.names)
-                self.names.append(name)
+    def _grown(self) -> None:
+        """Follow the header after new names were added."""
         if wide := self.limits.too_many_columns(len(self.names)):
             raise UnreadableFile(wide)
         self.header = resolve_header(self.spec, self.names)
@@ -79,12 +76,26 @@ class Normalizer:
             raise HeaderFailed
 
     def _positions_of(self, names: list[str]) -> list[int]:
+        """Each name's column, names compared without case or outer spaces: the n-th time a name stands in
+        `names`, its n-th column, so that a sheet's header keeps its blank and repeated names in columns of
+        their own (and its letters), as a CSV's does; a name not seen as often before gets the next column."""
         cached = self._positions.get(id(names))
         if cached is not None and cached[0] is names:
             return cached[1]
-        if any(name.strip().lower() not in self._index for name in names):
-            self._grow(names)
-        positions = [self._index[name.strip().lower()] for name in names]
+        positions: list[int] = []
+        counts: dict[str, int] = {}
+        grown = False
+        for name in names:
+            key = name.strip().lower()
+            count = counts[key] = counts.get(key, 0) + 1
+            places = self._index.setdefault(key, [])
+            if len(places) < count:
+                places.append(len(self.names))
+                self.names.append(name)
+                grown = True
+            positions.append(places[count - 1])
+        if grown:
+            self._grown()
         self._positions = {id(names): (names, positions)}
         return positions
 
@@ -101,6 +112,8 @@ class Normalizer:
                     cells[position] = value
                 elif value is not None:
                     cells[position] = cell_text(value, kinds.get(position))
+            if len(values) > len(positions):  # a sheet's cells past its header: validation names any value
+                cells += ["" if value is None else cell_text(value, None) for value in values[len(positions) :]]
             problem = problem or self.limits.long_cell(cells, self.names)
             blank = problem is None and not "".join(cells).strip()  # every cell empty or spaces
             if watch is not None and (seen := watch(base + number, cells, blank)) != "write":

@@ -9,6 +9,7 @@ from typing import IO, BinaryIO
 from app.errors import UnreadableFile
 from app.importing.formats import FileType
 from app.importing.limits import ReadLimits
+from app.importing.problems import column_letter
 from app.importing.readers.delimited import ENCODINGS, detect_delimiter, read_records
 from app.importing.readers.keyed import read_json_array, read_json_lines
 from app.importing.readers.sheet_xml import RowPlace
@@ -17,8 +18,8 @@ from app.importing.readers.workbook import SheetCell, cell_text, iter_sheet
 NamedRow = tuple[int, str | None, list[str], list[SheetCell]]
 
 
-def _checked_width(names: list[str], limits: ReadLimits) -> list[str]:
-    if wide := limits.too_many_columns(len(names)):
+def _checked_width(names: list[str], limits: ReadLimits, counted: bool = True) -> list[str]:
+    if wide := limits.too_many_columns(len(names), counted):
         raise UnreadableFile(wide)
     return names
 
@@ -26,14 +27,22 @@ def _checked_width(names: list[str], limits: ReadLimits) -> list[str]:
 def xlsx_rows(
     source: IO[bytes], sheet_name: str | None, limits: ReadLimits, skip_to: int = 0, place: RowPlace | None = None
 ) -> Iterator[NamedRow]:
-    """The sheet's rows after its header row (see iter_sheet for `skip_to` and `place`)."""
-    rows = iter_sheet(source, sheet_name, limits=limits.zip, skip_to=skip_to, place=place)
+    """The sheet's rows after its header row (see iter_sheet for `skip_to` and `place`).
+
+    A row is read up to one cell past max_columns, never filled with empty cells up to a far one (a cell
+    at column XFD would cost 16,383 of them): a value that far is the row's problem."""
+    width = limits.max_columns + 1
+    rows = iter_sheet(source, sheet_name, limits=limits.zip, skip_to=skip_to, place=place, width=width)
     first = next(rows, None)
     if first is None:
         raise UnreadableFile("the sheet is empty: it has no header row")
-    names = _checked_width([cell_text(value, None) for value in first[1]], limits)
+    names = _checked_width([cell_text(value, None) for value in first[1]], limits, counted=False)
+    far = (
+        f"a value stands past column {column_letter(limits.max_columns - 1)}, beyond the last header and the "
+        f"limit of {limits.max_columns} columns (IMPORTER_MAX_COLUMNS)"
+    )
     for number, cells in rows:
-        yield number, None, names, list(cells[: limits.max_columns])
+        yield number, far if len(cells) == width else None, names, list(cells)
 
 
 def keyed_rows(stream: BinaryIO, file_type: FileType, limits: ReadLimits) -> Iterator[NamedRow]:

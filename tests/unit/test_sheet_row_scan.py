@@ -7,6 +7,7 @@ import contextlib
 import io
 import random
 import string
+import sys
 import time
 import tracemalloc
 from datetime import datetime
@@ -53,11 +54,11 @@ def workbook(sheet: str, stored: bytes | None = None, items: str | None = None) 
 Rows = list[tuple[int, list[SheetValue]]]
 
 
-def read(data: bytes, scan: bool) -> tuple[Rows | str, list[int]]:
+def read(data: bytes, scan: bool, width: int = sys.maxsize) -> tuple[Rows | str, list[int]]:
     """The rows or the refusal, and where each row given ends in the sheet's part (RowPlace)."""
     place, rows, ends = sheet_xml.RowPlace(), [], []
     try:
-        for row in read_sheet(io.BytesIO(data), scan=scan, place=place):
+        for row in read_sheet(io.BytesIO(data), scan=scan, place=place, width=width):
             rows.append(row)
             ends.append(place.end)
     except UnreadableFile as error:
@@ -65,13 +66,13 @@ def read(data: bytes, scan: bool) -> tuple[Rows | str, list[int]]:
     return rows, ends
 
 
-def read_every_way(data: bytes) -> Rows | str:
+def read_every_way(data: bytes, width: int = sys.maxsize) -> Rows | str:
     """Scanned in compiled code, scanned with the regular expressions alone, and parsed by expat alone."""
     assert sheet_rows.COMPILED, "the compiled row scan is not built: pip install -e . builds it"
-    compiled, compiled_ends = read(data, scan=True)
+    compiled, compiled_ends = read(data, True, width)
     with mock.patch.object(sheet_rows, "_rowscan", None):
-        scanned, scanned_ends = read(data, scan=True)
-    parsed, _ = read(data, scan=False)
+        scanned, scanned_ends = read(data, True, width)
+    parsed, _ = read(data, False, width)
     assert typed(compiled) == typed(scanned) == typed(parsed)  # 1, 1.0 and True are equal, but not the same
     assert compiled_ends == scanned_ends
     return compiled
@@ -193,11 +194,14 @@ def _at(xml: str, column: str, row: int) -> str:
 
 
 @st.composite
-def sheet(draw: st.DrawFn) -> str:
+def sheet(draw: st.DrawFn, columns: st.SearchStrategy[str] | None = None) -> str:
+    """Rows of cells in columns A, B, C... in turn, or each in a column drawn from `columns`."""
     cell = st.one_of(PLAIN_CELL, PLAIN_CELL, PLAIN_CELL, OTHER_CELL, BROKEN_CELL) if draw(st.booleans()) else PLAIN_CELL
     rows = []
     for row in range(1, draw(st.integers(0, 6)) + 1):
-        cells = [_at(draw(cell), "ABCDEFGH"[index], row) for index in range(draw(st.integers(0, 6)))]
+        count = draw(st.integers(0, 6))
+        letters = [draw(columns) for _ in range(count)] if columns is not None else list("ABCDEFGH"[:count])
+        cells = [_at(draw(cell), letter, row) for letter in letters]
         rows.append(draw(BETWEEN_ROWS) + _at(draw(ROW_START), "", row) + "".join(cells) + "</row>")
     return "<sheetData>" + "".join(rows) + "</sheetData>"
 
@@ -213,6 +217,37 @@ def test_a_sheet_reads_the_same_scanned_as_parsed(sheet: str, block: int, longes
     # Read in blocks that cut the head, rows and references anywhere; rows longer than `longest` go to expat.
     with mock.patch.object(sheet_xml, "_BLOCK", block), mock.patch.object(sheet_rows, "MAX_SCANNED_ROW", longest):
         read_every_way(workbook(sheet))
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sheet=sheet(columns=st.sampled_from(["A", "B", "C", "E", "H", "Z", "AA", "XFD", "ZZZ"])),
+    width=st.integers(0, 9),
+    block=st.sampled_from([65536, 97]),
+)
+def test_a_row_read_to_a_width_is_the_whole_row_cut_there(sheet: str, width: int, block: int) -> None:
+    # Cells in any order of columns, far ones among them: each reader fills a row with empty cells up to a
+    # cell's column, but never past the width, and keeps no cell past it; what it refuses stays refused.
+    with mock.patch.object(sheet_xml, "_BLOCK", block):
+        whole = read_every_way(workbook(sheet))
+        cut = read_every_way(workbook(sheet), width)
+
+    assert typed(cut) == typed(whole if isinstance(whole, str) else [(n, cells[:width]) for n, cells in whole])
+
+
+def test_a_row_is_not_filled_up_to_a_far_cell_past_the_width() -> None:
+    row = '<row r="{n}"><c r="A{n}"><v>1</v></c><c r="XFD{n}"><v>2</v></c><c r="B{n}"><v>3</v></c></row>'
+    sheet = "<sheetData>" + "".join(row.format(n=n) for n in range(1, 1001)) + "</sheetData>"
+
+    tracemalloc.start()
+    try:
+        rows = read_every_way(workbook(sheet), width=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert rows == [(n, [1, None, None, None, None]) for n in range(1, 1001)]
+    assert peak < 32 * 1024**2  # filled up to XFD, the rows would hold 16,384 cells each: 130 MB
 
 
 # Bytes a damaged or unusual sheet may hold where a plain one holds others: markup, digits, a reference's

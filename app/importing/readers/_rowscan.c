@@ -35,6 +35,7 @@ typedef struct {
     PyObject *dated_value; /* number -> the value of a number cell in a date style */
     unsigned char *scratch; /* a text with references or carriage returns, as expat gives it */
     Py_ssize_t scratch_size;
+    Py_ssize_t width; /* cells kept of a row: a cell further on is read (and may stop the scan) but not kept */
 } Scan;
 
 #define MAX_ROW_ATTRIBUTES 32
@@ -359,7 +360,7 @@ static int read_cells(Scan *scan, const unsigned char *p, const unsigned char *e
         if (letters != NULL) {
             Py_ssize_t column = 0;
             for (const unsigned char *q = letters; q < letters_end; q++) column = column * 26 + (*q - 'A' + 1);
-            if (append_none_until(cells, column - 1) < 0) return -1;
+            if (append_none_until(cells, column - 1 < scan->width ? column - 1 : scan->width) < 0) return -1;
         }
         PyObject *value = cell_value(scan, text, length, kind, kind_end - kind, style, style_end - style);
         if (value == NULL) {
@@ -371,7 +372,7 @@ static int read_cells(Scan *scan, const unsigned char *p, const unsigned char *e
             PyErr_Clear();
             return 0;
         }
-        int appended = PyList_Append(cells, value);
+        int appended = PyList_GET_SIZE(cells) < scan->width ? PyList_Append(cells, value) : 0;
         Py_DECREF(value);
         if (appended < 0) return -1;
     }
@@ -422,8 +423,8 @@ static int row_start(const unsigned char **at, const unsigned char *end, long lo
 
 static PyObject *scan_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 9) {
-        PyErr_SetString(PyExc_TypeError, "scan takes 9 arguments");
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "scan takes 10 arguments");
         return NULL;
     }
     if (!PyBytes_Check(args[0])) {
@@ -439,6 +440,12 @@ static PyObject *scan_rows(PyObject *module, PyObject *const *args, Py_ssize_t n
     if (offset == -1 && PyErr_Occurred()) return NULL;
     int past = PyObject_IsTrue(args[8]);
     if (past < 0) return NULL;
+    Py_ssize_t width = PyLong_AsSsize_t(args[9]);
+    if (width == -1 && PyErr_Occurred()) return NULL;
+    if (width < 0) {
+        PyErr_SetString(PyExc_ValueError, "scan's width is a count of cells");
+        return NULL;
+    }
     if (offset < -1 || offset > (1LL << 60)) {
         PyErr_SetString(PyExc_ValueError, "scan's offset is a place in a part");
         return NULL;
@@ -465,7 +472,7 @@ static PyObject *scan_rows(PyObject *module, PyObject *const *args, Py_ssize_t n
         return NULL;
     }
     PyObject *result = NULL, *rows = PyList_New(0), *ends = PyList_New(0);
-    Scan scan = {{table_bytes.buf, table_bytes.len, table_bounds.buf, 0}, dated.buf, dated.len, args[6], NULL, 0};
+    Scan scan = {{table_bytes.buf, table_bytes.len, table_bounds.buf, 0}, dated.buf, dated.len, args[6], NULL, 0, width};
     if (table_bounds.itemsize != 8 || table_bounds.format == NULL || strcmp(table_bounds.format, "q") != 0 ||
         table_bounds.len < 8) {
         PyErr_SetString(PyExc_TypeError, "the table's bounds are an array('q') of at least one");
@@ -514,8 +521,9 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan_rows, METH_FASTCALL,
-     "scan(data, at, row_number, table_data, table_bounds, dated, dated_value, offset, past)\n"
-     "-> (stop, row_number, rows, ends): the plain rows of data from at (see sheet_rows.py)."},
+     "scan(data, at, row_number, table_data, table_bounds, dated, dated_value, offset, past, width)\n"
+     "-> (stop, row_number, rows, ends): the plain rows of data from at, each of at most width cells\n"
+     "(see sheet_rows.py)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,5 +13,6 @@ def scan(
     dated_value: Callable[[int | float], SheetValue],
     offset: int,
     past: bool,
+    width: int,
     /,
 ) -> tuple[int, int, list[tuple[int, list[SheetValue]]], list[int]]: ...

@@ -16,6 +16,7 @@ and leaves any other row to take (and so to expat), stopping before it.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
@@ -70,8 +71,11 @@ def _column_of(letters: str) -> int:
 class SheetRows:
     """Turns sheet XML into (row number, cells): expat's handlers, and `take` for a plain row."""
 
-    def __init__(self, shared: TextTable, dated: set[int]) -> None:
+    def __init__(self, shared: TextTable, dated: set[int], width: int = sys.maxsize) -> None:
         self.shared = shared
+        # Cells kept of a row: those further on are read but not kept, and no row is filled with empty
+        # cells past it (a cell at column XFD would otherwise cost 16,383 of them).
+        self.width = width
         self.dated = {str(index) for index in dated}
         self._dated_flags = bytes(index in dated for index in range(max(dated, default=-1) + 1))
         self.columns: dict[str, int] = {}
@@ -130,11 +134,13 @@ class SheetRows:
         if name == "c":
             self.in_cell = False
             if self.text:
-                cells = self.cells
-                while len(cells) < self.column:
-                    cells.append(None)
+                cells, width = self.cells, self.width
                 text = self.text + "".join(self.more) if self.more else self.text
-                cells.append(text if self.kind == "inlineStr" else self._value(self.kind, self.style, text))
+                value = text if self.kind == "inlineStr" else self._value(self.kind, self.style, text)
+                while len(cells) < self.column and len(cells) < width:
+                    cells.append(None)
+                if len(cells) < width:
+                    cells.append(value)
         elif name == "t" or name == "v":
             self.collecting = False
         elif name == "is":
@@ -178,7 +184,7 @@ class SheetRows:
             return False
         found = _CELL.findall(content)  # as many as the cells, given the check above
         cells: list[SheetValue] = []
-        append, columns, shared = cells.append, self.columns, self.shared
+        append, columns, shared, width = cells.append, self.columns, self.shared, self.width
         try:
             for letters, style, kind, value, inline, other in found:
                 if other:  # something between or inside the cells
@@ -190,16 +196,18 @@ class SheetRows:
                     column = columns.get(letters)
                     if column is None:
                         column = self._column(letters)
-                    while len(cells) < column:
+                    while len(cells) < column and len(cells) < width:
                         append(None)
                 if "&" in raw or "\r" in raw:
                     raw = xml_text(raw)
                 if kind == "inlineStr":
-                    append(raw)
+                    cell: SheetValue = raw
                 elif kind == "s":  # as _value reads it, without the call
-                    append(shared[int(raw)])
+                    cell = shared[int(raw)]
                 else:
-                    append(self._value(kind or "n", style or "0", raw))
+                    cell = self._value(kind or "n", style or "0", raw)
+                if len(cells) < width:
+                    append(cell)
         except NotPlain:
             return False
         number = start.group(1)
@@ -216,7 +224,16 @@ class SheetRows:
             return at
         table, bounds = self.shared.buffers()
         stop, number, done, ends = _rowscan.scan(
-            data, at, self.row_number, table, bounds, self._dated_flags, dated_value, offset, self.past_sheet_data
+            data,
+            at,
+            self.row_number,
+            table,
+            bounds,
+            self._dated_flags,
+            dated_value,
+            offset,
+            self.past_sheet_data,
+            self.width,
         )
         if done:
             self.done += done

@@ -14,6 +14,7 @@ a worker that only ever reads CSV does not hold it (6 MB of memory).
 from __future__ import annotations
 
 import posixpath
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -229,8 +230,10 @@ def read_sheet(
     *,
     skip_to: int = 0,
     place: RowPlace | None = None,
+    width: int = sys.maxsize,
 ) -> Iterator[tuple[int, list[SheetValue]]]:
     """(row number, cells) for every row the sheet stores, in order; UnreadableFile if it is damaged.
+    A row's cells past the first `width` are read (and may make it damaged) but not given.
 
     Plain rows and shared strings are scanned and the rest read with expat (see sheet_rows.py and
     shared_strings.py); `scan=False` reads all of the workbook with expat.
@@ -242,7 +245,7 @@ def read_sheet(
     archive, _ = open_archive(source, limits or ZipLimits(), "the XLSX file")
     with archive:
         try:
-            rows = SheetRows(_shared_strings(archive, scan), _date_styles(archive))
+            rows = SheetRows(_shared_strings(archive, scan), _date_styles(archive), width)
             path = _sheet_path(archive, sheet_name)
             with archive.open(path) as stream:
                 yield from _rows(stream, rows, scan, path, skip_to, place or RowPlace())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -23,14 +24,16 @@ def iter_sheet(
     *,
     skip_to: int = 0,
     place: RowPlace | None = None,
+    width: int = sys.maxsize,
 ) -> Iterator[tuple[int, list[SheetValue]]]:
-    """(row number, cells) for every row of the sheet that the file stores, in order.
+    """(row number, cells) for every row of the sheet that the file stores, in order, each of at most
+    `width` cells.
 
     The file is checked as a ZIP first, then its XML is streamed (see sheet_xml.py): plain rows and
     shared strings scanned, the rest read by expat, which refuses DTDs, entity expansion and external
     entities; markup tokens and texts past their limits are refused (xml_text.py).
     """
-    return read_sheet(source, sheet_name, limits, skip_to=skip_to, place=place)
+    return read_sheet(source, sheet_name, limits, skip_to=skip_to, place=place, width=width)
 
 
 def _float_text(value: float, kind: ColumnKind | None) -> str:
