@@ -86,6 +86,8 @@ class Database:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK_ID})
             SQLModel.metadata.create_all(connection)
             _add_new_columns(connection)
+            if self.is_postgresql:
+                _widen_columns(connection)
             for index in _RETIRED_INDEXES:
                 connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
             if self.is_postgresql:
@@ -107,6 +109,24 @@ def _add_new_columns(connection: Connection) -> None:
     for table, column, sql_type in _NEW_COLUMNS:
         if column not in {found["name"] for found in inspect(connection).get_columns(table)}:
             connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+
+
+# Whole-number columns earlier versions made in 32 bits, where an import's value may take 64 (see
+# cells.read_integer). SQLite's integers are 64 bits already.
+_WIDENED_COLUMNS = (("category", "display_order"), ("category_staging", "display_order"))
+
+
+def _widen_columns(connection: Connection) -> None:
+    for table, column in _WIDENED_COLUMNS:
+        found = connection.execute(
+            text(
+                "SELECT data_type FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = :table AND column_name = :column"
+            ),
+            {"table": table, "column": column},
+        ).scalar()
+        if found == "integer":
+            connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
 
 
 # Indexes earlier versions made and nothing reads any more: each cost every staged row an index entry.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, String, Table, Text, UniqueConstraint
 from sqlmodel import Field, Session, select
 
 from app.commerce.bookkeeping import Written
@@ -24,7 +24,7 @@ class Category(Written, table=True):
     parent_category_id: str | None = Field(default=None, sa_type=String(255))
     category_url: str | None = Field(default=None, sa_type=Text)
     description: str | None = Field(default=None, sa_type=Text)
-    display_order: int | None = None
+    display_order: int | None = Field(default=None, sa_type=BigInteger)  # a whole number's 64 bits
     active_start_date: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     active_end_date: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     translations: str | None = Field(default=None, sa_type=Text)

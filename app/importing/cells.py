@@ -32,6 +32,14 @@ def read_identifier(value: str, header: str) -> CellValue:
     return value or None
 
 
+# Digits a decimal may have on each side of its point: more than any amount of money needs, and far
+# fewer than a database refuses (PostgreSQL's numeric holds 131,072 before the point). Without a bound,
+# a cell of eleven bytes, 1e100000000, would be written out as a hundred million digits.
+MAX_DECIMAL_DIGITS = 30
+# A whole number is stored in 64 bits, in every database.
+SMALLEST_INTEGER, LARGEST_INTEGER = -(2**63), 2**63 - 1
+
+
 def read_decimal(value: str, header: str) -> CellValue:
     if not value:
         return None
@@ -41,18 +49,27 @@ def read_decimal(value: str, header: str) -> CellValue:
         raise CellError(f"{header} must be a decimal number, got '{value}'") from None
     if not number.is_finite():
         raise CellError(f"{header} must be a decimal number, got '{value}'")
+    _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # a finite number's is
+    if len(digits) + exponent > MAX_DECIMAL_DIGITS or -exponent > MAX_DECIMAL_DIGITS:
+        raise CellError(
+            f"{header} must have at most {MAX_DECIMAL_DIGITS} digits before its decimal point and "
+            f"{MAX_DECIMAL_DIGITS} after, got '{value}'"
+        )
     return format(number, "f")
 
 
 def read_integer(value: str, header: str) -> CellValue:
     if not value:
         return None
+    whole = value.split(".", 1)[0] if _WHOLE_FLOAT.match(value) else value
     try:
-        return int(value)
+        number = int(whole) if len(whole) <= 40 else None  # longer: past the range, whatever its digits
     except ValueError:
-        if _WHOLE_FLOAT.match(value):
-            return int(value.split(".", 1)[0])
         raise CellError(f"{header} must be a whole number, got '{value}'") from None
+    if number is None or not SMALLEST_INTEGER <= number <= LARGEST_INTEGER:
+        raise CellError(f"{header} must be a whole number from {SMALLEST_INTEGER} to {LARGEST_INTEGER}, got '{value}'")
+    return number
 
 
 def read_flag(value: str, header: str) -> CellValue:
@@ -106,7 +123,10 @@ def read_date(value: str, header: str) -> CellValue:
                 continue
     if moment is None:
         raise CellError(f"{header} must be a date such as 2024-03-01 or 2024-03-01T09:30:00Z, got '{value}'")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000 in UTC
+        raise CellError(f"{header} must be a date from the year 1 to 9999 in UTC, got '{value}'") from None
 
 
 def read_email(value: str, header: str) -> CellValue:

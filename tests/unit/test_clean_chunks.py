@@ -37,7 +37,10 @@ CATALOG = 4
 
 SPACE = st.sampled_from(["", " ", "\t", "\u00a0", "\u3000", "\x1f"])
 WORD = st.sampled_from(["abc", "Crème", "Ночь", "x y", 'say "hi"', "back\\slash", "'=1+2", "=SUM(A1)", "tab\there"])
-NUMBER = st.sampled_from(["0", "7", "12.50", "-3", "007", "1.5e3", "+4", "1,5", "2007.0", "-0", "٣", "9" * 25, "NaN"])
+NUMBER = st.sampled_from(
+    ["0", "7", "12.50", "-3", "007", "1.5e3", "+4", "1,5", "2007.0", "-0", "٣", "9" * 25, "NaN", "1e31", "-" + "9" * 18,
+     "9" * 30, "9" * 31, "0." + "5" * 30, "0." + "5" * 31, "9223372036854775807", "-9223372036854775809"]
+)  # fmt: skip
 FULL_WIDTH_Y = "\uff39"
 FLAG = st.sampled_from(["", "Y", "y", "yes", "TRUE", "1", "N", "no", "0", "maybe", FULL_WIDTH_Y])
 IMAGES = st.sampled_from(

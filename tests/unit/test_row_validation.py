@@ -13,6 +13,7 @@ from tests.factories import CONTRACT_HEADER, CONTRACT_ROWS, product_row
 SPEC = find_specification(ImportType.PRODUCT, "DefaultProductImportSpecification")
 assert SPEC is not None
 VALIDATOR = RowValidator(resolve_header(SPEC, CONTRACT_HEADER))
+WHOLE = "a whole number from -9223372036854775808 to 9223372036854775807"
 HEADER_WITH_SKUS = [*CONTRACT_HEADER, "options[Size]", "Image Url(s)"]
 SKU_VALIDATOR = RowValidator(resolve_header(SPEC, HEADER_WITH_SKUS))
 
@@ -48,6 +49,26 @@ def test_a_missing_required_value_says_missing_required_data_with_row_and_column
         ("Retail Price", "12,5x", "Retail Price must be a decimal number, got '12,5x'"),
         ("Retail Price", "NaN", "Retail Price must be a decimal number, got 'NaN'"),
         ("Available Quantity", "3.5", "Available Quantity must be a whole number, got '3.5'"),
+        (
+            "Retail Price",
+            "1e31",
+            "Retail Price must have at most 30 digits before its decimal point and 30 after, got '1e31'",
+        ),
+        (
+            "Retail Price",
+            "0." + "5" * 31,
+            f"Retail Price must have at most 30 digits before its decimal point and 30 after, got '0.{'5' * 31}'",
+        ),
+        (
+            "Available Quantity",
+            "9223372036854775808",
+            f"Available Quantity must be {WHOLE}, got '9223372036854775808'",
+        ),
+        (
+            "Available Quantity",
+            "1" * 5000 + ".0",
+            f"Available Quantity must be {WHOLE}, got '{'1' * 5000}.0'",
+        ),
         ("SKU Indicator", "maybe", "SKU Indicator must be Y or N (or Yes/No, True/False, 1/0), got 'maybe'"),
     ],
 )
