@@ -105,6 +105,8 @@ class Normalizer:
         last = base
         for number, problem, names, values in rows:
             positions, kinds = self._positions_of(names), self._kinds
+            if values is None:  # a header row: its names are known now, whether any row follows
+                continue
             cells = [""] * len(self.names)
             for position, value in zip(positions, values, strict=False):
                 # Most cells are text already, or empty: cell_text would give them as they are, or "".

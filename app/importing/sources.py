@@ -15,7 +15,9 @@ from app.importing.readers.keyed import read_json_array, read_json_lines
 from app.importing.readers.sheet_xml import RowPlace
 from app.importing.readers.workbook import SheetCell, cell_text, iter_sheet
 
-NamedRow = tuple[int, str | None, list[str], list[SheetCell]]
+# (row number, the reader's problem with it, header names, values); values None for the header row itself,
+# which a source with a header row gives first, so that a file of a header alone still has one.
+NamedRow = tuple[int, str | None, list[str], list[SheetCell] | None]
 
 
 def _checked_width(names: list[str], limits: ReadLimits, counted: bool = True) -> list[str]:
@@ -37,6 +39,7 @@ def xlsx_rows(
     if first is None:
         raise UnreadableFile("the sheet is empty: it has no header row")
     names = _checked_width([cell_text(value, None) for value in first[1]], limits, counted=False)
+    yield first[0], None, names, None
     far = (
         f"a value stands past column {column_letter(limits.max_columns - 1)}, beyond the last header and the "
         f"limit of {limits.max_columns} columns (IMPORTER_MAX_COLUMNS)"
@@ -77,5 +80,6 @@ def csv_rows(stream: BinaryIO, encoding: str | None, delimiter: str | None, limi
     if header is None:
         raise UnreadableFile("the file is empty: it has no header row")
     names = _checked_width(header.cells, limits)
+    yield header.number, None, names, None
     for row in records:
         yield row.number, None, names, list(row.cells)

@@ -119,3 +119,14 @@ def test_a_sheet_header_past_the_column_limit_is_refused_naming_the_limit(databa
 
     message = "the header has more than 20 columns, the limit (IMPORTER_MAX_COLUMNS)"
     assert (state, job(runtime, 1).message) == (ImportState.FAILED, f"Error in the uploaded file: {message}")
+
+
+@pytest.mark.parametrize("extra", [[], ["Foo"]])
+def test_a_sheet_of_a_header_alone_is_read_as_a_csv_of_one(
+    database: Database, tmp_path: Path, extra: list[str]
+) -> None:
+    results = as_csv_and_as_sheet(database, tmp_path, [], [*CONTRACT_HEADER, *extra])
+
+    assert results[FileType.XLSX] == results[FileType.CSV]
+    unknown = [("header", "L", "Foo", "unknown header 'Foo'")]
+    assert results[FileType.XLSX] == ((ImportState.FAILED, unknown) if extra else (ImportState.COMPLETED, []))
