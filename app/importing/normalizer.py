@@ -10,6 +10,8 @@ from app.importing.chunking import ChunkLayout, Cutter, Heartbeat
 from app.importing.header import HeaderMap, resolve_header
 from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter
+from app.importing.problems import column_letter
+from app.importing.readers.sheet_rows import UNSAVED_FORMULA
 from app.importing.readers.workbook import cell_text
 from app.importing.sources import NamedRow
 from specifications.model import ColumnKind, Specification
@@ -17,6 +19,13 @@ from specifications.model import ColumnKind, Specification
 # What a watcher of the normalizer's rows wants done with a row: see Normalizer.add.
 Seen = Literal["write", "drop", "stop"]
 Watch = Callable[[int, list[str], bool], Seen]
+
+
+def _unsaved(position: int) -> str:
+    return (
+        f"the cell in column {column_letter(position)} holds a formula with no saved value: open and save the "
+        "file in a spreadsheet program, which computes it, or paste the values"
+    )
 
 
 class HeaderFailed(Exception):
@@ -112,6 +121,8 @@ class Normalizer:
                 # Most cells are text already, or empty: cell_text would give them as they are, or "".
                 if type(value) is str:
                     cells[position] = value
+                elif value is UNSAVED_FORMULA:
+                    problem = problem or _unsaved(position)
                 elif value is not None:
                     cells[position] = cell_text(value, kinds.get(position))
             if len(values) > len(positions):  # a sheet's cells past its header: validation names any value

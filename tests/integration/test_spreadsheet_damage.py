@@ -9,10 +9,11 @@ import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
+from sqlmodel import select
 
 from app.db import Database
 from app.importing.formats import FileType
-from app.jobs import ImportState
+from app.jobs import ImportProblem, ImportState, OnError
 from app.service import read_record
 from specifications import ImportType
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
@@ -68,6 +69,30 @@ def test_numbers_dates_flags_and_formulas_read_as_their_columns_mean(database: D
     assert (first["upc"], first["retail_price"], first["available_quantity"]) == ("12", "3.5", 300)
     assert read_record(runtime, ImportType.PRODUCT, ["12"], -2, -3)["product_title"] == "Scientific"
     assert read_record(runtime, ImportType.PRODUCT, ["30"], -2, -3)["retail_price"] == "3"
+
+
+def test_a_formula_with_no_saved_value_is_its_rows_problem_not_an_empty_cell(
+    database: Database, tmp_path: Path
+) -> None:
+    # What openpyxl and other libraries write: the formula alone, for a spreadsheet program to compute.
+    runtime, queue = make_runtime(database, tmp_path)
+    rows: list[list[object]] = [["1", "Saved", "d", 3.5, '=A2&"x"', 1], ["2", "Unsaved", "d", 4.5, '=A3&"x"', 2]]
+    body = edit_sheet(
+        workbook_bytes(rows, PRODUCT_HEADER),
+        {r'<c r="E2"[^>]*>.*?</c>': '<c r="E2" t="str"><f>A2&amp;"x"</f><v>1x</v></c>'},
+    )
+
+    job_id = submit(runtime, make_principal(database), body, file_type=FileType.XLSX, on_error=OnError.SKIP)
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    assert read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["upc"] == "1x"
+    with database.read() as session:
+        problems = session.exec(select(ImportProblem).where(ImportProblem.severity == "error")).all()
+    assert [(p.row_number, p.message) for p in problems] == [
+        (3, "the cell in column E holds a formula with no saved value: open and save the file in a spreadsheet "
+            "program, which computes it, or paste the values"),
+    ]  # fmt: skip
 
 
 def test_bare_serial_dates_in_a_date_column_become_dates(database: Database, tmp_path: Path) -> None:

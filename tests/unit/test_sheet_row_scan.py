@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from app.errors import UnreadableFile
 from app.importing.readers import shared_strings, sheet_rows, sheet_xml
-from app.importing.readers.sheet_rows import SheetValue
+from app.importing.readers.sheet_rows import UNSAVED_FORMULA, SheetValue
 from app.importing.readers.sheet_xml import read_sheet
 from tests.factories import make_zip
 
@@ -144,6 +144,11 @@ OTHER_CELL = st.sampled_from(
         '<c r="{col}{row}" t="inlineStr"><is><t><![CDATA[<not a tag>]]></t></is></c>',
         '<c r="{col}{row}" t="inlineStr"><is><t>x<!-- a comment --></t></is></c>',
         '<c r="{col}{row}" cm="1"><v>2</v></c>',
+        '<c r="{col}{row}"><f>A1*2</f></c>',  # no saved value
+        '<c r="{col}{row}"><f>A1*2</f><v /></c>',  # none either, as openpyxl writes it
+        '<c r="{col}{row}"><f t="shared" si="0"/></c>',
+        '<c r="{col}{row}" t="str"><f>""</f><v></v></c>',  # its saved value is empty
+        '<c r="{col}{row}" t="inlineStr"><is><t>漢字</t><rPh sb="0" eb="2"><t>かんじ</t></rPh></is></c>',
         "\n  ",
     ]
 )
@@ -248,6 +253,18 @@ def test_a_row_is_not_filled_up_to_a_far_cell_past_the_width() -> None:
 
     assert rows == [(n, [1, None, None, None, None]) for n in range(1, 1001)]
     assert peak < 32 * 1024**2  # filled up to XFD, the rows would hold 16,384 cells each: 130 MB
+
+
+def test_a_formula_without_its_value_and_a_phonetic_reading_are_told_apart() -> None:
+    cells = (
+        '<c r="A1"><f>B1*2</f></c><c r="B1" t="str"><f>""</f><v></v></c><c r="C1"><f>1+1</f><v>2</v></c>'
+        '<c r="D1" t="inlineStr"><is><t>漢字</t><rPh sb="0" eb="2"><t>かんじ</t></rPh></is></c>'
+        '<c r="E1"><f>1+1</f><v /></c>'
+    )
+
+    rows = read_every_way(workbook(f'<sheetData><row r="1">{cells}</row></sheetData>'))
+
+    assert rows == [(1, [UNSAVED_FORMULA, None, 2, "漢字", UNSAVED_FORMULA])]
 
 
 # Bytes a damaged or unusual sheet may hold where a plain one holds others: markup, digits, a reference's

@@ -39,7 +39,19 @@ except ImportError:  # built without a C compiler: every plain row is read by Sh
     _rowscan = None  # type: ignore[assignment]
 COMPILED = _rowscan is not None
 
-SheetValue = str | int | float | bool | datetime | None
+
+class UnsavedFormula:
+    """A formula cell with no value saved beside it (what a program that writes formulas without computing
+    them leaves): nothing to import until a spreadsheet program computes and saves it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSAVED_FORMULA"
+
+
+UNSAVED_FORMULA = UnsavedFormula()
+SheetValue = str | int | float | bool | datetime | UnsavedFormula | None
 
 _DIGITS = "0123456789"
 _ROW_END = b"</row>"
@@ -89,6 +101,8 @@ class SheetRows:
         self.held = 0  # the cell's text so far: characters, and 64 for each piece (see MAX_TEXT)
         self.collecting = False
         self.in_cell = False  # text is collected only inside a cell: elsewhere it is never used
+        self.formula = self.valued = False  # the cell holds a formula; a value (<v>, perhaps empty)
+        self.phonetic = False  # inside a phonetic reading (<rPh>) of an inline string: not the cell's text
         self.depth = 0  # elements open in what expat has read
         self.rows_depth = -1  # the depth inside sheetData, once expat has read its start tag
         self.boundary = -1  # the byte (of what expat read) just past `<sheetData>` or a row's end tag in it
@@ -108,16 +122,22 @@ class SheetRows:
             self.style = attrs.get("s", "0")
             self.in_cell = True
             self.text = ""
+            self.formula = self.valued = False
             if self.more:
                 self.more = []
         elif name == "t" or name == "v":
-            self.collecting = self.in_cell
+            self.collecting = self.in_cell and not self.phonetic
+            self.valued = self.valued or name == "v"
         elif name == "is":
             return
         elif name == "row":
             number = attrs.get("r")
             self.row_number = int(number) if number else self.row_number + 1
             self.cells = []
+        elif name == "f":
+            self.formula = self.in_cell
+        elif name == "rPh":
+            self.phonetic = True
         elif name == "sheetData":
             if self.rows_depth >= 0:  # another, inside: the rows in it are not the sheet's rows' siblings
                 self.past_sheet_data = True
@@ -134,17 +154,17 @@ class SheetRows:
         if name == "c":
             self.in_cell = False
             if self.text:
-                cells, width = self.cells, self.width
                 text = self.text + "".join(self.more) if self.more else self.text
-                value = text if self.kind == "inlineStr" else self._value(self.kind, self.style, text)
-                while len(cells) < self.column and len(cells) < width:
-                    cells.append(None)
-                if len(cells) < width:
-                    cells.append(value)
+                self._put(text if self.kind == "inlineStr" else self._value(self.kind, self.style, text))
+            elif self.formula and not (self.valued and self.kind == "str"):
+                # only a text formula's saved value may be empty: openpyxl writes an empty <v/> for none
+                self._put(UNSAVED_FORMULA)
         elif name == "t" or name == "v":
             self.collecting = False
         elif name == "is":
             return
+        elif name == "rPh":
+            self.phonetic = False
         elif name == "row":
             self.done.append((self.row_number, self.cells))
             self.ends.append(-1)
@@ -164,6 +184,14 @@ class SheetRows:
                 self.held = len(text) + 64
             if self.held > MAX_TEXT:
                 raise TooLong(f"a cell's text is longer than {MAX_TEXT} characters")
+
+    def _put(self, value: SheetValue) -> None:
+        """The cell's value at its column, after empty cells up to it (none past the width)."""
+        cells, width = self.cells, self.width
+        while len(cells) < self.column and len(cells) < width:
+            cells.append(None)
+        if len(cells) < width:
+            cells.append(value)
 
     def between_rows(self, fed: int) -> bool:
         """Whether expat, having read `fed` bytes, stands in sheetData with no row open: what it read ends

@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import IO
 
 from app.importing.archives import ZipLimits
-from app.importing.readers.sheet_rows import SheetValue, serial_date
+from app.importing.readers.sheet_rows import SheetValue, UnsavedFormula, serial_date
 from app.importing.readers.sheet_xml import RowPlace, read_sheet
 from specifications.model import ColumnKind
 
-SheetCell = str | int | float | bool | datetime | date | time | Decimal | None
+SheetCell = str | int | float | bool | datetime | date | time | Decimal | UnsavedFormula | None
 _WHOLE_NUMBER_KINDS = frozenset({ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER})
 
 
@@ -81,4 +81,6 @@ def cell_text(value: SheetCell, kind: ColumnKind | None) -> str:
         return format(value, "f")
     if isinstance(value, datetime | date | time):
         return value.isoformat()
+    if isinstance(value, UnsavedFormula):
+        return ""  # the row has a problem for it (see Normalizer.add): this is what a header makes of it
     return str(value)
