@@ -136,3 +136,19 @@ def test_a_json_text_with_carriage_returns_imports_as_written(
     assert job(runtime, job_id).state == ImportState.COMPLETED
     assert read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["product_description"] == description
     assert read_record(runtime, ImportType.PRODUCT, ["2"], -2, -3)["product_title"] == other
+
+
+def test_a_csv_whose_lines_end_in_a_carriage_return_alone_is_refused_saying_how_to_save_it(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    body = make_csv([product_row("1"), product_row("2")]).replace(b"\r\n", b"\n").replace(b"\n", b"\r")
+
+    job_id = submit(runtime, make_principal(database), body)
+    drain(runtime, queue)
+
+    assert (job(runtime, job_id).state, job(runtime, job_id).message) == (
+        ImportState.FAILED,
+        "Error in the uploaded file: row 1 holds a carriage return alone outside quotes (as 'CSV (Macintosh)' ends "
+        "its lines): quote a value that holds one, or save the file with Windows or Unix line ends (CSV UTF-8)",
+    )

@@ -86,4 +86,10 @@ def read_records(
             limit = csv.field_size_limit()
             message = f"a value in row {number} is longer than the limit of {limit} bytes (IMPORTER_MAX_FIELD_BYTES)"
             raise UnreadableFile(message) from None
+        if "new-line character seen in unquoted field" in str(error):
+            message = (
+                f"row {number} holds a carriage return alone outside quotes (as 'CSV (Macintosh)' ends its lines): "
+                "quote a value that holds one, or save the file with Windows or Unix line ends (CSV UTF-8)"
+            )
+            raise UnreadableFile(message) from None
         raise UnreadableFile(f"the CSV cannot be read at row {number}: {error}") from None
