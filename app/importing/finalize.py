@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 from app import jobs
 from app.commerce.sandboxes import Sandbox, SandboxState
 from app.db import lock_merges
-from app.importing.problem_log import record_problems
+from app.importing.problem_log import header_of, record_problems
 from app.importing.staging_guard import clear_staged, restage, staging_lost
 from app.importing.writers.merge import MergeCounts
 from app.importing.writers.registry import WRITERS
@@ -169,7 +169,7 @@ def _finalize(session: Session, job: ImportStatus) -> bool:
         fail_job(session, job, closed)
         return False
     found = writer.set_problems(session, job)
-    record_problems(session, job.id, ProblemKind.RECORD, found)
+    record_problems(session, job.id, ProblemKind.RECORD, found, header_of(job))
     bad_rows = sorted({problem.row for problem in found if problem.row is not None})
     failed_rows = job.error_count + len(bad_rows)
     problem_count = job.problem_count + len(found)
@@ -179,7 +179,7 @@ def _finalize(session: Session, job: ImportStatus) -> bool:
         return False
     writer.drop_rows(session, job.id, bad_rows)
     warnings = writer.warnings(session, job)
-    record_problems(session, job.id, ProblemKind.RECORD, warnings)
+    record_problems(session, job.id, ProblemKind.RECORD, warnings, header_of(job))
     problem_count += len(warnings)
     counts = writer.preview(session, job) if job.dry_run else writer.merge(session, job)
     complete(session, job, counts, failed_rows, problem_count)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import NamedTuple
 
@@ -284,7 +284,7 @@ def _write_chunk(runtime: Runtime, job: ImportStatus, chunk: ImportChunk) -> _Wr
     staged = time.perf_counter()
     try:
         with runtime.db.write() as session:
-            rows = _commit_chunk(session, writer, chunk.job_id, chunk.chunk_no, parts, problems)
+            rows = _commit_chunk(session, writer, chunk, parts, problems, header.cells)
     except _Abandon:
         return None
     return _Written(rows, way, staged - started, time.perf_counter() - started)
@@ -333,14 +333,15 @@ def _stage_rows(
 def _commit_chunk(
     session: Session,
     writer: ImportWriter,
-    job_id: int,
-    chunk_no: int,
+    chunk: ImportChunk,
     staging_parts: list[StagedRows],
     problems: list[ValidationProblem],
+    header: Sequence[str],
 ) -> int:
     """Mark the chunk done and write its rows in one transaction; how many rows it staged. A delivery
     that finds it done already (another worker's, or this one's before a redelivery) writes nothing,
     so no row is staged twice and no earlier rows of the chunk ever need clearing."""
+    job_id, chunk_no = chunk.job_id, chunk.chunk_no
     taken = session.execute(
         update(ImportChunk)
         .where(
@@ -356,7 +357,7 @@ def _commit_chunk(
     for part in staging_parts:
         load_rows(session, writer.staging, writer.staging_columns, part)
     staged = sum(len(part) for part in staging_parts)
-    record_problems(session, job_id, ProblemKind.RECORD, problems)
+    record_problems(session, job_id, ProblemKind.RECORD, problems, header)
     errors = len({problem.row for problem in problems if problem.severity is Severity.ERROR})
     failed_so_far = jobs.add_chunk_progress(session, job_id, staged + errors, len(problems), errors)
     job = session.get(ImportStatus, job_id, populate_existing=True)

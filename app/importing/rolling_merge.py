@@ -30,7 +30,7 @@ from app import jobs
 from app.db import MERGE_LOCK_ID
 from app.importing import finalize
 from app.importing.finalize import ROLLING_LOCKS, claim, complete, over_limit, prepare_statistics, sandbox_closed
-from app.importing.problem_log import record_problems
+from app.importing.problem_log import header_of, record_problems
 from app.importing.staging_guard import staging_lost
 from app.importing.writers.base import ImportWriter
 from app.importing.writers.merge import (
@@ -263,7 +263,7 @@ def _complete(session: Session, rolling: _Rolling) -> ImportStatus:
     if writer.set_problems(session, job, keys_unique):
         raise GaveUp("some rows fail checks of the whole upload")
     warnings = writer.warnings(session, job)
-    record_problems(session, job.id, ProblemKind.RECORD, warnings)
+    record_problems(session, job.id, ProblemKind.RECORD, warnings, header_of(job))
     staged = session.execute(
         select(func.count()).select_from(writer.staging).where(writer.staging.c.job_id == job.id)
     ).scalar_one()

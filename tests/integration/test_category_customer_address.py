@@ -140,3 +140,19 @@ def test_addresses_need_an_existing_customer_and_a_valid_country(importer: Impor
     ]
     home = read_record(importer.runtime, ImportType.ADDRESS, ["C1", "Home"], 1, 5)
     assert (home["postal_code"], home["country"], home["default_shipping"]) == ("08013", "ES", True)
+
+
+def test_problems_found_past_a_rows_own_checks_name_its_column(importer: Importer, database: Database) -> None:
+    # Found across rows (a parent, a product above, a category elsewhere), they still say where to look.
+    categories = importer.run(ImportType.CATEGORY, CATEGORY_HEADER, [["C", "c", "ZZ", "", "", "", ""]])
+    sku_first = [[*product_row("s1", **{"SKU Indicator": "Y"}), "M"], [*product_row("p1"), ""]]
+    products = importer.run(ImportType.PRODUCT, [*CONTRACT_HEADER, "options[Size]"], sku_first, on_error=OnError.SKIP)
+
+    with database.read() as session:
+        found = session.exec(select(ImportProblem).where(col(ImportProblem.job_id).in_([categories, products])))
+        columns = sorted((p.job_id, p.row_number, p.field_name, p.column) for p in found)
+    assert columns == [
+        (categories, 2, "Parent Category Id", "C"),
+        (products, 2, "SKU Indicator", "B"),
+        (products, 3, "Default Category Id", "F"),
+    ]
