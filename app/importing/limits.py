@@ -43,7 +43,7 @@ class ReadLimits:
             if len(cell) > self.max_field_bytes:
                 name = headers[index] if index < len(headers) else f"column {index + 1}"
                 return (
-                    f"the value of '{name}' is longer than the limit of {self.max_field_bytes} bytes "
+                    f"the value of '{name}' is longer than the limit of {self.max_field_bytes} characters "
                     "(IMPORTER_MAX_FIELD_BYTES)"
                 )
         return None

@@ -32,7 +32,7 @@ def limited(database: Database, tmp_path: Path, **limits: Any) -> tuple[Runtime,
         ({"max_line_bytes": 2048}, make_csv([product_row("1", title="x" * 5000)]),
          "a line of row 2 is longer than the limit of 2048 bytes (IMPORTER_MAX_LINE_BYTES)"),
         ({"max_field_bytes": 100}, make_csv([product_row("1", title="x" * 500)]),
-         "a value in row 2 is longer than the limit of 100 bytes (IMPORTER_MAX_FIELD_BYTES)"),
+         "a value in row 2 is longer than the limit of 100 characters (IMPORTER_MAX_FIELD_BYTES)"),
     ],
 )  # fmt: skip
 def test_a_csv_past_a_limit_fails_naming_it(
@@ -58,5 +58,5 @@ def test_a_json_value_past_the_field_limit_is_a_problem_on_its_line(database: Da
     with database.read() as session:
         problem = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).one()
     assert (problem.row_number, problem.message) == (
-        2, "the value of 'Product Title' is longer than the limit of 100 bytes (IMPORTER_MAX_FIELD_BYTES)",
+        2, "the value of 'Product Title' is longer than the limit of 100 characters (IMPORTER_MAX_FIELD_BYTES)",
     )  # fmt: skip

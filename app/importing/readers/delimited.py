@@ -84,7 +84,9 @@ def read_records(
     except csv.Error as error:
         if "field larger than field limit" in str(error):
             limit = csv.field_size_limit()
-            message = f"a value in row {number} is longer than the limit of {limit} bytes (IMPORTER_MAX_FIELD_BYTES)"
+            message = (
+                f"a value in row {number} is longer than the limit of {limit} characters (IMPORTER_MAX_FIELD_BYTES)"
+            )
             raise UnreadableFile(message) from None
         if "new-line character seen in unquoted field" in str(error):
             message = (
