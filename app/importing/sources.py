@@ -51,7 +51,7 @@ def xlsx_rows(
 def keyed_rows(stream: BinaryIO, file_type: FileType, limits: ReadLimits) -> Iterator[NamedRow]:
     reader = read_json_array if file_type is FileType.JSON else read_json_lines
     for record in reader(stream, limits.max_line_bytes):
-        yield record.line, record.problem, _checked_width(list(record.values), limits), list(record.values.values())
+        yield record.number, record.problem, _checked_width(list(record.values), limits), list(record.values.values())
 
 
 def detect_encoding(stream: BinaryIO) -> str:

@@ -69,17 +69,21 @@ def test_every_format_gives_the_same_products(database: Database, tmp_path: Path
 
 
 @pytest.mark.parametrize("file_type", [FileType.JSON, FileType.JSONL])
-def test_a_malformed_json_record_is_a_problem_on_its_line(
+def test_a_malformed_json_record_is_a_problem_of_that_record(
     database: Database, tmp_path: Path, file_type: FileType
 ) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     good = make_jsonl([product_row("1"), product_row("2")]).decode().splitlines()
-    if file_type is FileType.JSONL:
+    if file_type is FileType.JSONL:  # numbered by line
         body = "\n".join([good[0], '{"SKU Number": "x", oops}', good[1]]).encode()
         expected = [(2, "line 2 is not valid JSON: Expecting property name enclosed in double quotes")]
-    else:
-        body = ("[\n" + good[0] + ",\n" + '{"SKU Number": ["not", "text"]}' + ",\n" + good[1] + "\n]").encode()
-        expected = [(3, "'SKU Number' must be text, a number, true/false or null, not a list or object")]
+    else:  # numbered by place in the array, the first record on line 2 being record 1
+        broken = [good[0], '{"SKU Number": ["not", "text"]}', '{"SKU Number": "x", oops}', good[1]]
+        body = ("[\n" + ",\n".join(broken[:2]) + ",\n" + ", ".join(broken[2:]) + "\n]").encode()
+        expected = [
+            (2, "'SKU Number' must be text, a number, true/false or null, not a list or object"),
+            (3, "record 3, starting on line 4, is not valid JSON: Expecting property name enclosed in double quotes"),
+        ]
 
     job_id = submit(runtime, make_principal(database), body, file_type=file_type)
     drain(runtime, queue)

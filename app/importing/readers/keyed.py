@@ -1,7 +1,9 @@
 """JSON (an array of objects) and JSONL (an object per line): records keyed by header names, streamed.
 
-Each record comes with the line it starts on; a record that cannot be read is returned with a
-problem instead, so that one damaged line never stops the reading of the others.
+Each record comes with its number: a JSONL record's line, a JSON record's place in its array (the first
+is 1), which stays unique and in order however the array is laid out, several records on a line among
+them. A record that cannot be read is returned with a problem instead, so that one damaged record never
+stops the reading of the others.
 """
 
 from __future__ import annotations
@@ -20,22 +22,25 @@ JsonScalar = str | int | float | bool | None
 
 @dataclass(frozen=True, slots=True)
 class KeyedRecord:
-    line: int
+    number: int
     values: dict[str, JsonScalar]
     problem: str | None = None
 
 
-def _record(line: int, text: str) -> KeyedRecord:
+def _record(number: int, where: str, text: str) -> KeyedRecord:
+    """The record numbered `number`, `where` naming it in a problem ("line 3", "record 2, starting on line 5,")."""
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        return KeyedRecord(line, {}, f"line {line} is not valid JSON: {error.msg}")
+        return KeyedRecord(number, {}, f"{where} is not valid JSON: {error.msg}")
     if not isinstance(value, dict):
-        return KeyedRecord(line, {}, f"line {line} must hold a JSON object of header names and values")
+        return KeyedRecord(number, {}, f"{where} must hold a JSON object of header names and values")
     nested = [key for key, item in value.items() if isinstance(item, dict | list)]
     if nested:
-        return KeyedRecord(line, {}, f"'{nested[0]}' must be text, a number, true/false or null, not a list or object")
-    return KeyedRecord(line, {str(key): item for key, item in value.items()})
+        return KeyedRecord(
+            number, {}, f"'{nested[0]}' must be text, a number, true/false or null, not a list or object"
+        )
+    return KeyedRecord(number, {str(key): item for key, item in value.items()})
 
 
 def _text(stream: BinaryIO) -> Iterator[str]:
@@ -48,10 +53,8 @@ def _text(stream: BinaryIO) -> Iterator[str]:
         raise UnreadableFile(f"the JSON is not UTF-8 text: {error.reason} at byte {error.start}") from None
 
 
-def _too_long(line: int, limit: int) -> UnreadableFile:
-    return UnreadableFile(
-        f"the JSON record on line {line} is longer than the limit of {limit} bytes (IMPORTER_MAX_LINE_BYTES)"
-    )
+def _too_long(where: str, limit: int) -> UnreadableFile:
+    return UnreadableFile(f"the JSON {where} is longer than the limit of {limit} bytes (IMPORTER_MAX_LINE_BYTES)")
 
 
 def read_json_lines(stream: BinaryIO, max_record_bytes: int = 16 * 1024**2) -> Iterator[KeyedRecord]:
@@ -61,17 +64,18 @@ def read_json_lines(stream: BinaryIO, max_record_bytes: int = 16 * 1024**2) -> I
         pending += text
         *complete, pending = pending.split("\n")
         if len(pending) > max_record_bytes:
-            raise _too_long(line + len(complete) + 1, max_record_bytes)
+            raise _too_long(f"record on line {line + len(complete) + 1}", max_record_bytes)
         for item in complete:
             line += 1
             if item.strip():
-                yield _record(line, item)
+                yield _record(line, f"line {line}", item)
     if pending.strip():
-        yield _record(line + 1, pending)
+        yield _record(line + 1, f"line {line + 1}", pending)
 
 
 class _ArrayScanner:
-    """Finds the top-level objects of a JSON array as text, tracking strings, escapes and lines."""
+    """Finds the top-level objects of a JSON array as text, tracking strings, escapes, lines and how many
+    records came before."""
 
     def __init__(self, max_record_bytes: int) -> None:
         self.max_record_bytes = max_record_bytes
@@ -83,6 +87,7 @@ class _ArrayScanner:
         self.escaped = False
         self.current: list[str] = []
         self.start_line = 1
+        self.records = 0
 
     def feed(self, text: str) -> Iterator[KeyedRecord]:
         for char in text:
@@ -102,6 +107,7 @@ class _ArrayScanner:
             self.started = True
         elif char == "{":
             self.depth, self.current, self.start_line = 1, ["{"], self.line
+            self.records += 1
         elif char == "]":
             self.finished = True
         elif char != ",":
@@ -110,7 +116,7 @@ class _ArrayScanner:
     def _inside(self, char: str) -> Iterator[KeyedRecord]:
         self.current.append(char)
         if len(self.current) > self.max_record_bytes:
-            raise _too_long(self.start_line, self.max_record_bytes)
+            raise _too_long(self._where(), self.max_record_bytes)
         if self.in_string:
             if self.escaped:
                 self.escaped = False
@@ -125,7 +131,10 @@ class _ArrayScanner:
         elif char in "}]":
             self.depth -= 1
             if self.depth == 0:
-                yield _record(self.start_line, "".join(self.current))
+                yield _record(self.records, self._where(), "".join(self.current))
+
+    def _where(self) -> str:
+        return f"record {self.records}, starting on line {self.start_line},"
 
 
 def read_json_array(stream: BinaryIO, max_record_bytes: int = 16 * 1024**2) -> Iterator[KeyedRecord]:
