@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
 from app.commerce.products import Product
@@ -18,12 +19,20 @@ from tests.factories import CONTRACT_HEADER, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
 Problem = tuple[int | None, str | None, str | None, str]
+KEYED = [FileType.JSON, FileType.JSONL]
 
 
 def record(sku: str, title: str | None = None, price: str = "9.99", **overrides: str) -> dict[str, str]:
     """A valid product record, its empty values left out as a JSON writer leaves them."""
     values = zip(CONTRACT_HEADER, product_row(sku, title, price, **overrides), strict=True)
     return {name: value for name, value in values if value}
+
+
+def one_a_line(texts: list[str], file_type: FileType) -> bytes:
+    """JSONL, or a JSON array with one record on each line: record n is on line n, or n + 1 after the '['."""
+    if file_type is FileType.JSONL:
+        return ("\n".join(texts) + "\n").encode("utf-8")
+    return ("[\n" + ",\n".join(texts) + "\n]\n").encode("utf-8")
 
 
 def imported(
@@ -61,3 +70,32 @@ def test_an_array_written_on_one_line_numbers_its_records_by_their_place_in_it(
     assert skus(database) == ["1", "3", "4"]
     _, _, failed = failed_rows(runtime, make_principal(database, "reader"), job_id)
     assert json.loads(b"".join(failed)) == [{**records[1], "Error": message}]
+
+
+@pytest.mark.parametrize("file_type", KEYED)
+def test_a_lone_surrogate_is_a_problem_of_its_record_naming_the_field(
+    database: Database, tmp_path: Path, file_type: FileType
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    texts = [
+        json.dumps(record("1")),
+        json.dumps(record("2", title="x\ud800y")),  # written as the escape \ud800, which no UTF-8 can hold
+        json.dumps(record("3") | {"ProductAttribute[Shade\udfff]": "Dark"}),
+        json.dumps(record("4", title="\ud83d\ude00 a pair is one character")),
+    ]
+
+    _, state, _, problems = imported(runtime, queue, one_a_line(texts, file_type), file_type, OnError.SKIP)
+
+    assert (state, problems) == (
+        ImportState.COMPLETED,
+        [
+            (2, None, None, "'Product Title' holds a lone surrogate \\ud800, which no text can store"),
+            (
+                3,
+                None,
+                None,
+                "the name 'ProductAttribute[Shade\\udfff]' holds a lone surrogate \\udfff, which no text can store",
+            ),
+        ],
+    )
+    assert skus(database) == ["1", "4"]

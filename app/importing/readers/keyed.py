@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -18,6 +19,10 @@ from app.errors import UnreadableFile
 
 READ_BYTES = 1 << 16
 JsonScalar = str | int | float | bool | None
+# A lone surrogate reaches a string only through an escape (the text itself is strict UTF-8): records without
+# one are not searched.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +43,26 @@ def _record(number: int, where: str, text: str) -> KeyedRecord:
     nested = [key for key, item in value.items() if isinstance(item, dict | list)]
     if nested:
         return KeyedRecord(
-            number, {}, f"'{nested[0]}' must be text, a number, true/false or null, not a list or object"
+            number, {}, f"'{_shown(nested[0])}' must be text, a number, true/false or null, not a list or object"
         )
+    if _SURROGATE_ESCAPE.search(text) and (lone := _lone_surrogate(value)):
+        return KeyedRecord(number, {}, lone)
     return KeyedRecord(number, {str(key): item for key, item in value.items()})
+
+
+def _shown(name: str) -> str:
+    """A name as a message can hold it: a lone surrogate written as its escape."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _lone_surrogate(value: dict[str, JsonScalar]) -> str | None:
+    """The problem of the first name or text holding a lone surrogate: half of a UTF-16 pair, which UTF-8,
+    and so no stored text, can hold."""
+    for key, item in value.items():
+        for text, subject in ((key, f"the name '{_shown(key)}'"), (item, f"'{_shown(key)}'")):
+            if isinstance(text, str) and (found := _SURROGATE.search(text)):
+                return f"{subject} holds a lone surrogate \\u{ord(found.group()):04x}, which no text can store"
+    return None
 
 
 def _text(stream: BinaryIO) -> Iterator[str]:
