@@ -99,3 +99,27 @@ def test_a_lone_surrogate_is_a_problem_of_its_record_naming_the_field(
         ],
     )
     assert skus(database) == ["1", "4"]
+
+
+@pytest.mark.parametrize("file_type", KEYED)
+def test_a_key_given_twice_in_a_record_is_a_problem_of_that_record(
+    database: Database, tmp_path: Path, file_type: FileType
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    first = json.dumps(record("2", title="first"))
+    texts = [
+        json.dumps(record("1")),
+        first[:-1] + ', "Product Title": "second"}',
+        first[:-1] + ', " product title ": "third"}',  # names are compared as a header's: case and outer spaces aside
+    ]
+
+    _, state, message, problems = imported(runtime, queue, one_a_line(texts, file_type), file_type)
+
+    assert (state, message) == (
+        ImportState.FAILED,
+        "Error in the uploaded file: 2 rows failed validation, so nothing was written (onError=abort)",
+    )
+    assert problems == [
+        (2, None, None, "key 'Product Title' appears twice"),
+        (3, None, None, "key 'product title' appears twice (also as 'Product Title')"),
+    ]

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from app.errors import UnreadableFile
 
@@ -32,22 +32,42 @@ class KeyedRecord:
     problem: str | None = None
 
 
+class _Members(list[tuple[str, object]]):
+    """A JSON object's members in order, each name as often as it is given (a dict keeps only the last)."""
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_Members)
+
+
 def _record(number: int, where: str, text: str) -> KeyedRecord:
     """The record numbered `number`, `where` naming it in a problem ("line 3", "record 2, starting on line 5,")."""
     try:
-        value = json.loads(text)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as error:
         return KeyedRecord(number, {}, f"{where} is not valid JSON: {error.msg}")
-    if not isinstance(value, dict):
+    if not isinstance(value, _Members):
         return KeyedRecord(number, {}, f"{where} must hold a JSON object of header names and values")
-    nested = [key for key, item in value.items() if isinstance(item, dict | list)]
-    if nested:
-        return KeyedRecord(
-            number, {}, f"'{_shown(nested[0])}' must be text, a number, true/false or null, not a list or object"
-        )
-    if _SURROGATE_ESCAPE.search(text) and (lone := _lone_surrogate(value)):
-        return KeyedRecord(number, {}, lone)
-    return KeyedRecord(number, {str(key): item for key, item in value.items()})
+    problem = _unstorable(value)
+    values = dict(value)
+    if problem is None and _SURROGATE_ESCAPE.search(text):
+        problem = _lone_surrogate(values)
+    if problem is not None:
+        return KeyedRecord(number, {}, problem)
+    return KeyedRecord(number, cast(dict[str, JsonScalar], values))
+
+
+def _unstorable(members: _Members) -> str | None:
+    """The problem of the first member that no column can take: a list or object, or a name given again
+    (compared as header names are, case and outer spaces aside)."""
+    first: dict[str, str] = {}
+    for count, (name, item) in enumerate(members, start=1):
+        if isinstance(item, _Members | list):
+            return f"'{_shown(name)}' must be text, a number, true/false or null, not a list or object"
+        earlier = first.setdefault(name.strip().lower(), name.strip())
+        if len(first) < count:
+            also = "" if earlier == name.strip() else f" (also as '{_shown(earlier)}')"
+            return f"key '{_shown(name.strip())}' appears twice{also}"
+    return None
 
 
 def _shown(name: str) -> str:
@@ -55,10 +75,10 @@ def _shown(name: str) -> str:
     return name.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _lone_surrogate(value: dict[str, JsonScalar]) -> str | None:
+def _lone_surrogate(values: dict[str, object]) -> str | None:
     """The problem of the first name or text holding a lone surrogate: half of a UTF-16 pair, which UTF-8,
     and so no stored text, can hold."""
-    for key, item in value.items():
+    for key, item in values.items():
         for text, subject in ((key, f"the name '{_shown(key)}'"), (item, f"'{_shown(key)}'")):
             if isinstance(text, str) and (found := _SURROGATE.search(text)):
                 return f"{subject} holds a lone surrogate \\u{ord(found.group()):04x}, which no text can store"
