@@ -123,3 +123,24 @@ def test_a_key_given_twice_in_a_record_is_a_problem_of_that_record(
         (2, None, None, "key 'Product Title' appears twice"),
         (3, None, None, "key 'product title' appears twice (also as 'Product Title')"),
     ]
+
+
+@pytest.mark.parametrize("file_type", KEYED)
+def test_a_value_nested_too_deep_to_read_is_a_problem_of_its_record(
+    database: Database, tmp_path: Path, file_type: FileType
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    deep = "[" * 100_000 + "]" * 100_000
+    texts = [json.dumps(record("1")), '{"SKU Number": ' + deep + "}", json.dumps(record("3"))]
+
+    _, state, message, problems = imported(runtime, queue, one_a_line(texts, file_type), file_type)
+
+    where = "line 2" if file_type is FileType.JSONL else "record 2, starting on line 3,"
+    assert (state, message) == (
+        ImportState.FAILED,
+        "Error in the uploaded file: 1 row failed validation, so nothing was written (onError=abort)",
+    )
+    assert problems == [
+        (2, None, None, f"{where} holds lists or objects nested too deep to read: a value must be text, a number, "
+         "true/false or null"),
+    ]  # fmt: skip

@@ -45,6 +45,9 @@ def _record(number: int, where: str, text: str) -> KeyedRecord:
         value = _DECODER.decode(text)
     except json.JSONDecodeError as error:
         return KeyedRecord(number, {}, f"{where} is not valid JSON: {error.msg}")
+    except RecursionError:  # json reads nested values by recursion; where the record ends is known already
+        nested = f"{where} holds lists or objects nested too deep to read"
+        return KeyedRecord(number, {}, f"{nested}: a value must be text, a number, true/false or null")
     if not isinstance(value, _Members):
         return KeyedRecord(number, {}, f"{where} must hold a JSON object of header names and values")
     problem = _unstorable(value)
