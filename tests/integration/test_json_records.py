@@ -4,6 +4,8 @@ number kept as it is written, and a record that cannot be stored as written is t
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,18 +16,23 @@ from app.db import Database
 from app.importing.formats import FileType
 from app.jobs import ImportProblem, ImportState, OnError
 from app.runtime import Runtime
-from app.service import failed_rows
-from tests.factories import CONTRACT_HEADER, product_row
+from app.service import failed_rows, list_records
+from specifications import ImportType
+from tests.factories import CONTRACT_HEADER, make_csv, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
 Problem = tuple[int | None, str | None, str | None, str]
 KEYED = [FileType.JSON, FileType.JSONL]
 
 
+def as_record(row: list[str]) -> dict[str, str]:
+    """A product row as a JSON writer writes it, its empty values left out."""
+    return {name: value for name, value in zip(CONTRACT_HEADER, row, strict=True) if value}
+
+
 def record(sku: str, title: str | None = None, price: str = "9.99", **overrides: str) -> dict[str, str]:
-    """A valid product record, its empty values left out as a JSON writer leaves them."""
-    values = zip(CONTRACT_HEADER, product_row(sku, title, price, **overrides), strict=True)
-    return {name: value for name, value in values if value}
+    """A valid product record."""
+    return as_record(product_row(sku, title, price, **overrides))
 
 
 def one_a_line(texts: list[str], file_type: FileType) -> bytes:
@@ -36,11 +43,16 @@ def one_a_line(texts: list[str], file_type: FileType) -> bytes:
 
 
 def imported(
-    runtime: Runtime, queue: RecordingQueue, body: bytes, file_type: FileType, on_error: OnError = OnError.ABORT
+    runtime: Runtime,
+    queue: RecordingQueue,
+    body: bytes,
+    file_type: FileType,
+    on_error: OnError = OnError.ABORT,
+    import_type: ImportType = ImportType.PRODUCT,
 ) -> tuple[int, str, str | None, list[Problem]]:
     """The import's id, its state and message, and its problems: row, column, value, message."""
-    principal = make_principal(runtime.db, f"ops{len(queue.steps)}{file_type.value.lower()}{on_error.value}")
-    job_id = submit(runtime, principal, body, file_type=file_type, on_error=on_error)
+    principal = make_principal(runtime.db, f"ops{uuid.uuid4().hex}")
+    job_id = submit(runtime, principal, body, file_type=file_type, on_error=on_error, import_type=import_type)
     drain(runtime, queue)
     with runtime.db.read() as session:
         found = session.exec(
@@ -54,6 +66,12 @@ def imported(
 def skus(db: Database) -> list[str]:
     with db.read() as session:
         return sorted(session.exec(select(Product.sku_number)).all())
+
+
+def plain(items: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Records as a user compares them: without their catalog, jobs and times."""
+    noise = {"catalog_id", "created_job_id", "updated_job_id", "created_at", "updated_at"}
+    return [{key: value for key, value in item.items() if key not in noise} for item in items]
 
 
 def test_an_array_written_on_one_line_numbers_its_records_by_their_place_in_it(
@@ -144,3 +162,67 @@ def test_a_value_nested_too_deep_to_read_is_a_problem_of_its_record(
         (2, None, None, f"{where} holds lists or objects nested too deep to read: a value must be text, a number, "
          "true/false or null"),
     ]  # fmt: skip
+
+
+NUMBERS = ("Retail Price", "Available Quantity", "UPC", "Default Category Id", "Product Description")
+
+
+def numbers_bare(text: str) -> str:
+    """A record's texts in the number columns written as JSON numbers, digit for digit: "1.10" becomes 1.10."""
+    return re.sub(r'"({})": "([-+.0-9eE]+)"'.format("|".join(NUMBERS)), r'"\1": \2', text)
+
+
+@pytest.mark.parametrize("file_type", KEYED)
+def test_a_json_number_is_stored_as_written_as_its_text_in_a_csv_is(
+    database: Database, tmp_path: Path, file_type: FileType
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    rows = [
+        product_row("1", price="1.10", **{"Available Quantity": "5.0", "UPC": "123456789012345678901234567890"}),
+        product_row("2", price="19.999999999999999", **{"Default Category Id": "2007.0", "UPC": "2822011"}),
+        product_row("3", price="12345678901234567890.12", **{"Product Description": "7" * 5000, "UPC": "3"}),
+    ]
+    texts = [numbers_bare(json.dumps(as_record(row))) for row in rows]
+    assert '"Retail Price": 1.10,' in texts[0]
+
+    from_csv = submit(runtime, principal, make_csv(rows), catalog_id=1)
+    from_json = submit(runtime, principal, one_a_line(texts, file_type), file_type=file_type, catalog_id=2)
+    drain(runtime, queue)
+
+    assert (job(runtime, from_csv).state, job(runtime, from_json).state) == ("COMPLETED", "COMPLETED")
+    stored = {catalog: list_records(runtime, ImportType.PRODUCT, catalog, 1, 1, 10)[0] for catalog in (1, 2)}
+    assert [(p["retail_price"], p["available_quantity"], p["upc"], p["default_category_id"]) for p in stored[2]] == [
+        ("1.10", 5, "123456789012345678901234567890", "2007"),
+        ("19.999999999999999", 10, "2822011", "2007"),
+        ("12345678901234567890.12", 10, "3", "2007"),
+    ]
+    assert stored[2][2]["product_description"] == "7" * 5000
+    assert plain(stored[2]) == plain(stored[1])
+
+
+@pytest.mark.parametrize("file_type", KEYED)
+def test_a_json_number_in_a_date_column_is_refused_as_its_text_in_a_csv_is(
+    database: Database, tmp_path: Path, file_type: FileType
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    header = ["Category Id", "Category Name", "Active Start Date", "Active End Date"]
+    rows = [["1", "Mens", "2024-03-01", ""], ["2", "Womens", "45352", ""], ["3", "Kids", "", "1.5"]]
+    texts = [
+        '{"Category Id": "1", "Category Name": "Mens", "Active Start Date": "2024-03-01"}',
+        '{"Category Id": "2", "Category Name": "Womens", "Active Start Date": 45352}',  # an Excel serial date
+        '{"Category Id": "3", "Category Name": "Kids", "Active End Date": 1.5}',
+    ]
+
+    as_csv = imported(runtime, queue, make_csv(rows, header), FileType.CSV, import_type=ImportType.CATEGORY)
+    as_json = imported(runtime, queue, one_a_line(texts, file_type), file_type, import_type=ImportType.CATEGORY)
+
+    must = "must be a date such as 2024-03-01 or 2024-03-01T09:30:00Z, got"
+    assert as_json[1:] == (
+        ImportState.FAILED,
+        "Error in the uploaded file: 2 rows failed validation, so nothing was written (onError=abort)",
+        [(2, "C", "45352", f"Active Start Date {must} '45352'"), (3, "D", "1.5", f"Active End Date {must} '1.5'")],
+    )
+    assert [(column, value, message) for _, column, value, message in as_csv[3]] == [
+        problem[1:] for problem in as_json[3]
+    ]

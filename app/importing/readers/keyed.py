@@ -18,7 +18,7 @@ from typing import BinaryIO, cast
 from app.errors import UnreadableFile
 
 READ_BYTES = 1 << 16
-JsonScalar = str | int | float | bool | None
+JsonScalar = str | bool | None
 # A lone surrogate reaches a string only through an escape (the text itself is strict UTF-8): records without
 # one are not searched.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -36,7 +36,9 @@ class _Members(list[tuple[str, object]]):
     """A JSON object's members in order, each name as often as it is given (a dict keeps only the last)."""
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_Members)
+# A number is kept as the text it is written as, and read as that text in a CSV is: every digit kept (1.10,
+# 19.999999999999999, a 30-digit integer), never taken for a spreadsheet's serial date in a date column.
+_DECODER = json.JSONDecoder(object_pairs_hook=_Members, parse_float=str, parse_int=str, parse_constant=str)
 
 
 def _record(number: int, where: str, text: str) -> KeyedRecord:
