@@ -45,6 +45,24 @@ def safe_name(name: str) -> str:
     return cleaned
 
 
+# How an entry may be compressed for zipfile to read it: stored, deflate, bzip2, LZMA.
+_READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
+
+
+def _check_readable(info: zipfile.ZipInfo) -> None:
+    """Refuse, naming it, an entry that no reading could open (zipfile would raise RuntimeError or
+    NotImplementedError from its first read)."""
+    if info.flag_bits & 0x1:
+        raise UnreadableFile(
+            f"the archive entry '{info.filename}' is encrypted: save the file or archive without a password"
+        )
+    if info.compress_type not in _READABLE_METHODS:
+        raise UnreadableFile(
+            f"the archive entry '{info.filename}' is compressed with method {info.compress_type}, which cannot be "
+            "read (stored, deflate, bzip2 and LZMA can)"
+        )
+
+
 def checked_entries(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile.ZipInfo]:
     """The archive's files in name order, after every rule has been checked on every entry."""
     entries = archive.infolist()
@@ -61,6 +79,7 @@ def checked_entries(archive: zipfile.ZipFile, limits: ZipLimits) -> list[zipfile
             raise UnsafeArchive(f"the archive entry '{info.filename}' is a device or special file")
         if info.is_dir():
             continue
+        _check_readable(info)
         total += info.file_size
         if total > limits.max_total_bytes:
             raise UnsafeArchive(f"the archive expands past the limit of {limits.max_total_bytes} bytes")

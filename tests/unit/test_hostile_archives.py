@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import stat
 import zipfile
 
@@ -115,3 +116,43 @@ def test_a_workbook_that_is_a_zip_bomb_is_refused_before_its_xml_is_read() -> No
 
     with pytest.raises(UnsafeArchive, match="expands"):
         list(iter_sheet(io.BytesIO(make_zip(entries))))
+
+
+def with_entry_header(data: bytes, name: str, flags: int | None = None, method: int | None = None) -> bytes:
+    """The archive with the general-purpose flags or the compression method of one entry rewritten, in its
+    local header and its central directory record, as an encrypting or exotic zip tool writes them."""
+    patched = bytearray(data)
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = 0
+        while (at := patched.find(signature, at)) >= 0:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if patched[name_at : name_at + len(name)] == name.encode():
+                if flags is not None:
+                    patched[at + flags_at : at + flags_at + 2] = flags.to_bytes(2, "little")
+                if method is not None:
+                    patched[at + flags_at + 2 : at + flags_at + 4] = method.to_bytes(2, "little")
+            at += 4
+    return bytes(patched)
+
+
+@pytest.mark.parametrize(
+    ("flags", "method", "reason"),
+    [
+        (
+            1,
+            None,
+            "the archive entry 'xl/worksheets/sheet1.xml' is encrypted: save the file or archive without a password",
+        ),
+        (None, 99, "the archive entry 'xl/worksheets/sheet1.xml' is compressed with method 99, which cannot be read"),
+    ],
+)
+def test_an_encrypted_or_unreadably_compressed_entry_is_refused_naming_it(
+    flags: int | None, method: int | None, reason: str
+) -> None:
+    workbook = with_entry_header(make_xlsx([["1"]], ["SKU Number"]), "xl/worksheets/sheet1.xml", flags, method)
+    archive = with_entry_header(make_zip({"a.csv": b"x", "b.csv": b"y"}), "b.csv", flags, method)
+
+    with pytest.raises(UnreadableFile, match=re.escape(reason)):
+        list(iter_sheet(io.BytesIO(workbook)))
+    with pytest.raises(UnreadableFile, match=re.escape("the archive entry 'b.csv' is ")):
+        open_bytes(archive)
