@@ -7,6 +7,7 @@ import logging
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from app.errors import UnreadableFile
@@ -56,7 +57,10 @@ def _normalized(plan: Plan, write: Callable[[Normalizer], Files], publishing: bo
         with contextlib.suppress(Exception):  # what stopped the plan is the error to report
             writer.close() if normalizer.published else writer.discard()
         raise
-    layout = Layout(normalizer.header, "utf-8", ",", rows_key=rows_key, files=files)
+    header = normalizer.header
+    if not normalizer.names:  # no record, nor a header (an empty JSON array): nothing is missing from it
+        header = replace(header, problems=())
+    layout = Layout(header, "utf-8", ",", rows_key=rows_key, files=files)
     if normalizer.records and not normalizer.header.problems:
         layout.chunks = normalizer.finish()
     return layout

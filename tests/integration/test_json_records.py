@@ -226,3 +226,41 @@ def test_a_json_number_in_a_date_column_is_refused_as_its_text_in_a_csv_is(
     assert [(column, value, message) for _, column, value, message in as_csv[3]] == [
         problem[1:] for problem in as_json[3]
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[{"SKU Number": "1"}]\n[{"SKU Number": "2"}]',
+         "the JSON array ends before line 2, where more follows it: a JSON file holds one array"),
+        ('[{"SKU Number": "1"}\n {"SKU Number": "2"}]', "a comma is missing before the record that starts on line 2"),
+        ('[{"SKU Number": "1"},\n]', "a comma stands before the array's end, on line 2"),
+        ('[{"SKU Number": "1"}, 5]', "the JSON array holds something other than an object at line 1"),
+        ("", "the file is empty: a JSON file holds an array of objects"),
+        ('[{"SKU Number": "1"}', "the JSON array is not closed: the file ends inside it at line 1"),
+    ],
+)  # fmt: skip
+def test_an_array_that_is_not_one_array_of_records_is_refused_saying_where(
+    database: Database, tmp_path: Path, text: str, message: str
+) -> None:
+    # What follows the array's end is read too: a second array pasted after the first is never left out.
+    runtime, queue = make_runtime(database, tmp_path)
+
+    _, state, found, _ = imported(runtime, queue, text.encode(), FileType.JSON)
+
+    assert (state, found) == (ImportState.FAILED, f"Error in the uploaded file: {message}")
+    assert skus(database) == []
+
+
+@pytest.mark.parametrize(
+    ("file_type", "body"), [(FileType.JSON, b"[]\n"), (FileType.JSONL, b""), (FileType.JSONL, b"\n\n")]
+)
+def test_no_records_at_all_is_an_import_of_nothing(
+    database: Database, tmp_path: Path, file_type: FileType, body: bytes
+) -> None:
+    # As a CSV of a header alone: the export of a day with no changes imports nothing, and fails nothing.
+    runtime, queue = make_runtime(database, tmp_path)
+
+    job_id, state, message, problems = imported(runtime, queue, body, file_type)
+
+    assert (state, message, problems, job(runtime, job_id).total_records) == (ImportState.COMPLETED, None, [], 0)

@@ -135,6 +135,7 @@ class _ArrayScanner:
         self.current: list[str] = []
         self.start_line = 1
         self.records = 0
+        self.expected = "{]"  # between records: what may come next
 
     def feed(self, text: str) -> Iterator[KeyedRecord]:
         for char in text:
@@ -144,21 +145,32 @@ class _ArrayScanner:
                 yield from self._inside(char)
             elif not char.isspace():
                 self._between(char)
-            if self.finished:
-                return
 
     def _between(self, char: str) -> None:
+        """A character outside every record: the array's brackets and the commas between its records."""
+        if self.finished:
+            raise UnreadableFile(
+                f"the JSON array ends before line {self.line}, where more follows it: a JSON file holds one array"
+            )
         if not self.started:
             if char != "[":
                 raise UnreadableFile("a JSON file must hold an array of objects: it must start with '['")
             self.started = True
+        elif char not in self.expected:
+            if char == "{":
+                problem = f"a comma is missing before the record that starts on line {self.line}"
+            elif char == "]":
+                problem = f"a comma stands before the array's end, on line {self.line}"
+            else:
+                problem = f"the JSON array holds something other than an object at line {self.line}"
+            raise UnreadableFile(problem)
         elif char == "{":
             self.depth, self.current, self.start_line = 1, ["{"], self.line
             self.records += 1
         elif char == "]":
             self.finished = True
-        elif char != ",":
-            raise UnreadableFile(f"the JSON array holds something other than an object at line {self.line}")
+        else:
+            self.expected = "{"
 
     def _inside(self, char: str) -> Iterator[KeyedRecord]:
         self.current.append(char)
@@ -178,6 +190,7 @@ class _ArrayScanner:
         elif char in "}]":
             self.depth -= 1
             if self.depth == 0:
+                self.expected = ",]"
                 yield _record(self.records, self._where(), "".join(self.current))
 
     def _where(self) -> str:
@@ -185,10 +198,11 @@ class _ArrayScanner:
 
 
 def read_json_array(stream: BinaryIO, max_record_bytes: int = 16 * 1024**2) -> Iterator[KeyedRecord]:
+    """The array's records; what follows its end is read too, and must be nothing but white space."""
     scanner = _ArrayScanner(max_record_bytes)
     for text in _text(stream):
         yield from scanner.feed(text)
-        if scanner.finished:
-            return
+    if not scanner.started:
+        raise UnreadableFile("the file is empty: a JSON file holds an array of objects")
     if not scanner.finished:
         raise UnreadableFile(f"the JSON array is not closed: the file ends inside it at line {scanner.line}")
