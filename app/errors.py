@@ -9,6 +9,7 @@
     │   ├── NotFound             404: no such job or record (or not visible to this account)
     │   ├── Conflict             409: the job's state does not allow this
     │   ├── UploadTooLarge       413: the body is over IMPORTER_MAX_UPLOAD_BYTES
+    │   ├── BodyTooLarge         413: a JSON body (not an upload) is over its small fixed limit
     │   ├── UnsupportedMediaType 415: the body's bytes contradict the declared fileType
     │   ├── IdempotencyMismatch  422: an Idempotency-Key reused with another body
     │   └── TooManyRequests      429: a limit was reached; carries the seconds to wait (Retry-After)
@@ -63,6 +64,10 @@ class Conflict(RequestError):
 
 
 class UploadTooLarge(RequestError):
+    status_code = 413
+
+
+class BodyTooLarge(RequestError):
     status_code = 413
 
 

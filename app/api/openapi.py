@@ -29,7 +29,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     404: ("NotFound", "no such import or record, or not visible to this account"),
     405: ("MethodNotAllowed", "the path names an import type, which only accepts POST"),
     409: ("Conflict", "the import's state does not allow this"),
-    413: ("UploadTooLarge", "the upload is over IMPORTER_MAX_UPLOAD_BYTES"),
+    413: ("UploadTooLarge", "the upload is over IMPORTER_MAX_UPLOAD_BYTES (BodyTooLarge: a JSON body over 64 KiB)"),
     415: ("UnsupportedMediaType", "the body's bytes contradict the declared fileType"),
     422: ("IdempotencyMismatch", "an Idempotency-Key was reused with a different body"),
     429: ("TooManyRequests", "a limit was reached (failed logins, request rate, running imports); see Retry-After"),
@@ -215,7 +215,7 @@ OTHER_ENDPOINTS = (
     Endpoint("get", "/api/sandboxes", "listSandboxes", "Sandboxes, newest first",
              _json(_page(_ref("schemas", "Sandbox")), "a page of sandboxes"), parameters=PAGING),
     Endpoint("post", "/api/sandboxes", "createSandbox", "Open a sandbox for imports to land in before production",
-             _json(_ref("schemas", "Sandbox"), "the new, OPEN sandbox"), (*ANY, 403), status="201",
+             _json(_ref("schemas", "Sandbox"), "the new, OPEN sandbox"), (*ANY, 403, 413), status="201",
              body={"required": True, "content": {"application/json": {"schema": {
                  "type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}}),
     Endpoint("get", "/api/sandboxes/{sandboxId}", "getSandbox", "A sandbox and how many records it holds",

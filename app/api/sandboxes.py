@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from app.accounts import Principal
 from app.api.auth import authenticate
+from app.api.bodies import read_capped
 from app.api.params import paging
 from app.api.rendering import iso_date, render_record
 from app.commerce.sandbox_merge import Change
@@ -45,8 +46,9 @@ def _change(change: Change) -> dict[str, object]:
 async def create_sandbox(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     principal = await authenticate(request)
+    sandboxes.authorise_creation(principal)  # before the body is read: a refused caller sends nothing we keep
     try:
-        body = json.loads(await request.body() or b"{}")
+        body = json.loads(await read_capped(request) or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadRequest('the body must be JSON: {"name": "..."}') from None
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):

@@ -35,9 +35,13 @@ def _changeable(principal: Principal, session: Session, sandbox_id: int) -> Sand
     return sandbox
 
 
-def new_sandbox(session: Session, principal: Principal, name: str) -> Sandbox:
+def authorise_creation(principal: Principal) -> None:
     if principal.role is Role.VIEWER:
         raise Forbidden(f"account '{principal.username}' may not create sandboxes")
+
+
+def new_sandbox(session: Session, principal: Principal, name: str) -> Sandbox:
+    authorise_creation(principal)
     name = name.strip()
     if not 0 < len(name) <= 200 or any(ord(char) < 32 or 0xD800 <= ord(char) <= 0xDFFF for char in name):
         raise BadRequest("a sandbox name is 1 to 200 characters, with no control characters")

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
+import json
+import socket
+from typing import Any
+
 import httpx
 
+from tests.e2e.conftest import ADMIN
 from tests.e2e.service import Service, wait_for_end
 from tests.factories import make_csv, product_row
 
@@ -54,3 +61,40 @@ def test_sandbox_mistakes_are_4xx(service: Service, admin: httpx.Client) -> None
     with service.client("peek", "viewer-password-2") as viewer:
         assert viewer.post("/api/sandboxes", json={"name": "x"}).status_code == 403
         assert viewer.get("/api/sandboxes").status_code == 200
+
+
+def raw_post(service: Service, path: str, auth: tuple[str, str], head: str, body: bytes) -> tuple[int, Any]:
+    """POST whose headers promise more than is sent (or keep a chunked body open): the answer must come without
+    the service waiting for the rest."""
+    credentials = base64.b64encode(":".join(auth).encode()).decode()
+    request = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {credentials}\r\n{head}\r\n"
+    with socket.create_connection(("127.0.0.1", service.port), timeout=10) as connection:
+        connection.sendall(request.encode() + body)
+        answer = http.client.HTTPResponse(connection)
+        try:
+            answer.begin()
+            return answer.status, json.loads(answer.read())
+        finally:
+            answer.close()
+
+
+def test_a_viewer_is_refused_before_its_body_is_read(service: Service) -> None:
+    service.add_user("peek-big", "viewer-password-3", role="viewer")
+
+    status, body = raw_post(
+        service, "/api/sandboxes", ("peek-big", "viewer-password-3"), "Content-Length: 419430400\r\n", b"[" * 1024
+    )
+
+    assert status == 403
+    assert body == {"error": "Forbidden", "detail": "account 'peek-big' may not create sandboxes"}
+
+
+def test_a_sandbox_body_over_64_kib_is_a_413_naming_the_limit(service: Service) -> None:
+    declared = raw_post(service, "/api/sandboxes", ADMIN, "Content-Length: 419430400\r\n", b"{" * 1024)
+    streamed = raw_post(
+        service, "/api/sandboxes", ADMIN, "Transfer-Encoding: chunked\r\n", b"20000\r\n" + b" " * 0x20000 + b"\r\n"
+    )
+
+    expected = {"error": "BodyTooLarge", "detail": "the request body is larger than the limit of 65536 bytes"}
+    assert declared == (413, expected)
+    assert streamed == (413, expected)
