@@ -1,12 +1,13 @@
-"""Small request bodies (a sandbox's JSON): read under a cap, so that no request can make the API hold more."""
+"""Small request bodies (a sandbox's JSON): read under a cap, and parsed with every failure a 400 that names it."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from starlette.requests import Request
 
-from app.errors import BodyTooLarge
+from app.errors import BadRequest, BodyTooLarge
 
 JSON_BODY_LIMIT = 64 * 1024
 
@@ -30,3 +31,14 @@ async def read_capped(request: Request, limit: int = JSON_BODY_LIMIT) -> bytes:
         if len(body) > limit:
             raise too_large
     return bytes(body)
+
+
+def parse_json(body: bytes, shape: str) -> object:
+    """The JSON a body holds; a body that is not JSON, however it fails, is a 400 naming the problem and the
+    `shape` expected (json.loads raises RecursionError past a thousand or so levels of nesting)."""
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise BadRequest("the body's JSON is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        raise BadRequest(f"the body must be JSON: {shape} ({error})") from None

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 
 from app.accounts import Principal
 from app.api.auth import authenticate
-from app.api.bodies import read_capped
+from app.api.bodies import parse_json, read_capped
 from app.api.params import paging
 from app.api.rendering import iso_date, render_record
 from app.commerce.sandbox_merge import Change
@@ -19,6 +19,8 @@ from app.commerce.sandboxes import AuditEvent, Sandbox
 from app.errors import BadRequest
 from app.runtime import Runtime
 from app.service import audit, sandboxes
+
+SANDBOX_SHAPE = '{"name": "..."}'
 
 
 def render_sandbox(sandbox: Sandbox, records: int | None = None) -> dict[str, object]:
@@ -47,12 +49,9 @@ async def create_sandbox(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     principal = await authenticate(request)
     sandboxes.authorise_creation(principal)  # before the body is read: a refused caller sends nothing we keep
-    try:
-        body = json.loads(await read_capped(request) or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest('the body must be JSON: {"name": "..."}') from None
+    body = parse_json(await read_capped(request) or b"{}", SANDBOX_SHAPE)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-        raise BadRequest('the body must be JSON: {"name": "..."}')
+        raise BadRequest(f"the body must be JSON: {SANDBOX_SHAPE}")
     sandbox = await run_in_threadpool(sandboxes.create_sandbox, runtime, principal, body["name"])
     return JSONResponse(render_sandbox(sandbox, 0), status_code=201)
 

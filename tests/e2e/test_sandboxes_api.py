@@ -63,6 +63,19 @@ def test_sandbox_mistakes_are_4xx(service: Service, admin: httpx.Client) -> None
         assert viewer.get("/api/sandboxes").status_code == 200
 
 
+def test_a_sandbox_body_that_is_not_json_is_a_400_naming_the_problem(admin: httpx.Client) -> None:
+    nested = admin.post("/api/sandboxes", content=b"[" * 50_000)
+    broken = admin.post("/api/sandboxes", content=b'{"name": ')
+    not_utf8 = admin.post("/api/sandboxes", content=b'{"name": "\xff"}')
+
+    assert (nested.status_code, broken.status_code, not_utf8.status_code) == (400, 400, 400)
+    assert nested.json() == {"error": "BadRequest", "detail": "the body's JSON is nested too deeply"}
+    assert broken.json()["detail"] == (
+        'the body must be JSON: {"name": "..."} (Expecting value: line 1 column 10 (char 9))'
+    )
+    assert not_utf8.json()["detail"].startswith('the body must be JSON: {"name": "..."} (')
+
+
 def raw_post(service: Service, path: str, auth: tuple[str, str], head: str, body: bytes) -> tuple[int, Any]:
     """POST whose headers promise more than is sent (or keep a chunked body open): the answer must come without
     the service waiting for the rest."""
