@@ -10,6 +10,7 @@ from app import service
 from app.api.auth import authenticate
 from app.api.params import paging
 from app.api.rendering import files_of, problem_item, render_status
+from app.api.snapshots import StatusSnapshots
 from app.runtime import Runtime
 
 
@@ -26,16 +27,23 @@ async def list_imports(request: Request) -> JSONResponse:
 async def cancel_import(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     principal = await authenticate(request)
+    snapshots: StatusSnapshots = request.app.state.snapshots
     status_id: int = request.path_params["status_id"]
     await run_in_threadpool(service.cancel_job, runtime, principal, status_id)
+    snapshots.forget(status_id)
+    read_at = snapshots.now()
     view = await run_in_threadpool(service.job_status, runtime, principal, status_id)
-    return JSONResponse(render_status(view))
+    rendered = render_status(view)
+    snapshots.put(status_id, view.job.account_id, rendered, read_at)
+    return JSONResponse(rendered)
 
 
 async def retry_import(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
+    snapshots: StatusSnapshots = request.app.state.snapshots
     principal = await authenticate(request)
     job = await run_in_threadpool(service.retry_job, runtime, principal, request.path_params["status_id"])
+    snapshots.forget(request.path_params["status_id"])  # the retried import now names its retry (retriedAs)
     assert job.id is not None
     view = await run_in_threadpool(service.job_status, runtime, principal, job.id)
     return JSONResponse(render_status(view))

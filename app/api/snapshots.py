@@ -7,6 +7,9 @@ A snapshot is renewed before it expires: the first read past REFRESH_AT of its l
 which runs beside the requests (they go on getting the snapshot, still valid). Renewed only on expiry,
 every poll that came while the database answered waited for it, and under a running import those
 were the slowest of all polls (its p99).
+
+A change the API makes to a job (cancel, retry) forgets its snapshot, and no rendering read before the
+change may take its place: a snapshot is only ever replaced by one read later.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ class StatusSnapshots:
     def __init__(self, ttl_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl = ttl_seconds
         self._clock = clock
-        self._snapshots: dict[int, tuple[dict[str, object], int, float]] = {}
+        # job id -> (rendering, or None once forgotten; its owner's account; when it expires)
+        self._snapshots: dict[int, tuple[dict[str, object] | None, int, float]] = {}
         self._renewing: set[int] = set()
         self._lock = threading.Lock()
 
@@ -38,7 +42,9 @@ class StatusSnapshots:
         if found is None:
             return None
         rendered, owner, expires = found
-        if expires < self._clock() or (principal.role is Role.IMPORTER and owner != principal.account_id):
+        if rendered is None or expires < self._clock():
+            return None
+        if principal.role is Role.IMPORTER and owner != principal.account_id:
             return None
         return rendered
 
@@ -47,7 +53,7 @@ class StatusSnapshots:
         expired: an expired one is read again by whoever asks)."""
         with self._lock:
             found = self._snapshots.get(job_id)
-            if found is None or job_id in self._renewing:
+            if found is None or found[0] is None or job_id in self._renewing:
                 return False
             expires = found[2]
             if not expires - self._ttl * (1 - REFRESH_AT) <= self._clock() <= expires:
@@ -67,6 +73,18 @@ class StatusSnapshots:
         read_at = self._clock() if read_at is None else read_at
         with self._lock:
             self._renewing.discard(job_id)
+            current = self._snapshots.get(job_id)
+            if current is not None and current[2] > read_at + self._ttl:  # read later, or forgotten since
+                return
             if len(self._snapshots) >= MAX_SNAPSHOTS:
                 self._snapshots.clear()
             self._snapshots[job_id] = (rendered, owner, read_at + self._ttl)
+
+    def forget(self, job_id: int) -> None:
+        """Drop a job's snapshot after a change made to it: until the time to live of a read begun now has
+        passed, only a rendering read from now on may be kept (a renewal already under way is not)."""
+        if self._ttl <= 0:
+            return
+        with self._lock:
+            self._renewing.discard(job_id)
+            self._snapshots[job_id] = (None, 0, self._clock() + self._ttl)

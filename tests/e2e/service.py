@@ -141,6 +141,19 @@ class Service:
         return httpx.Client(base_url=self.base_url, auth=(user, password), timeout=30)
 
 
+@dataclass
+class ApiWithoutWorkers(Service):
+    """`importer serve --no-worker` alone: every import it accepts stays START_REQUESTED, as while every worker
+    is busy."""
+
+    log_name: str = "serve.log"
+
+    def start_api(self) -> None:
+        process = self._spawn(["serve", "--no-worker", "--port", str(self.port)], self.log_name)
+        self.processes.remove(process)
+        self.processes.insert(0, process)
+
+
 def wait_for_end(client: httpx.Client, status_url: str, timeout: float = 90) -> list[dict[str, Any]]:
     """Poll a status URL until the import ends; every status seen, in order."""
     seen: list[dict[str, Any]] = []

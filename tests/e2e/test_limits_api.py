@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
 
 from tests.conftest import RedisDatabase
 from tests.e2e.conftest import ADMIN, TEST_SETTINGS, deployed
-from tests.e2e.service import Service
+from tests.e2e.service import ApiWithoutWorkers, Service
 from tests.factories import contract_csv
 
 LIMITS = {
@@ -27,16 +26,6 @@ LIMITS = {
 }
 SUBMIT = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=-2"
 ELSEWHERE = {"X-Forwarded-For": "203.0.113.9"}  # uvicorn takes the client's address from a local proxy
-
-
-@dataclass
-class ApiWithoutWorkers(Service):
-    log_name: str = "serve.log"
-
-    def start_api(self) -> None:
-        process = self._spawn(["serve", "--no-worker", "--port", str(self.port)], self.log_name)
-        self.processes.remove(process)
-        self.processes.insert(0, process)
 
 
 @pytest.fixture(scope="module", params=["embedded", "production"])

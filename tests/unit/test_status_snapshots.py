@@ -72,3 +72,22 @@ def test_without_a_time_to_live_nothing_is_kept() -> None:
 
     assert snapshots.get(7, ADMIN) is None
     assert not snapshots.claim_renewal(7)
+
+
+def test_after_a_change_the_snapshot_is_gone_and_a_renewal_read_before_it_is_not_kept() -> None:
+    clock = Clock()
+    snapshots = StatusSnapshots(0.25, clock)
+    snapshots.put(7, OWNER.account_id, {"status": "IN_PROCESS"}, read_at=100.0)
+    clock.now = 100.2
+    assert snapshots.claim_renewal(7)  # a renewal reads the job, still IN_PROCESS ...
+
+    clock.now = 100.21
+    snapshots.forget(7)  # ... while a cancel commits
+    snapshots.put(7, OWNER.account_id, {"status": "IN_PROCESS"}, read_at=100.2)
+
+    assert snapshots.get(7, ADMIN) is None
+    assert not snapshots.claim_renewal(7)
+    snapshots.put(7, OWNER.account_id, {"status": "CANCELLED"}, read_at=100.22)
+    assert snapshots.get(7, ADMIN) == {"status": "CANCELLED"}
+    snapshots.put(7, OWNER.account_id, {"status": "IN_PROCESS"}, read_at=100.21)
+    assert snapshots.get(7, ADMIN) == {"status": "CANCELLED"}, "never replaced by an earlier read"
