@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.convertors import Convertor
 from starlette.datastructures import QueryParams
 
@@ -10,16 +12,17 @@ from app.errors import BadRequest
 MAX_PAGE_SIZE = 1000
 # Ids and scopes are 32-bit integer columns; anything wider is refused here, not by the database.
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def int_param(query: QueryParams, name: str, default: int | None) -> int | None:
     raw = query.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise BadRequest(f"{name} must be a whole number, got '{raw}'") from None
+    # int() also reads other scripts' digits, underscores and surrounding spaces: '١٢' would be catalog 12.
+    if not WHOLE_NUMBER.fullmatch(raw):
+        raise BadRequest(f"{name} must be a whole number, got '{raw}'")
+    value = int(raw)
     if not INT_MIN <= value <= INT_MAX:
         raise BadRequest(f"{name} must be a whole number from {INT_MIN} to {INT_MAX}, got '{raw}'")
     return value

@@ -12,6 +12,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from app.api.bodies import declared_length
 from app.errors import BadRequest, UnsupportedMediaType, UploadTooLarge
 from app.importing.formats import SNIFF_BYTES, FileType, contradiction, detect
 from app.service import Upload
@@ -179,8 +180,8 @@ class _MultipartFile:
 
 
 async def receive_upload(request: Request, storage: UploadStorage, file_type: FileType | None, limit: int) -> Upload:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    length = declared_length(request)
+    if length is not None and length > limit:
         raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     key = new_upload_key()

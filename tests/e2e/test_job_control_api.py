@@ -161,3 +161,21 @@ def test_bad_control_parameters_are_400s(admin: httpx.Client) -> None:
     ]
     for response, text in cases:
         assert response.status_code == 400 and text in json.loads(response.text)["detail"]
+
+
+def test_a_number_in_the_query_is_ascii_digits_with_an_optional_minus(admin: httpx.Client) -> None:
+    arabic_indic_12, full_width_5 = "\u0661\u0662", "\uff15"
+    cases = [
+        ("catalogId", arabic_indic_12, post(admin, b"x", f"/api/importer/PRODUCT?{SPEC}&catalogId={arabic_indic_12}")),
+        ("siteId", "1_0", post(admin, b"x", url(109, "&siteId=1_0"))),
+        ("maxErrors", full_width_5, post(admin, b"x", url(109, f"&onError=skip&maxErrors={full_width_5}"))),
+        ("userId", " 7", post(admin, b"x", url(109, "&userId=%207"))),
+        ("userId", "+7", post(admin, b"x", url(109, "&userId=%2B7"))),
+        ("catalogId", arabic_indic_12, admin.get("/api/data/PRODUCT", params={"catalogId": arabic_indic_12})),
+        ("page", "\u0661", admin.get("/api/importer", params={"page": "\u0661"})),
+    ]
+
+    for name, raw, response in cases:
+        assert response.status_code == 400, (name, raw, response.text)
+        assert response.json() == {"error": "BadRequest", "detail": f"{name} must be a whole number, got '{raw}'"}
+    assert skus(admin, 109) == [] and skus(admin, 12) == []
