@@ -247,6 +247,10 @@ def serve(port: int | None, host: str | None, no_worker: bool) -> None:
             port=port or settings.port,
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=10,
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise; with no proxy in front every
+            # client of the embedded default is local, and could name a new address for each password guess.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies) or None,
         )
     finally:
         if supervisor is not None:

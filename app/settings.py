@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 def _str(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(PREFIX + name)
     return default if raw is None or raw.strip() == "" else raw.strip()
+
+
+def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
+    """Addresses or networks (comma-separated, or `*`) whose X-Forwarded-For is believed; none by default."""
+    entries = tuple(part.strip() for part in _str(env, "TRUSTED_PROXIES", "").split(",") if part.strip())
+    for entry in entries:
+        try:
+            if entry != "*":
+                ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"{PREFIX}TRUSTED_PROXIES must be IP addresses or networks, comma-separated (or *), got {entry!r}"
+            ) from None
+    return entries
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,8 @@ class Settings:
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 60
     max_running_imports: int = 10
+    # Proxies whose X-Forwarded-For names the client (login lockouts are per address): none unless set.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -146,6 +163,7 @@ class Settings:
             rate_limit_per_second=max(0.0, _float(env, "RATE_LIMIT_PER_SECOND", 20.0)),
             rate_limit_burst=max(1, _int(env, "RATE_LIMIT_BURST", 60)),
             max_running_imports=max(0, _int(env, "MAX_RUNNING_IMPORTS", 10)),
+            trusted_proxies=_trusted_proxies(env),
         )
 
     @property

@@ -33,7 +33,7 @@ _background: set[asyncio.Task[None]] = set()
 
 
 def client_address(request: Request) -> str:
-    """The caller's address as uvicorn reports it (X-Forwarded-For only from FORWARDED_ALLOW_IPS)."""
+    """The caller's address as uvicorn reports it (X-Forwarded-For only from IMPORTER_TRUSTED_PROXIES)."""
     return request.client.host if request.client else "-"
 
 

@@ -25,7 +25,7 @@ LIMITS = {
     "IMPORTER_MAX_RUNNING_IMPORTS": "2",
 }
 SUBMIT = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=-2"
-ELSEWHERE = {"X-Forwarded-For": "203.0.113.9"}  # uvicorn takes the client's address from a local proxy
+ANOTHER_ADDRESS = "127.0.0.2"  # a second loopback address: another client, without any proxy header
 
 
 @pytest.fixture(scope="module", params=["embedded", "production"])
@@ -36,6 +36,12 @@ def limited(
     settings = TEST_SETTINGS | LIMITS
     with deployed(request.param, data_dir, settings, redis_db, 0, ApiWithoutWorkers) as running:
         yield running
+
+
+def client_from(service: Service, address: str, auth: tuple[str, str]) -> httpx.Client:
+    """A client whose connections come from `address` (a loopback address other than 127.0.0.1)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=service.base_url, auth=auth, timeout=30, transport=transport)
 
 
 def submit(client: httpx.Client, body: bytes = b"", url: str = SUBMIT) -> httpx.Response:
@@ -55,10 +61,14 @@ def test_repeated_failed_logins_lock_that_account_out_from_that_address_only(lim
     limited.add_user("victim", "victim-password-1", role="viewer")
     limited.add_user("neighbour", "neighbour-password-1", role="viewer")
 
-    with limited.client("victim", "guess-guess-1") as guesser, limited.client("victim", "victim-password-1") as owner:
+    with (
+        limited.client("victim", "guess-guess-1") as guesser,
+        limited.client("victim", "victim-password-1") as owner,
+        client_from(limited, ANOTHER_ADDRESS, ("victim", "victim-password-1")) as owner_elsewhere,
+    ):
         guesses = [guesser.get("/api/importer").status_code for _ in range(3)]
         refused = owner.get("/api/importer")
-        from_elsewhere = owner.get("/api/importer", headers=ELSEWHERE)
+        from_elsewhere = owner_elsewhere.get("/api/importer")
     with limited.client("neighbour", "neighbour-password-1") as neighbour:
         other_account = neighbour.get("/api/importer")
 
@@ -162,3 +172,43 @@ def test_the_running_imports_limit_holds_across_api_processes(limited: ApiWithou
 
     assert accepted == [200, 200]
     assert_too_many(refused, "IMPORTER_MAX_RUNNING_IMPORTS")
+
+
+def forwarded(number: int) -> dict[str, str]:
+    return {"X-Forwarded-For": f"203.0.113.{number}"}
+
+
+def test_a_made_up_forwarded_address_gets_no_fresh_password_tries(limited: ApiWithoutWorkers) -> None:
+    limited.add_user("spoofed", "spoofed-password-1", role="viewer")
+
+    with limited.client("spoofed", "guess-guess-2") as guesser:
+        guesses = [guesser.get("/api/importer", headers=forwarded(n)) for n in range(5)]
+
+    assert [answer.status_code for answer in guesses[:3]] == [401, 401, 401]
+    assert_too_many(guesses[3], "IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE")
+    assert_too_many(guesses[4], "IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE")
+    assert "auth.failed username='spoofed' client=127.0.0.1" in limited.log(limited.log_name)
+    assert "client=203.0.113." not in limited.log(limited.log_name)
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_tries(limited: ApiWithoutWorkers) -> None:
+    limited.add_user("proxied", "proxied-password-1", role="viewer")
+    behind_proxy = ApiWithoutWorkers(
+        limited.data_dir, limited.settings | {"IMPORTER_TRUSTED_PROXIES": "127.0.0.1"}, log_name="serve-proxied.log"
+    )
+    behind_proxy.start()
+    try:
+        with (
+            behind_proxy.client("proxied", "guess-guess-3") as guesser,
+            behind_proxy.client("proxied", "proxied-password-1") as owner,
+        ):
+            guesses = [guesser.get("/api/importer", headers=forwarded(7)).status_code for _ in range(3)]
+            refused = owner.get("/api/importer", headers=forwarded(7))
+            other_client = owner.get("/api/importer", headers=forwarded(8))
+    finally:
+        behind_proxy.stop()
+
+    assert guesses == [401, 401, 401]
+    assert_too_many(refused, "IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE")
+    assert other_client.status_code == 200
+    assert "auth.failed username='proxied' client=203.0.113.7" in behind_proxy.log("serve-proxied.log")

@@ -18,6 +18,7 @@ def test_nothing_set_means_sqlite_an_embedded_broker_and_a_local_folder(tmp_path
     assert settings.upload_storage == "local"
     assert settings.embedded_broker and settings.uses_sqlite
     assert (settings.host, settings.port, settings.max_upload_bytes) == ("127.0.0.1", 8000, 1024**3)
+    assert settings.trusted_proxies == ()
 
 
 def test_postgresql_keeps_uploads_in_the_database_by_default() -> None:
@@ -38,6 +39,11 @@ def test_postgresql_keeps_uploads_in_the_database_by_default() -> None:
         ("IMPORTER_PORT", "eighty", "IMPORTER_PORT must be a whole number, got 'eighty'"),
         ("IMPORTER_UPLOAD_STORAGE", "s3", "IMPORTER_UPLOAD_STORAGE must be 'local' or 'database', got 's3'"),
         ("IMPORTER_AUTH_CACHE_SECONDS", "soon", "IMPORTER_AUTH_CACHE_SECONDS must be a number, got 'soon'"),
+        (
+            "IMPORTER_TRUSTED_PROXIES",
+            "10.0.0.1, proxy.internal",
+            "IMPORTER_TRUSTED_PROXIES must be IP addresses or networks, comma-separated (or *), got 'proxy.internal'",
+        ),
     ],
 )
 def test_a_malformed_setting_is_refused_by_name(name: str, value: str, message: str) -> None:
@@ -45,3 +51,9 @@ def test_a_malformed_setting_is_refused_by_name(name: str, value: str, message: 
         Settings.from_env({name: value})
 
     assert str(caught.value) == message
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = Settings.from_env({"IMPORTER_TRUSTED_PROXIES": " 10.0.0.7, 192.168.0.0/16 ,::1"})
+
+    assert settings.trusted_proxies == ("10.0.0.7", "192.168.0.0/16", "::1")
