@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Mapping
 from starlette.applications import Starlette
 from starlette.convertors import register_url_convertor
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import CredentialCache
 from app.api import data, imports, jobs, openapi, sandboxes, specs
@@ -49,6 +51,7 @@ def _routes() -> list[Route]:
             Route(prefix + "/{status_id:id}/errors", jobs.import_errors, methods=["GET"]),
             Route(prefix + "/{status_id:id}/failed-rows", jobs.failed_rows, methods=["GET"]),
             Route(prefix + "/{import_type}", within_running_limit(imports.submit_import), methods=["POST"]),
+            Route(prefix + "/{name}", imports.no_such_import, methods=["GET", "DELETE"]),
         ]
     routes += [
         Route("/api/data/{import_type}", data.list_records, methods=["GET"]),
@@ -63,6 +66,20 @@ def _routes() -> list[Route]:
         Route("/api/audit", sandboxes.list_audit, methods=["GET"]),
     ]
     return routes
+
+
+class TrailingSlash:
+    """Serves `/path/` as `/path`. Starlette would answer 307 with no body, which a script that does not follow
+    redirects reads as an empty answer, and some clients follow with a GET, losing a POST's upload."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = dict(scope, path=path.rstrip("/") or "/")
+        await self.app(scope, receive, send)
 
 
 def error_body(error: str, detail: str, status: int, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -107,6 +124,7 @@ def create_app(runtime: Runtime) -> Starlette:
     app = Starlette(
         routes=_routes(),
         lifespan=_lifespan,
+        middleware=[Middleware(TrailingSlash)],
         exception_handlers={
             RequestError: on_request_error,
             HTTPException: on_http_error,
@@ -114,6 +132,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Exception: on_unexpected,
         },
     )
+    app.router.redirect_slashes = False
     app.state.runtime = runtime
     app.state.credentials = CredentialCache(runtime.settings.auth_cache_seconds)
     app.state.snapshots = StatusSnapshots(runtime.settings.status_cache_seconds)

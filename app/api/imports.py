@@ -8,18 +8,20 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from app import service
 from app.accounts import Principal
 from app.api.auth import authenticate
-from app.api.params import flag_param, int_param, required_int
+from app.api.params import WHOLE_NUMBER, flag_param, int_param, required_int
 from app.api.rendering import render_status
 from app.api.snapshots import StatusSnapshots
 from app.api.uploads import receive_upload
-from app.errors import BadRequest, RequestError
+from app.errors import BadRequest, NotFound, RequestError
 from app.runtime import Runtime
+from specifications import ImportType
 
 logger = logging.getLogger(__name__)
 MAX_IDEMPOTENCY_KEY = 255
@@ -56,7 +58,9 @@ async def submit_import(request: Request) -> JSONResponse:
     to_sandbox, sandbox_id = bool(flag_param(query, "importToSandbox")), int_param(query, "sandboxId", None)
     submission = dataclasses.replace(submission, reading=reading, to_sandbox=to_sandbox, sandbox_id=sandbox_id)
     key = _idempotency_key(request)
-    upload = await receive_upload(request, runtime.storage, submission.file_type, runtime.settings.max_upload_bytes)
+    upload = await receive_upload(
+        request, runtime.storage, submission.file_type, runtime.settings.max_upload_bytes, submission.asked_file_type
+    )
     job, created = await run_in_threadpool(service.create_job, runtime, principal, submission, upload, key)
     assert job.id is not None
     if not created:
@@ -64,6 +68,18 @@ async def submit_import(request: Request) -> JSONResponse:
         view = await run_in_threadpool(service.job_status, runtime, principal, job.id)
         return JSONResponse(render_status(view))
     return JSONResponse(render_status(service.StatusView(job, [], [])))
+
+
+async def no_such_import(request: Request) -> JSONResponse:
+    """GET or DELETE of /api/importer/{name} where name is no statusId the id routes take (past nine digits,
+    or not a number): no such import. An import type there is only ever submitted to (405, as before)."""
+    await authenticate(request)
+    name: str = request.path_params["name"]
+    if name.strip().upper() in {kind.value for kind in ImportType}:
+        raise HTTPException(405, headers={"Allow": "POST"})
+    if WHOLE_NUMBER.fullmatch(name):
+        raise NotFound(f"no import with statusId {name}")
+    raise NotFound(f"no import with statusId '{name}': a statusId is a whole number")
 
 
 async def import_status(request: Request) -> JSONResponse:

@@ -31,7 +31,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     409: ("Conflict", "the import's state does not allow this"),
     413: ("UploadTooLarge", "the upload is over IMPORTER_MAX_UPLOAD_BYTES (BodyTooLarge: a JSON body over 64 KiB)"),
     415: ("UnsupportedMediaType", "the body's bytes contradict the declared fileType"),
-    422: ("IdempotencyMismatch", "an Idempotency-Key was reused with a different body"),
+    422: ("IdempotencyMismatch", "an Idempotency-Key was reused with a different body, import type or parameter"),
     429: ("TooManyRequests", "a limit was reached (failed logins, request rate, running imports); see Retry-After"),
 }
 # Every authenticated request may meet these: a token in the URL (400), no credentials (401), a limit (429).

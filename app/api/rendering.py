@@ -57,11 +57,16 @@ def problem_item(problem: ImportProblem, files: list[dict[str, object]] | None =
     return problem_json(problem, files) | {"kind": problem.kind}
 
 
+def contract_json(problems: list[dict[str, object]]) -> str:
+    """Problems as the contract writes them inside a detail's description: compact, `[{"fieldName":"..."}]`."""
+    return json.dumps(problems, ensure_ascii=False, separators=(",", ":"))
+
+
 def _details(view: StatusView) -> list[dict[str, str]]:
     job = view.job
     files = files_of(job)
-    header = json.dumps([problem_json(p, files) for p in view.header_problems], ensure_ascii=False)
-    records = json.dumps([problem_json(p, files) for p in view.record_problems], ensure_ascii=False)
+    header = contract_json([problem_json(p, files) for p in view.header_problems])
+    records = contract_json([problem_json(p, files) for p in view.record_problems])
     if job.state == ImportState.FAILED:
         return [
             {"type": "status", "description": "error"},

@@ -14,11 +14,12 @@ from starlette.requests import Request
 
 from app.api.bodies import declared_length
 from app.errors import BadRequest, UnsupportedMediaType, UploadTooLarge
-from app.importing.formats import SNIFF_BYTES, FileType, contradiction, detect
+from app.importing.formats import SNIFF_BYTES, FileType, contradiction, describe_bytes, detect
 from app.service import Upload
 from app.storage import UploadStorage, UploadWriter, new_upload_key
 
 FLUSH_BYTES = 1 << 20
+MULTIPART_ENVELOPE_BYTES = 65536  # what a form may add to its file: boundaries, part headers, other fields
 
 
 class _Sink:
@@ -26,9 +27,10 @@ class _Sink:
     FLUSH_BYTES for storage, digesting and checking each (UTF-8) as it is cut; `take_blocks` hands over the
     blocks made so far."""
 
-    def __init__(self, file_type: FileType | None, limit: int) -> None:
+    def __init__(self, file_type: FileType | None, limit: int, asked: FileType | None = None) -> None:
         self._blocks: list[bytes] = []
         self._file_type = file_type
+        self._asked = asked  # the fileType the request named, when the import takes another (an ASSET's ZIP)
         self._limit = limit
         self._head = bytearray()
         self._checked = False
@@ -86,6 +88,11 @@ class _Sink:
             self.is_utf8 = self.is_utf8 and self.file_type is FileType.CSV
             return
         problem = contradiction(self._file_type, bytes(self._head))
+        if problem and self._asked not in (None, self._file_type):
+            problem = (
+                f"fileType is {self._asked.value}, but this import type takes a {self._file_type.value} body, "
+                f"and the body is {describe_bytes(bytes(self._head))}"
+            )
         if problem:
             raise UnsupportedMediaType(problem)
 
@@ -179,14 +186,19 @@ class _MultipartFile:
         self._active = False
 
 
-async def receive_upload(request: Request, storage: UploadStorage, file_type: FileType | None, limit: int) -> Upload:
-    length = declared_length(request)
-    if length is not None and length > limit:
-        raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
+async def receive_upload(
+    request: Request, storage: UploadStorage, file_type: FileType | None, limit: int, asked: FileType | None = None
+) -> Upload:
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    # The limit is on the file: a form's envelope (boundaries, part headers) may add up to the same margin
+    # that the multipart stream is allowed below.
+    envelope = MULTIPART_ENVELOPE_BYTES if content_type == b"multipart/form-data" else 0
+    length = declared_length(request)
+    if length is not None and length > limit + envelope:
+        raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
     key = new_upload_key()
     writer = await run_in_threadpool(storage.create, key)
-    sink = _Sink(file_type, limit)
+    sink = _Sink(file_type, limit, asked)
     writes = _BlockWrites(writer)
     try:
         if content_type == b"multipart/form-data":
@@ -197,7 +209,7 @@ async def receive_upload(request: Request, storage: UploadStorage, file_type: Fi
             received = 0
             async for piece in request.stream():
                 received += len(piece)
-                if received > limit + 65536:
+                if received > limit + MULTIPART_ENVELOPE_BYTES:
                     raise UploadTooLarge(
                         f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
                     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -39,6 +39,7 @@ class Submission:
     reading: ReadOptions = field(default_factory=ReadOptions)
     to_sandbox: bool = False
     sandbox_id: int | None = None
+    asked_file_type: FileType | None = None  # the fileType the request named (an ASSET import takes a ZIP whatever)
 
 
 ENCODING_NAMES = {
@@ -115,14 +116,17 @@ def check_submission(
     names = ", ".join(spec.name for spec in specifications_for(import_type))
     if not specification or not specification.strip():
         raise BadRequest(f"importSpecification is required; for {import_type.value} use one of: {names}")
+    kind = _file_type(file_type)
     if import_type is ImportType.ASSET:
-        return _asset_submission(specification, catalog_id, site_id, user_id, on_error, max_errors, dry_run)
+        asset = _asset_submission(specification, catalog_id, site_id, user_id, on_error, max_errors, dry_run)
+        return replace(asset, asked_file_type=kind)
     spec = find_specification(import_type, specification)
     if spec is None:
         raise BadRequest(f"unknown importSpecification '{specification}' for {import_type.value}; use one of: {names}")
     policy = _error_policy(on_error, max_errors)
-    kind = _file_type(file_type)
-    return Submission(import_type, spec.name, kind, catalog_id, site_id, user_id, policy, max_errors, dry_run)
+    return Submission(
+        import_type, spec.name, kind, catalog_id, site_id, user_id, policy, max_errors, dry_run, asked_file_type=kind
+    )
 
 
 def _asset_submission(
@@ -155,12 +159,44 @@ def _earlier_job(session: Session, principal: Principal, key: str) -> ImportStat
     ).first()
 
 
-def _same_request(job: ImportStatus, upload: Upload) -> ImportStatus:
-    if job.body_sha256 != upload.sha256:
+# What an import is, beside its body: an Idempotency-Key reused with any of these changed is another request.
+DEFINING = {
+    "import_type": "importType", "specification": "importSpecification", "catalog_id": "catalogId",
+    "site_id": "siteId", "user_id": "userId", "on_error": "onError", "max_errors": "maxErrors", "dry_run": "dryRun",
+}  # fmt: skip
+# Recorded as asked or as detected: another request only when this one names them.
+READING = {"file_type": "fileType", "encoding": "encoding", "delimiter": "delimiter", "sheet_name": "sheetName"}
+
+
+def _differences(earlier: ImportStatus, job: ImportStatus, submission: Submission) -> list[str]:
+    """The request parameters in which `job` (not yet stored) differs from the import the key named first."""
+    named = {
+        "file_type": submission.asked_file_type or submission.file_type,
+        "encoding": submission.reading.encoding,
+        "delimiter": submission.reading.delimiter,
+        "sheet_name": submission.reading.sheet_name,
+    }
+    differing = [wire for name, wire in DEFINING.items() if getattr(earlier, name) != getattr(job, name)]
+    differing += [
+        wire for name, wire in READING.items() if named[name] and getattr(earlier, name) != getattr(job, name)
+    ]
+    if submission.to_sandbox != bool(earlier.sandbox_id) or submission.sandbox_id not in (None, earlier.sandbox_id):
+        differing.append("importToSandbox/sandboxId")
+    return differing
+
+
+def _same_request(earlier: ImportStatus, job: ImportStatus, submission: Submission) -> ImportStatus:
+    if earlier.body_sha256 != job.body_sha256:
         raise IdempotencyMismatch(
-            f"Idempotency-Key was already used for import {job.id} with a different body; use a new key"
+            f"Idempotency-Key was already used for import {earlier.id} with a different body; use a new key"
         )
-    return job
+    differing = _differences(earlier, job, submission)
+    if differing:
+        raise IdempotencyMismatch(
+            f"Idempotency-Key was already used for import {earlier.id} with a different {', '.join(differing)}; "
+            "use a new key"
+        )
+    return earlier
 
 
 def enqueue(runtime: Runtime, job: ImportStatus) -> ImportStatus:
@@ -191,7 +227,7 @@ def create_job(
     try:
         with runtime.db.write() as session:
             if idempotency_key and (earlier := _earlier_job(session, principal, idempotency_key)):
-                return _same_request(earlier, upload), False
+                return _same_request(earlier, job, submission), False
             job.sandbox_id = sandbox_for_import(session, principal, submission.to_sandbox, submission.sandbox_id)
             session.add(job)
             session.flush()
@@ -202,7 +238,7 @@ def create_job(
             earlier = _earlier_job(session, principal, idempotency_key or "")
         if earlier is None:
             raise
-        return _same_request(earlier, upload), False
+        return _same_request(earlier, job, submission), False
     logger.info("import.accepted job_id=%s type=%s bytes=%s", job.id, job.import_type, upload.size)
     return enqueue(runtime, job), True
 

@@ -69,3 +69,16 @@ def test_a_malformed_multipart_body_gets_a_400_naming_it(admin: httpx.Client) ->
 
     assert response.status_code == 400
     assert response.json()["detail"].startswith("the multipart body is malformed")
+
+
+def test_an_asset_import_given_another_file_type_names_what_was_asked_and_what_was_found(admin: httpx.Client) -> None:
+    text = admin.post(ASSETS + "&fileType=CSV", content=b"File Name,Alt Text\nshoe.png,A shoe\n")
+    zipped = admin.post(ASSETS + "&fileType=CSV", content=make_zip({"manifest.csv": "File Name\n"}))
+
+    assert text.status_code == 415
+    assert text.json() == {
+        "error": "UnsupportedMediaType",
+        "detail": "fileType is CSV, but this import type takes a ZIP body, and the body is text",
+    }
+    assert zipped.status_code == 200, "the contract's default fileType (CSV) with an asset ZIP is accepted"
+    wait_for_end(admin, zipped.json()["statusUrl"])

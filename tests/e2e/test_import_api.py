@@ -177,6 +177,11 @@ def test_invalid_rows_fail_the_import_with_record_validation_details(admin: http
         ("Product Title", "", 2, "Missing Required Data: Product Title is required"),
         ("Retail Price", "12,5x", 3, "Retail Price must be a decimal number, got '12,5x'"),
     ]
+    assert found["recordValidation"].startswith(
+        '[{"fieldName":"Product Title","fieldValue":"","rowNumber":2,"message":'
+    )
+    assert found["recordValidation"] == json.dumps(problems, ensure_ascii=False, separators=(",", ":"))
+    assert found["headerValidation"] == "[]"
     assert client.get("/api/data/PRODUCT", params={"catalogId": 41}).json()["total"] == 0
 
 
@@ -261,3 +266,31 @@ def test_a_viewer_may_read_but_not_submit(service: Service) -> None:
     assert response.status_code == 403
     assert response.json()["detail"] == "account 'onlooker' may not submit PRODUCT imports"
     assert reading.status_code == 200
+
+
+def test_a_status_id_that_cannot_be_one_is_a_json_404(admin: httpx.Client) -> None:
+    too_long = admin.get("/api/importer/1234567890")
+    not_a_number = admin.get("/admin/api/importer/abc")
+    cancel_too_long = admin.delete("/api/importer/1234567890")
+    an_import_type = admin.get("/api/importer/PRODUCT")
+
+    assert (too_long.status_code, too_long.json()) == (
+        404, {"error": "NotFound", "detail": "no import with statusId 1234567890"},
+    )  # fmt: skip
+    assert (not_a_number.status_code, not_a_number.json()) == (
+        404, {"error": "NotFound", "detail": "no import with statusId 'abc': a statusId is a whole number"},
+    )  # fmt: skip
+    assert cancel_too_long.status_code == 404
+    assert an_import_type.status_code == 405, "an import type is only submitted to"
+
+
+def test_the_trailing_slash_form_of_a_path_is_served_not_redirected(admin: httpx.Client) -> None:
+    url = "/admin/api/importer/PRODUCT/?importSpecification=DefaultProductImportSpecification&catalogId=42"
+
+    accepted = submit(admin, make_csv([product_row("slash-1")]), url)
+    status = admin.get(f"/api/importer/status/{accepted.json()['statusId']}/")
+
+    assert (accepted.status_code, accepted.json()["status"]) == (200, "START_REQUESTED")
+    assert (status.status_code, status.json()["statusId"]) == (200, accepted.json()["statusId"])
+    assert admin.get("/api/health/").json() == {"status": "ok"}
+    wait_for_end(admin, status.json()["statusUrl"])

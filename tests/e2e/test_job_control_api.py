@@ -121,6 +121,31 @@ def test_an_idempotency_key_returns_the_same_import_and_refuses_another_body(adm
     assert skus(admin, 105) == ["idem-1"]
 
 
+def test_an_idempotency_key_reused_for_another_import_is_refused(admin: httpx.Client) -> None:
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = make_csv([product_row("idem-3")])
+    customers = "/api/importer/CUSTOMER?importSpecification=DefaultCustomerImportSpecification&catalogId=110"
+
+    first = post(admin, body, url(110), key)
+    as_customers = post(admin, body, customers, key)
+    other_catalog = post(admin, body, url(111), key)
+    dry_run = post(admin, body, url(110, "&dryRun=true"), key)
+    again = post(admin, body, url(110), key)
+
+    assert first.status_code == again.status_code == 200
+    assert first.json()["statusId"] == again.json()["statusId"]
+    first_id = first.json()["statusId"]
+    for response, named in [
+        (as_customers, "importType, importSpecification"), (other_catalog, "catalogId"), (dry_run, "dryRun"),
+    ]:  # fmt: skip
+        assert response.status_code == 422, response.text
+        assert response.json() == {
+            "error": "IdempotencyMismatch",
+            "detail": f"Idempotency-Key was already used for import {first_id} with a different {named}; use a new key",
+        }
+    wait_for_end(admin, first.json()["statusUrl"])
+
+
 def test_history_lists_imports_newest_first_with_filters(admin: httpx.Client) -> None:
     for _ in range(2):
         wait_for_end(admin, post(admin, make_csv([product_row("hist")]), url(106)).json()["statusUrl"])

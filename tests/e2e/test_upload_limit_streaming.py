@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import psycopg
 
-from tests.e2e.service import Service
+from tests.e2e.service import Service, wait_for_end
 
 LIMIT = 2 * 1024 * 1024  # IMPORTER_MAX_UPLOAD_BYTES in the e2e settings
 
@@ -42,3 +42,15 @@ def test_a_chunked_body_past_the_limit_is_a_413_and_leaves_no_upload(service: Se
             assert orphans.fetchone() == (0,)
     history = admin.get("/api/importer", params={"pageSize": 1000}).json()["items"]
     assert all(item["catalogId"] != 801 for item in history)
+
+
+def test_a_form_upload_is_limited_by_its_file_not_by_the_form_around_it(admin: httpx.Client) -> None:
+    url = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=802"
+    just_under = (b"Not A Header\n" + b"y\n" * LIMIT)[: LIMIT - 100]
+
+    under = admin.post(url, files={"file": ("under.csv", just_under, "text/csv")})
+    over = admin.post(url, files={"file": ("over.csv", just_under + b"y\n" * 60, "text/csv")})
+
+    assert (under.status_code, under.json()["status"]) == (200, "START_REQUESTED")
+    assert over.status_code == 413 and over.json()["error"] == "UploadTooLarge"
+    assert wait_for_end(admin, under.json()["statusUrl"])[-1]["status"] == "FAILED"  # its header is no header
