@@ -28,7 +28,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     403: ("Forbidden", "the account's role or import types do not allow this"),
     404: ("NotFound", "no such import or record, or not visible to this account"),
     405: ("MethodNotAllowed", "the path names an import type, which only accepts POST"),
-    409: ("Conflict", "the import's state does not allow this"),
+    409: ("Conflict", "the state of the import or of its sandbox does not allow this"),
     413: ("UploadTooLarge", "the upload is over IMPORTER_MAX_UPLOAD_BYTES (BodyTooLarge: a JSON body over 64 KiB)"),
     415: ("UnsupportedMediaType", "the body's bytes contradict the declared fileType"),
     422: ("IdempotencyMismatch", "an Idempotency-Key was reused with a different body, import type or parameter"),

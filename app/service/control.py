@@ -17,6 +17,7 @@ from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
 from app.service.access import controllable
 from app.service.audit import record_event
+from app.service.sandboxes import sandbox_for_retry
 from app.service.submit import Submission, Upload, enqueue, new_job
 from specifications import ImportType
 
@@ -64,6 +65,7 @@ def retry_job(runtime: Runtime, principal: Principal, job_id: int) -> ImportStat
         principal, submission, Upload(job.upload_key, job.upload_bytes, job.body_sha256 or ""), retry_of=job_id
     )
     with runtime.db.write() as session:
+        retry.sandbox_id = sandbox_for_retry(session, job_id, job.sandbox_id)
         session.add(retry)
         session.flush()
         linked = session.execute(
@@ -73,6 +75,6 @@ def retry_job(runtime: Runtime, principal: Principal, job_id: int) -> ImportStat
         ).rowcount  # type: ignore[attr-defined]
         if linked != 1:
             raise Conflict(f"import {job_id} was already retried")
-        record_event(session, principal, "import.retried", retry.id, job.sandbox_id or None, retryOf=job_id)
+        record_event(session, principal, "import.retried", retry.id, retry.sandbox_id or None, retryOf=job_id)
     logger.info("import.retried job_id=%s as=%s", job_id, retry.id)
     return enqueue(runtime, retry)

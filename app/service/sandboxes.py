@@ -75,6 +75,19 @@ def sandbox_for_import(session: Session, principal: Principal, to_sandbox: bool,
     return sandbox_id
 
 
+def sandbox_for_retry(session: Session, job_id: int, sandbox_id: int) -> int:
+    """The sandbox a retry of import `job_id` writes into: the one the import went into, while it is OPEN."""
+    if sandbox_id == 0:
+        return 0
+    found = session.get(Sandbox, sandbox_id)
+    if found is None or found.state != SandboxState.OPEN:
+        raise Conflict(
+            f"import {job_id} went into sandbox {sandbox_id}, which is {found.state if found else 'gone'}; only an "
+            "OPEN sandbox takes imports, so submit the file again into another sandbox"
+        )
+    return sandbox_id
+
+
 def get_sandbox(runtime: Runtime, principal: Principal, sandbox_id: int) -> tuple[Sandbox, int]:
     """The sandbox and how many records it holds."""
     with runtime.db.read() as session:

@@ -15,6 +15,7 @@ from tests.e2e.service import Service, wait_for_end
 from tests.factories import make_csv, product_row
 
 BASE = "/admin/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=501"
+RETRIED = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=511"
 
 
 def test_an_import_to_a_sandbox_is_reviewed_then_promoted(admin: httpx.Client) -> None:
@@ -111,3 +112,42 @@ def test_a_sandbox_body_over_64_kib_is_a_413_naming_the_limit(service: Service) 
     expected = {"error": "BodyTooLarge", "detail": "the request body is larger than the limit of 65536 bytes"}
     assert declared == (413, expected)
     assert streamed == (413, expected)
+
+
+def test_a_retry_of_a_sandbox_import_lands_in_that_sandbox_and_not_in_production(admin: httpx.Client) -> None:
+    sandbox_id = admin.post("/api/sandboxes", json={"name": "retried"}).json()["sandboxId"]
+    rows = make_csv([product_row(f"rt-{n}") for n in range(2000)])
+    accepted = admin.post(f"{RETRIED}&importToSandbox=true&sandboxId={sandbox_id}", content=rows).json()
+    cancelled = admin.post(f"/api/importer/{accepted['statusId']}/cancel")
+    assert cancelled.json()["status"] == "CANCELLED", cancelled.text
+
+    retry = admin.post(f"/api/importer/{accepted['statusId']}/retry")
+
+    assert retry.status_code == 200, retry.text
+    assert (retry.json()["retryOf"], retry.json()["sandboxId"]) == (accepted["statusId"], sandbox_id)
+    final = wait_for_end(admin, retry.json()["statusUrl"])[-1]
+    assert (final["status"], final["sandboxId"], final["recordsCreated"]) == ("COMPLETED", sandbox_id, 2000)
+    assert {"type": "sandbox", "description": f"imported into sandbox {sandbox_id}"} in final["details"]
+    assert admin.get("/api/data/PRODUCT", params={"catalogId": 511}).json()["total"] == 0
+    in_box = admin.get("/api/data/PRODUCT", params={"catalogId": 511, "sandboxId": sandbox_id})
+    assert in_box.json()["total"] == 2000
+
+
+def test_a_retry_into_a_sandbox_that_was_discarded_is_a_409_naming_it(admin: httpx.Client) -> None:
+    sandbox_id = admin.post("/api/sandboxes", json={"name": "gone"}).json()["sandboxId"]
+    accepted = admin.post(
+        f"{RETRIED}&importToSandbox=true&sandboxId={sandbox_id}", content=make_csv([product_row("rt-x", price="x")])
+    )
+    failed = wait_for_end(admin, accepted.json()["statusUrl"])[-1]
+    assert failed["status"] == "FAILED"
+    admin.post(f"/api/sandboxes/{sandbox_id}/discard")
+
+    refused = admin.post(f"/api/importer/{failed['statusId']}/retry")
+
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "error": "Conflict",
+        "detail": f"import {failed['statusId']} went into sandbox {sandbox_id}, which is DISCARDED; only an OPEN "
+        "sandbox takes imports, so submit the file again into another sandbox",
+    }
+    assert admin.get(failed["statusUrl"]).json()["retriedAs"] is None

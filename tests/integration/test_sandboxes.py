@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from app.errors import BadRequest, Conflict, NotFound
 from app.importing import pipeline
 from app.jobs import ImportState
 from app.runtime import Runtime
-from app.service import list_records, read_record, sandboxes
+from app.service import cancel_job, list_records, read_record, retry_job, sandboxes
 from app.service.audit import list_events
 from specifications import ImportType
 from tests.factories import make_csv, product_row
@@ -149,3 +150,42 @@ def test_a_promote_racing_a_production_import_never_loses_the_import(database: D
     assert job(runtime, production).state == ImportState.COMPLETED
     titles = {str(title(runtime, str(n))) for n in range(300)}
     assert titles == {f"import {n}" for n in range(300)}, f"promote outcome {outcome}"
+
+
+def test_a_retried_sandbox_import_goes_into_the_same_sandbox(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    ops = make_principal(database)
+    box = sandboxes.create_sandbox(runtime, ops, "second try")
+    assert box.id is not None
+    job_id = submit(runtime, ops, make_csv([product_row("r-1")]), to_sandbox=True, sandbox_id=box.id)
+    cancel_job(runtime, ops, job_id)
+    queue.steps.clear()
+
+    retry = retry_job(runtime, ops, job_id)
+    drain(runtime, queue)
+
+    assert (retry.sandbox_id, job(runtime, retry.id or 0).state) == (box.id, ImportState.COMPLETED)
+    assert title(runtime, "r-1") is None
+    assert title(runtime, "r-1", box.id) == "Product r-1"
+    assert sandboxes.get_sandbox(runtime, ops, box.id)[1] == 1
+
+
+@pytest.mark.parametrize("close, state", [(sandboxes.promote, "PROMOTED"), (sandboxes.discard, "DISCARDED")])
+def test_an_import_whose_sandbox_is_closed_is_not_retried(
+    database: Database, tmp_path: Path, close: Callable[[Runtime, Principal, int], int], state: str
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    ops = make_principal(database)
+    box = sandboxes.create_sandbox(runtime, ops, "closed before the retry")
+    assert box.id is not None
+    job_id = submit(runtime, ops, make_csv([product_row("r-2")]), to_sandbox=True, sandbox_id=box.id)
+    cancel_job(runtime, ops, job_id)
+    queue.steps.clear()
+    close(runtime, ops, box.id)
+
+    with pytest.raises(Conflict, match=f"went into sandbox {box.id}, which is {state}"):
+        retry_job(runtime, ops, job_id)
+
+    assert job(runtime, job_id).retried_as is None
+    assert not queue.steps
+    assert (title(runtime, "r-2"), title(runtime, "r-2", box.id)) == (None, None)
