@@ -7,33 +7,41 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 
 from app import service
+from app.accounts import Principal
 from app.api.auth import authenticate
 from app.api.params import paging, required_int
 from app.api.rendering import render_record
 from app.runtime import Runtime
+from app.service import sandboxes
+
+
+async def _sandbox(request: Request, runtime: Runtime, principal: Principal) -> int:
+    """The sandboxId a read names (0: production), refused with 404 unless this account may see it."""
+    sandbox_id = required_int(request.query_params, "sandboxId", 0)
+    return await run_in_threadpool(sandboxes.readable_sandbox, runtime, principal, sandbox_id)
 
 
 async def read_record(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
-    await authenticate(request)
+    principal = await authenticate(request)
     import_type = service.parse_import_type(request.path_params["import_type"])
     key = [part for part in request.path_params["key"].split("/") if part]
     catalog = required_int(request.query_params, "catalogId", runtime.settings.default_catalog_id)
     site = required_int(request.query_params, "siteId", runtime.settings.default_site_id)
-    sandbox = required_int(request.query_params, "sandboxId", 0)
+    sandbox = await _sandbox(request, runtime, principal)
     record = await run_in_threadpool(service.read_record, runtime, import_type, key, catalog, site, sandbox)
     return JSONResponse(render_record(record))
 
 
 async def list_records(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
-    await authenticate(request)
+    principal = await authenticate(request)
     import_type = service.parse_import_type(request.path_params["import_type"])
     query = request.query_params
     catalog = required_int(query, "catalogId", runtime.settings.default_catalog_id)
     site = required_int(query, "siteId", runtime.settings.default_site_id)
     page, size = paging(query)
-    sandbox = required_int(query, "sandboxId", 0)
+    sandbox = await _sandbox(request, runtime, principal)
     items, total = await run_in_threadpool(
         service.list_records, runtime, import_type, catalog, site, page, size, sandbox
     )
@@ -48,8 +56,9 @@ INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avi
 async def asset_bytes(request: Request) -> StreamingResponse:
     """An asset's bytes with their detected type; anything that could run script is a download, sandboxed."""
     runtime: Runtime = request.app.state.runtime
-    await authenticate(request)
-    media, name, body = await run_in_threadpool(service.asset_content, runtime, request.path_params["asset_id"])
+    principal = await authenticate(request)
+    asset_id: int = request.path_params["asset_id"]
+    media, name, body = await run_in_threadpool(service.asset_content, runtime, principal, asset_id)
     disposition = "inline" if media in INLINE_TYPES else "attachment"
     safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in name) or "asset"
     headers = {

@@ -84,7 +84,11 @@ SCOPE = (
     _param("catalogId", "query", _int(), "the catalog (default IMPORTER_DEFAULT_CATALOG_ID)"),
     _param("siteId", "query", _int(), "the site (default IMPORTER_DEFAULT_SITE_ID)"),
 )
-READ_SCOPE = (*SCOPE, _param("sandboxId", "query", _int(0), "read a sandbox's records (default 0: production)"))
+READ_SCOPE = (
+    *SCOPE,
+    _param("sandboxId", "query", _int(0), "read a sandbox's records over production (default 0: production); 404 "
+           "for a sandbox this account may not see"),
+)  # fmt: skip
 PAGING = (
     _param("page", "query", _int(1), "the page, counted from 1"),
     _param("pageSize", "query", _int(1, MAX_PAGE_SIZE), "items per page (default 50)"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from app.accounts import Principal
 from app.commerce import product_reads, record_reads
 from app.commerce.record_reads import RecordTable
 from app.errors import BadRequest, NotFound
 from app.runtime import Runtime
+from app.service.sandboxes import sees_sandbox
 from specifications import ImportType
 
 RECORD_TABLES: dict[ImportType, RecordTable] = {
@@ -71,10 +73,12 @@ def list_records(
         return record_reads.list_records(session, table, scope, sandbox_id, page, page_size)
 
 
-def asset_content(runtime: Runtime, asset_id: int) -> tuple[str, str, Iterator[bytes]]:
-    """(content type, file name, bytes) of an imported asset."""
+def asset_content(runtime: Runtime, principal: Principal, asset_id: int) -> tuple[str, str, Iterator[bytes]]:
+    """(content type, file name, bytes) of an imported asset; one in a sandbox only for those who see it."""
     with runtime.db.read() as session:
         asset = record_reads.find_asset(session, asset_id)
+        if asset is not None and not sees_sandbox(session, principal, int(str(asset["sandbox_id"]))):
+            asset = None
     if asset is None:
         raise NotFound(f"no asset with id {asset_id}")
     key, name = str(asset["storage_key"]), str(asset["file_name"]).rsplit("/", 1)[-1]

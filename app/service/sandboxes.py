@@ -20,10 +20,29 @@ from app.service.audit import record_event
 logger = logging.getLogger(__name__)
 
 
+def _may_see(principal: Principal, sandbox: Sandbox | None) -> bool:
+    """Admins and viewers see every sandbox; an importer sees its own."""
+    return sandbox is not None and (principal.role is not Role.IMPORTER or sandbox.account_id == principal.account_id)
+
+
 def _visible(principal: Principal, sandbox: Sandbox | None, sandbox_id: int) -> Sandbox:
-    if sandbox is None or (principal.role is Role.IMPORTER and sandbox.account_id != principal.account_id):
+    if sandbox is None or not _may_see(principal, sandbox):
         raise NotFound(f"no sandbox {sandbox_id}")
     return sandbox
+
+
+def sees_sandbox(session: Session, principal: Principal, sandbox_id: int) -> bool:
+    """Whether this account may read rows of the sandbox (0, production, is everyone's)."""
+    return sandbox_id == 0 or _may_see(principal, session.get(Sandbox, sandbox_id))
+
+
+def readable_sandbox(runtime: Runtime, principal: Principal, sandbox_id: int) -> int:
+    """The sandbox a read of records shows over production; 404 for one this account cannot see, as
+    GET /api/sandboxes/{id} answers, so that neither its rows nor its existence show through."""
+    if sandbox_id != 0:
+        with runtime.db.read() as session:
+            _visible(principal, session.get(Sandbox, sandbox_id), sandbox_id)
+    return sandbox_id
 
 
 def _changeable(principal: Principal, session: Session, sandbox_id: int) -> Sandbox:
@@ -68,7 +87,7 @@ def sandbox_for_import(session: Session, principal: Principal, to_sandbox: bool,
         assert sandbox.id is not None
         return sandbox.id
     found = session.get(Sandbox, sandbox_id)
-    if found is None or (principal.role is Role.IMPORTER and found.account_id != principal.account_id):
+    if found is None or not _may_see(principal, found):
         raise BadRequest(f"no sandbox {sandbox_id}; create one with POST /api/sandboxes or leave sandboxId out")
     if found.state != SandboxState.OPEN:
         raise BadRequest(f"sandbox {sandbox_id} is {found.state}; imports go only into an OPEN sandbox")

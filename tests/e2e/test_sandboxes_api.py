@@ -16,6 +16,7 @@ from tests.factories import make_csv, product_row
 
 BASE = "/admin/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=501"
 RETRIED = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=511"
+PRIVATE = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=512"
 
 
 def test_an_import_to_a_sandbox_is_reviewed_then_promoted(admin: httpx.Client) -> None:
@@ -151,3 +152,46 @@ def test_a_retry_into_a_sandbox_that_was_discarded_is_a_409_naming_it(admin: htt
         "sandbox takes imports, so submit the file again into another sandbox",
     }
     assert admin.get(failed["statusUrl"]).json()["retriedAs"] is None
+
+
+def test_a_sandboxs_rows_are_read_only_by_accounts_that_may_see_the_sandbox(
+    service: Service, admin: httpx.Client
+) -> None:
+    for name, role in (("sb-owner", "importer"), ("sb-other", "importer"), ("sb-viewer", "viewer")):
+        service.add_user(name, f"{name}-password-1", role=role)
+    with service.client("sb-owner", "sb-owner-password-1") as owner:
+        sandbox_id = owner.post("/api/sandboxes", json={"name": "private"}).json()["sandboxId"]
+        accepted = owner.post(
+            f"{PRIVATE}&importToSandbox=true&sandboxId={sandbox_id}", content=make_csv([product_row("pv-1")])
+        )
+        assert wait_for_end(owner, accepted.json()["statusUrl"])[-1]["status"] == "COMPLETED"
+        owners_view = owner.get("/api/data/PRODUCT/pv-1", params={"catalogId": 512, "sandboxId": sandbox_id})
+    in_box = {"catalogId": 512, "sandboxId": sandbox_id}
+
+    with service.client("sb-other", "sb-other-password-1") as other:
+        sandbox = other.get(f"/api/sandboxes/{sandbox_id}")
+        one = other.get("/api/data/PRODUCT/pv-1", params=in_box)
+        page = other.get("/api/data/PRODUCT", params=in_box)
+        categories = other.get("/api/data/CATEGORY", params=in_box)
+        production = other.get("/api/data/PRODUCT/pv-1", params={"catalogId": 512})
+
+    assert sandbox.status_code == 404 and sandbox.json() == {"error": "NotFound", "detail": f"no sandbox {sandbox_id}"}
+    assert [(one.status_code, one.json()), (page.status_code, page.json())] == [(404, sandbox.json())] * 2
+    assert (categories.status_code, categories.json()) == (404, sandbox.json())
+    assert production.json() == {"error": "NotFound", "detail": "no PRODUCT 'pv-1' in catalog 512"}
+    assert owners_view.json()["productTitle"] == "Product pv-1"
+    with service.client("sb-viewer", "sb-viewer-password-1") as viewer:
+        assert viewer.get("/api/data/PRODUCT/pv-1", params=in_box).json()["productTitle"] == "Product pv-1"
+    assert admin.get("/api/data/PRODUCT", params=in_box).json()["total"] == 1
+
+
+def test_a_read_of_a_sandbox_that_does_not_exist_is_a_404_not_production(admin: httpx.Client) -> None:
+    wait_for_end(admin, admin.post(PRIVATE, content=make_csv([product_row("pv-2")])).json()["statusUrl"])
+    unknown = {"catalogId": 512, "sandboxId": 99999}
+
+    one = admin.get("/api/data/PRODUCT/pv-2", params=unknown)
+    page = admin.get("/api/data/PRODUCT", params=unknown)
+
+    expected = {"error": "NotFound", "detail": "no sandbox 99999"}
+    assert [(one.status_code, one.json()), (page.status_code, page.json())] == [(404, expected)] * 2
+    assert admin.get("/api/data/PRODUCT/pv-2", params={"catalogId": 512, "sandboxId": 0}).status_code == 200

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
+from app.accounts import Role
 from app.db import Database
+from app.errors import NotFound
 from app.jobs import ImportProblem, ImportState
 from app.service import asset_content, list_records, read_record
 from specifications import ImportType
@@ -46,7 +49,7 @@ def test_a_zip_of_media_becomes_assets_linked_by_its_manifest(database: Database
     )  # fmt: skip
     assert by_name["spec sheet.pdf"]["content_type"] == "application/pdf"
     assert by_name["copy.png"]["storage_key"] == front["storage_key"]  # the same bytes are kept once
-    media, name, body_bytes = asset_content(runtime, int(str(front["id"])))
+    media, name, body_bytes = asset_content(runtime, principal, int(str(front["id"])))
     assert (media, name, b"".join(body_bytes)) == ("image/png", "front.png", PNG)
     assert read_record(runtime, ImportType.ASSET, ["images", "front.png"], 7, 1)["id"] == front["id"]
 
@@ -99,3 +102,20 @@ def test_an_entry_name_that_escapes_storage_fails_the_import_and_stores_nothing(
     assert "'../../etc/evil.png' points outside its folder" in (done.message or "")
     assert list_records(runtime, ImportType.ASSET, -2, 1, 1, 5)[1] == 0
     assert not (tmp_path / "etc").exists() and not (tmp_path.parent / "etc" / "evil.png").exists()
+
+
+def test_an_asset_in_a_sandbox_is_served_only_to_accounts_that_may_see_the_sandbox(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    owner, other = make_principal(database, "owner", Role.IMPORTER), make_principal(database, "other", Role.IMPORTER)
+    job_id = submit(runtime, owner, make_zip({"draft.png": PNG}), import_type=ImportType.ASSET, to_sandbox=True)
+    drain(runtime, queue)
+    sandbox_id = job(runtime, job_id).sandbox_id
+    asset_id = int(str(list_records(runtime, ImportType.ASSET, -2, 1, 1, 5, sandbox_id)[0][0]["id"]))
+
+    with pytest.raises(NotFound, match=f"no asset with id {asset_id}"):
+        asset_content(runtime, other, asset_id)
+
+    assert b"".join(asset_content(runtime, owner, asset_id)[2]) == PNG
+    assert b"".join(asset_content(runtime, make_principal(database), asset_id)[2]) == PNG

@@ -189,3 +189,18 @@ def test_an_import_whose_sandbox_is_closed_is_not_retried(
     assert job(runtime, job_id).retried_as is None
     assert not queue.steps
     assert (title(runtime, "r-2"), title(runtime, "r-2", box.id)) == (None, None)
+
+
+def test_a_sandbox_is_readable_by_its_owner_admins_and_viewers_only(database: Database, tmp_path: Path) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    owner, other = make_principal(database, "owner", Role.IMPORTER), make_principal(database, "other", Role.IMPORTER)
+    box = sandboxes.create_sandbox(runtime, owner, "mine")
+    assert box.id is not None
+
+    for stranger, sandbox_id in ((other, box.id), (owner, 999)):
+        with pytest.raises(NotFound, match=f"^no sandbox {sandbox_id}$"):
+            sandboxes.readable_sandbox(runtime, stranger, sandbox_id)
+
+    readers = (owner, make_principal(database), make_principal(database, "watcher", Role.VIEWER))
+    assert [sandboxes.readable_sandbox(runtime, reader, box.id) for reader in readers] == [box.id] * 3
+    assert sandboxes.readable_sandbox(runtime, other, 0) == 0
