@@ -57,6 +57,7 @@ async def submit_import(request: Request) -> JSONResponse:
     reading = service.check_reading(query.get("encoding"), query.get("delimiter"), query.get("sheetName"))
     to_sandbox, sandbox_id = bool(flag_param(query, "importToSandbox")), int_param(query, "sandboxId", None)
     submission = dataclasses.replace(submission, reading=reading, to_sandbox=to_sandbox, sandbox_id=sandbox_id)
+    await run_in_threadpool(service.check_import_sandbox, runtime, principal, to_sandbox, sandbox_id)
     key = _idempotency_key(request)
     upload = await receive_upload(
         request, runtime.storage, submission.file_type, runtime.settings.max_upload_bytes, submission.asked_file_type

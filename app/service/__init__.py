@@ -2,6 +2,7 @@
 
 from app.service.control import cancel_job, retry_job
 from app.service.records import asset_content, list_records, read_record
+from app.service.sandboxes import check_import_sandbox
 from app.service.status import STATUS_PROBLEM_LIMIT, StatusView, failed_rows, job_status, list_jobs, list_problems
 from app.service.submit import (
     Submission,
@@ -21,6 +22,7 @@ __all__ = [
     "asset_content",
     "authorise_submission",
     "cancel_job",
+    "check_import_sandbox",
     "check_reading",
     "check_submission",
     "create_job",

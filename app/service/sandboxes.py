@@ -76,21 +76,37 @@ def create_sandbox(runtime: Runtime, principal: Principal, name: str) -> Sandbox
         return new_sandbox(session, principal, name)
 
 
-def sandbox_for_import(session: Session, principal: Principal, to_sandbox: bool, sandbox_id: int | None) -> int:
-    """The sandbox an import writes into (0 is production); a new one when none is named."""
+def _paired(to_sandbox: bool, sandbox_id: int | None) -> None:
     if sandbox_id is not None and not to_sandbox:
         raise BadRequest("sandboxId goes with importToSandbox=true")
+
+
+def _open_for_import(session: Session, principal: Principal, sandbox_id: int) -> None:
+    found = session.get(Sandbox, sandbox_id)
+    if found is None or not _may_see(principal, found):
+        raise BadRequest(f"no sandbox {sandbox_id}; create one with POST /api/sandboxes or leave sandboxId out")
+    if found.state != SandboxState.OPEN:
+        raise BadRequest(f"sandbox {sandbox_id} is {found.state}; imports go only into an OPEN sandbox")
+
+
+def check_import_sandbox(runtime: Runtime, principal: Principal, to_sandbox: bool, sandbox_id: int | None) -> None:
+    """A submit's sandbox parameters, checked before its body is read (and again when its job is recorded)."""
+    _paired(to_sandbox, sandbox_id)
+    if sandbox_id is not None:
+        with runtime.db.read() as session:
+            _open_for_import(session, principal, sandbox_id)
+
+
+def sandbox_for_import(session: Session, principal: Principal, to_sandbox: bool, sandbox_id: int | None) -> int:
+    """The sandbox an import writes into (0 is production); a new one when none is named."""
+    _paired(to_sandbox, sandbox_id)
     if not to_sandbox:
         return 0
     if sandbox_id is None:
         sandbox = new_sandbox(session, principal, f"import by {principal.username} at {utcnow():%Y-%m-%d %H:%M:%S}")
         assert sandbox.id is not None
         return sandbox.id
-    found = session.get(Sandbox, sandbox_id)
-    if found is None or not _may_see(principal, found):
-        raise BadRequest(f"no sandbox {sandbox_id}; create one with POST /api/sandboxes or leave sandboxId out")
-    if found.state != SandboxState.OPEN:
-        raise BadRequest(f"sandbox {sandbox_id} is {found.state}; imports go only into an OPEN sandbox")
+    _open_for_import(session, principal, sandbox_id)
     return sandbox_id
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
 from app import jobs
@@ -214,16 +214,38 @@ def enqueue(runtime: Runtime, job: ImportStatus) -> ImportStatus:
     return job
 
 
+def _discard_unrecorded(runtime: Runtime, key: str) -> None:
+    """Delete a stored upload that no job refers to, so that a refused submit leaves nothing behind."""
+    try:
+        with runtime.db.read() as session:
+            recorded = session.exec(select(ImportStatus.id).where(ImportStatus.upload_key == key)).first()
+        if recorded is None:
+            runtime.storage.delete(key)
+    except (SQLAlchemyError, OSError):  # the submit's own error is the one to answer; the purge takes the upload
+        logger.warning("import.upload_not_discarded key=%s", key, exc_info=True)
+
+
 def create_job(
     runtime: Runtime,
     principal: Principal,
     submission: Submission,
     upload: Upload,
     idempotency_key: str | None = None,
-    retry_of: int | None = None,
 ) -> tuple[ImportStatus, bool]:
-    """Record the job, commit, then enqueue its plan. Returns the job and whether it is new."""
-    job = new_job(principal, submission, upload, idempotency_key, retry_of)
+    """Record the job, commit, then enqueue its plan. Returns the job and whether it is new.
+
+    A job that is not recorded (a refusal, a database error) takes its stored upload with it."""
+    try:
+        return _record_job(runtime, principal, submission, upload, idempotency_key)
+    except Exception:
+        _discard_unrecorded(runtime, upload.key)
+        raise
+
+
+def _record_job(
+    runtime: Runtime, principal: Principal, submission: Submission, upload: Upload, idempotency_key: str | None
+) -> tuple[ImportStatus, bool]:
+    job = new_job(principal, submission, upload, idempotency_key)
     try:
         with runtime.db.write() as session:
             if idempotency_key and (earlier := _earlier_job(session, principal, idempotency_key)):

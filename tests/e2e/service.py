@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlmodel import col, select
 
 from app.accounts import Role, add_account
 from app.db import Database
 from app.settings import Settings
+from app.storage import UPLOAD_PREFIX, StoredUpload, UploadBlock
 
 IMPORTER = str(Path(sys.executable).parent / "importer")
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
@@ -68,6 +70,22 @@ class Service:
             db.create_schema()
             with db.write() as session:
                 add_account(session, name, password, Role(role), frozenset(types.split(",")) if types else None)
+        finally:
+            db.dispose()
+
+    def upload_keys(self) -> set[str]:
+        """Every upload the service holds, whole or in part: files in its folder, or uploads and blocks in its
+        database (IMPORTER_UPLOAD_STORAGE)."""
+        settings = Settings.from_env(self.env)
+        if settings.upload_storage == "local":
+            folder = settings.uploads_dir
+            return {path.name for path in folder.iterdir()} if folder.exists() else set()
+        db = Database(settings.database_url)
+        try:
+            with db.read() as session:
+                uploads = session.exec(select(StoredUpload.key).where(col(StoredUpload.key).startswith(UPLOAD_PREFIX)))
+                blocks = session.exec(select(UploadBlock.key).where(col(UploadBlock.key).startswith(UPLOAD_PREFIX)))
+                return set(uploads) | set(blocks)
         finally:
             db.dispose()
 

@@ -104,17 +104,21 @@ def test_cancel_stops_an_import_and_a_retry_runs_it_again(admin: httpx.Client) -
     assert finished.status_code == 409 and "is already COMPLETED" in finished.json()["detail"]
 
 
-def test_an_idempotency_key_returns_the_same_import_and_refuses_another_body(admin: httpx.Client) -> None:
+def test_an_idempotency_key_returns_the_same_import_and_refuses_another_body(
+    service: Service, admin: httpx.Client
+) -> None:
     key = {"Idempotency-Key": str(uuid.uuid4())}
     body = make_csv([product_row("idem-1")])
 
     first = post(admin, body, url(105), key)
     second = post(admin, body, url(105), key)
+    stored = service.upload_keys()
     other = post(admin, make_csv([product_row("idem-2")]), url(105), key)
 
     assert first.status_code == second.status_code == 200
     assert first.json()["statusId"] == second.json()["statusId"]
     assert other.status_code == 422 and "Idempotency-Key was already used" in other.json()["detail"]
+    assert service.upload_keys() == stored, "the refused upload is not kept"
     wait_for_end(admin, first.json()["statusUrl"])
     history = admin.get("/api/importer", params={"pageSize": 1000}).json()["items"]
     assert sum(1 for item in history if item["statusId"] == first.json()["statusId"]) == 1

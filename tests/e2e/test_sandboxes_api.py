@@ -17,6 +17,8 @@ from tests.factories import make_csv, product_row
 BASE = "/admin/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=501"
 RETRIED = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=511"
 PRIVATE = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=512"
+# A CSV declared as a workbook: a refusal other than 415 shows that the body was not read.
+UNREAD = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=513&fileType=XLSX"
 
 
 def test_an_import_to_a_sandbox_is_reviewed_then_promoted(admin: httpx.Client) -> None:
@@ -195,3 +197,29 @@ def test_a_read_of_a_sandbox_that_does_not_exist_is_a_404_not_production(admin: 
     expected = {"error": "NotFound", "detail": "no sandbox 99999"}
     assert [(one.status_code, one.json()), (page.status_code, page.json())] == [(404, expected)] * 2
     assert admin.get("/api/data/PRODUCT/pv-2", params={"catalogId": 512, "sandboxId": 0}).status_code == 200
+
+
+def test_sandbox_mistakes_are_refused_before_the_upload_is_read_and_leave_nothing_stored(
+    service: Service, admin: httpx.Client
+) -> None:
+    service.add_user("sb-neighbour", "sb-neighbour-password-1", role="importer")
+    theirs = admin.post("/api/sandboxes", json={"name": "the admin's"}).json()["sandboxId"]
+    unread = make_csv([product_row("mx-1")])
+    before = service.upload_keys()
+
+    with service.client("sb-neighbour", "sb-neighbour-password-1") as neighbour:
+        closed = neighbour.post("/api/sandboxes", json={"name": "closed"}).json()["sandboxId"]
+        assert neighbour.post(f"/api/sandboxes/{closed}/discard").json()["state"] == "DISCARDED"
+        answers = [
+            neighbour.post(f"{UNREAD}&sandboxId=5", content=unread),
+            neighbour.post(f"{UNREAD}&importToSandbox=true&sandboxId=99999", content=unread),
+            neighbour.post(f"{UNREAD}&importToSandbox=true&sandboxId={closed}", content=unread),
+            neighbour.post(f"{UNREAD}&importToSandbox=true&sandboxId={theirs}", content=unread),
+        ]
+
+    assert [(answer.status_code, answer.json()["error"]) for answer in answers] == [(400, "BadRequest")] * 4
+    details = [answer.json()["detail"] for answer in answers]
+    assert "sandboxId goes with importToSandbox=true" in details[0]
+    assert details[1].startswith("no sandbox 99999;") and details[3].startswith(f"no sandbox {theirs};")
+    assert details[2] == f"sandbox {closed} is DISCARDED; imports go only into an OPEN sandbox"
+    assert service.upload_keys() == before

@@ -11,6 +11,8 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from sqlmodel import col, select
+
 from app.accounts import Principal, Role, add_account, principal_of
 from app.db import Database
 from app.importing import pipeline
@@ -20,7 +22,15 @@ from app.jobs import ImportStatus, OnError
 from app.runtime import Runtime
 from app.service import Submission, Upload, create_job
 from app.settings import Settings
-from app.storage import DatabaseUploadStorage, LocalUploadStorage, UploadStorage, new_upload_key
+from app.storage import (
+    UPLOAD_PREFIX,
+    DatabaseUploadStorage,
+    LocalUploadStorage,
+    StoredUpload,
+    UploadBlock,
+    UploadStorage,
+    new_upload_key,
+)
 from specifications import ImportType, specifications_for
 
 
@@ -65,6 +75,16 @@ def store(runtime: Runtime, body: bytes) -> tuple[str, int]:
     return key, writer.close()
 
 
+def stored_uploads(runtime: Runtime) -> set[str]:
+    """Every upload the storage holds, whole or in part: files in its folder, or uploads and blocks in the database."""
+    if isinstance(runtime.storage, LocalUploadStorage):
+        return {path.name for path in runtime.storage.folder.iterdir()}
+    with runtime.db.read() as session:
+        uploads = session.exec(select(StoredUpload.key).where(col(StoredUpload.key).startswith(UPLOAD_PREFIX))).all()
+        blocks = session.exec(select(UploadBlock.key).where(col(UploadBlock.key).startswith(UPLOAD_PREFIX))).all()
+    return set(uploads) | set(blocks)
+
+
 def submit(
     runtime: Runtime,
     principal: Principal,
@@ -80,6 +100,7 @@ def submit(
     specification: str | None = None,
     to_sandbox: bool = False,
     sandbox_id: int | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
     key, size = store(runtime, body)
     spec = specification or specifications_for(import_type)[0].name
@@ -87,7 +108,8 @@ def submit(
         import_type, spec, file_type, catalog_id, site_id, -2, on_error, max_errors, dry_run, reading or ReadOptions(),
         to_sandbox, sandbox_id,
     )  # fmt: skip
-    job, _ = create_job(runtime, principal, submission, Upload(key, size, hashlib.sha256(body).hexdigest()))
+    upload = Upload(key, size, hashlib.sha256(body).hexdigest())
+    job, _ = create_job(runtime, principal, submission, upload, idempotency_key)
     assert job.id is not None
     return job.id
 

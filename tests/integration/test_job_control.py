@@ -12,12 +12,12 @@ from sqlmodel import select
 from app.accounts import Role
 from app.commerce.products import Product, ProductStaging
 from app.db import Database
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, IdempotencyMismatch, NotFound
 from app.importing import pipeline
 from app.jobs import ImportState, OnError
 from app.service import cancel_job, failed_rows, list_problems, retry_job
 from tests.factories import CONTRACT_HEADER, make_csv, product_row
-from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, stored_uploads, submit
 
 
 def skus(db: Database) -> list[str]:
@@ -187,3 +187,18 @@ def test_the_failed_rows_file_holds_the_invalid_rows_with_their_errors_and_round
 
     assert job(runtime, retry_id).state == ImportState.COMPLETED
     assert skus(database) == ["4", "=cmd"]
+
+
+def test_an_idempotency_key_reused_with_another_body_is_refused_and_leaves_no_upload_stored(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    first = submit(runtime, principal, make_csv([product_row("1")]), idempotency_key="nightly-1")
+    before = stored_uploads(runtime)
+
+    with pytest.raises(IdempotencyMismatch, match=f"already used for import {first} with a different body"):
+        submit(runtime, principal, make_csv([product_row("2")]), idempotency_key="nightly-1")
+
+    assert len(before) == 1
+    assert stored_uploads(runtime) == before

@@ -18,7 +18,15 @@ from app.service import cancel_job, list_records, read_record, retry_job, sandbo
 from app.service.audit import list_events
 from specifications import ImportType
 from tests.factories import make_csv, product_row
-from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+from tests.integration.pipeline_driver import (
+    RecordingQueue,
+    drain,
+    job,
+    make_principal,
+    make_runtime,
+    stored_uploads,
+    submit,
+)
 
 
 def into_sandbox(runtime: Runtime, queue: RecordingQueue, who: Principal, body: bytes, sandbox_id: int | None) -> int:
@@ -204,3 +212,23 @@ def test_a_sandbox_is_readable_by_its_owner_admins_and_viewers_only(database: Da
     readers = (owner, make_principal(database), make_principal(database, "watcher", Role.VIEWER))
     assert [sandboxes.readable_sandbox(runtime, reader, box.id) for reader in readers] == [box.id] * 3
     assert sandboxes.readable_sandbox(runtime, other, 0) == 0
+
+
+def test_a_submit_refused_for_its_sandbox_leaves_no_upload_stored(database: Database, tmp_path: Path) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    ops = make_principal(database)
+    closed = sandboxes.create_sandbox(runtime, ops, "closed")
+    assert closed.id is not None
+    sandboxes.discard(runtime, ops, closed.id)
+    submit(runtime, ops, make_csv([product_row("1")]))
+    before = stored_uploads(runtime)
+
+    with pytest.raises(BadRequest, match="sandboxId goes with importToSandbox=true"):
+        submit(runtime, ops, make_csv([product_row("2")]), sandbox_id=closed.id)
+    with pytest.raises(BadRequest, match="no sandbox 999"):
+        submit(runtime, ops, make_csv([product_row("2")]), to_sandbox=True, sandbox_id=999)
+    with pytest.raises(BadRequest, match=f"sandbox {closed.id} is DISCARDED"):
+        submit(runtime, ops, make_csv([product_row("2")]), to_sandbox=True, sandbox_id=closed.id)
+
+    assert len(before) == 1
+    assert stored_uploads(runtime) == before
