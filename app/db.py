@@ -13,6 +13,8 @@ from sqlmodel import Session, SQLModel, create_engine
 SQLITE_BUSY_TIMEOUT_MS = 300_000
 _SCHEMA_LOCK_ID = 7_402_113
 MERGE_LOCK_ID = 7_402_114
+# With an account id, the two-key advisory lock that serialises that account's new imports.
+ACCOUNT_IMPORTS_LOCK_SPACE = 7_402_115
 
 
 def _normalise_url(url: str) -> str:
@@ -220,3 +222,16 @@ def lock_merges(session: Session) -> None:
     """
     if session.connection().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MERGE_LOCK_ID})
+
+
+def lock_account_imports(session: Session, account_id: int) -> None:
+    """Serialise the recording of one account's new imports, until the transaction ends.
+
+    SQLite's writers are serial already (BEGIN IMMEDIATE); PostgreSQL takes an advisory lock on the
+    account, so that the running-imports count and the insert after it are one step for that account.
+    """
+    if session.connection().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(CAST(:space AS integer), CAST(:account AS integer))"),
+            {"space": ACCOUNT_IMPORTS_LOCK_SPACE, "account": account_id},
+        )

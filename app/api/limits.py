@@ -2,7 +2,7 @@
 
 The login throttle and the request rate live in the memory of one API process (N processes allow N times
 the rate, and each keeps its own lockouts); running imports are counted in the database, so that limit
-holds across every API process.
+holds across every API process (app.service.running_limit).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func
-from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,17 +22,14 @@ from starlette.responses import Response
 from app.accounts import Principal
 from app.api.auth import authenticate
 from app.errors import TooManyRequests
-from app.jobs import ImportState, ImportStatus
 from app.runtime import Runtime
+from app.service.running_limit import refuse_at_running_limit
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Endpoint = Callable[[Request], Awaitable[Response]]
-RUNNING_STATES = (ImportState.START_REQUESTED.value, ImportState.IN_PROCESS.value)
-# No one knows when a running import will end; a poll interval of this many seconds is a fair guess.
-RUNNING_RETRY_SECONDS = 10
 MAX_REMEMBERED = 100_000
 
 
@@ -139,7 +134,6 @@ class AccessLimits:
 
     logins: LoginThrottle
     rate: RequestRate
-    max_running_imports: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccessLimits:
@@ -150,7 +144,7 @@ class AccessLimits:
             settings.login_throttle_max_seconds,
         )
         rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
-        return cls(logins, rate, settings.max_running_imports)
+        return cls(logins, rate)
 
     def begin_login(self, username: str, address: str) -> None:
         """Refuse a password check while (account, address) is locked out."""
@@ -198,31 +192,14 @@ class AccessLimits:
         )
 
 
-def running_imports(runtime: Runtime, account_id: int) -> int:
-    """Imports of this account that have not ended, counted in the database that every process shares."""
-    with runtime.db.read() as session:
-        count = session.exec(
-            select(func.count())
-            .select_from(ImportStatus)
-            .where(ImportStatus.account_id == account_id, col(ImportStatus.state).in_(RUNNING_STATES))
-        ).one()
-    return int(count)
-
-
 def within_running_limit(endpoint: Endpoint) -> Endpoint:
-    """An endpoint that starts an import, refused (before its body is read) at the account's limit."""
+    """An endpoint that starts an import, refused (before its body is read) at the account's limit; the
+    service counts again when it records the job (app.service.running_limit)."""
 
     async def guarded(request: Request) -> Response:
         principal = await authenticate(request)
         runtime: Runtime = request.app.state.runtime
-        limits: AccessLimits = request.app.state.limits
-        ceiling = limits.max_running_imports
-        if ceiling > 0 and await run_in_threadpool(running_imports, runtime, principal.account_id) >= ceiling:
-            raise TooManyRequests(
-                f"account '{principal.username}' already has {ceiling} imports running, its limit "
-                f"(IMPORTER_MAX_RUNNING_IMPORTS); start another when one has ended",
-                RUNNING_RETRY_SECONDS,
-            )
+        await run_in_threadpool(refuse_at_running_limit, runtime, principal)
         return await endpoint(request)
 
     return guarded

@@ -17,6 +17,7 @@ from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
 from app.service.access import controllable
 from app.service.audit import record_event
+from app.service.running_limit import hold_running_limit
 from app.service.sandboxes import sandbox_for_retry
 from app.service.submit import Submission, Upload, enqueue, new_job
 from specifications import ImportType
@@ -65,6 +66,7 @@ def retry_job(runtime: Runtime, principal: Principal, job_id: int) -> ImportStat
         principal, submission, Upload(job.upload_key, job.upload_bytes, job.body_sha256 or ""), retry_of=job_id
     )
     with runtime.db.write() as session:
+        hold_running_limit(session, runtime, principal)
         retry.sandbox_id = sandbox_for_retry(session, job_id, job.sandbox_id)
         session.add(retry)
         session.flush()

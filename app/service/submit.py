@@ -16,6 +16,7 @@ from app.importing.planning import ReadOptions
 from app.jobs import ImportState, ImportStatus, OnError
 from app.runtime import Runtime
 from app.service.audit import record_event
+from app.service.running_limit import hold_running_limit
 from app.service.sandboxes import sandbox_for_import
 from specifications import ImportType, all_specifications, find_specification, specifications_for
 from specifications.asset import DEFAULT_ASSET
@@ -250,6 +251,7 @@ def _record_job(
         with runtime.db.write() as session:
             if idempotency_key and (earlier := _earlier_job(session, principal, idempotency_key)):
                 return _same_request(earlier, job, submission), False
+            hold_running_limit(session, runtime, principal)
             job.sandbox_id = sandbox_for_import(session, principal, submission.to_sandbox, submission.sandbox_id)
             session.add(job)
             session.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -212,3 +213,39 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_tries(limited:
     assert_too_many(refused, "IMPORTER_LOGIN_FAILURES_BEFORE_THROTTLE")
     assert other_client.status_code == 200
     assert "auth.failed username='proxied' client=203.0.113.7" in behind_proxy.log("serve-proxied.log")
+
+
+def slowly(body: bytes, pause: float) -> Iterator[bytes]:
+    """A body sent in two halves with a pause between, as a slow client's upload arrives."""
+    yield body[: len(body) // 2]
+    time.sleep(pause)
+    yield body[len(body) // 2 :]
+
+
+def test_parallel_slow_uploads_of_one_account_never_pass_its_running_imports_limit(
+    limited: ApiWithoutWorkers,
+) -> None:
+    limited.add_user("eager", "eager-password-1", role="importer")
+    before = limited.upload_keys()
+
+    def slow_submit(_: int) -> httpx.Response:
+        with limited.client("eager", "eager-password-1") as eager:
+            return eager.post(SUBMIT, content=slowly(contract_csv(), 2.0), headers={"Content-Type": "text/csv"})
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(slow_submit, range(8)))
+
+    accepted = [answer for answer in answers if answer.status_code == 200]
+    refused = [answer for answer in answers if answer.status_code != 200]
+    assert [answer.json()["status"] for answer in accepted] == ["START_REQUESTED"] * 2
+    assert len(refused) == 6
+    for answer in refused:
+        assert assert_too_many(answer, "IMPORTER_MAX_RUNNING_IMPORTS") == 10
+        assert answer.json()["detail"] == (
+            "account 'eager' already has 2 imports running, its limit (IMPORTER_MAX_RUNNING_IMPORTS); "
+            "start another when one has ended"
+        )
+    with limited.client("eager", "eager-password-1") as eager:
+        listing = eager.get("/api/importer").json()
+    assert (listing["total"], {item["status"] for item in listing["items"]}) == (2, {"START_REQUESTED"})
+    assert len(limited.upload_keys() - before) == 2, "the refused uploads are not kept"
