@@ -44,7 +44,7 @@ def test_hostile_files_fail_with_their_reason_and_the_service_stays_small(
                                                     "<t>&x;</t>"), "declares entities, which are refused"),
         (PRODUCTS + "&fileType=XLSX", make_xlsx([product_row("1")])[:3000], "XLSX"),
         (PRODUCTS, make_csv([product_row("1")]) + b'"unterminated,' + b"x" * (1200 * 1024),
-         "longer than the limit of 1048576 bytes (IMPORTER_MAX_FIELD_BYTES)"),
+         "longer than the limit of 1048576 characters (IMPORTER_MAX_FIELD_BYTES)"),
     ]  # fmt: skip
     for url, body, reason in corpus:
         assert reason in message_of(admin, url, body), reason

@@ -267,6 +267,25 @@ def test_a_formula_without_its_value_and_a_phonetic_reading_are_told_apart() -> 
     assert rows == [(1, [UNSAVED_FORMULA, None, 2, "漢字", UNSAVED_FORMULA])]
 
 
+@pytest.mark.parametrize("reference", ["AAAAAAA1", "ab1", "\u00ff\u00ff1", "1"])
+def test_a_cell_reference_past_any_column_is_refused_not_filled_up_to(reference: str) -> None:
+    # r="AAAAAAA1" would stand eight billion columns to the right: read up to it, the row would fill memory.
+    sheet = f'<sheetData><row r="1"><c r="A1"><v>1</v></c><c r="{reference}"><v>2</v></c></row></sheetData>'
+
+    refusal = read_every_way(workbook(sheet))
+
+    letters = reference.rstrip("0123456789")
+    assert refusal == (
+        f"UnreadableFile: the XLSX file is damaged: a cell's reference names the column '{letters}', which no sheet has"
+    )
+
+
+def test_a_cell_with_an_empty_reference_takes_the_next_column() -> None:
+    sheet = '<sheetData><row r="1"><c r="B1"><v>1</v></c><c r=""><v>2</v></c></row></sheetData>'
+
+    assert read_every_way(workbook(sheet)) == [(1, [None, 1, 2])]
+
+
 # Bytes a damaged or unusual sheet may hold where a plain one holds others: markup, digits, a reference's
 # parts, line ends, a control character, and pieces of UTF-8 (a lead byte alone, U+FFFE, a surrogate).
 ODD_BYTES = [

@@ -54,6 +54,7 @@ UNSAVED_FORMULA = UnsavedFormula()
 SheetValue = str | int | float | bool | datetime | UnsavedFormula | None
 
 _DIGITS = "0123456789"
+_LETTERS = re.compile(r"[A-Z]{1,3}")  # a column's letters, up to ZZZ (spreadsheet programs stop at XFD)
 _ROW_END = b"</row>"
 _SHEET_DATA = b"<sheetData>"
 # A longer row is left to expat, which reads it in pieces: a row of 256 KiB of empty cells costs the scan
@@ -117,7 +118,7 @@ class SheetRows:
         self.depth += 1
         if name == "c":
             reference = attrs.get("r")
-            self.column = len(self.cells) if reference is None else self._column(reference.rstrip(_DIGITS))
+            self.column = self._column(reference.rstrip(_DIGITS)) if reference else len(self.cells)
             self.kind = attrs.get("t", "n")
             self.style = attrs.get("s", "0")
             self.in_cell = True
@@ -273,6 +274,8 @@ class SheetRows:
     def _column(self, letters: str) -> int:
         column = self.columns.get(letters)
         if column is None:
+            if not _LETTERS.fullmatch(letters):  # r="AAAAAAA1" would stand 8 billion columns to the right
+                raise ValueError(f"a cell's reference names the column '{letters[:16]}', which no sheet has")
             column = self.columns[letters] = _column_of(letters)
         return column
 
