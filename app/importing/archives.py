@@ -50,8 +50,8 @@ _READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile
 
 
 def _check_readable(info: zipfile.ZipInfo) -> None:
-    """Refuse, naming it, an entry that no reading could open (zipfile would raise RuntimeError or
-    NotImplementedError from its first read)."""
+    """Refuse, naming it, an entry that no reading could open: zipfile refuses an encrypted entry, or an
+    unknown method, only at its first read, with errors the readers do not turn into an answer."""
     if info.flag_bits & 0x1:
         raise UnreadableFile(
             f"the archive entry '{info.filename}' is encrypted: save the file or archive without a password"

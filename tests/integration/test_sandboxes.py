@@ -160,22 +160,28 @@ def test_a_promote_racing_a_production_import_never_loses_the_import(database: D
     assert titles == {f"import {n}" for n in range(300)}, f"promote outcome {outcome}"
 
 
+def cancelled_sandbox_import(runtime: Runtime, queue: RecordingQueue, ops: Principal, sku: str) -> tuple[int, int]:
+    """A new sandbox, and an import of one product into it, cancelled before it ran: (sandbox, import)."""
+    box = sandboxes.create_sandbox(runtime, ops, f"for {sku}")
+    assert box.id is not None
+    job_id = submit(runtime, ops, make_csv([product_row(sku)]), to_sandbox=True, sandbox_id=box.id)
+    cancel_job(runtime, ops, job_id)
+    queue.steps.clear()
+    return box.id, job_id
+
+
 def test_a_retried_sandbox_import_goes_into_the_same_sandbox(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     ops = make_principal(database)
-    box = sandboxes.create_sandbox(runtime, ops, "second try")
-    assert box.id is not None
-    job_id = submit(runtime, ops, make_csv([product_row("r-1")]), to_sandbox=True, sandbox_id=box.id)
-    cancel_job(runtime, ops, job_id)
-    queue.steps.clear()
+    box_id, job_id = cancelled_sandbox_import(runtime, queue, ops, "r-1")
 
     retry = retry_job(runtime, ops, job_id)
     drain(runtime, queue)
 
-    assert (retry.sandbox_id, job(runtime, retry.id or 0).state) == (box.id, ImportState.COMPLETED)
+    assert (retry.sandbox_id, job(runtime, retry.id or 0).state) == (box_id, ImportState.COMPLETED)
     assert title(runtime, "r-1") is None
-    assert title(runtime, "r-1", box.id) == "Product r-1"
-    assert sandboxes.get_sandbox(runtime, ops, box.id)[1] == 1
+    assert title(runtime, "r-1", box_id) == "Product r-1"
+    assert sandboxes.get_sandbox(runtime, ops, box_id)[1] == 1
 
 
 @pytest.mark.parametrize("close, state", [(sandboxes.promote, "PROMOTED"), (sandboxes.discard, "DISCARDED")])
@@ -184,19 +190,15 @@ def test_an_import_whose_sandbox_is_closed_is_not_retried(
 ) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     ops = make_principal(database)
-    box = sandboxes.create_sandbox(runtime, ops, "closed before the retry")
-    assert box.id is not None
-    job_id = submit(runtime, ops, make_csv([product_row("r-2")]), to_sandbox=True, sandbox_id=box.id)
-    cancel_job(runtime, ops, job_id)
-    queue.steps.clear()
-    close(runtime, ops, box.id)
+    box_id, job_id = cancelled_sandbox_import(runtime, queue, ops, "r-2")
+    close(runtime, ops, box_id)
 
-    with pytest.raises(Conflict, match=f"went into sandbox {box.id}, which is {state}"):
+    with pytest.raises(Conflict, match=f"went into sandbox {box_id}, which is {state}"):
         retry_job(runtime, ops, job_id)
 
     assert job(runtime, job_id).retried_as is None
     assert not queue.steps
-    assert (title(runtime, "r-2"), title(runtime, "r-2", box.id)) == (None, None)
+    assert (title(runtime, "r-2"), title(runtime, "r-2", box_id)) == (None, None)
 
 
 def test_a_sandbox_is_readable_by_its_owner_admins_and_viewers_only(database: Database, tmp_path: Path) -> None:
