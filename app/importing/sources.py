@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, cast
 
 from app.errors import UnreadableFile
 from app.importing.formats import FileType
@@ -45,7 +45,8 @@ def xlsx_rows(
         f"limit of {limits.max_columns} columns (IMPORTER_MAX_COLUMNS)"
     )
     for number, cells in rows:
-        yield number, far if len(cells) == width else None, names, list(cells)
+        # each row's list is the reader's own, new for it: handed on as it is, not copied
+        yield number, far if len(cells) == width else None, names, cast(list[SheetCell], cells)
 
 
 def keyed_rows(stream: BinaryIO, file_type: FileType, limits: ReadLimits) -> Iterator[NamedRow]:
