@@ -42,23 +42,49 @@ def skus_of(client: httpx.Client, product: str) -> list[str]:
     return sorted(str(sku["skuNumber"]) for sku in found.json()["skus"])
 
 
+def import_sheet(admin: httpx.Client, sheet: bytes) -> int:
+    """Import the sheet; its job id, once it COMPLETED with every row."""
+    status = admin.post(
+        "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=401&fileType=XLSX",
+        files={"file": ("large.xlsx", sheet)},
+    ).json()
+    final = wait_for_end(admin, status["statusUrl"])[-1]
+    assert (final["status"], final["totalRecords"], final["percentComplete"]) == ("COMPLETED", 3 * PRODUCTS, 100)
+    return int(status["statusId"])
+
+
+def service_logs(service: Service) -> str:
+    return "".join(service.log(name) for name in ("serve.log", "worker-0.log", "worker-1.log"))
+
+
+def piece_joined_at(service: Service, job_id: int) -> int | None:
+    """The first row of the sheet's second half, when another worker read it and the plan joined it; None
+    when the plan reached the middle before any worker had started on it, and read on by itself."""
+    logs = service_logs(service)
+    joined = re.search(rf"import\.sheet_piece_joined job_id={job_id} start=\d+ first_row=(\d+)", logs)
+    if joined is not None:
+        return int(joined.group(1))
+    assert re.search(rf"import\.sheet_piece_taken job_id={job_id} was=queued", logs), (
+        "the piece neither joined nor taken"
+    )
+    return None
+
+
 def test_a_large_sheet_read_by_two_workers_lands_whole_with_each_sku_under_its_product(sheet_service: Service) -> None:
-    service = sheet_service
+    service, sheet = sheet_service, catalog()
     with service.client(*ADMIN) as admin:
-        status = admin.post(
-            "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification&catalogId=401&fileType=XLSX",
-            files={"file": ("large.xlsx", catalog())},
-        ).json()
+        # A busy machine may start the idle worker on the second half only after the plan got there (the
+        # plan then reads on by itself): the same sheet is imported again, up to three times in all.
+        for _ in range(3):
+            job_id = import_sheet(admin, sheet)
+            listing = admin.get("/api/data/PRODUCT", params={"catalogId": 401, "pageSize": 1}).json()
+            assert listing["total"] == PRODUCTS
+            if (first_row := piece_joined_at(service, job_id)) is not None:
+                break
+        assert first_row is not None, "in three imports, no worker read the sheet's second half"
 
-        final = wait_for_end(admin, status["statusUrl"])[-1]
-
-        assert (final["status"], final["totalRecords"], final["percentComplete"]) == ("COMPLETED", 3 * PRODUCTS, 100)
-        listing = admin.get("/api/data/PRODUCT", params={"catalogId": 401, "pageSize": 1}).json()
-        assert listing["total"] == PRODUCTS
-        logs = "".join(service.log(name) for name in ("serve.log", "worker-0.log", "worker-1.log"))
-        joined = re.search(r"import\.sheet_piece_joined job_id=\d+ start=\d+ first_row=(\d+)", logs)
-        assert joined is not None  # the second half was read by the other worker, and joined
-        assert "worker.sheet_rows reader=compiled records=compiled" in logs  # as installed, compiled code reads
-        cut = (int(joined.group(1)) - 2) // 3  # the first product of the second half: rows 2, 5, 8, ...
+        compiled = "worker.sheet_rows reader=compiled records=compiled"  # as installed, compiled code reads
+        assert compiled in service_logs(service)
+        cut = (first_row - 2) // 3  # the first product of the second half: rows 2, 5, 8, ...
         for n in (0, cut - 1, cut, PRODUCTS - 1):  # the first, the two either side of the cut, the last
             assert skus_of(admin, f"L{n}") == [f"L{n}-M", f"L{n}-S"]
