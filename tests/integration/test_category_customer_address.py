@@ -85,6 +85,31 @@ def test_a_missing_parent_and_a_cycle_are_record_problems_naming_the_ids(
     ]
 
 
+def test_with_skip_a_category_whose_parent_has_a_problem_is_not_written_either(
+    importer: Importer, database: Database
+) -> None:
+    importer.run(ImportType.CATEGORY, CATEGORY_HEADER, [["OLD", "old", "", "", "", "", ""]])
+    rows = [["A", "a", "ZZ", "", "", "", ""], ["B", "b", "A", "", "", "", ""], ["C", "c", "B", "", "", "", ""],
+            ["P", "p", "Q", "", "", "", ""], ["Q", "q", "P", "", "", "", ""], ["R", "r", "P", "", "", "", ""],
+            ["OLD", "old", "Q", "", "", "", ""], ["S", "s", "OLD", "", "", "", ""]]  # fmt: skip
+
+    job_id = importer.run(ImportType.CATEGORY, CATEGORY_HEADER, rows, on_error=OnError.SKIP)
+
+    done = job(importer.runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 1, 7)
+    assert [(row, message) for row, _, message in problems(database, job_id)] == [
+        (2, "Parent Category Id 'ZZ' names no category of catalog -2, in this file or imported before"),
+        (3, "Parent Category Id 'A' of category 'B' is not imported: its row 2 has a problem"),
+        (4, "Parent Category Id 'B' of category 'C' is not imported: its row 3 has a problem"),
+        (5, "Category 'P' would be its own ancestor: P → Q → P"),
+        (6, "Category 'Q' would be its own ancestor: Q → P → Q"),
+        (7, "Parent Category Id 'P' of category 'R' is not imported: its row 5 has a problem"),
+        (8, "Parent Category Id 'Q' of category 'OLD' is not imported: its row 6 has a problem"),
+    ]
+    written = list_records(importer.runtime, ImportType.CATEGORY, -2, 1, 1, 10)[0]
+    assert [(c["category_id"], c["parent_category_id"]) for c in written] == [("OLD", None), ("S", "OLD")]
+
+
 def test_a_product_category_is_a_warning_until_the_category_arrives(importer: Importer, database: Database) -> None:
     job_id = importer.run(ImportType.PRODUCT, CONTRACT_HEADER, [product_row("p1"), product_row("p2")])
 
