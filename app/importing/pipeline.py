@@ -17,11 +17,11 @@ from app.errors import ImportFailed
 from app.heap import collection_paused
 from app.importing import rolling_merge
 from app.importing.asset_planning import plan_assets
-from app.importing.cells import TRUE_WORDS
+from app.importing.cells import TRUE_WORDS, read_identifier
 from app.importing.chunking import ChunkLayout, Heartbeat
 from app.importing.finalize import fail_job, over_limit, try_finalize
 from app.importing.formats import FileType
-from app.importing.header import HeaderMap, resolve_header
+from app.importing.header import HeaderMap, Slot, resolve_header
 from app.importing.images import asset_ids, resolve_images
 from app.importing.limits import ReadLimits
 from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip
@@ -32,7 +32,7 @@ from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planni
 from app.importing.readers.delimited import SourceRow, set_field_limit
 from app.importing.sheet_pieces import SheetSplit, mark_joined, run_piece
 from app.importing.staging_guard import clear_staged, set_guard
-from app.importing.validation import RowValidator
+from app.importing.validation import RowValidator, unquoted
 from app.importing.writers.base import ImportWriter, RowOutcome
 from app.importing.writers.registry import WRITERS
 from app.importing.writers.staging import StagedRows, StagingRow, load_rows
@@ -220,6 +220,7 @@ def validate_rows(header: HeaderMap, rows: Iterable[SourceRow]) -> tuple[list[Ro
     """The row-by-row path's validation: each row's outcome (blank rows have none) and every problem."""
     validator = RowValidator(header)
     key_slot = header.spec.key_columns[0].field if header.spec.key_columns else None
+    group = header.slot_for(header.spec.group_by) if header.spec.group_by else None
     outcomes: list[RowOutcome] = []
     problems: list[ValidationProblem] = []
     for row in rows:
@@ -233,8 +234,18 @@ def validate_rows(header: HeaderMap, rows: Iterable[SourceRow]) -> tuple[list[Ro
         problems.extend(found)
         is_child = record.is_child if record else _looks_like_child(header, row.cells)
         key = record.values.get(key_slot) if record and key_slot else None
+        if record is None and group is not None:
+            key = _group_of(group, row.cells)
         outcomes.append(RowOutcome(row.number, record, is_child, key if isinstance(key, str) else None))
     return outcomes, problems
+
+
+def _group_of(slot: Slot, cells: list[str]) -> str | None:
+    """The record an invalid row belongs to (an order's number), read as the plan read it to keep the
+    record's rows in one chunk: so that the record's other rows know it has an invalid one."""
+    raw = cells[slot.index].strip() if slot.index < len(cells) else ""
+    raw = unquoted(raw) if raw[:1] == "'" else raw
+    return str(read_identifier(raw, slot.header) or "") or None
 
 
 def _looks_like_child(header: HeaderMap, cells: list[str]) -> bool:

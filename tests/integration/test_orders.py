@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
 from app.db import Database
+from app.errors import NotFound
 from app.jobs import ImportProblem, ImportState, OnError
 from app.service import read_record
 from specifications import ImportType
@@ -71,4 +73,39 @@ def test_an_order_with_a_bad_total_an_unknown_sku_or_a_repeated_number_lands_now
         (5, "this row belongs to order 'SO-3', which has a problem in row 7"),
         (7, "Order Number 'SO-3' appears again after another order (its first rows start at 5)"),
     ]
+    assert read_record(runtime, ImportType.ORDER, ["SO-4"], 1, -3)["item_count"] == 1
+
+
+def test_every_row_of_an_order_with_a_problem_is_reported_and_none_lands(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=10)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("A")]), catalog_id=1)
+    drain(runtime, queue)
+    rows = [["SO-1", "", "XXX", "", "A", "1", "1"], ["SO-1", "", "", "", "A", "1", "1"],
+            ["SO-2", "", "", "", "A", "1", "1"], ["SO-2", "", "EUR", "", "A", "1", "1"],
+            ["SO-2", "", "USD", "", "A", "1", "1"],
+            ["SO-3", "", "", "5", "A", "1", "1"], ["SO-3", "", "", "", "A", "1", "1"],
+            ["SO-4", "", "EUR", "", "A", "1", "1"]]  # fmt: skip
+
+    job_id = submit(runtime, principal, make_csv(rows, header=HEADER), catalog_id=1,
+                    import_type=ImportType.ORDER, on_error=OnError.SKIP)  # fmt: skip
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 1, 7)
+    assert messages(database, job_id) == [
+        (2, "Currency must be an ISO 4217 currency code such as USD or EUR, got 'XXX'"),
+        (3, "this row belongs to order 'SO-1', which has an invalid row (2)"),
+        (4, "this row belongs to order 'SO-2', which has a problem in row 6"),
+        (5, "this row belongs to order 'SO-2', which has a problem in row 6"),
+        (6, "Currency 'USD' differs from 'EUR' in row 5, the first of order 'SO-2' to give it"),
+        (7, "Order Total 5 of order 'SO-3' does not match its items' total 2"),
+        (8, "this row belongs to order 'SO-3', which has a problem in row 7"),
+    ]
+    with database.read() as session:
+        named = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id, ImportProblem.row_number == 6))
+        assert [(p.column, p.field_name, p.field_value) for p in named] == [("C", "Currency", "USD")]
+    for order in ("SO-1", "SO-2", "SO-3"):
+        with pytest.raises(NotFound):
+            read_record(runtime, ImportType.ORDER, [order], 1, -3)
     assert read_record(runtime, ImportType.ORDER, ["SO-4"], 1, -3)["item_count"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
 
@@ -13,35 +14,66 @@ from app.commerce.customers import CUSTOMER_TABLE
 from app.commerce.orders import ITEM_FIELDS, ORDER_FIELDS, ORDER_ITEM_TABLE, ORDER_STAGING, ORDER_TABLE
 from app.commerce.products import Product, Sku
 from app.importing.problems import ValidationProblem
+from app.importing.validation import Record
 from app.importing.writers.base import RowOutcome, StagedWriter
 from app.importing.writers.checks import missing_references
 from app.importing.writers.merge import MergeCounts, MergePlan, merge
 from app.importing.writers.staging import StagingRow
 from app.jobs import ImportStatus
+from specifications.order import DEFAULT_ORDER
 
 _HEADER_FIELDS = ("customer_id", "email_address", "status", "submit_date", "currency")
 
 
 def _order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
-    """What is wrong with an order as a whole: an invalid line spoils it, its total must add up."""
+    """What is wrong with an order as a whole (an invalid line, a total that does not add up, two values of
+    one of its own fields), and then every other line of it: an order lands whole or not at all."""
     order = lines[0].key
     invalid = [line.row for line in lines if line.record is None]
+    found = [] if invalid else _whole_order_problems(lines)
+    if not invalid and not found:
+        return []
     if invalid:
         message = f"this row belongs to order '{order}', which has an invalid row ({invalid[0]})"
-        return [ValidationProblem(line.row, None, "Order Number", order, message) for line in lines if line.record]
+    else:
+        message = f"this row belongs to order '{order}', which has a problem in row {found[0].row}"
+    named = {*invalid, *(problem.row for problem in found)}
+    return found + [
+        ValidationProblem(line.row, None, "Order Number", order, message) for line in lines if line.row not in named
+    ]
+
+
+def _whole_order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
+    """Problems of an order whose every line is valid: its total, and its own fields given two values."""
+    order = lines[0].key
     records = [line.record for line in lines if line.record is not None]
     total = sum((Decimal(str(r.values["item_price"])) * int(str(r.values["quantity"])) for r in records), Decimal())
     given = next((r.values.get("order_total") for r in records if r.values.get("order_total")), None)
     if given is not None and Decimal(str(given)) != total:
         message = f"Order Total {given} of order '{order}' does not match its items' total {total}"
         return [ValidationProblem(lines[0].row, None, "Order Total", str(given), message)]
-    for record in records[1:]:
-        for name in _HEADER_FIELDS:
-            value, first = record.values.get(name), records[0].values.get(name)
-            if value is not None and first is not None and value != first:
-                message = f"{name.replace('_', ' ')} differs from the first row of order '{order}' ({lines[0].row})"
-                return [ValidationProblem(record.row, None, name, str(value), message)]
-    return []
+    problems = []
+    for name in _HEADER_FIELDS:
+        first: Record | None = None
+        for record in records:
+            value = record.values.get(name)
+            if value is None:
+                continue
+            if first is None:
+                first = record
+            elif value != first.values[name]:
+                header = DEFAULT_ORDER.column(name).header
+                message = (
+                    f"{header} '{_shown(value)}' differs from '{_shown(first.values[name])}' in row {first.row}, "
+                    f"the first of order '{order}' to give it"
+                )
+                problems.append(ValidationProblem(record.row, None, header, _shown(value), message))
+                break
+    return sorted(problems, key=lambda problem: problem.row or 0)
+
+
+def _shown(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 class OrderWriter(StagedWriter):
@@ -65,7 +97,7 @@ class OrderWriter(StagedWriter):
             lines = list(group)
             found = _order_problems(lines)
             problems += found
-            if found or any(line.record is None for line in lines):
+            if found:
                 continue
             records = [line.record for line in lines if line.record is not None]
             total = sum(
