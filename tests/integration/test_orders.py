@@ -76,6 +76,30 @@ def test_an_order_with_a_bad_total_an_unknown_sku_or_a_repeated_number_lands_now
     assert read_record(runtime, ImportType.ORDER, ["SO-4"], 1, -3)["item_count"] == 1
 
 
+def test_an_order_whose_own_fields_change_counts_its_rows_updated(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
+    drain(runtime, queue)
+    header = [*HEADER, "Status"]
+    submitted = [["SO-1", "", "EUR", "", "A", "2", "3.99", "SUBMITTED"], ["SO-1", "", "", "", "B", "1", "1", ""]]
+    shipped = [[*submitted[0][:-1], "SHIPPED"], submitted[1]]
+
+    def run(rows: list[list[str]]) -> tuple[int, int, int]:
+        job_id = submit(runtime, principal, make_csv(rows, header=header), catalog_id=1, import_type=ImportType.ORDER)
+        drain(runtime, queue)
+        done = job(runtime, job_id)
+        assert done.state == ImportState.COMPLETED
+        return done.records_created, done.records_updated, done.records_skipped
+
+    assert run(submitted) == (2, 0, 0)
+    assert run(submitted) == (0, 0, 2)
+    assert run(shipped) == (0, 2, 0)
+    assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)["status"] == "SHIPPED"
+    assert run(shipped[:1]) == (0, 1, 0)  # one line fewer: the order's total and item count change
+    assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)["item_count"] == 1
+
+
 def test_every_row_of_an_order_with_a_problem_is_reported_and_none_lands(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path, chunk_rows=10)
     principal = make_principal(database)

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
 
-from sqlalchemy import and_, delete, exists, func, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlmodel import Session
 
 from app.commerce.customers import CUSTOMER_TABLE
@@ -200,11 +200,39 @@ class OrderWriter(StagedWriter):
             ).scalar_one()
         )
         lines = int(session.execute(select(func.count()).select_from(staging).where(in_job)).scalar_one())
+        moved = self._same_lines_of_changed_orders(session, job)
         merge(session, heads, job.id, orders, write)
         counts = merge(session, items, job.id, lines, write)
         if write:
             self._drop_lines_no_longer_there(session, job)
-        return counts
+        # A row is an order's line: one whose item is as stored still updates its order when the order's own
+        # fields (status, total, item count...) change.
+        return MergeCounts(counts.created, counts.updated + moved, counts.unchanged - moved)
+
+    def _same_lines_of_changed_orders(self, session: Session, job: ImportStatus) -> int:
+        """Staged lines identical to their stored item (which the item merge counts unchanged) whose order's
+        own fields differ from the stored order's."""
+        staging, orders, items = self.staging, ORDER_TABLE, ORDER_ITEM_TABLE
+        scope = (job.site_id, job.sandbox_id)
+        same_item = [
+            items.c.site_id == scope[0], items.c.sandbox_id == scope[1],
+            items.c.order_number == staging.c.order_number, items.c.line_no == staging.c.line_no,
+            *(items.c[name].is_not_distinct_from(staging.c[name]) for name in ITEM_FIELDS),
+        ]  # fmt: skip
+        if job.sandbox_id:  # the item merge rewrites a sandbox line whose production line changed since
+            production = items.alias("production")
+            version = select(production.c.updated_job_id).where(
+                production.c.sandbox_id == 0, production.c.site_id == job.site_id,
+                production.c.order_number == staging.c.order_number, production.c.line_no == staging.c.line_no,
+            )  # fmt: skip
+            same_item.append(items.c.base_job_id.is_not_distinct_from(version.scalar_subquery()))
+        order_changed = exists().where(
+            orders.c.site_id == scope[0], orders.c.sandbox_id == scope[1],
+            orders.c.order_number == staging.c.order_number,
+            or_(*(orders.c[name].is_distinct_from(staging.c[name]) for name in ORDER_FIELDS)),
+        )  # fmt: skip
+        query = select(func.count()).where(staging.c.job_id == job.id, exists().where(*same_item), order_changed)
+        return int(session.execute(query).scalar_one())
 
     def _drop_lines_no_longer_there(self, session: Session, job: ImportStatus) -> None:
         """An order imported again with fewer items loses the items past its new count."""
