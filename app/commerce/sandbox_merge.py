@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.selectable import NamedFromClause
 from sqlmodel import Session
 
+from app.commerce.orders import ORDER_ITEM_TABLE, ORDER_TABLE
 from app.commerce.sandboxed import SANDBOXED, RecordKind
 from app.jobs import utcnow
 
@@ -60,6 +61,7 @@ def promote_rows(session: Session, sandbox_id: int) -> int:
     A promoted row keeps the updated_job_id of the import that wrote it, so other sandboxes written
     over the older production row see it as changed.
     """
+    _drop_lines_the_sandbox_removes(session, sandbox_id)
     promoted = 0
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -74,6 +76,17 @@ def promote_rows(session: Session, sandbox_id: int) -> int:
         session.execute(statement.on_conflict_do_update(index_elements=list(kind.key), set_=updates))
         promoted += session.execute(delete(table).where(table.c.sandbox_id == sandbox_id)).rowcount  # type: ignore[attr-defined]
     return int(promoted)
+
+
+def _drop_lines_the_sandbox_removes(session: Session, sandbox_id: int) -> None:
+    """Production lines past the item count an order has in the sandbox (imported there again with fewer
+    lines): the order promoted has only the sandbox's lines."""
+    items, orders = ORDER_ITEM_TABLE, ORDER_TABLE
+    shorter = exists().where(
+        orders.c.sandbox_id == sandbox_id, orders.c.site_id == items.c.site_id,
+        orders.c.order_number == items.c.order_number, items.c.line_no > orders.c.item_count,
+    )  # fmt: skip
+    session.execute(delete(items).where(items.c.sandbox_id == 0, shorter))
 
 
 def discard_rows(session: Session, sandbox_id: int) -> int:

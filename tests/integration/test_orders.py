@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from app.db import Database
 from app.errors import NotFound
 from app.jobs import ImportProblem, ImportState, OnError
-from app.service import read_record
+from app.service import read_record, sandboxes
 from specifications import ImportType
 from tests.factories import make_csv, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
@@ -133,3 +133,27 @@ def test_every_row_of_an_order_with_a_problem_is_reported_and_none_lands(databas
         with pytest.raises(NotFound):
             read_record(runtime, ImportType.ORDER, [order], 1, -3)
     assert read_record(runtime, ImportType.ORDER, ["SO-4"], 1, -3)["item_count"] == 1
+
+
+def test_an_order_promoted_from_a_sandbox_with_fewer_lines_keeps_only_those(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
+    drain(runtime, queue)
+    three = [["SO-1", "", "EUR", "", "A", "1", "1"], ["SO-1", "", "", "", "B", "1", "2"],
+             ["SO-1", "", "", "", "A", "2", "1"]]  # fmt: skip
+    submit(runtime, principal, make_csv(three, header=HEADER), catalog_id=1, import_type=ImportType.ORDER)
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, principal, "one line")
+    assert box.id is not None
+    submit(runtime, principal, make_csv(three[:1], header=HEADER), catalog_id=1, import_type=ImportType.ORDER,
+           to_sandbox=True, sandbox_id=box.id)  # fmt: skip
+    drain(runtime, queue)
+    in_sandbox = read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3, box.id)
+    assert (in_sandbox["item_count"], len(in_sandbox["items"])) == (1, 1)  # type: ignore[arg-type]
+
+    sandboxes.promote(runtime, principal, box.id)
+
+    order = read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)
+    assert (order["item_count"], order["order_total"]) == (1, "1")
+    assert [(item["line_no"], item["sku_number"]) for item in order["items"]] == [(1, "A")]  # type: ignore[attr-defined]
