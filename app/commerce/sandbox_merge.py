@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, literal, or_, select
+import orjson
+from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.selectable import NamedFromClause
 from sqlmodel import Session
 
+from app.commerce.assets import ASSET_TABLE
 from app.commerce.orders import ORDER_ITEM_TABLE, ORDER_TABLE
+from app.commerce.products import Product, Sku
 from app.commerce.sandboxed import SANDBOXED, RecordKind
 from app.jobs import utcnow
 
@@ -62,6 +66,8 @@ def promote_rows(session: Session, sandbox_id: int) -> int:
     over the older production row see it as changed.
     """
     _drop_lines_the_sandbox_removes(session, sandbox_id)
+    assets = _sandbox_assets(session, sandbox_id)
+    with_images = _rows_with_images(session, sandbox_id) if assets else []
     promoted = 0
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -75,7 +81,56 @@ def promote_rows(session: Session, sandbox_id: int) -> int:
         updates = {name: statement.excluded[name] for name in (*kind.values, "updated_job_id", "updated_at")}
         session.execute(statement.on_conflict_do_update(index_elements=list(kind.key), set_=updates))
         promoted += session.execute(delete(table).where(table.c.sandbox_id == sandbox_id)).rowcount  # type: ignore[attr-defined]
+    if with_images:
+        _link_promoted_assets(session, assets, with_images)
     return int(promoted)
+
+
+_IMAGE_TABLES: tuple[Table, ...] = (Product.__table__, Sku.__table__)  # type: ignore[attr-defined]
+
+
+def _sandbox_assets(session: Session, sandbox_id: int) -> dict[int, tuple[int, str]]:
+    """The sandbox's assets: id -> (catalog, file name), the key they are promoted under."""
+    table = ASSET_TABLE
+    query = select(table.c.id, table.c.catalog_id, table.c.file_name).where(table.c.sandbox_id == sandbox_id)
+    return {int(row.id): (int(row.catalog_id), str(row.file_name)) for row in session.execute(query)}
+
+
+def _rows_with_images(session: Session, sandbox_id: int) -> list[tuple[Table, int, str]]:
+    """(table, catalog, SKU number) of the sandbox's products and SKUs that have images."""
+    found = []
+    for table in _IMAGE_TABLES:
+        query = select(table.c.catalog_id, table.c.sku_number).where(
+            table.c.sandbox_id == sandbox_id, table.c.image_urls.is_not(None)
+        )
+        found += [(table, int(catalog), str(sku)) for catalog, sku in session.execute(query)]
+    return found
+
+
+def _link_promoted_assets(
+    session: Session, assets: dict[int, tuple[int, str]], rows: list[tuple[Table, int, str]]
+) -> None:
+    """Images of promoted products named the sandbox's asset rows, which promote removed: they now name the
+    production asset each was promoted into."""
+    table = ASSET_TABLE
+    promoted_as: dict[int, int] = {}
+    for old_id, (catalog, name) in assets.items():
+        new_id = session.execute(
+            select(table.c.id).where(table.c.catalog_id == catalog, table.c.sandbox_id == 0, table.c.file_name == name)
+        ).scalar_one_or_none()
+        if new_id is not None:
+            promoted_as[old_id] = int(new_id)
+    for target, catalog, sku in rows:
+        where = (target.c.catalog_id == catalog, target.c.sandbox_id == 0, target.c.sku_number == sku)
+        text = session.execute(select(target.c.image_urls).where(*where)).scalar_one_or_none()
+        images = json.loads(text) if text else []
+        relinked = [
+            image | {"assetId": promoted_as[image["assetId"]]} if image.get("assetId") in promoted_as else image
+            for image in images
+        ]
+        if relinked != images:
+            text = orjson.dumps(relinked, option=orjson.OPT_SORT_KEYS).decode()  # as imports write it
+            session.execute(update(target).where(*where).values(image_urls=text))
 
 
 def _drop_lines_the_sandbox_removes(session: Session, sandbox_id: int) -> None:

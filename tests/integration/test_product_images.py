@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from app.db import Database
 from app.jobs import ImportProblem, ImportState
-from app.service import read_record
+from app.service import asset_content, list_records, read_record, sandboxes
 from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, make_csv, make_zip, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
@@ -114,3 +114,29 @@ def test_urls_aimed_inside_are_refused_however_they_are_spelled(database: Databa
     assert job(runtime, job_id).state == ImportState.COMPLETED
     [(row, message)] = warnings(database, job_id)
     assert row == 2 and ("an internal address, which is never fetched" in message or "only http and https" in message)
+
+
+def test_images_of_a_promoted_sandbox_name_the_assets_it_promoted(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    submit(runtime, principal, make_zip({"old.png": PNG}), import_type=ImportType.ASSET)
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, principal, "new pictures")
+    assert box.id is not None
+    submit(runtime, principal, make_zip({"old.png": PNG + b"\0", "new.png": PNG + b"\0\0"}),
+           import_type=ImportType.ASSET, to_sandbox=True, sandbox_id=box.id)  # fmt: skip
+    submit(runtime, principal, make_csv([[*product_row("1"), "new.png|old.png"]], header=HEADER),
+           to_sandbox=True, sandbox_id=box.id)  # fmt: skip
+    drain(runtime, queue)
+
+    sandboxes.promote(runtime, principal, box.id)
+
+    assets = {a["file_name"]: a["id"] for a in list_records(runtime, ImportType.ASSET, -2, -3, 1, 10)[0]}
+    images = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["image_urls"]
+    assert [(image["url"], image["assetId"]) for image in images] == [  # type: ignore[attr-defined]
+        ("new.png", assets["new.png"]), ("old.png", assets["old.png"]),
+    ]  # fmt: skip
+    served = [asset_content(runtime, principal, int(image["assetId"])) for image in images]  # type: ignore[attr-defined]
+    assert [(media, b"".join(body)) for media, _, body in served] == [
+        ("image/png", PNG + b"\0\0"), ("image/png", PNG + b"\0"),
+    ]  # fmt: skip
