@@ -181,3 +181,21 @@ def test_problems_found_past_a_rows_own_checks_name_its_column(importer: Importe
         (products, 2, "SKU Indicator", "B"),
         (products, 3, "Default Category Id", "F"),
     ]
+
+
+def test_an_address_given_twice_is_named_by_its_address_name_column(importer: Importer, database: Database) -> None:
+    importer.run(
+        ImportType.CUSTOMER, CUSTOMER_HEADER, [["C1", "ana", "ana@example.com", "", "", "", "", ""]], site_id=5
+    )
+    rows = [["C1", "Home", "Calle Mayor 1", "Madrid", "", "ES", ""], ["C1", "Home", "Gran Vía 2", "Madrid", "", "", ""]]
+
+    job_id = importer.run(ImportType.ADDRESS, ADDRESS_HEADER, rows, site_id=5, on_error=OnError.SKIP)
+
+    with database.read() as session:
+        [repeated] = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+    assert (repeated.row_number, repeated.column, repeated.field_name, repeated.field_value) == (
+        3, "B", "Address Name", "C1 / Home",
+    )  # fmt: skip
+    assert repeated.message == (
+        "Customer Id / Address Name 'C1 / Home' appears more than once in this file (rows 2 and 3)"
+    )

@@ -25,9 +25,10 @@ def _bytewise(session: Session, staging: Table, name: str) -> ColumnElement[Any]
 
 
 def repeated_keys(
-    session: Session, staging: Table, job_id: int, key: Sequence[str], label: str
+    session: Session, staging: Table, job_id: int, key: Sequence[str], label: str, column: str | None = None
 ) -> list[ValidationProblem]:
-    """Every later row of a key staged more than once, naming the first row that has it."""
+    """Every later row of a key staged more than once, naming the first row that has it, and the key's
+    `column` (its header; `label` when the key is one column)."""
     columns = [staging.c[name] for name in key]
     grouped = [_bytewise(session, staging, name) for name in key]
     firsts = (
@@ -49,7 +50,7 @@ def repeated_keys(
     for row_no, *values, first in session.execute(query):
         shown = " / ".join(str(value) for value in values)
         message = f"{label} '{shown}' appears more than once in this file (rows {first} and {row_no})"
-        problems.append(ValidationProblem(row_no, None, label, shown, message))
+        problems.append(ValidationProblem(row_no, None, column or label, shown, message))
     return problems
 
 

@@ -40,6 +40,6 @@ CUSTOMER_WRITER = UpsertWriter(
 ADDRESS_WRITER = UpsertWriter(
     UpsertTarget(
         ADDRESS_TABLE, ADDRESS_STAGING, ("customer_id", "address_name"), ADDRESS_FIELDS[2:], Scope.SITE,
-        "Customer Id / Address Name", checks=(unknown_customers,),
+        "Customer Id / Address Name", checks=(unknown_customers,), key_column="Address Name",
     )
 )  # fmt: skip

@@ -62,6 +62,9 @@ class UpsertTarget:
     scope: Scope
     key_label: str
     checks: tuple[SetCheck, ...] = field(default=())
+    # The header a repeated key's problem names, when the key is several columns: the one that tells a
+    # record from the others of its kind (an address's name among its customer's addresses).
+    key_column: str | None = None
 
 
 class UpsertWriter(StagedWriter):
@@ -86,7 +89,9 @@ class UpsertWriter(StagedWriter):
         found = (
             []
             if keys_unique
-            else repeated_keys(session, self.staging, job.id, self.spec.key_fields, self.spec.key_label)
+            else repeated_keys(
+                session, self.staging, job.id, self.spec.key_fields, self.spec.key_label, self.spec.key_column
+            )
         )
         for check in self.spec.checks:
             found += check(session, job)
