@@ -40,9 +40,14 @@ def _common(row: Product | Sku) -> dict[str, object]:
 
 
 def _product_data(
-    session: Session, product: Product, skus: list[Sku], known: dict[tuple[int, str], bool] | None = None
+    session: Session,
+    product: Product,
+    skus: list[Sku],
+    sandbox_id: int,
+    known: dict[tuple[int, str], bool] | None = None,
 ) -> dict[str, object]:
-    """A product as data; `known` remembers, across a page of products, which categories exist."""
+    """A product as data, read in `sandbox_id` (0: production), whose categories it sees whatever sandbox
+    the product row itself is in; `known` remembers, across a page of products, which categories exist."""
     data = _common(product)
     category = product.default_category_id
     data["default_category_id"] = category
@@ -50,10 +55,9 @@ def _product_data(
         data["default_category"] = None
     else:
         known = {} if known is None else known
-        if (product.sandbox_id, category) not in known:
-            exists = category_exists(session, product.catalog_id, product.sandbox_id, category)
-            known[(product.sandbox_id, category)] = exists
-        data["default_category"] = {"id": category, "pending": not known[(product.sandbox_id, category)]}
+        if (sandbox_id, category) not in known:
+            known[(sandbox_id, category)] = category_exists(session, product.catalog_id, sandbox_id, category)
+        data["default_category"] = {"id": category, "pending": not known[(sandbox_id, category)]}
     data["skus"] = [_common(sku) | {"options": _loads(sku.options) or {}} for sku in skus]
     return data
 
@@ -87,7 +91,7 @@ def find_product(session: Session, catalog_id: int, sandbox_id: int, sku_number:
     ).first()
     if product is None:
         return None
-    return _product_data(session, product, _skus_of(session, product, sandbox_id))
+    return _product_data(session, product, _skus_of(session, product, sandbox_id), sandbox_id)
 
 
 def list_products(
@@ -100,7 +104,8 @@ def list_products(
     ).all()
     skus = _skus_by_product(session, catalog_id, sandbox_id, [product.sku_number for product in products])
     known: dict[tuple[int, str], bool] = {}
-    return [_product_data(session, product, skus[product.sku_number], known) for product in products], int(total)
+    found = [_product_data(session, product, skus[product.sku_number], sandbox_id, known) for product in products]
+    return found, int(total)
 
 
 def _skus_by_product(session: Session, catalog_id: int, sandbox_id: int, products: list[str]) -> dict[str, list[Sku]]:

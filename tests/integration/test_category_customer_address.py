@@ -13,7 +13,7 @@ from app.accounts import Principal
 from app.db import Database
 from app.jobs import ImportProblem, ImportState, OnError
 from app.runtime import Runtime
-from app.service import list_records, read_record
+from app.service import list_records, read_record, sandboxes
 from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, make_csv, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
@@ -127,6 +127,27 @@ def test_a_product_category_is_a_warning_until_the_category_arrives(importer: Im
     assert read_record(runtime, ImportType.PRODUCT, ["p1"], -2, -3)["default_category"] == {
         "id": "2007",
         "pending": False,
+    }
+
+
+def test_a_category_imported_into_a_sandbox_links_production_products_there(
+    importer: Importer, database: Database
+) -> None:
+    importer.run(ImportType.PRODUCT, CONTRACT_HEADER, [product_row("p1")])
+    box = sandboxes.create_sandbox(importer.runtime, importer.principal, "new categories")
+    assert box.id is not None
+
+    importer.run(ImportType.CATEGORY, CATEGORY_HEADER, [["2007", "Mens", "", "", "", "", ""]],
+                 to_sandbox=True, sandbox_id=box.id)  # fmt: skip
+
+    runtime = importer.runtime
+    linked = {"id": "2007", "pending": False}
+    assert read_record(runtime, ImportType.PRODUCT, ["p1"], -2, -3, box.id)["default_category"] == linked
+    listed = list_records(runtime, ImportType.PRODUCT, -2, -3, 1, 10, box.id)[0]
+    assert [product["default_category"] for product in listed] == [linked]
+    assert read_record(runtime, ImportType.PRODUCT, ["p1"], -2, -3)["default_category"] == {
+        "id": "2007",
+        "pending": True,
     }
 
 
