@@ -15,7 +15,8 @@ from app.commerce.orders import ORDER_ITEM_TABLE, ORDER_TABLE
 from app.commerce.overlay import visible_in
 
 _JSON_COLUMNS = frozenset({"attributes", "translations"})
-_HIDDEN = frozenset({"id", "base_job_id"})
+# base_job_id is the production version a sandbox row was written over: the service's bookkeeping, not data.
+_HIDDEN = frozenset({"base_job_id"})
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,13 @@ CUSTOMERS = RecordTable(CUSTOMER_TABLE, ("customer_id",), "site_id")
 ADDRESSES = RecordTable(ADDRESS_TABLE, ("customer_id", "address_name"), "site_id")
 ORDERS = RecordTable(ORDER_TABLE, ("order_number",), "site_id")
 ASSETS = RecordTable(ASSET_TABLE, ("file_name",), "catalog_id", shows_id=True)
-_ITEM_HIDDEN = frozenset({"id", "site_id", "sandbox_id", "catalog_id", "order_number"})
+_ITEM_HIDDEN = frozenset({"id", "base_job_id", "site_id", "sandbox_id", "catalog_id", "order_number"})
 
 
 def _data(row: dict[str, object], shows_id: bool = False) -> dict[str, object]:
     data = {}
     for name, value in row.items():
-        if name in _HIDDEN and not shows_id:
+        if name in _HIDDEN or (name == "id" and not shows_id):
             continue
         data[name] = (
             (json.loads(value) if value else {}) if name in _JSON_COLUMNS and isinstance(value, str | None) else value

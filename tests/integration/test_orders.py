@@ -151,6 +151,7 @@ def test_an_order_promoted_from_a_sandbox_with_fewer_lines_keeps_only_those(data
     drain(runtime, queue)
     in_sandbox = read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3, box.id)
     assert (in_sandbox["item_count"], len(in_sandbox["items"])) == (1, 1)  # type: ignore[arg-type]
+    assert "base_job_id" not in in_sandbox and "base_job_id" not in in_sandbox["items"][0]  # type: ignore[index]
 
     sandboxes.promote(runtime, principal, box.id)
 
