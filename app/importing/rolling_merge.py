@@ -36,8 +36,10 @@ from app.importing.writers.base import ImportWriter
 from app.importing.writers.merge import (
     MergeCounts,
     MergePlan,
+    as_seen_in_sandbox,
     key_in_two_targets,
     merge_part,
+    over_production,
     target_has_rows,
     unique_on_key,
 )
@@ -147,6 +149,7 @@ class _Rolling:
         self.merged: set[int] = set()
         self.counts = MergeCounts()
         self.created = [0 for _ in plans]  # a plan each
+        self.over = (0, 0)  # rows inserted over production records, and those identical to them (in a sandbox)
 
     def only_inserted(self) -> bool:
         """Whether every row was inserted into a scope that held none, under an index that refuses a key
@@ -168,9 +171,11 @@ class _Rolling:
         assert self.job.id is not None
         try:
             for index, (plan, empty) in enumerate(zip(self.plans, self.empty, strict=True)):
+                over, identical = over_production(self.session, plan, and_(*part))
                 counts = merge_part(self.session, plan, self.job.id, and_(*part), empty)
                 self.created[index] += counts.created
                 self.counts += counts
+                self.over = (self.over[0] + over, self.over[1] + identical)
         except DBAPIError as error:  # a key staged twice: the finalize names it
             if getattr(error.orig, "sqlstate", None) in (UNIQUE_VIOLATION, CARDINALITY_VIOLATION):
                 raise GaveUp("a key was staged twice") from error
@@ -271,6 +276,7 @@ def _complete(session: Session, rolling: _Rolling) -> ImportStatus:
         raise GaveUp(f"{staged} rows were staged and {rolling.counts.created} inserted")
     counts = rolling.counts
     counts = MergeCounts(counts.created, counts.updated, int(staged) - counts.created - counts.updated)
+    counts = as_seen_in_sandbox(counts, *rolling.over)
     complete(session, job, counts, job.error_count, job.problem_count + len(warnings))
     return job
 

@@ -135,6 +135,34 @@ def test_every_row_of_an_order_with_a_problem_is_reported_and_none_lands(databas
     assert read_record(runtime, ImportType.ORDER, ["SO-4"], 1, -3)["item_count"] == 1
 
 
+def test_an_order_imported_into_a_sandbox_is_counted_against_what_the_sandbox_shows(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
+    drain(runtime, queue)
+    header = [*HEADER, "Status"]
+    one = [["SO-1", "", "EUR", "", "A", "2", "3.99", "SUBMITTED"], ["SO-1", "", "", "", "B", "1", "1", ""]]
+    two = [["SO-2", "", "EUR", "", "B", "1", "5", "SUBMITTED"]]
+    submit(runtime, principal, make_csv(one + two, header=header), catalog_id=1, import_type=ImportType.ORDER)
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, principal, "shipping")
+    assert box.id is not None
+    shipped = [[*one[0][:-1], "SHIPPED"], one[1]]
+    new = [["SO-3", "", "EUR", "", "A", "1", "3.99", "SUBMITTED"]]
+
+    job_id = submit(runtime, principal, make_csv(shipped + two + new, header=header), catalog_id=1,
+                    import_type=ImportType.ORDER, to_sandbox=True, sandbox_id=box.id)  # fmt: skip
+    drain(runtime, queue)
+
+    done = job(runtime, job_id)
+    # SO-1's two lines update an order production holds, SO-2 is as production has it, SO-3 is new.
+    assert (done.records_created, done.records_updated, done.records_skipped) == (1, 2, 1)
+    assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3, box.id)["status"] == "SHIPPED"
+    assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)["status"] == "SUBMITTED"
+
+
 def test_an_order_promoted_from_a_sandbox_with_fewer_lines_keeps_only_those(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     principal = make_principal(database)

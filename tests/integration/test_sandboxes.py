@@ -79,6 +79,29 @@ def test_a_sandbox_import_is_seen_only_in_the_sandbox_until_promoted(database: D
     assert actions[:2] == ["sandbox.promoted", "import.submitted"] and "sandbox.created" in actions
 
 
+def test_a_sandbox_import_counts_records_against_what_the_sandbox_shows(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    ops = make_principal(database)
+    submit(runtime, ops, make_csv([product_row("1", title="old one"), product_row("2", title="two")]))
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, ops, "spring catalog")
+    assert box.id is not None
+    body = make_csv([product_row("1", title="new one"), product_row("2", title="two"), product_row("3")])
+
+    tried = submit(runtime, ops, body, to_sandbox=True, sandbox_id=box.id, dry_run=True)
+    drain(runtime, queue)
+    imported = into_sandbox(runtime, queue, ops, body, box.id)
+    again = into_sandbox(runtime, queue, ops, body, box.id)
+
+    # 1 changes production's record, 2 is as production has it, 3 is new: as the sandbox's changes list them.
+    for job_id in (tried, imported):
+        done = job(runtime, job_id)
+        assert (done.records_created, done.records_updated, done.records_skipped) == (1, 1, 1)
+    assert (job(runtime, again).records_created, job(runtime, again).records_updated) == (0, 0)
+    assert job(runtime, again).records_skipped == 3
+    assert (title(runtime, "1", box.id), title(runtime, "1")) == ("new one", "old one")
+
+
 def test_an_import_to_a_sandbox_without_an_id_creates_one_for_its_submitter(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     ops = make_principal(database)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.commerce.customers import CUSTOMER_TABLE
 from app.commerce.orders import ITEM_FIELDS, ORDER_FIELDS, ORDER_ITEM_TABLE, ORDER_STAGING, ORDER_TABLE
+from app.commerce.overlay import visible_in
 from app.commerce.products import Product, Sku
 from app.importing.problems import ValidationProblem
 from app.importing.validation import Record
@@ -210,12 +211,12 @@ class OrderWriter(StagedWriter):
         return MergeCounts(counts.created, counts.updated + moved, counts.unchanged - moved)
 
     def _same_lines_of_changed_orders(self, session: Session, job: ImportStatus) -> int:
-        """Staged lines identical to their stored item (which the item merge counts unchanged) whose order's
-        own fields differ from the stored order's."""
+        """Staged lines identical to the item the import's scope shows (which the item merge counts
+        unchanged) whose order's own fields differ from the order it shows: in a sandbox, its rows over
+        production's."""
         staging, orders, items = self.staging, ORDER_TABLE, ORDER_ITEM_TABLE
-        scope = (job.site_id, job.sandbox_id)
         same_item = [
-            items.c.site_id == scope[0], items.c.sandbox_id == scope[1],
+            items.c.site_id == job.site_id, visible_in(items, job.sandbox_id, ("site_id", "order_number", "line_no")),
             items.c.order_number == staging.c.order_number, items.c.line_no == staging.c.line_no,
             *(items.c[name].is_not_distinct_from(staging.c[name]) for name in ITEM_FIELDS),
         ]  # fmt: skip
@@ -225,9 +226,11 @@ class OrderWriter(StagedWriter):
                 production.c.sandbox_id == 0, production.c.site_id == job.site_id,
                 production.c.order_number == staging.c.order_number, production.c.line_no == staging.c.line_no,
             )  # fmt: skip
-            same_item.append(items.c.base_job_id.is_not_distinct_from(version.scalar_subquery()))
+            same_item.append(
+                or_(items.c.sandbox_id == 0, items.c.base_job_id.is_not_distinct_from(version.scalar_subquery()))
+            )
         order_changed = exists().where(
-            orders.c.site_id == scope[0], orders.c.sandbox_id == scope[1],
+            orders.c.site_id == job.site_id, visible_in(orders, job.sandbox_id, ("site_id", "order_number")),
             orders.c.order_number == staging.c.order_number,
             or_(*(orders.c[name].is_distinct_from(staging.c[name]) for name in ORDER_FIELDS)),
         )  # fmt: skip
