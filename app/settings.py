@@ -8,9 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from kombu.transport import TRANSPORT_ALIASES
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from app.errors import SettingsError
 
 PREFIX = "IMPORTER_"
+# The names logging and uvicorn both know (uvicorn has no WARN or FATAL).
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -36,6 +42,54 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 def _str(env: Mapping[str, str], name: str, default: str) -> str:
     raw = env.get(PREFIX + name)
     return default if raw is None or raw.strip() == "" else raw.strip()
+
+
+def _port(env: Mapping[str, str]) -> int:
+    port = _int(env, "PORT", 8000)
+    if not 1 <= port <= 65535:
+        raise SettingsError(f"{PREFIX}PORT must be a port number from 1 to 65535, got {port}")
+    return port
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = _str(env, "LOG_LEVEL", "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    return level
+
+
+def _database_url(env: Mapping[str, str], default: str) -> str:
+    url = _str(env, "DATABASE_URL", default)
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        backend = ""
+    if backend not in ("sqlite", "postgresql"):
+        raise SettingsError(
+            f"{PREFIX}DATABASE_URL must be a PostgreSQL or SQLite URL, such as "
+            f"postgresql+psycopg://user:password@host/database, got {_without_password(url)!r}"
+        )
+    return url
+
+
+def _broker_url(env: Mapping[str, str], default: str) -> str:
+    url = _str(env, "BROKER_URL", default)
+    scheme = url.partition("://")[0].partition("+")[0]  # redis+socket:// is redis over a Unix socket
+    if "://" not in url or (scheme != "sqlite" and scheme not in TRANSPORT_ALIASES):
+        raise SettingsError(
+            f"{PREFIX}BROKER_URL must be a Redis URL such as redis://host:6379/0 (or a SQLite file's, "
+            f"sqlite:///path), got {_without_password(url)!r}"
+        )
+    return url
+
+
+def _without_password(url: str) -> str:
+    """A URL as it may be shown: a password in it (user:password@host) replaced by ***."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not separator or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -110,8 +164,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         data_dir = Path(_str(env, "DATA_DIR", ".importer")).resolve()
-        database_url = _str(env, "DATABASE_URL", f"sqlite:///{data_dir / 'importer.db'}")
-        broker_url = _str(env, "BROKER_URL", f"sqlite:///{data_dir / 'broker.db'}")
+        database_url = _database_url(env, f"sqlite:///{data_dir / 'importer.db'}")
+        broker_url = _broker_url(env, f"sqlite:///{data_dir / 'broker.db'}")
         default_storage = "database" if database_url.startswith("postgresql") else "local"
         storage = _str(env, "UPLOAD_STORAGE", default_storage)
         if storage not in ("local", "database"):
@@ -122,7 +176,7 @@ class Settings:
             broker_url=broker_url,
             upload_storage=storage,
             host=_str(env, "HOST", "127.0.0.1"),
-            port=_int(env, "PORT", 8000),
+            port=_port(env),
             worker_concurrency=max(1, _int(env, "WORKER_CONCURRENCY", os.cpu_count() or 2)),
             worker_nice=min(19, max(0, _int(env, "WORKER_NICE", 10))),
             chunk_rows=max(1, _int(env, "CHUNK_ROWS", 10000)),
@@ -155,7 +209,7 @@ class Settings:
             lease_seconds=_float(env, "LEASE_SECONDS", 120.0),
             reap_seconds=_float(env, "REAP_SECONDS", 30.0),
             max_attempts=max(1, _int(env, "MAX_ATTEMPTS", 5)),
-            log_level=_str(env, "LOG_LEVEL", "INFO").upper(),
+            log_level=_log_level(env),
             login_failures_before_throttle=max(0, _int(env, "LOGIN_FAILURES_BEFORE_THROTTLE", 5)),
             login_failure_window_seconds=max(1.0, _float(env, "LOGIN_FAILURE_WINDOW_SECONDS", 300.0)),
             login_throttle_seconds=max(1.0, _float(env, "LOGIN_THROTTLE_SECONDS", 60.0)),

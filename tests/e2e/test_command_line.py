@@ -113,3 +113,16 @@ def test_serve_refuses_to_start_with_a_broken_specification_file(tmp_path: Path)
 
     assert result.returncode != 0
     assert "specification file feed.json: unknown field 'x'" in result.stderr
+
+
+def test_serve_with_a_malformed_setting_says_which_in_one_line(tmp_path: Path) -> None:
+    env = clean_env(tmp_path) | {"IMPORTER_LOG_LEVEL": "chatty"}
+    run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-9\n")
+
+    result = run_cli(["serve", "--port", str(free_port())], env)
+
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == "Error: IMPORTER_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'CHATTY'\n"
+    )

@@ -39,6 +39,36 @@ def test_postgresql_keeps_uploads_in_the_database_by_default() -> None:
         ("IMPORTER_PORT", "eighty", "IMPORTER_PORT must be a whole number, got 'eighty'"),
         ("IMPORTER_UPLOAD_STORAGE", "s3", "IMPORTER_UPLOAD_STORAGE must be 'local' or 'database', got 's3'"),
         ("IMPORTER_AUTH_CACHE_SECONDS", "soon", "IMPORTER_AUTH_CACHE_SECONDS must be a number, got 'soon'"),
+        ("IMPORTER_PORT", "99999", "IMPORTER_PORT must be a port number from 1 to 65535, got 99999"),
+        (
+            "IMPORTER_LOG_LEVEL",
+            "chatty",
+            "IMPORTER_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'CHATTY'",
+        ),
+        (
+            "IMPORTER_DATABASE_URL",
+            "garbage",
+            "IMPORTER_DATABASE_URL must be a PostgreSQL or SQLite URL, such as "
+            "postgresql+psycopg://user:password@host/database, got 'garbage'",
+        ),
+        (
+            "IMPORTER_DATABASE_URL",
+            "mysql://shop:hunter2@db/shop",
+            "IMPORTER_DATABASE_URL must be a PostgreSQL or SQLite URL, such as "
+            "postgresql+psycopg://user:password@host/database, got 'mysql://shop:***@db/shop'",
+        ),
+        (
+            "IMPORTER_BROKER_URL",
+            "garbage://queue",
+            "IMPORTER_BROKER_URL must be a Redis URL such as redis://host:6379/0 (or a SQLite file's, "
+            "sqlite:///path), got 'garbage://queue'",
+        ),
+        (
+            "IMPORTER_BROKER_URL",
+            "redis-host:6379",
+            "IMPORTER_BROKER_URL must be a Redis URL such as redis://host:6379/0 (or a SQLite file's, "
+            "sqlite:///path), got 'redis-host:6379'",
+        ),
         (
             "IMPORTER_TRUSTED_PROXIES",
             "10.0.0.1, proxy.internal",
@@ -51,6 +81,11 @@ def test_a_malformed_setting_is_refused_by_name(name: str, value: str, message: 
         Settings.from_env({name: value})
 
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("url", ["redis://r:6379/0", "rediss://:pw@r:6380/1", "redis+socket:///run/redis.sock"])
+def test_a_broker_url_celery_can_reach_is_taken_as_it_is(url: str) -> None:
+    assert Settings.from_env({"IMPORTER_BROKER_URL": url}).broker_url == url
 
 
 def test_trusted_proxies_are_addresses_or_networks() -> None:
