@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,9 +35,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if raw is None or raw.strip() == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A period something waits or repeats by: zero or less would spin, or stop the thread that waits."""
+    value = _float(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"{PREFIX}{name} must be a number of seconds above 0, got {value:g}")
+    return value
 
 
 def _str(env: Mapping[str, str], name: str, default: str) -> str:
@@ -90,6 +102,14 @@ def _without_password(url: str) -> str:
     if not separator or not at or ":" not in credentials:
         return url
     return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def _retention_hours(env: Mapping[str, str]) -> int:
+    # The reaper deletes uploads older than this, an upload still arriving or an import's still being read too.
+    hours = _int(env, "UPLOAD_RETENTION_HOURS", 168)
+    if hours < 1:
+        raise SettingsError(f"{PREFIX}UPLOAD_RETENTION_HOURS must be a whole number of hours from 1, got {hours}")
+    return hours
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -196,18 +216,18 @@ class Settings:
             fetch_allow_hosts=frozenset(
                 host.strip().lower() for host in _str(env, "FETCH_ALLOW_HOSTS", "").split(",") if host.strip()
             ),
-            fetch_timeout_seconds=_float(env, "FETCH_TIMEOUT_SECONDS", 10.0),
+            fetch_timeout_seconds=_seconds(env, "FETCH_TIMEOUT_SECONDS", 10.0),
             fetch_max_bytes=max(1, _int(env, "FETCH_MAX_BYTES", 20 * 1024**2)),
             upload_block_bytes=max(1024, _int(env, "UPLOAD_BLOCK_BYTES", 1024**2)),
-            upload_retention_hours=_int(env, "UPLOAD_RETENTION_HOURS", 168),
+            upload_retention_hours=_retention_hours(env),
             auth_cache_seconds=_float(env, "AUTH_CACHE_SECONDS", 60.0),
             status_cache_seconds=min(2.0, max(0.0, _float(env, "STATUS_CACHE_SECONDS", 0.25))),
             default_catalog_id=_int(env, "DEFAULT_CATALOG_ID", 1),
             default_site_id=_int(env, "DEFAULT_SITE_ID", 1),
-            broker_poll_seconds=_float(env, "BROKER_POLL_SECONDS", 0.1),
+            broker_poll_seconds=_seconds(env, "BROKER_POLL_SECONDS", 0.1),
             visibility_timeout_seconds=_int(env, "VISIBILITY_TIMEOUT_SECONDS", 3600),
-            lease_seconds=_float(env, "LEASE_SECONDS", 120.0),
-            reap_seconds=_float(env, "REAP_SECONDS", 30.0),
+            lease_seconds=_seconds(env, "LEASE_SECONDS", 120.0),
+            reap_seconds=_seconds(env, "REAP_SECONDS", 30.0),
             max_attempts=max(1, _int(env, "MAX_ATTEMPTS", 5)),
             log_level=_log_level(env),
             login_failures_before_throttle=max(0, _int(env, "LOGIN_FAILURES_BEFORE_THROTTLE", 5)),

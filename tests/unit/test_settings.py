@@ -92,3 +92,32 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     settings = Settings.from_env({"IMPORTER_TRUSTED_PROXIES": " 10.0.0.7, 192.168.0.0/16 ,::1"})
 
     assert settings.trusted_proxies == ("10.0.0.7", "192.168.0.0/16", "::1")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        # 0 sent the reaper's task in a loop; below 0 stopped the reaper for good, the worker running on without it.
+        ("IMPORTER_REAP_SECONDS", "0", "IMPORTER_REAP_SECONDS must be a number of seconds above 0, got 0"),
+        ("IMPORTER_REAP_SECONDS", "-1", "IMPORTER_REAP_SECONDS must be a number of seconds above 0, got -1"),
+        ("IMPORTER_LEASE_SECONDS", "-5", "IMPORTER_LEASE_SECONDS must be a number of seconds above 0, got -5"),
+        (
+            "IMPORTER_BROKER_POLL_SECONDS",
+            "0",
+            "IMPORTER_BROKER_POLL_SECONDS must be a number of seconds above 0, got 0",
+        ),
+        ("IMPORTER_FETCH_TIMEOUT_SECONDS", "nan", "IMPORTER_FETCH_TIMEOUT_SECONDS must be a number, got 'nan'"),
+        ("IMPORTER_AUTH_CACHE_SECONDS", "inf", "IMPORTER_AUTH_CACHE_SECONDS must be a number, got 'inf'"),
+        # 0 deleted the upload of an import still arriving or being read: the submit answered 500.
+        (
+            "IMPORTER_UPLOAD_RETENTION_HOURS",
+            "0",
+            "IMPORTER_UPLOAD_RETENTION_HOURS must be a whole number of hours from 1, got 0",
+        ),
+    ],
+)
+def test_a_period_that_would_spin_or_stop_the_reaper_is_refused(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+
+    assert str(caught.value) == message
