@@ -14,6 +14,8 @@ from datetime import datetime
 
 import click
 from celery import Celery
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from app.accounts import Role, add_account, count_accounts
 from app.db import Database
@@ -45,13 +47,24 @@ def _configure_logging(settings: Settings) -> None:
 
 def _prepare(settings: Settings) -> Database:
     """Folders, schema and the deployment's own specifications, before anything serves or works."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(
+            f"IMPORTER_DATA_DIR {settings.data_dir} cannot be created: {error.strerror}"
+        ) from None
     try:
         install_specifications(settings.specifications_dir)
     except ImporterError as error:
         raise click.ClickException(str(error)) from None
     db = Database(settings.database_url)
-    db.create_schema()
+    try:
+        db.create_schema()
+    except DBAPIError as error:
+        db.dispose()
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]
+        raise click.ClickException(f"the database at {shown} cannot be used: {reason}") from None
     return db
 
 

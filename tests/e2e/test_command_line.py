@@ -126,3 +126,28 @@ def test_serve_with_a_malformed_setting_says_which_in_one_line(tmp_path: Path) -
         result.stderr
         == "Error: IMPORTER_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'CHATTY'\n"
     )
+
+
+def test_a_database_that_cannot_be_reached_is_named_in_one_line(tmp_path: Path) -> None:
+    nowhere = f"postgresql+psycopg://importer:secret-pw@127.0.0.1:{free_port()}/importer"
+    env = clean_env(tmp_path) | {"IMPORTER_DATABASE_URL": nowhere}
+
+    result = run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-9\n")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: the database at postgresql+psycopg://importer:***@127.0.0.1:")
+    assert "cannot be used: connection failed" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "secret-pw" not in result.stderr
+
+
+def test_a_data_folder_that_cannot_be_created_is_named_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    env = clean_env(tmp_path / "a-file" / "data")
+
+    result = run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-9\n")
+
+    assert result.returncode == 1
+    assert (
+        result.stderr == f"Error: IMPORTER_DATA_DIR {tmp_path / 'a-file' / 'data'} cannot be created: Not a directory\n"
+    )
