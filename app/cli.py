@@ -48,7 +48,8 @@ def _configure_logging(settings: Settings) -> None:
 def _prepare(settings: Settings) -> Database:
     """Folders, schema and the deployment's own specifications, before anything serves or works."""
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if settings.uses_data_dir:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise click.ClickException(
             f"IMPORTER_DATA_DIR {settings.data_dir} cannot be created: {error.strerror}"

@@ -249,5 +249,11 @@ class Settings:
         return self.broker_url.startswith("sqlite")
 
     @property
+    def uses_data_dir(self) -> bool:
+        """Whether anything is kept in `data_dir`: on PostgreSQL, Redis and database uploads nothing is, so a
+        production process needs no writable folder (a container's working folder belongs to root)."""
+        return self.uses_sqlite or self.embedded_broker or self.upload_storage == "local"
+
+    @property
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"

@@ -151,3 +151,15 @@ def test_a_data_folder_that_cannot_be_created_is_named_in_one_line(tmp_path: Pat
     assert (
         result.stderr == f"Error: IMPORTER_DATA_DIR {tmp_path / 'a-file' / 'data'} cannot be created: Not a directory\n"
     )
+
+
+def test_production_needs_no_writable_data_folder(tmp_path: Path, pg_url: str) -> None:
+    # As in the image, whose working folder belongs to root: nothing of PostgreSQL + Redis lives in ./.importer.
+    (tmp_path / "a-file").write_text("not a folder")
+    production = {"IMPORTER_DATABASE_URL": pg_url, "IMPORTER_BROKER_URL": "redis://redis:6379/0"}
+    env = clean_env(tmp_path / "a-file" / ".importer") | production
+
+    result = run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-9\n")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "account 'ops' created with role admin"
