@@ -232,7 +232,9 @@ class WorkerSupervisor:
 
 
 @main.command()
-@click.option("--port", type=int, default=None, help="Port to listen on (default 8000, or IMPORTER_PORT).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port to listen on (default 8000, or IMPORTER_PORT)."
+)
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1, or IMPORTER_HOST).")
 @click.option("--no-worker", is_flag=True, help="Start the API alone; run `importer worker` elsewhere.")
 def serve(port: int | None, host: str | None, no_worker: bool) -> None:
@@ -311,7 +313,12 @@ def _say_which_code_is_compiled() -> None:
 
 
 @main.command()
-@click.option("--concurrency", type=int, default=None, help="Worker processes (default: IMPORTER_WORKER_CONCURRENCY).")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: IMPORTER_WORKER_CONCURRENCY).",
+)
 def worker(concurrency: int | None) -> None:
     """Start a Celery worker that runs imports; start as many as you like, on any machine."""
     from workers.celery_app import make_celery

@@ -163,3 +163,15 @@ def test_production_needs_no_writable_data_folder(tmp_path: Path, pg_url: str) -
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "account 'ops' created with role admin"
+
+
+def test_a_worker_count_or_port_out_of_range_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+
+    workers = run_cli(["worker", "--concurrency", "-3"], env)
+    port = run_cli(["serve", "--port", "99999"], env)
+
+    assert workers.returncode == 2
+    assert "Invalid value for '--concurrency': -3 is not in the range x>=1." in workers.stderr
+    assert port.returncode == 2
+    assert "Invalid value for '--port': 99999 is not in the range 1<=x<=65535." in port.stderr
