@@ -19,6 +19,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from app.errors import AccountError
 from app.jobs import utcnow
+from specifications import ImportType
 
 _hasher = PasswordHasher()  # argon2id with the library's recommended cost
 # Checked against when the user is unknown, so that a miss costs as much as a wrong password.
@@ -83,6 +84,10 @@ def add_account(
     name = validate_username(username)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    unknown = sorted((import_types or frozenset()) - {kind.value for kind in ImportType})
+    if unknown:
+        valid = ", ".join(kind.value for kind in ImportType)
+        raise AccountError(f"unknown import type {unknown[0]!r}; valid import types are {valid}")
     if session.exec(select(Account).where(Account.username == name)).first() is not None:
         raise AccountError(f"an account named {name!r} already exists")
     account = Account(

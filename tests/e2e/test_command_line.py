@@ -49,6 +49,23 @@ def test_a_second_account_with_the_same_name_is_refused(tmp_path: Path) -> None:
     assert account_password_ok(tmp_path, "ops", "pass-word-9")
 
 
+def test_an_import_type_misspelt_in_types_is_refused_rather_than_making_an_importer_of_nothing(
+    tmp_path: Path,
+) -> None:
+    env = clean_env(tmp_path)
+
+    result = run_cli(
+        ["users", "add", "feed", "--role", "importer", "--types", "product,CATEGORIES"], env, stdin="pass-word-9\n"
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "Error: unknown import type 'CATEGORIES'; "
+        "valid import types are PRODUCT, CATEGORY, CUSTOMER, ADDRESS, ORDER, ASSET\n"
+    )
+    assert not account_password_ok(tmp_path, "feed", "pass-word-9")
+
+
 def test_serve_without_any_account_and_without_a_terminal_says_how_to_create_one(tmp_path: Path) -> None:
     result = run_cli(["serve", "--port", str(free_port())], clean_env(tmp_path))
 
