@@ -111,7 +111,7 @@ def _cell_checks(header: HeaderMap) -> list[pl.Expr] | None:
     """One expression per condition a certain row meets (null, for an empty cell, passes); None when a
     column has a kind this module does not read."""
     checks: list[pl.Expr] = []
-    used = {slot.index for slot in header.slots}
+    used = header.read
     for index in range(len(header.cells)):
         cell = pl.col(column_name(index))
         if index not in used:

@@ -20,12 +20,14 @@ from openpyxl import Workbook
 from sqlmodel import col, select
 
 from app.importing.formats import FileType
+from app.importing.header import ERROR_HEADER, resolve_header
 from app.importing.normalized import read_normalized
 from app.importing.readers.delimited import SourceRow, read_records
 from app.jobs import ImportChunk, ImportProblem, ImportStatus, ProblemKind, Severity
 from app.runtime import Runtime
+from specifications import ImportType, find_specification
 
-ERROR_COLUMN = "Error"
+ERROR_COLUMN = ERROR_HEADER
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _BATCH = 5000
 
@@ -91,10 +93,24 @@ def _source_rows(runtime: Runtime, job: ImportStatus) -> Iterator[SourceRow]:
         yield from rows
 
 
+def _earlier_errors(job: ImportStatus) -> set[int]:
+    """The Error column of an earlier failed-rows file the upload was (fixed and sent back as it is): this file's
+    own Error column takes its place."""
+    spec = find_specification(ImportType(job.import_type), job.specification)
+    return set() if spec is None else set(resolve_header(spec, json.loads(job.header or "[]")).ignored)
+
+
+def _header(job: ImportStatus) -> list[str]:
+    earlier = _earlier_errors(job)
+    names = json.loads(job.header or "[]")
+    return [name for index, name in enumerate(names) if index not in earlier] + [ERROR_COLUMN]
+
+
 def _numbered(runtime: Runtime, job: ImportStatus) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells with the Error column) of every failed row, in row order."""
     assert job.id is not None
     width = len(json.loads(job.header or "[]"))
+    earlier = _earlier_errors(job)
     failed = _failed_rows(runtime, job.id)
     wanted = next(failed, None)
     for row in _source_rows(runtime, job):
@@ -104,11 +120,12 @@ def _numbered(runtime: Runtime, job: ImportStatus) -> Iterator[tuple[int, list[s
             return
         if wanted[0] == row.number:
             cells = row.cells + [""] * (width - len(row.cells))
-            yield row.number, [neutralise(cell) for cell in cells] + [wanted[1]]
+            kept = [neutralise(cell) for index, cell in enumerate(cells) if index not in earlier]
+            yield row.number, [*kept, wanted[1]]
 
 
 def _joined(runtime: Runtime, job: ImportStatus) -> Iterator[list[str]]:
-    yield [*json.loads(job.header or "[]"), ERROR_COLUMN]
+    yield _header(job)
     for _, cells in _numbered(runtime, job):
         yield cells
 
@@ -119,7 +136,7 @@ def failed_rows_zip(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
     Rows come in row order and a ZIP's files hold consecutive row numbers, so each file's entry
     is written whole before the next one starts: memory holds one row.
     """
-    header = [*json.loads(job.header or "[]"), ERROR_COLUMN]
+    header = _header(job)
     files = sorted(json.loads(job.files or "[]"), key=lambda file: int(file["offset"]))
     with tempfile.TemporaryFile() as spool:
         with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -10,6 +10,9 @@ from app.importing.locales import normalise_locale
 from app.importing.problems import ValidationProblem, column_letter
 from specifications.model import Column, ColumnFamily, Requirement, Specification
 
+# The column the failed-rows file adds to the rows to fix: a file fixed and sent back as it is brings it along,
+# and its cells are messages, not values (unless the specification has a column of that name).
+ERROR_HEADER = "Error"
 _FAMILY = re.compile(r"^\s*([^\[\]]+?)\s*\[\s*(.+?)\s*\]\s*$")
 _TRANSLATION = re.compile(r"^\s*(.+?)\s*\(\s*([^()]+?)\s*\)\s*$")
 
@@ -36,6 +39,12 @@ class HeaderMap:
     cells: tuple[str, ...]
     slots: tuple[Slot, ...]
     problems: tuple[ValidationProblem, ...] = field(default=())
+    ignored: tuple[int, ...] = field(default=())  # the failed-rows file's Error column, when it came back
+
+    @property
+    def read(self) -> frozenset[int]:
+        """The columns whose cells are taken up (a value in any other column is a stray one)."""
+        return frozenset(slot.index for slot in self.slots).union(self.ignored)
 
     def slot_for(self, field_name: str) -> Slot | None:
         for slot in self.slots:
@@ -88,12 +97,16 @@ def _resolve_cell(spec: Specification, index: int, header: str) -> Slot | str:
 def resolve_header(spec: Specification, cells: list[str]) -> HeaderMap:
     slots: list[Slot] = []
     problems: list[ValidationProblem] = []
+    ignored: list[int] = []
     seen: dict[tuple[str, str | None, str | None], str] = {}
     for index, cell in enumerate(cells):
         if not cell.strip():
             continue
         resolved = _resolve_cell(spec, index, cell)
         letter = column_letter(index)
+        if isinstance(resolved, str) and cell.strip().lower() == ERROR_HEADER.lower() and not ignored:
+            ignored.append(index)
+            continue
         if isinstance(resolved, str):
             problems.append(ValidationProblem(1, letter, cell.strip(), cell, resolved))
             continue
@@ -114,4 +127,4 @@ def resolve_header(spec: Specification, cells: list[str]) -> HeaderMap:
         if needed and column.field not in present:
             message = f"Missing required header '{column.header}'"
             problems.append(ValidationProblem(1, None, column.header, None, message))
-    return HeaderMap(spec, tuple(cells), tuple(slots), tuple(problems))
+    return HeaderMap(spec, tuple(cells), tuple(slots), tuple(problems), tuple(ignored))

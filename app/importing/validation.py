@@ -52,9 +52,8 @@ class RowValidator:
         ]
         self._family = [slot for slot in header.slots if slot.family is not None]
         self._translated = [slot for slot in header.slots if slot.locale is not None]
-        self._used = {slot.index for slot in header.slots}
         self._width = len(header.cells)
-        self._unused = [index for index in range(self._width) if index not in self._used]
+        self._unused = [index for index in range(self._width) if index not in header.read]
         # Only the columns with a rule to check: (slot, field, whether SKU rows are exempt).
         self._required = [
             (slot, column.field, column.requirement is Requirement.REQUIRED_ON_PARENT_ROWS)

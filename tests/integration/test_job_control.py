@@ -189,6 +189,32 @@ def test_the_failed_rows_file_holds_the_invalid_rows_with_their_errors_and_round
     assert skus(database) == ["4", "=cmd"]
 
 
+def test_the_failed_rows_file_fixed_and_sent_back_as_it_is_imports_round_after_round(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    rows = [product_row("1"), product_row("2", price="x"), product_row("3", title=" ")]
+    first = submit(runtime, principal, make_csv(rows))
+    drain(runtime, queue)
+
+    lines = list(csv.reader(io.StringIO(b"".join(failed_rows(runtime, principal, first)[2]).decode("utf-8"))))
+    lines[1][7] = "2.50"  # the price fixed; the title left for the next round, its Error cell kept as it was
+    second = submit(runtime, principal, make_csv(lines[1:], header=lines[0]), on_error=OnError.SKIP)
+    drain(runtime, queue)
+
+    assert (job(runtime, second).state, job(runtime, second).records_created) == (ImportState.COMPLETED, 1)
+    again = list(csv.reader(io.StringIO(b"".join(failed_rows(runtime, principal, second)[2]).decode("utf-8"))))
+    assert again[0] == [*CONTRACT_HEADER, "Error"]
+    assert again[1][-1] == "Missing Required Data: Product Title is required"
+    again[1][2] = "A title"
+    third = submit(runtime, principal, make_csv(again[1:], header=again[0]))
+    drain(runtime, queue)
+
+    assert job(runtime, third).state == ImportState.COMPLETED
+    assert skus(database) == ["2", "3"]
+
+
 def test_an_idempotency_key_reused_with_another_body_is_refused_and_leaves_no_upload_stored(
     database: Database, tmp_path: Path
 ) -> None:
