@@ -121,7 +121,9 @@ def _numbered(runtime: Runtime, job: ImportStatus) -> Iterator[tuple[int, list[s
         if wanted[0] == row.number:
             cells = row.cells + [""] * (width - len(row.cells))
             kept = [neutralise(cell) for index, cell in enumerate(cells) if index not in earlier]
-            yield row.number, [*kept, wanted[1]]
+            # Under the Error header, even when the row has values past the last header (they follow it).
+            place = width - len(earlier)
+            yield row.number, [*kept[:place], wanted[1], *kept[place:]]
 
 
 def _joined(runtime: Runtime, job: ImportStatus) -> Iterator[list[str]]:

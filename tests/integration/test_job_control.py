@@ -215,6 +215,22 @@ def test_the_failed_rows_file_fixed_and_sent_back_as_it_is_imports_round_after_r
     assert skus(database) == ["2", "3"]
 
 
+def test_the_failed_rows_file_puts_each_message_under_its_error_header_when_a_row_runs_past_the_last_header(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    job_id = submit(runtime, principal, make_csv([product_row("1"), [*product_row("2"), "stray"]]))
+    drain(runtime, queue)
+
+    text = b"".join(failed_rows(runtime, principal, job_id)[2]).decode("utf-8")
+
+    header, row = list(csv.reader(io.StringIO(text)))
+    assert header == [*CONTRACT_HEADER, "Error"]
+    assert dict(zip(header, row, strict=False))["Error"] == "a value stands in column L, beyond the last header"
+    assert row[len(header) :] == ["stray"]
+
+
 def test_an_idempotency_key_reused_with_another_body_is_refused_and_leaves_no_upload_stored(
     database: Database, tmp_path: Path
 ) -> None:
