@@ -69,12 +69,17 @@ def _prepare(settings: Settings) -> Database:
     return db
 
 
+class PasswordsDiffer(click.ClickException):
+    def __init__(self) -> None:
+        super().__init__("the two passwords differ")
+
+
 def _read_password(confirm: bool) -> str:
     """The first line of standard input; a terminal gets a hidden prompt and a confirmation."""
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if confirm and getpass.getpass("Password (again): ") != password:
-            raise click.ClickException("the two passwords differ")
+            raise PasswordsDiffer
         return password
     line = sys.stdin.readline()
     return line.rstrip("\r\n")
@@ -178,7 +183,11 @@ def _first_admin(db: Database) -> None:
     click.echo("No account exists yet: create the first admin.")
     name = click.prompt("Admin username")
     while True:
-        password = _read_password(confirm=True)
+        try:
+            password = _read_password(confirm=True)
+        except PasswordsDiffer as error:
+            click.echo(f"Error: {error.message}; once more.")
+            continue
         try:
             with db.write() as session:
                 add_account(session, name, password, Role.ADMIN)

@@ -118,6 +118,33 @@ def test_the_first_serve_on_a_terminal_asks_for_the_first_admin_and_starts(tmp_p
     assert account_password_ok(tmp_path, "first-admin", "first-password-1")
 
 
+def test_the_first_admins_password_typed_differently_twice_is_asked_again(tmp_path: Path) -> None:
+    primary, secondary = os.openpty()
+    process = subprocess.Popen(
+        [IMPORTER, "serve", "--port", str(free_port())],
+        stdin=secondary, stdout=secondary, stderr=secondary, env=clean_env(tmp_path),
+        preexec_fn=_make_controlling_terminal,
+    )  # fmt: skip
+    os.close(secondary)
+    output = ""
+    try:
+        _read_until(primary, "Admin username")
+        os.write(primary, b"first-admin\n")
+        for password, again in [(b"first-password-1", b"first-pasword-1"), (b"first-password-1", b"first-password-1")]:
+            output += _read_until(primary, "Password:")
+            os.write(primary, password + b"\n")
+            output += _read_until(primary, "Password (again):")
+            os.write(primary, again + b"\n")
+        output += _read_until(primary, "Application startup complete")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        os.close(primary)
+
+    assert "the two passwords differ; once more." in output
+    assert account_password_ok(tmp_path, "first-admin", "first-password-1")
+
+
 def test_serve_refuses_to_start_with_a_broken_specification_file(tmp_path: Path) -> None:
     folder = tmp_path / "specs"
     folder.mkdir()
