@@ -162,9 +162,18 @@ def count_changes(session: Session, sandbox_id: int) -> int:
     )
 
 
-def _changes_of(session: Session, kind: RecordKind, sandbox_id: int, offset: int, limit: int) -> list[Change]:
+def _changed(kind: RecordKind, sandbox_id: int) -> tuple[NamedFromClause, ColumnElement[bool], ColumnElement[bool]]:
+    """The sandbox's rows joined to production's: those that create a record or change one (a row imported
+    as production has it changes nothing, and is no change to review)."""
     table = kind.table
     production, same_key, in_sandbox = _production_join(kind, sandbox_id)
+    differs = [production.c[name].is_distinct_from(table.c[name]) for name in kind.values]
+    return production, same_key, and_(in_sandbox, or_(production.c.id.is_(None), *differs))
+
+
+def _changes_of(session: Session, kind: RecordKind, sandbox_id: int, offset: int, limit: int) -> list[Change]:
+    table = kind.table
+    production, same_key, changed = _changed(kind, sandbox_id)
     query = (
         select(
             table,
@@ -172,7 +181,7 @@ def _changes_of(session: Session, kind: RecordKind, sandbox_id: int, offset: int
             *(production.c[name].label(f"before_{name}") for name in kind.values),
         )
         .select_from(table.outerjoin(production, same_key))
-        .where(in_sandbox)
+        .where(changed)
         .order_by(*(table.c[name] for name in kind.key))
         .offset(offset)
         .limit(limit)
@@ -183,7 +192,7 @@ def _changes_of(session: Session, kind: RecordKind, sandbox_id: int, offset: int
         fields = [
             {"field": name, "before": None if created else row[f"before_{name}"], "after": row[name]}
             for name in kind.values
-            if created or row[f"before_{name}"] != row[name]
+            if (row[name] is not None if created else row[f"before_{name}"] != row[name])
         ]
         key = {name: row[name] for name in kind.key_fields}
         changes.append(Change(kind.label, key, "created" if created else "updated", fields))
@@ -191,14 +200,13 @@ def _changes_of(session: Session, kind: RecordKind, sandbox_id: int, offset: int
 
 
 def list_changes(session: Session, sandbox_id: int, page: int, size: int) -> tuple[list[Change], int]:
-    """Every record the sandbox creates or changes, a page at a time, with each field before and after."""
+    """Every record the sandbox creates or changes, a page at a time, with each field before and after (of a
+    record it creates, each field it gives a value)."""
     skip, wanted, total, found = (page - 1) * size, size, 0, []
     for kind in SANDBOXED:
-        count = int(
-            session.execute(
-                select(func.count()).select_from(kind.table).where(kind.table.c.sandbox_id == sandbox_id)
-            ).scalar_one()
-        )
+        production, same_key, changed = _changed(kind, sandbox_id)
+        joined = kind.table.outerjoin(production, same_key)
+        count = int(session.execute(select(func.count()).select_from(joined).where(changed)).scalar_one())
         total += count
         if wanted and skip < count:
             taken = _changes_of(session, kind, sandbox_id, skip, wanted)

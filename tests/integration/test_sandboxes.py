@@ -100,6 +100,13 @@ def test_a_sandbox_import_counts_records_against_what_the_sandbox_shows(database
     assert (job(runtime, again).records_created, job(runtime, again).records_updated) == (0, 0)
     assert job(runtime, again).records_skipped == 3
     assert (title(runtime, "1", box.id), title(runtime, "1")) == ("new one", "old one")
+    changes, total = sandboxes.sandbox_changes(runtime, ops, box.id, 1, 10)
+    assert total == 2  # product 2, imported as production has it, is no change to review
+    assert [(change.key, change.change) for change in changes] == [
+        ({"sku_number": "1"}, "updated"), ({"sku_number": "3"}, "created"),
+    ]  # fmt: skip
+    assert changes[0].fields == [{"field": "product_title", "before": "old one", "after": "new one"}]
+    assert all(field["after"] is not None for field in changes[1].fields)  # what the new record gives
 
 
 def test_an_import_to_a_sandbox_without_an_id_creates_one_for_its_submitter(database: Database, tmp_path: Path) -> None:
