@@ -84,6 +84,11 @@ def add_account(
     name = validate_username(username)
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if import_types and role is not Role.IMPORTER:
+        raise AccountError(
+            f"--types limits an importer; an {role.value} imports every type" if role is Role.ADMIN
+            else f"--types limits an importer; a {role.value} imports nothing"
+        )  # fmt: skip
     unknown = sorted((import_types or frozenset()) - {kind.value for kind in ImportType})
     if unknown:
         valid = ", ".join(kind.value for kind in ImportType)

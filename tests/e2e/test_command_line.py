@@ -66,6 +66,18 @@ def test_an_import_type_misspelt_in_types_is_refused_rather_than_making_an_impor
     assert not account_password_ok(tmp_path, "feed", "pass-word-9")
 
 
+def test_types_are_refused_for_an_admin_or_a_viewer_whom_they_would_not_limit_as_asked(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+
+    admin = run_cli(["users", "add", "boss", "--role", "admin", "--types", "PRODUCT"], env, stdin="pass-word-9\n")
+    viewer = run_cli(["users", "add", "peek", "--role", "viewer", "--types", "PRODUCT"], env, stdin="pass-word-9\n")
+
+    assert (admin.returncode, viewer.returncode) == (1, 1)
+    assert admin.stderr == "Error: --types limits an importer; an admin imports every type\n"
+    assert viewer.stderr == "Error: --types limits an importer; a viewer imports nothing\n"
+    assert not account_password_ok(tmp_path, "boss", "pass-word-9")
+
+
 def test_serve_without_any_account_and_without_a_terminal_says_how_to_create_one(tmp_path: Path) -> None:
     result = run_cli(["serve", "--port", str(free_port())], clean_env(tmp_path))
 
