@@ -1,7 +1,7 @@
 """Fetching images named by URL, without letting a URL reach inside the network.
 
 Only http and https. The host is resolved first and every address it resolves to must be a
-public one (not loopback, private, link-local, multicast, reserved or unspecified), unless the
+public one (not loopback, private, shared, link-local, multicast, reserved or unspecified), unless the
 host is in IMPORTER_FETCH_ALLOW_HOSTS; the connection then goes to the address that was checked
 (so a second DNS answer cannot differ), and each redirect is checked the same way. A timeout, a
 size cap and a check that the answer is an image complete it. A refusal is a message, never an
@@ -45,9 +45,17 @@ class Refused(Exception):
 
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        elif ip.sixtofour is not None:  # 2002::/16 carries an IPv4 address, which must be public too
+            if not _public(str(ip.sixtofour)):
+                return False
+        elif ip.is_site_local:  # fec0::/10, the deprecated IPv6 private range
+            return False
+    # is_global also leaves out what is neither private nor public, such as 100.64.0.0/10 (shared address
+    # space: carrier NAT, overlay networks, and some clouds' metadata service at 100.100.100.200).
+    return ip.is_global and not (
         ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
     )
 

@@ -103,7 +103,8 @@ def test_images_link_assets_and_fetch_allowed_urls(database: Database, tmp_path:
     "url",
     ["http://127.0.0.1/x.png", "http://127.1/x.png", "http://2130706433/x.png", "http://[::1]/x.png",
      "http://[::ffff:127.0.0.1]/x.png", "http://localhost/x.png", "http://0.0.0.0/x.png", "http://10.0.0.1/x.png",
-     "http://169.254.169.254/latest/meta-data", "file:///etc/passwd", "gopher://example.com/x"],
+     "http://169.254.169.254/latest/meta-data", "http://100.100.100.200/latest/meta-data", "http://100.64.0.1/x.png",
+     "http://[2002:7f00:1::1]/x.png", "http://[fec0::1]/x.png", "file:///etc/passwd", "gopher://example.com/x"],
 )  # fmt: skip
 def test_urls_aimed_inside_are_refused_however_they_are_spelled(database: Database, tmp_path: Path, url: str) -> None:
     runtime, queue = make_runtime(database, tmp_path)
