@@ -61,7 +61,7 @@ def _credentials(request: Request) -> tuple[str, str]:
 def _basic_credentials(encoded: str) -> tuple[str, str]:
     try:
         decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, UnicodeDecodeError, ValueError):  # ValueError: bytes past ASCII in the header
         raise Unauthorized("the Authorization header is not valid HTTP Basic") from None
     username, separator, password = decoded.partition(":")
     if not separator:
