@@ -111,6 +111,8 @@ def count_accounts(session: Session) -> int:
 
 
 def find_account(session: Session, username: str) -> Account | None:
+    if "\x00" in username:  # no account is named so, and PostgreSQL text cannot hold it (an error, not a miss)
+        return None
     return session.exec(select(Account).where(Account.username == username)).first()
 
 

@@ -43,13 +43,16 @@ def read_record(
     size = 1 if table is None else len(table.key)
     if len(key) != size:
         raise BadRequest(f"a {import_type.value} record is named by {size} key part{'s' if size > 1 else ''}")
-    with runtime.db.read() as session:
-        if table is None:
-            record = product_reads.find_product(session, catalog_id, sandbox_id, key[0])
-        else:
-            record = record_reads.find_record(session, table, _scope(table, catalog_id, site_id), sandbox_id, key)
-            if record is not None and import_type is ImportType.ORDER:
-                record = record_reads.with_items(session, record)
+    record = None
+    # No import keeps a NUL in a key, and PostgreSQL text cannot hold one: the query would fail, not miss.
+    if not any("\x00" in part for part in key):
+        with runtime.db.read() as session:
+            if table is None:
+                record = product_reads.find_product(session, catalog_id, sandbox_id, key[0])
+            else:
+                record = record_reads.find_record(session, table, _scope(table, catalog_id, site_id), sandbox_id, key)
+                if record is not None and import_type is ImportType.ORDER:
+                    record = record_reads.with_items(session, record)
     if record is None:
         where = f"site {site_id}" if table is not None and table.scope_column == "site_id" else f"catalog {catalog_id}"
         raise NotFound(f"no {import_type.value} '{'/'.join(key)}' in {where}")
