@@ -33,7 +33,9 @@ _BATCH = 5000
 
 
 def neutralise(cell: str) -> str:
-    if cell[:1] in ("=", "+", "-", "@") and not _PLAIN_NUMBER.match(cell):
+    """A cell a spreadsheet would run as a formula, behind an apostrophe: one starting with = + - @, or with a
+    tab or carriage return (which some programs skip before reading a formula); a plain number is left be."""
+    if cell[:1] in ("=", "+", "-", "@", "\t", "\r") and not _PLAIN_NUMBER.match(cell):
         return "'" + cell
     return cell
 

@@ -16,8 +16,12 @@ _TEXT_KINDS = frozenset({ColumnKind.TEXT, ColumnKind.CODE, ColumnKind.URL})  # r
 
 def unquoted(raw: str) -> str:
     """A trimmed cell that starts with an apostrophe: without it when it neutralised a formula (as the
-    files we write out do), as it is otherwise. Callers test raw[0] == "'" first: it is rare."""
-    return raw[1:] if raw[1:2] in FORMULA_STARTS and raw[1:2] else raw
+    files we write out do), as it is otherwise; trimmed again when a tab or carriage return followed it.
+    Callers test raw[0] == "'" first: it is rare."""
+    after = raw[1:2]
+    if after and after in FORMULA_STARTS:
+        return raw[1:]
+    return raw[1:].strip() if after in ("\t", "\r") else raw
 
 
 @dataclass(slots=True)

@@ -15,7 +15,8 @@ from app.db import Database
 from app.errors import Conflict, IdempotencyMismatch, NotFound
 from app.importing import pipeline
 from app.jobs import ImportState, OnError
-from app.service import cancel_job, failed_rows, list_problems, retry_job
+from app.service import cancel_job, failed_rows, list_problems, read_record, retry_job
+from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, make_csv, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, stored_uploads, submit
 
@@ -187,6 +188,24 @@ def test_the_failed_rows_file_holds_the_invalid_rows_with_their_errors_and_round
 
     assert job(runtime, retry_id).state == ImportState.COMPLETED
     assert skus(database) == ["4", "=cmd"]
+
+
+def test_a_cell_a_spreadsheet_could_run_after_a_tab_is_neutralised_too(database: Database, tmp_path: Path) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    rows = [product_row("1", price="x", **{"Product URL": "\t=HYPERLINK(1)", "UPC": "\t@SUM(2)"})]
+    job_id = submit(runtime, principal, make_csv(rows))
+    drain(runtime, queue)
+
+    _, _, body = failed_rows(runtime, principal, job_id)
+    line = list(csv.reader(io.StringIO(b"".join(body).decode("utf-8"))))[1]
+
+    assert (line[6], line[8]) == ("'\t=HYPERLINK(1)", "'\t@SUM(2)")
+    again = submit(runtime, principal, make_csv([[*line[:7], "2.50", *line[8:-1]]]))  # the price fixed
+    drain(runtime, queue)
+    assert job(runtime, again).state == ImportState.COMPLETED
+    stored = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)
+    assert (stored["product_url"], stored["upc"]) == ("=HYPERLINK(1)", "@SUM(2)")  # as the first import read them
 
 
 def test_the_failed_rows_file_fixed_and_sent_back_as_it_is_imports_round_after_round(
