@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.selectable import NamedFromClause
 from sqlmodel import Session
@@ -66,8 +66,8 @@ def promote_rows(session: Session, sandbox_id: int) -> int:
     over the older production row see it as changed.
     """
     _drop_lines_the_sandbox_removes(session, sandbox_id)
-    assets = _sandbox_assets(session, sandbox_id)
-    with_images = _rows_with_images(session, sandbox_id) if assets else []
+    with_images = _rows_with_images(session, sandbox_id)
+    promoted_as: dict[int, int] = {}
     promoted = 0
     dialect = session.connection().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -80,57 +80,69 @@ def promote_rows(session: Session, sandbox_id: int) -> int:
         statement = insert(table).from_select(names, chosen)
         updates = {name: statement.excluded[name] for name in (*kind.values, "updated_job_id", "updated_at")}
         session.execute(statement.on_conflict_do_update(index_elements=list(kind.key), set_=updates))
+        if table is ASSET_TABLE and with_images:
+            promoted_as = _promoted_asset_ids(session, sandbox_id)
         promoted += session.execute(delete(table).where(table.c.sandbox_id == sandbox_id)).rowcount  # type: ignore[attr-defined]
-    if with_images:
-        _link_promoted_assets(session, assets, with_images)
+    if promoted_as:
+        _link_promoted_assets(session, promoted_as, with_images)
     return int(promoted)
 
 
 _IMAGE_TABLES: tuple[Table, ...] = (Product.__table__, Sku.__table__)  # type: ignore[attr-defined]
 
 
-def _sandbox_assets(session: Session, sandbox_id: int) -> dict[int, tuple[int, str]]:
-    """The sandbox's assets: id -> (catalog, file name), the key they are promoted under."""
-    table = ASSET_TABLE
-    query = select(table.c.id, table.c.catalog_id, table.c.file_name).where(table.c.sandbox_id == sandbox_id)
-    return {int(row.id): (int(row.catalog_id), str(row.file_name)) for row in session.execute(query)}
+def _promoted_asset_ids(session: Session, sandbox_id: int) -> dict[int, int]:
+    """Each sandbox asset's id -> the id of the production asset it was just promoted into (same catalog and
+    file name), read before the sandbox's rows go."""
+    sandboxed, production = ASSET_TABLE, ASSET_TABLE.alias("production")
+    query = (
+        select(sandboxed.c.id, production.c.id)
+        .join(
+            production,
+            and_(
+                production.c.sandbox_id == 0,
+                production.c.catalog_id == sandboxed.c.catalog_id,
+                production.c.file_name == sandboxed.c.file_name,
+            ),
+        )
+        .where(sandboxed.c.sandbox_id == sandbox_id)
+    )
+    return {int(old): int(new) for old, new in session.execute(query)}
 
 
-def _rows_with_images(session: Session, sandbox_id: int) -> list[tuple[Table, int, str]]:
-    """(table, catalog, SKU number) of the sandbox's products and SKUs that have images."""
+def _rows_with_images(session: Session, sandbox_id: int) -> list[tuple[Table, int, str, str]]:
+    """(table, catalog, SKU number, images) of the sandbox's products and SKUs that have images."""
     found = []
     for table in _IMAGE_TABLES:
-        query = select(table.c.catalog_id, table.c.sku_number).where(
+        query = select(table.c.catalog_id, table.c.sku_number, table.c.image_urls).where(
             table.c.sandbox_id == sandbox_id, table.c.image_urls.is_not(None)
         )
-        found += [(table, int(catalog), str(sku)) for catalog, sku in session.execute(query)]
+        found += [(table, int(catalog), str(sku), str(images)) for catalog, sku, images in session.execute(query)]
     return found
 
 
 def _link_promoted_assets(
-    session: Session, assets: dict[int, tuple[int, str]], rows: list[tuple[Table, int, str]]
+    session: Session, promoted_as: dict[int, int], rows: list[tuple[Table, int, str, str]]
 ) -> None:
     """Images of promoted products named the sandbox's asset rows, which promote removed: they now name the
-    production asset each was promoted into."""
-    table = ASSET_TABLE
-    promoted_as: dict[int, int] = {}
-    for old_id, (catalog, name) in assets.items():
-        new_id = session.execute(
-            select(table.c.id).where(table.c.catalog_id == catalog, table.c.sandbox_id == 0, table.c.file_name == name)
-        ).scalar_one_or_none()
-        if new_id is not None:
-            promoted_as[old_id] = int(new_id)
-    for target, catalog, sku in rows:
-        where = (target.c.catalog_id == catalog, target.c.sandbox_id == 0, target.c.sku_number == sku)
-        text = session.execute(select(target.c.image_urls).where(*where)).scalar_one_or_none()
-        images = json.loads(text) if text else []
+    production asset each was promoted into (one statement a table, for the rows whose images change)."""
+    changed: dict[Table, list[dict[str, object]]] = {}
+    for target, catalog, sku, text in rows:
+        images = json.loads(text)
         relinked = [
             image | {"assetId": promoted_as[image["assetId"]]} if image.get("assetId") in promoted_as else image
             for image in images
         ]
         if relinked != images:
-            text = orjson.dumps(relinked, option=orjson.OPT_SORT_KEYS).decode()  # as imports write it
-            session.execute(update(target).where(*where).values(image_urls=text))
+            as_written = orjson.dumps(relinked, option=orjson.OPT_SORT_KEYS).decode()  # as imports write it
+            changed.setdefault(target, []).append({"catalog": catalog, "sku": sku, "images": as_written})
+    for target, params in changed.items():
+        where = (
+            target.c.catalog_id == bindparam("catalog"),
+            target.c.sandbox_id == 0,
+            target.c.sku_number == bindparam("sku"),
+        )
+        session.execute(update(target).where(*where).values(image_urls=bindparam("images")), params)
 
 
 def _drop_lines_the_sandbox_removes(session: Session, sandbox_id: int) -> None:

@@ -3,19 +3,49 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
+from app.accounts import Principal
 from app.db import Database
 from app.errors import NotFound
 from app.jobs import ImportProblem, ImportState, OnError
+from app.runtime import Runtime
 from app.service import read_record, sandboxes
 from specifications import ImportType
 from tests.factories import make_csv, product_row
-from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
 HEADER = ["Order Number", "Customer Id", "Currency", "Order Total", "SKU Number", "Quantity", "Item Price"]
+
+
+def selling_a_and_b(
+    database: Database, tmp_path: Path, chunk_rows: int = 2
+) -> tuple[Runtime, RecordingQueue, Principal]:
+    """A service whose catalog 1 sells products A and B, and the account that imports orders."""
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
+    drain(runtime, queue)
+    return runtime, queue, principal
+
+
+def import_orders(
+    runtime: Runtime,
+    queue: RecordingQueue,
+    principal: Principal,
+    rows: list[list[str]],
+    header: list[str],
+    **options: Any,
+) -> int:
+    """Import order rows into catalog 1, to the end; the job's id."""
+    job_id = submit(
+        runtime, principal, make_csv(rows, header=header), catalog_id=1, import_type=ImportType.ORDER, **options
+    )
+    drain(runtime, queue)
+    return job_id
 
 
 def messages(db: Database, job_id: int) -> list[tuple[int | None, str]]:
@@ -27,18 +57,12 @@ def messages(db: Database, job_id: int) -> list[tuple[int | None, str]]:
 
 
 def test_orders_span_consecutive_rows_with_computed_totals_and_update_whole(database: Database, tmp_path: Path) -> None:
-    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
-    principal = make_principal(database)
-    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
-    drain(runtime, queue)
+    runtime, queue, principal = selling_a_and_b(database, tmp_path, chunk_rows=1)
     rows = [["SO-1", "", "eur", "7.98", "A", "2", "3.99"], ["SO-1", "", "", "", "B", "1", "0"],
             ["SO-2", "", "USD", "", "B", "3", "1.25"]]  # fmt: skip
 
-    first = submit(runtime, principal, make_csv(rows, header=HEADER), catalog_id=1, import_type=ImportType.ORDER)
-    drain(runtime, queue)
-    again = submit(runtime, principal, make_csv([["SO-1", "", "EUR", "", "A", "1", "3.99"]], header=HEADER),
-                   catalog_id=1, import_type=ImportType.ORDER)  # fmt: skip
-    drain(runtime, queue)
+    first = import_orders(runtime, queue, principal, rows, HEADER)
+    again = import_orders(runtime, queue, principal, [["SO-1", "", "EUR", "", "A", "1", "3.99"]], HEADER)
 
     assert job(runtime, first).state == ImportState.COMPLETED and job(runtime, first).total_records == 3
     assert job(runtime, again).state == ImportState.COMPLETED
@@ -51,18 +75,13 @@ def test_orders_span_consecutive_rows_with_computed_totals_and_update_whole(data
 def test_an_order_with_a_bad_total_an_unknown_sku_or_a_repeated_number_lands_nowhere(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, queue = make_runtime(database, tmp_path, chunk_rows=2)
-    principal = make_principal(database)
-    submit(runtime, principal, make_csv([product_row("A")]), catalog_id=1)
-    drain(runtime, queue)
+    runtime, queue, principal = selling_a_and_b(database, tmp_path, chunk_rows=2)
     rows = [["SO-1", "", "", "9.99", "A", "1", "3.99"],
             ["SO-2", "", "", "", "A", "1", "1"], ["SO-2", "", "", "", "ZZZ", "1", "1"],
             ["SO-3", "", "", "", "A", "1", "1"],
             ["SO-4", "", "", "", "A", "1", "1"], ["SO-3", "", "", "", "A", "2", "1"]]  # fmt: skip
 
-    job_id = submit(runtime, principal, make_csv(rows, header=HEADER), catalog_id=1,
-                    import_type=ImportType.ORDER, on_error=OnError.SKIP)  # fmt: skip
-    drain(runtime, queue)
+    job_id = import_orders(runtime, queue, principal, rows, HEADER, on_error=OnError.SKIP)
 
     done = job(runtime, job_id)
     assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 1, 5)
@@ -77,17 +96,13 @@ def test_an_order_with_a_bad_total_an_unknown_sku_or_a_repeated_number_lands_now
 
 
 def test_an_order_whose_own_fields_change_counts_its_rows_updated(database: Database, tmp_path: Path) -> None:
-    runtime, queue = make_runtime(database, tmp_path)
-    principal = make_principal(database)
-    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
-    drain(runtime, queue)
+    runtime, queue, principal = selling_a_and_b(database, tmp_path)
     header = [*HEADER, "Status"]
     submitted = [["SO-1", "", "EUR", "", "A", "2", "3.99", "SUBMITTED"], ["SO-1", "", "", "", "B", "1", "1", ""]]
     shipped = [[*submitted[0][:-1], "SHIPPED"], submitted[1]]
 
     def run(rows: list[list[str]]) -> tuple[int, int, int]:
-        job_id = submit(runtime, principal, make_csv(rows, header=header), catalog_id=1, import_type=ImportType.ORDER)
-        drain(runtime, queue)
+        job_id = import_orders(runtime, queue, principal, rows, header)
         done = job(runtime, job_id)
         assert done.state == ImportState.COMPLETED
         return done.records_created, done.records_updated, done.records_skipped
@@ -101,19 +116,14 @@ def test_an_order_whose_own_fields_change_counts_its_rows_updated(database: Data
 
 
 def test_every_row_of_an_order_with_a_problem_is_reported_and_none_lands(database: Database, tmp_path: Path) -> None:
-    runtime, queue = make_runtime(database, tmp_path, chunk_rows=10)
-    principal = make_principal(database)
-    submit(runtime, principal, make_csv([product_row("A")]), catalog_id=1)
-    drain(runtime, queue)
+    runtime, queue, principal = selling_a_and_b(database, tmp_path, chunk_rows=10)
     rows = [["SO-1", "", "XXX", "", "A", "1", "1"], ["SO-1", "", "", "", "A", "1", "1"],
             ["SO-2", "", "", "", "A", "1", "1"], ["SO-2", "", "EUR", "", "A", "1", "1"],
             ["SO-2", "", "USD", "", "A", "1", "1"],
             ["SO-3", "", "", "5", "A", "1", "1"], ["SO-3", "", "", "", "A", "1", "1"],
             ["SO-4", "", "EUR", "", "A", "1", "1"]]  # fmt: skip
 
-    job_id = submit(runtime, principal, make_csv(rows, header=HEADER), catalog_id=1,
-                    import_type=ImportType.ORDER, on_error=OnError.SKIP)  # fmt: skip
-    drain(runtime, queue)
+    job_id = import_orders(runtime, queue, principal, rows, HEADER, on_error=OnError.SKIP)
 
     done = job(runtime, job_id)
     assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 1, 7)
@@ -138,23 +148,17 @@ def test_every_row_of_an_order_with_a_problem_is_reported_and_none_lands(databas
 def test_an_order_imported_into_a_sandbox_is_counted_against_what_the_sandbox_shows(
     database: Database, tmp_path: Path
 ) -> None:
-    runtime, queue = make_runtime(database, tmp_path)
-    principal = make_principal(database)
-    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
-    drain(runtime, queue)
+    runtime, queue, principal = selling_a_and_b(database, tmp_path)
     header = [*HEADER, "Status"]
     one = [["SO-1", "", "EUR", "", "A", "2", "3.99", "SUBMITTED"], ["SO-1", "", "", "", "B", "1", "1", ""]]
     two = [["SO-2", "", "EUR", "", "B", "1", "5", "SUBMITTED"]]
-    submit(runtime, principal, make_csv(one + two, header=header), catalog_id=1, import_type=ImportType.ORDER)
-    drain(runtime, queue)
+    import_orders(runtime, queue, principal, one + two, header)
     box = sandboxes.create_sandbox(runtime, principal, "shipping")
     assert box.id is not None
     shipped = [[*one[0][:-1], "SHIPPED"], one[1]]
     new = [["SO-3", "", "EUR", "", "A", "1", "3.99", "SUBMITTED"]]
 
-    job_id = submit(runtime, principal, make_csv(shipped + two + new, header=header), catalog_id=1,
-                    import_type=ImportType.ORDER, to_sandbox=True, sandbox_id=box.id)  # fmt: skip
-    drain(runtime, queue)
+    job_id = import_orders(runtime, queue, principal, shipped + two + new, header, to_sandbox=True, sandbox_id=box.id)
 
     done = job(runtime, job_id)
     # SO-1's two lines update an order production holds, SO-2 is as production has it, SO-3 is new.
@@ -164,19 +168,13 @@ def test_an_order_imported_into_a_sandbox_is_counted_against_what_the_sandbox_sh
 
 
 def test_an_order_promoted_from_a_sandbox_with_fewer_lines_keeps_only_those(database: Database, tmp_path: Path) -> None:
-    runtime, queue = make_runtime(database, tmp_path)
-    principal = make_principal(database)
-    submit(runtime, principal, make_csv([product_row("A"), product_row("B")]), catalog_id=1)
-    drain(runtime, queue)
+    runtime, queue, principal = selling_a_and_b(database, tmp_path)
     three = [["SO-1", "", "EUR", "", "A", "1", "1"], ["SO-1", "", "", "", "B", "1", "2"],
              ["SO-1", "", "", "", "A", "2", "1"]]  # fmt: skip
-    submit(runtime, principal, make_csv(three, header=HEADER), catalog_id=1, import_type=ImportType.ORDER)
-    drain(runtime, queue)
+    import_orders(runtime, queue, principal, three, HEADER)
     box = sandboxes.create_sandbox(runtime, principal, "one line")
     assert box.id is not None
-    submit(runtime, principal, make_csv(three[:1], header=HEADER), catalog_id=1, import_type=ImportType.ORDER,
-           to_sandbox=True, sandbox_id=box.id)  # fmt: skip
-    drain(runtime, queue)
+    import_orders(runtime, queue, principal, three[:1], HEADER, to_sandbox=True, sandbox_id=box.id)
     in_sandbox = read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3, box.id)
     assert (in_sandbox["item_count"], len(in_sandbox["items"])) == (1, 1)  # type: ignore[arg-type]
     assert "base_job_id" not in in_sandbox and "base_job_id" not in in_sandbox["items"][0]  # type: ignore[index]

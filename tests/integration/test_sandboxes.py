@@ -42,26 +42,32 @@ def title(runtime: Runtime, sku: str, sandbox_id: int = 0) -> object:
         return None
 
 
-def test_a_sandbox_import_is_seen_only_in_the_sandbox_until_promoted(database: Database, tmp_path: Path) -> None:
+def production_and_a_sandbox(database: Database, tmp_path: Path) -> tuple[Runtime, RecordingQueue, Principal, int]:
+    """Products 1 ("old one") and 2 ("two") in production, and an empty sandbox their importer owns."""
     runtime, queue = make_runtime(database, tmp_path)
     ops = make_principal(database)
     submit(runtime, ops, make_csv([product_row("1", title="old one"), product_row("2", title="two")]))
     drain(runtime, queue)
     box = sandboxes.create_sandbox(runtime, ops, "spring catalog")
     assert box.id is not None
+    return runtime, queue, ops, box.id
 
-    first = into_sandbox(runtime, queue, ops, make_csv([product_row("1", title="new one"), product_row("3")]), box.id)
-    second = into_sandbox(runtime, queue, ops, make_csv([product_row("3", title="three, revised")]), box.id)
+
+def test_a_sandbox_import_is_seen_only_in_the_sandbox_until_promoted(database: Database, tmp_path: Path) -> None:
+    runtime, queue, ops, box_id = production_and_a_sandbox(database, tmp_path)
+
+    first = into_sandbox(runtime, queue, ops, make_csv([product_row("1", title="new one"), product_row("3")]), box_id)
+    second = into_sandbox(runtime, queue, ops, make_csv([product_row("3", title="three, revised")]), box_id)
 
     assert (job(runtime, first).state, job(runtime, second).state) == (ImportState.COMPLETED, ImportState.COMPLETED)
     assert (job(runtime, second).records_created, job(runtime, second).records_updated) == (0, 1)
     assert (title(runtime, "1"), title(runtime, "3")) == ("old one", None)
-    assert (title(runtime, "1", box.id), title(runtime, "2", box.id), title(runtime, "3", box.id)) == (
+    assert (title(runtime, "1", box_id), title(runtime, "2", box_id), title(runtime, "3", box_id)) == (
         "new one", "two", "three, revised",
     )  # fmt: skip
     assert list_records(runtime, ImportType.PRODUCT, -2, -3, 1, 10)[1] == 2
-    assert list_records(runtime, ImportType.PRODUCT, -2, -3, 1, 10, box.id)[1] == 3
-    changes, total = sandboxes.sandbox_changes(runtime, ops, box.id, 1, 10)
+    assert list_records(runtime, ImportType.PRODUCT, -2, -3, 1, 10, box_id)[1] == 3
+    changes, total = sandboxes.sandbox_changes(runtime, ops, box_id, 1, 10)
     assert total == 2
     by_key = {change.key["sku_number"]: change for change in changes}
     assert by_key["1"].change == "updated"
@@ -70,28 +76,23 @@ def test_a_sandbox_import_is_seen_only_in_the_sandbox_until_promoted(database: D
     ]
     assert by_key["3"].change == "created"
 
-    assert sandboxes.promote(runtime, ops, box.id) == 2
+    assert sandboxes.promote(runtime, ops, box_id) == 2
     assert (title(runtime, "1"), title(runtime, "2"), title(runtime, "3")) == ("new one", "two", "three, revised")
-    assert sandboxes.get_sandbox(runtime, ops, box.id)[0].state == "PROMOTED"
+    assert sandboxes.get_sandbox(runtime, ops, box_id)[0].state == "PROMOTED"
     with pytest.raises(Conflict, match="is PROMOTED"):
-        sandboxes.promote(runtime, ops, box.id)
+        sandboxes.promote(runtime, ops, box_id)
     actions = [event.action for event in list_events(runtime, ops, 1, 50)[0]]
     assert actions[:2] == ["sandbox.promoted", "import.submitted"] and "sandbox.created" in actions
 
 
 def test_a_sandbox_import_counts_records_against_what_the_sandbox_shows(database: Database, tmp_path: Path) -> None:
-    runtime, queue = make_runtime(database, tmp_path)
-    ops = make_principal(database)
-    submit(runtime, ops, make_csv([product_row("1", title="old one"), product_row("2", title="two")]))
-    drain(runtime, queue)
-    box = sandboxes.create_sandbox(runtime, ops, "spring catalog")
-    assert box.id is not None
+    runtime, queue, ops, box_id = production_and_a_sandbox(database, tmp_path)
     body = make_csv([product_row("1", title="new one"), product_row("2", title="two"), product_row("3")])
 
-    tried = submit(runtime, ops, body, to_sandbox=True, sandbox_id=box.id, dry_run=True)
+    tried = submit(runtime, ops, body, to_sandbox=True, sandbox_id=box_id, dry_run=True)
     drain(runtime, queue)
-    imported = into_sandbox(runtime, queue, ops, body, box.id)
-    again = into_sandbox(runtime, queue, ops, body, box.id)
+    imported = into_sandbox(runtime, queue, ops, body, box_id)
+    again = into_sandbox(runtime, queue, ops, body, box_id)
 
     # 1 changes production's record, 2 is as production has it, 3 is new: as the sandbox's changes list them.
     for job_id in (tried, imported):
@@ -99,8 +100,8 @@ def test_a_sandbox_import_counts_records_against_what_the_sandbox_shows(database
         assert (done.records_created, done.records_updated, done.records_skipped) == (1, 1, 1)
     assert (job(runtime, again).records_created, job(runtime, again).records_updated) == (0, 0)
     assert job(runtime, again).records_skipped == 3
-    assert (title(runtime, "1", box.id), title(runtime, "1")) == ("new one", "old one")
-    changes, total = sandboxes.sandbox_changes(runtime, ops, box.id, 1, 10)
+    assert (title(runtime, "1", box_id), title(runtime, "1")) == ("new one", "old one")
+    changes, total = sandboxes.sandbox_changes(runtime, ops, box_id, 1, 10)
     assert total == 2  # product 2, imported as production has it, is no change to review
     assert [(change.key, change.change) for change in changes] == [
         ({"sku_number": "1"}, "updated"), ({"sku_number": "3"}, "created"),

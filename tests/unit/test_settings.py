@@ -33,6 +33,13 @@ def test_postgresql_keeps_uploads_in_the_database_by_default() -> None:
     assert not settings.embedded_broker
 
 
+def refusal_of(env: dict[str, str]) -> str:
+    """What starting with these settings says."""
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    return str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
@@ -77,10 +84,7 @@ def test_postgresql_keeps_uploads_in_the_database_by_default() -> None:
     ],
 )
 def test_a_malformed_setting_is_refused_by_name(name: str, value: str, message: str) -> None:
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env({name: value})
-
-    assert str(caught.value) == message
+    assert refusal_of({name: value}) == message
 
 
 @pytest.mark.parametrize("url", ["redis://r:6379/0", "rediss://:pw@r:6380/1", "redis+socket:///run/redis.sock"])
@@ -117,7 +121,4 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     ],
 )
 def test_a_period_that_would_spin_or_stop_the_reaper_is_refused(name: str, value: str, message: str) -> None:
-    with pytest.raises(SettingsError) as caught:
-        Settings.from_env({name: value})
-
-    assert str(caught.value) == message
+    assert refusal_of({name: value}) == message

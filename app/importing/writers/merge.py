@@ -95,11 +95,10 @@ def over_production(session: Session, plan: MergePlan, part: ColumnElement[bool]
     if not _in_sandbox(plan):
         return 0, 0
     production = plan.target.alias("production")
-    same_key = [production.c[name] == _source(plan, name) for name in plan.key if name != "sandbox_id"]
     same = and_(*(production.c[name].is_not_distinct_from(_source(plan, name)) for name in plan.values))
     query = (
         select(func.count(), func.coalesce(func.sum(case((same, 1), else_=0)), 0))
-        .select_from(plan.staging.join(production, and_(production.c.sandbox_id == 0, *same_key)))
+        .select_from(plan.staging.join(production, and_(*_production_row(plan, production))))
         .where(plan.where, *([] if part is None else [part]), ~exists().where(*_same_key(plan)))
     )
     over, identical = session.execute(query).one()
@@ -119,8 +118,15 @@ def _inserted_names(plan: MergePlan) -> list[str]:
 def _production_version(plan: MergePlan, rows: FromClause | None = None) -> ColumnElement[object]:
     """For a sandbox row: the updated_job_id of the production row with the same key, when there is one."""
     production = plan.target.alias("production")
+    return select(production.c.updated_job_id).where(*_production_row(plan, production, rows)).scalar_subquery()
+
+
+def _production_row(
+    plan: MergePlan, production: FromClause, rows: FromClause | None = None
+) -> list[ColumnElement[bool]]:
+    """`production` (the target, aliased) is the production row with a staged row's key (of `rows` when given)."""
     same_key = [production.c[name] == _source(plan, name, rows) for name in plan.key if name != "sandbox_id"]
-    return select(production.c.updated_job_id).where(production.c.sandbox_id == 0, *same_key).scalar_subquery()
+    return [production.c.sandbox_id == 0, *same_key]
 
 
 def _in_sandbox(plan: MergePlan) -> bool:
