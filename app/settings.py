@@ -203,7 +203,7 @@ class Settings:
             sheet_split_bytes=max(0, _int(env, "SHEET_SPLIT_BYTES", 16 * 1024**2)),
             rolling_merge_bytes=max(0, _int(env, "ROLLING_MERGE_BYTES", 16 * 1024**2)),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 1024**3),
-            max_field_bytes=max(16, _int(env, "MAX_FIELD_BYTES", 1024**2)),
+            max_field_bytes=max(4096, _int(env, "MAX_FIELD_BYTES", 1024**2)),
             max_line_bytes=max(1024, _int(env, "MAX_LINE_BYTES", 16 * 1024**2)),
             max_rows=max(1, _int(env, "MAX_ROWS", 20_000_000)),
             max_columns=max(1, _int(env, "MAX_COLUMNS", 1000)),

@@ -19,6 +19,7 @@ from app.importing.header import resolve_header
 from app.importing.media import content_type
 from app.importing.normalized import NormalizedWriter
 from app.importing.planning import Layout, Plan, rows_key_for, seekable_copy
+from app.importing.problems import column_letter, row_problem_text
 from app.storage import UploadStorage
 from specifications.asset import MANIFEST
 
@@ -36,10 +37,10 @@ class Link:
 
 def _read_manifest(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo | None
-) -> tuple[dict[str, Link], list[tuple[int, str]]]:
-    """Links by file name, and problems as (line, message)."""
+) -> tuple[dict[str, Link], list[str], str | None]:
+    """Links by file name, problems (as row_problem_text gives them), and the File Name column's letter."""
     if info is None:
-        return {}, []
+        return {}, [], None
     text = b"".join(read_entry(archive, info)).decode("utf-8-sig", errors="replace")
     rows = csv.reader(io.StringIO(text))
     header = [cell.strip().lower() for cell in next(rows, [])]
@@ -48,20 +49,22 @@ def _read_manifest(
         raise UnreadableFile(
             f"{MANIFEST} has columns {header}; it takes File Name, and SKU Number or Category Id, and Alt Text"
         )
+    column = column_letter(header.index("file name"))
     links: dict[str, Link] = {}
-    problems: list[tuple[int, str]] = []
+    problems: list[str] = []
     for line, cells in enumerate(rows, start=2):
         values = dict(zip(header, (cell.strip() for cell in cells), strict=False))
         name = values.get("file name", "")
         if not name:
             continue
         if name in links:
-            problems.append((line, f"{MANIFEST} line {line} names '{name}' again (first on line {links[name].line})"))
+            message = f"{MANIFEST} line {line} names '{name}' again (first on line {links[name].line})"
+            problems.append(row_problem_text(message, column, "File Name", name))
             continue
         links[name] = Link(
             line, values.get("sku number", ""), values.get("category id", ""), values.get("alt text", "")
         )
-    return links, problems
+    return links, problems, column
 
 
 def _store(archive: zipfile.ZipFile, info: zipfile.ZipInfo, assets: UploadStorage) -> tuple[str, int, str, str]:
@@ -103,7 +106,7 @@ def plan_assets(plan: Plan, assets: UploadStorage) -> Layout:
             archive, entries = open_archive(source, limits.zip)
             with archive:
                 manifest = next((info for info in entries if info.filename.lower() == MANIFEST), None)
-                links, manifest_problems = _read_manifest(archive, manifest)
+                links, manifest_problems, column = _read_manifest(archive, manifest)
                 for info in entries:
                     if info is manifest or info.filename.startswith(_JUNK) or info.filename.endswith(_JUNK):
                         continue
@@ -123,9 +126,10 @@ def plan_assets(plan: Plan, assets: UploadStorage) -> Layout:
                         ],
                     )
                 for name, link in links.items():
-                    add(f"{MANIFEST} line {link.line} names '{name}', which is not in the archive", [name])
-                for _, message in manifest_problems:
-                    add(message, [])
+                    message = f"{MANIFEST} line {link.line} names '{name}', which is not in the archive"
+                    add(row_problem_text(message, column, "File Name", name), [name])
+                for problem in manifest_problems:
+                    add(problem, [])
         writer.close()
     except BaseException:
         writer.discard()

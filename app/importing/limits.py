@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.importing.archives import ZipLimits
+from app.importing.problems import column_letter, row_problem_text
 from app.settings import Settings
 
 
@@ -41,9 +42,10 @@ class ReadLimits:
             return None
         for index, cell in enumerate(cells):
             if len(cell) > self.max_field_bytes:
-                name = headers[index] if index < len(headers) else f"column {index + 1}"
-                return (
-                    f"the value of '{name}' is longer than the limit of {self.max_field_bytes} characters "
-                    "(IMPORTER_MAX_FIELD_BYTES)"
+                name = headers[index] if index < len(headers) else None
+                message = (
+                    f"the value of '{name or f'column {index + 1}'}' is longer than the limit of "
+                    f"{self.max_field_bytes} characters (IMPORTER_MAX_FIELD_BYTES)"
                 )
+                return row_problem_text(message, column_letter(index), name)
         return None

@@ -10,7 +10,7 @@ from app.importing.chunking import ChunkLayout, Cutter, Heartbeat
 from app.importing.header import HeaderMap, resolve_header
 from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter
-from app.importing.problems import column_letter
+from app.importing.problems import column_letter, row_problem_text
 from app.importing.readers.sheet_rows import UNSAVED_FORMULA
 from app.importing.readers.workbook import cell_text
 from app.importing.sources import NamedRow
@@ -21,11 +21,13 @@ Seen = Literal["write", "drop", "stop"]
 Watch = Callable[[int, list[str], bool], Seen]
 
 
-def _unsaved(position: int) -> str:
-    return (
-        f"the cell in column {column_letter(position)} holds a formula with no saved value: open and save the "
+def _unsaved(position: int, names: list[str]) -> str:
+    letter = column_letter(position)
+    message = (
+        f"the cell in column {letter} holds a formula with no saved value: open and save the "
         "file in a spreadsheet program, which computes it, or paste the values"
     )
+    return row_problem_text(message, letter, names[position] if position < len(names) else None)
 
 
 class HeaderFailed(Exception):
@@ -122,7 +124,7 @@ class Normalizer:
                 if type(value) is str:
                     cells[position] = value
                 elif value is UNSAVED_FORMULA:
-                    problem = problem or _unsaved(position)
+                    problem = problem or _unsaved(position, self.names)
                 elif value is not None:
                     cells[position] = cell_text(value, kinds.get(position))
             if len(values) > len(positions):  # a sheet's cells past its header: validation names any value

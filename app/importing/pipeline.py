@@ -27,7 +27,7 @@ from app.importing.limits import ReadLimits
 from app.importing.normalized_planning import plan_keyed, plan_xlsx, plan_zip
 from app.importing.planning import Layout, Plan, ReadOptions, chunk_bytes, chunk_rows, plan_csv
 from app.importing.problem_log import record_problems
-from app.importing.problems import ValidationProblem
+from app.importing.problems import ValidationProblem, row_problem
 from app.importing.publishing import ChunkPublisher, PlanAbandoned, claim_planning, reading_of, store_chunks
 from app.importing.readers.delimited import SourceRow, set_field_limit
 from app.importing.sheet_pieces import SheetSplit, mark_joined, run_piece
@@ -225,7 +225,7 @@ def validate_rows(header: HeaderMap, rows: Iterable[SourceRow]) -> tuple[list[Ro
     problems: list[ValidationProblem] = []
     for row in rows:
         if row.problem is not None:
-            problems.append(ValidationProblem(row.number, None, None, None, row.problem))
+            problems.append(row_problem(row.number, row.problem))
             outcomes.append(RowOutcome(row.number, None, False, None))
             continue
         if row.is_blank:

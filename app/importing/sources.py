@@ -9,7 +9,7 @@ from typing import IO, BinaryIO, cast
 from app.errors import UnreadableFile
 from app.importing.formats import FileType
 from app.importing.limits import ReadLimits
-from app.importing.problems import column_letter
+from app.importing.problems import column_letter, row_problem_text
 from app.importing.readers.delimited import ENCODINGS, detect_delimiter, read_records
 from app.importing.readers.keyed import read_json_array, read_json_lines
 from app.importing.readers.sheet_xml import RowPlace
@@ -40,9 +40,10 @@ def xlsx_rows(
         raise UnreadableFile("the sheet is empty: it has no header row")
     names = _checked_width([cell_text(value, None) for value in first[1]], limits, counted=False)
     yield first[0], None, names, None
-    far = (
+    far = row_problem_text(
         f"a value stands past column {column_letter(limits.max_columns - 1)}, beyond the last header and the "
-        f"limit of {limits.max_columns} columns (IMPORTER_MAX_COLUMNS)"
+        f"limit of {limits.max_columns} columns (IMPORTER_MAX_COLUMNS)",
+        column_letter(limits.max_columns),
     )
     for number, cells in rows:
         # each row's list is the reader's own, new for it: handed on as it is, not copied

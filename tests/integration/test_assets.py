@@ -20,12 +20,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
 PDF = b"%PDF-1.7\n" + b"x" * 300
 
 
-def problems(db: Database, job_id: int) -> list[tuple[int | None, str]]:
+def problems(db: Database, job_id: int) -> list[tuple[int | None, str | None, str | None, str]]:
+    """Each problem's row, field, value and message."""
     with db.read() as session:
         found = session.exec(
             select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.row_number))
         ).all()
-    return [(p.row_number, p.message) for p in found]
+    return [(p.row_number, p.field_name, p.field_value, p.message) for p in found]
 
 
 def test_a_zip_of_media_becomes_assets_linked_by_its_manifest(database: Database, tmp_path: Path) -> None:
@@ -84,9 +85,9 @@ def test_a_manifest_that_names_nothing_real_is_a_problem_per_line(database: Data
 
     assert job(runtime, job_id).state == ImportState.FAILED
     assert problems(database, job_id) == [
-        (1, "manifest.csv links to SKU Number 'NOPE', which is not in catalog -2"),
-        (2, "manifest.csv line 3 names 'missing.jpg', which is not in the archive"),
-        (3, "manifest.csv line 4 names 'a.png' again (first on line 2)"),
+        (1, "SKU Number", "NOPE", "manifest.csv links to SKU Number 'NOPE', which is not in catalog -2"),
+        (2, "File Name", "missing.jpg", "manifest.csv line 3 names 'missing.jpg', which is not in the archive"),
+        (3, "File Name", "a.png", "manifest.csv line 4 names 'a.png' again (first on line 2)"),
     ]
 
 

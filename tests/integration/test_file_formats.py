@@ -74,15 +74,20 @@ def test_a_malformed_json_record_is_a_problem_of_that_record(
 ) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     good = make_jsonl([product_row("1"), product_row("2")]).decode().splitlines()
+    expected: list[tuple[int, str | None, str]]  # row, the field it names, message
     if file_type is FileType.JSONL:  # numbered by line
         body = "\n".join([good[0], '{"SKU Number": "x", oops}', good[1]]).encode()
-        expected = [(2, "line 2 is not valid JSON: Expecting property name enclosed in double quotes")]
+        expected = [(2, None, "line 2 is not valid JSON: Expecting property name enclosed in double quotes")]
     else:  # numbered by place in the array, the first record on line 2 being record 1
         broken = [good[0], '{"SKU Number": ["not", "text"]}', '{"SKU Number": "x", oops}', good[1]]
         body = ("[\n" + ",\n".join(broken[:2]) + ",\n" + ", ".join(broken[2:]) + "\n]").encode()
         expected = [
-            (2, "'SKU Number' must be text, a number, true/false or null, not a list or object"),
-            (3, "record 3, starting on line 4, is not valid JSON: Expecting property name enclosed in double quotes"),
+            (2, "SKU Number", "'SKU Number' must be text, a number, true/false or null, not a list or object"),
+            (
+                3,
+                None,
+                "record 3, starting on line 4, is not valid JSON: Expecting property name enclosed in double quotes",
+            ),
         ]
 
     job_id = submit(runtime, make_principal(database), body, file_type=file_type)
@@ -93,7 +98,7 @@ def test_a_malformed_json_record_is_a_problem_of_that_record(
         found = session.exec(
             select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.row_number))
         ).all()
-    assert [(p.row_number, p.message) for p in found] == expected
+    assert [(p.row_number, p.field_name, p.message) for p in found] == expected
 
 
 def test_a_given_delimiter_encoding_and_sheet_are_used(database: Database, tmp_path: Path) -> None:

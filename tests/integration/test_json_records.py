@@ -63,6 +63,15 @@ def imported(
     return job_id, done.state, done.message, problems
 
 
+def field_names(db: Database, job_id: int) -> list[str | None]:
+    """The field each of the import's errors names, in row order."""
+    with db.read() as session:
+        found = session.exec(
+            select(ImportProblem).where(ImportProblem.job_id == job_id).order_by(col(ImportProblem.row_number))
+        )
+        return [problem.field_name for problem in found if problem.severity == "error"]
+
+
 def skus(db: Database) -> list[str]:
     with db.read() as session:
         return sorted(session.exec(select(Product.sku_number)).all())
@@ -102,12 +111,12 @@ def test_a_lone_surrogate_is_a_problem_of_its_record_naming_the_field(
         json.dumps(record("4", title="\ud83d\ude00 a pair is one character")),
     ]
 
-    _, state, _, problems = imported(runtime, queue, one_a_line(texts, file_type), file_type, OnError.SKIP)
+    job_id, state, _, problems = imported(runtime, queue, one_a_line(texts, file_type), file_type, OnError.SKIP)
 
     assert (state, problems) == (
         ImportState.COMPLETED,
         [
-            (2, None, None, "'Product Title' holds a lone surrogate \\ud800, which no text can store"),
+            (2, "B", None, "'Product Title' holds a lone surrogate \\ud800, which no text can store"),
             (
                 3,
                 None,
@@ -116,6 +125,7 @@ def test_a_lone_surrogate_is_a_problem_of_its_record_naming_the_field(
             ),
         ],
     )
+    assert field_names(database, job_id) == ["Product Title", "ProductAttribute[Shade\\udfff]"]
     assert skus(database) == ["1", "4"]
 
 
@@ -131,15 +141,16 @@ def test_a_key_given_twice_in_a_record_is_a_problem_of_that_record(
         first[:-1] + ', " product title ": "third"}',  # names are compared as a header's: case and outer spaces aside
     ]
 
-    _, state, message, problems = imported(runtime, queue, one_a_line(texts, file_type), file_type)
+    job_id, state, message, problems = imported(runtime, queue, one_a_line(texts, file_type), file_type)
 
     assert (state, message) == (
         ImportState.FAILED,
         "Error in the uploaded file: 2 rows failed validation, so nothing was written (onError=abort)",
     )
+    assert field_names(database, job_id) == ["Product Title", "product title"]
     assert problems == [
-        (2, None, None, "key 'Product Title' appears twice"),
-        (3, None, None, "key 'product title' appears twice (also as 'Product Title')"),
+        (2, "B", None, "key 'Product Title' appears twice"),
+        (3, "B", None, "key 'product title' appears twice (also as 'Product Title')"),
     ]
 
 

@@ -31,8 +31,8 @@ def limited(database: Database, tmp_path: Path, **limits: Any) -> tuple[Runtime,
          "the header has 11 columns, more than the limit of 5 (IMPORTER_MAX_COLUMNS)"),
         ({"max_line_bytes": 2048}, make_csv([product_row("1", title="x" * 5000)]),
          "a line of row 2 is longer than the limit of 2048 bytes (IMPORTER_MAX_LINE_BYTES)"),
-        ({"max_field_bytes": 100}, make_csv([product_row("1", title="x" * 500)]),
-         "a value in row 2 is longer than the limit of 100 characters (IMPORTER_MAX_FIELD_BYTES)"),
+        ({"max_field_bytes": 4096}, make_csv([product_row("1", title="x" * 5000)]),
+         "a value in row 2 is longer than the limit of 4096 characters (IMPORTER_MAX_FIELD_BYTES)"),
     ],
 )  # fmt: skip
 def test_a_csv_past_a_limit_fails_naming_it(
@@ -48,8 +48,8 @@ def test_a_csv_past_a_limit_fails_naming_it(
 
 
 def test_a_json_value_past_the_field_limit_is_a_problem_on_its_line(database: Database, tmp_path: Path) -> None:
-    runtime, queue = limited(database, tmp_path, max_field_bytes=100)
-    body = make_jsonl([product_row("1"), product_row("2", title="y" * 500), product_row("3")])
+    runtime, queue = limited(database, tmp_path, max_field_bytes=4096)  # the smallest limit the settings take
+    body = make_jsonl([product_row("1"), product_row("2", title="y" * 5000), product_row("3")])
 
     job_id = submit(runtime, make_principal(database), body, file_type=FileType.JSONL)
     drain(runtime, queue)
@@ -57,6 +57,7 @@ def test_a_json_value_past_the_field_limit_is_a_problem_on_its_line(database: Da
     assert job(runtime, job_id).state == ImportState.FAILED
     with database.read() as session:
         problem = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).one()
-    assert (problem.row_number, problem.message) == (
-        2, "the value of 'Product Title' is longer than the limit of 100 characters (IMPORTER_MAX_FIELD_BYTES)",
+    assert (problem.row_number, problem.column, problem.field_name, problem.message) == (
+        2, "B", "Product Title",
+        "the value of 'Product Title' is longer than the limit of 4096 characters (IMPORTER_MAX_FIELD_BYTES)",
     )  # fmt: skip

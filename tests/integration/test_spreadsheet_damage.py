@@ -89,9 +89,9 @@ def test_a_formula_with_no_saved_value_is_its_rows_problem_not_an_empty_cell(
     assert read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["upc"] == "1x"
     with database.read() as session:
         problems = session.exec(select(ImportProblem).where(ImportProblem.severity == "error")).all()
-    assert [(p.row_number, p.message) for p in problems] == [
-        (3, "the cell in column E holds a formula with no saved value: open and save the file in a spreadsheet "
-            "program, which computes it, or paste the values"),
+    assert [(p.row_number, p.column, p.field_name, p.message) for p in problems] == [
+        (3, "E", "UPC", "the cell in column E holds a formula with no saved value: open and save the file in a "
+            "spreadsheet program, which computes it, or paste the values"),
     ]  # fmt: skip
 
 

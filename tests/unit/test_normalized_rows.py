@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from app.importing import normalized
 from app.importing.normalized import NormalizedWriter, read_normalized
+from app.importing.problems import row_problem, row_problem_text
+from app.importing.readers.delimited import set_field_limit
 from app.storage import LocalUploadStorage
 
 CELL = st.one_of(
@@ -85,3 +87,28 @@ def test_a_cell_utf8_cannot_hold_fails_the_record_as_the_csv_module_fails_it() -
         with pytest.raises(UnicodeEncodeError):
             writer.write(2, None, ["fine", "lone \udc80 surrogate"])
         writer.discard()
+
+
+def test_a_problem_naming_long_texts_reads_back_under_the_smallest_field_limit() -> None:
+    # A ZIP entry's name can be 65,535 bytes; a problem naming it twice must still be read back whole.
+    name = "\x01" + "n" * 60_000
+    text = row_problem_text(f"manifest.csv line 2 names '{name}' again (first on line 1)", "A", "File Name", name)
+    with tempfile.TemporaryDirectory() as folder:
+        storage = LocalUploadStorage(Path(folder))
+        writer = NormalizedWriter(storage, "rows")
+        writer.write(2, text, [])
+        writer.close()
+        with storage.open("rows") as stored:
+            data = stored.read()
+    limit = csv.field_size_limit()
+    set_field_limit(4096)
+    try:
+        (row,) = read_normalized(io.BytesIO(data))
+    finally:
+        csv.field_size_limit(limit)
+
+    assert row.problem is not None
+    problem = row_problem(row.number, row.problem)
+    assert (problem.row, problem.column, problem.field_name) == (2, "A", "File Name")
+    assert problem.value == "\x01" + "n" * 198 + "\u2026"
+    assert problem.message == "manifest.csv line 2 names '\x01" + "n" * 971 + "\u2026"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, cast
 
 from app.errors import UnreadableFile
+from app.importing.problems import row_problem_text
 
 READ_BYTES = 1 << 16
 JsonScalar = str | bool | None
@@ -67,11 +68,12 @@ def _unstorable(members: _Members) -> str | None:
     first: dict[str, str] = {}
     for count, (name, item) in enumerate(members, start=1):
         if isinstance(item, _Members | list):
-            return f"'{_shown(name)}' must be text, a number, true/false or null, not a list or object"
+            message = f"'{_shown(name)}' must be text, a number, true/false or null, not a list or object"
+            return row_problem_text(message, field=_shown(name))
         earlier = first.setdefault(name.strip().lower(), name.strip())
         if len(first) < count:
             also = "" if earlier == name.strip() else f" (also as '{_shown(earlier)}')"
-            return f"key '{_shown(name.strip())}' appears twice{also}"
+            return row_problem_text(f"key '{_shown(name.strip())}' appears twice{also}", field=_shown(name.strip()))
     return None
 
 
@@ -86,7 +88,8 @@ def _lone_surrogate(values: dict[str, object]) -> str | None:
     for key, item in values.items():
         for text, subject in ((key, f"the name '{_shown(key)}'"), (item, f"'{_shown(key)}'")):
             if isinstance(text, str) and (found := _SURROGATE.search(text)):
-                return f"{subject} holds a lone surrogate \\u{ord(found.group()):04x}, which no text can store"
+                message = f"{subject} holds a lone surrogate \\u{ord(found.group()):04x}, which no text can store"
+                return row_problem_text(message, field=_shown(key))
     return None
 
 
