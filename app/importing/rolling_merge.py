@@ -36,6 +36,7 @@ from app.importing.writers.base import ImportWriter
 from app.importing.writers.merge import (
     MergeCounts,
     MergePlan,
+    Overlap,
     as_seen_in_sandbox,
     key_in_two_targets,
     merge_part,
@@ -149,7 +150,7 @@ class _Rolling:
         self.merged: set[int] = set()
         self.counts = MergeCounts()
         self.created = [0 for _ in plans]  # a plan each
-        self.over = (0, 0)  # rows inserted over production records, and those identical to them (in a sandbox)
+        self.overlap = Overlap()  # in a sandbox: rows over production records (see over_production)
 
     def only_inserted(self) -> bool:
         """Whether every row was inserted into a scope that held none, under an index that refuses a key
@@ -171,11 +172,11 @@ class _Rolling:
         assert self.job.id is not None
         try:
             for index, (plan, empty) in enumerate(zip(self.plans, self.empty, strict=True)):
-                over, identical = over_production(self.session, plan, and_(*part))
+                overlap = over_production(self.session, plan, and_(*part))
                 counts = merge_part(self.session, plan, self.job.id, and_(*part), empty)
                 self.created[index] += counts.created
                 self.counts += counts
-                self.over = (self.over[0] + over, self.over[1] + identical)
+                self.overlap += overlap
         except DBAPIError as error:  # a key staged twice: the finalize names it
             if getattr(error.orig, "sqlstate", None) in (UNIQUE_VIOLATION, CARDINALITY_VIOLATION):
                 raise GaveUp("a key was staged twice") from error
@@ -272,11 +273,11 @@ def _complete(session: Session, rolling: _Rolling) -> ImportStatus:
     staged = session.execute(
         select(func.count()).select_from(writer.staging).where(writer.staging.c.job_id == job.id)
     ).scalar_one()
-    if keys_unique and staged != rolling.counts.created:
+    if keys_unique and staged != rolling.counts.created + rolling.overlap.left_out:
         raise GaveUp(f"{staged} rows were staged and {rolling.counts.created} inserted")
     counts = rolling.counts
     counts = MergeCounts(counts.created, counts.updated, int(staged) - counts.created - counts.updated)
-    counts = as_seen_in_sandbox(counts, *rolling.over)
+    counts = as_seen_in_sandbox(counts, rolling.overlap)
     complete(session, job, counts, job.error_count, job.problem_count + len(warnings))
     return job
 

@@ -403,13 +403,14 @@ def test_imports_into_a_sandbox_are_merged_while_staged_and_promote_as_reviewed(
     box = sandboxes.create_sandbox(runtime, ops, "repricing")
     assert box.id is not None
 
-    rows = catalog(10, price="12.50") + catalog(5, first=20)  # P0..P9 repriced (with 4 SKUs), P20..P24 new
+    # P0..P9 repriced (with 4 SKUs), P10..P12 as production has them (with 2 SKUs), P20..P24 new
+    rows = catalog(10, price="12.50") + catalog(3, first=10) + catalog(5, first=20)
     first = imported(runtime, queue, ops, rows, to_sandbox=True, sandbox_id=box.id)
     rows = catalog(5, price="13.00")  # P0..P4 again, now in a sandbox that has rows
     second = imported(runtime, queue, ops, rows, to_sandbox=True, sandbox_id=box.id)
 
     done = job(runtime, first)  # the repriced rows update what the sandbox showed of production; the rest are new
-    assert (done.state, done.records_created, done.records_updated) == ("COMPLETED", 7, 14)
+    assert (done.state, done.records_created, done.records_updated, done.records_skipped) == ("COMPLETED", 7, 14, 5)
     assert (job(runtime, second).records_created, job(runtime, second).records_updated) == (0, 7)
     assert stored(pg)["P0"] == "9.99"  # production is untouched until the promote
     assert sandboxes.promote(runtime, ops, box.id) == 21

@@ -161,6 +161,25 @@ def test_a_promote_is_refused_naming_records_production_changed_since(database: 
         submit(runtime, ops, make_csv([product_row("1")]), to_sandbox=True, sandbox_id=box.id)
 
 
+def test_a_record_imported_into_a_sandbox_as_production_has_it_is_left_to_production(
+    database: Database, tmp_path: Path
+) -> None:
+    # A whole catalog imported into a sandbox to review a few changes: the rest is no change of the sandbox's.
+    runtime, queue, ops, box_id = production_and_a_sandbox(database, tmp_path)
+    body = make_csv([product_row("1", title="new one"), product_row("2", title="two")])
+
+    imported = into_sandbox(runtime, queue, ops, body, box_id)
+    submit(runtime, ops, make_csv([product_row("2", title="two, moved on")]))
+    drain(runtime, queue)
+
+    done = job(runtime, imported)
+    assert (done.records_created, done.records_updated, done.records_skipped) == (0, 1, 1)
+    assert sandboxes.get_sandbox(runtime, ops, box_id)[1] == 1  # the sandbox holds product 1 alone
+    assert (title(runtime, "1", box_id), title(runtime, "2", box_id)) == ("new one", "two, moved on")
+    assert sandboxes.promote(runtime, ops, box_id) == 1  # production's later change of 2 is no conflict
+    assert (title(runtime, "1"), title(runtime, "2")) == ("new one", "two, moved on")
+
+
 def test_a_promote_racing_a_production_import_never_loses_the_import(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path, chunk_rows=1000)
     ops = make_principal(database)

@@ -54,6 +54,22 @@ class MergePlan:
     values: Sequence[str]
     scope: dict[str, int]
     renamed: dict[str, str]  # target column -> staging column, where the names differ
+    # In a sandbox, a row identical to production's is left out (the sandbox shows production's), unless
+    # the target's rows are read together as one record: an order's lines, read with their order.
+    identical_kept: bool = False
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """In a sandbox: the staged rows of records the sandbox did not hold yet but production does, those
+    identical to production's, and how many of those the merge leaves out."""
+
+    over: int = 0
+    identical: int = 0
+    left_out: int = 0
+
+    def __add__(self, other: Overlap) -> Overlap:
+        return Overlap(self.over + other.over, self.identical + other.identical, self.left_out + other.left_out)
 
 
 def _source(plan: MergePlan, name: str, rows: FromClause | None = None) -> ColumnElement[object]:
@@ -87,28 +103,41 @@ def _count_existing(session: Session, plan: MergePlan) -> tuple[int, int]:
     return int(existing), int(unchanged)
 
 
-def over_production(session: Session, plan: MergePlan, part: ColumnElement[bool] | None = None) -> tuple[int, int]:
+def over_production(session: Session, plan: MergePlan, part: ColumnElement[bool] | None = None) -> Overlap:
     """In a sandbox, before the merge (of the staged rows `part` selects): of the staged rows the sandbox
     holds no row for, how many production has, and how many of those are identical to production's. The
-    merge inserts them into the sandbox, but they change (or leave as they were) records the sandbox
-    already showed: see as_seen_in_sandbox."""
+    merge inserts those that differ (and, where the plan keeps them, the identical ones) into the sandbox,
+    but they change (or leave as they were) records the sandbox already showed: see as_seen_in_sandbox."""
     if not _in_sandbox(plan):
-        return 0, 0
+        return Overlap()
     production = plan.target.alias("production")
-    same = and_(*(production.c[name].is_not_distinct_from(_source(plan, name)) for name in plan.values))
+    same = _same_values(plan, production)
     query = (
         select(func.count(), func.coalesce(func.sum(case((same, 1), else_=0)), 0))
         .select_from(plan.staging.join(production, and_(*_production_row(plan, production))))
         .where(plan.where, *([] if part is None else [part]), ~exists().where(*_same_key(plan)))
     )
     over, identical = session.execute(query).one()
-    return int(over), int(identical)
+    return Overlap(int(over), int(identical), 0 if plan.identical_kept else int(identical))
 
 
-def as_seen_in_sandbox(counts: MergeCounts, over: int, identical: int) -> MergeCounts:
+def as_seen_in_sandbox(counts: MergeCounts, overlap: Overlap) -> MergeCounts:
     """The merge's counts with the rows inserted over production records (`over_production`) counted as
-    the sandbox's changes show them: updates, or unchanged when identical."""
-    return MergeCounts(counts.created - over, counts.updated + over - identical, counts.unchanged + identical)
+    the sandbox's changes show them: updates, or unchanged when identical (those left out are among the
+    unchanged already)."""
+    changed, kept = overlap.over - overlap.identical, overlap.identical - overlap.left_out
+    return MergeCounts(counts.created - changed - kept, counts.updated + changed, counts.unchanged + kept)
+
+
+def _same_values(plan: MergePlan, production: FromClause) -> ColumnElement[bool]:
+    """`production`'s row holds a staged row's values."""
+    return and_(*(production.c[name].is_not_distinct_from(_source(plan, name)) for name in plan.values))
+
+
+def _as_production_has_it(plan: MergePlan) -> ColumnElement[bool]:
+    """A staged row is what production holds for its key already."""
+    production = plan.target.alias("production")
+    return exists().where(*_production_row(plan, production), _same_values(plan, production))
 
 
 def _inserted_names(plan: MergePlan) -> list[str]:
@@ -165,16 +194,21 @@ def _update_changed(session: Session, plan: MergePlan, job_id: int) -> int:
 
 
 def _insert_new(session: Session, plan: MergePlan, job_id: int, look: bool = True) -> int:
-    """Insert the staged rows no target row has the key of, in key order (index pages fill in sequence).
-    Without `look` every staged row is taken for new: the key index refuses one that is not."""
+    """Insert the staged rows no target row has the key of, in key order (index pages fill in sequence),
+    but in a sandbox none that production holds as staged. Without `look` every staged row is taken for
+    new: the key index refuses one that is not."""
     now = utcnow()
     names = [*_inserted_names(plan), "created_job_id", "updated_job_id", "created_at", "updated_at"]
     columns: list[ColumnElement[object]] = [_source(plan, name) for name in _inserted_names(plan)]
     columns += [literal(job_id), literal(job_id), literal(now), literal(now)]
+    new = [~exists().where(*_same_key(plan))] if look else []
     if _in_sandbox(plan):
         names.append("base_job_id")
         columns.append(_production_version(plan))
-    new = [~exists().where(*_same_key(plan))] if look else []
+        # A record as production has it is no change of the sandbox's: the sandbox goes on showing
+        # production's, which may change meanwhile without making the sandbox's promote a conflict.
+        if not plan.identical_kept:
+            new.append(~_as_production_has_it(plan))
     rows = select(*columns).where(plan.where, *new).order_by(*_key_order(plan))
     statement = insert(plan.target).from_select(names, rows).execution_options(preserve_rowcount=True)
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
@@ -187,15 +221,17 @@ def merge(session: Session, plan: MergePlan, job_id: int, staged: int, write: bo
     staged keys are unique (its set problems dropped the repeats), so a row is either there or not,
     and the statements' row counts are the created and updated counts. In a sandbox each row also
     records the production version it was written over, so that a promote can tell which production
-    records changed since; and a row inserted over a production record counts as that record's update
-    (or as unchanged, when identical to it), as the sandbox's changes show it. With `write=False` only
+    records changed since; a row inserted over a production record counts as that record's update, as the
+    sandbox's changes show it; and a row identical to production's is not inserted, and counts as
+    unchanged. With `write=False` only
     the counts are computed: what the merge would do (a dry run).
     """
-    over, identical = over_production(session, plan)
+    overlap = over_production(session, plan)
     if not write:
         existing, unchanged = _count_existing(session, plan)
-        counts = MergeCounts(created=staged - existing, updated=existing - unchanged, unchanged=unchanged)
-        return as_seen_in_sandbox(counts, over, identical)
+        left_out = overlap.left_out
+        counts = MergeCounts(staged - existing - left_out, existing - unchanged, unchanged + left_out)
+        return as_seen_in_sandbox(counts, overlap)
     # The insert goes first: its anti-join then reads the table before the update leaves a dead version
     # of every row it rewrites (at 1M rows all changed: 5.0 s after the update, 2.2 s before it). The
     # rows it inserts equal their staging, so the update passes over them. A scope with no rows before
@@ -204,7 +240,7 @@ def merge(session: Session, plan: MergePlan, job_id: int, staged: int, write: bo
     created = _insert_new(session, plan, job_id)
     updated = _update_changed(session, plan, job_id) if had_rows else 0
     counts = MergeCounts(created=created, updated=updated, unchanged=staged - created - updated)
-    return as_seen_in_sandbox(counts, over, identical)
+    return as_seen_in_sandbox(counts, overlap)
 
 
 def merge_part(

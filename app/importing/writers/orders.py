@@ -191,10 +191,12 @@ class OrderWriter(StagedWriter):
         staging = self.staging
         scope = {"site_id": job.site_id, "sandbox_id": job.sandbox_id, "catalog_id": job.catalog_id}
         in_job = staging.c.job_id == job.id
+        # An order is read with the lines of its own sandbox: a sandbox holds every order imported into it, whole,
+        # those identical to production's too.
         heads = MergePlan(ORDER_TABLE, staging, in_job & (staging.c.line_no == 1),
-                          ("site_id", "sandbox_id", "order_number"), ORDER_FIELDS, scope, {})  # fmt: skip
+                          ("site_id", "sandbox_id", "order_number"), ORDER_FIELDS, scope, {}, True)  # fmt: skip
         items = MergePlan(ORDER_ITEM_TABLE, staging, in_job, ("site_id", "sandbox_id", "order_number", "line_no"),
-                          ITEM_FIELDS, scope, {})  # fmt: skip
+                          ITEM_FIELDS, scope, {}, True)  # fmt: skip
         orders = int(
             session.execute(
                 select(func.count()).select_from(staging).where(in_job, staging.c.line_no == 1)
