@@ -58,10 +58,12 @@ def _normalized(plan: Plan, write: Callable[[Normalizer], Files], publishing: bo
             writer.close() if normalizer.published else writer.discard()
         raise
     header = normalizer.header
-    if not normalizer.names:  # no record, nor a header (an empty JSON array): nothing is missing from it
+    if not normalizer.names:
+        # No name was read: no record (an empty JSON array), or none readable (each is its own problem, which
+        # its chunk reports). Either way nothing is missing from a header that no record gave.
         header = replace(header, problems=())
     layout = Layout(header, "utf-8", ",", rows_key=rows_key, files=files)
-    if normalizer.records and not normalizer.header.problems:
+    if normalizer.records and not header.problems:
         layout.chunks = normalizer.finish()
     return layout
 

@@ -275,3 +275,26 @@ def test_no_records_at_all_is_an_import_of_nothing(
     job_id, state, message, problems = imported(runtime, queue, body, file_type)
 
     assert (state, message, problems, job(runtime, job_id).total_records) == (ImportState.COMPLETED, None, [], 0)
+
+
+@pytest.mark.parametrize("file_type", KEYED)
+def test_a_file_whose_every_record_is_unreadable_fails_naming_each_record(
+    database: Database, tmp_path: Path, file_type: FileType
+) -> None:
+    # A script that writes str(record) instead of json.dumps(record): not one record can be read, which is
+    # no import of nothing.
+    runtime, queue = make_runtime(database, tmp_path)
+    texts = [str(record("1")), json.dumps(record("2", **{"UPC": "0042"})).replace('"0042"', '{"code": "0042"}')]
+
+    _, state, message, problems = imported(runtime, queue, one_a_line(texts, file_type), file_type)
+
+    first = "line 1" if file_type is FileType.JSONL else "record 1, starting on line 2,"
+    assert (state, message) == (
+        ImportState.FAILED,
+        "Error in the uploaded file: 2 rows failed validation, so nothing was written (onError=abort)",
+    )
+    assert problems == [
+        (1, None, None, f"{first} is not valid JSON: Expecting property name enclosed in double quotes"),
+        (2, None, None, "'UPC' must be text, a number, true/false or null, not a list or object"),
+    ]
+    assert skus(database) == []
