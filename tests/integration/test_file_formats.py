@@ -15,7 +15,7 @@ from app.importing.planning import ReadOptions
 from app.jobs import ImportProblem, ImportState
 from app.service import list_records, read_record
 from specifications import ImportType
-from tests.factories import CONTRACT_HEADER, make_csv, make_json, make_jsonl, make_xlsx, product_row
+from tests.factories import CONTRACT_HEADER, make_csv, make_json, make_jsonl, make_xlsx, make_zip, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
 
 HEADER = [*CONTRACT_HEADER, "options[Size]"]
@@ -161,3 +161,51 @@ def test_a_csv_whose_lines_end_in_a_carriage_return_alone_is_refused_saying_how_
         "Error in the uploaded file: row 1 holds a carriage return alone outside quotes (as 'CSV (Macintosh)' ends "
         "its lines): quote a value that holds one, or save the file with Windows or Unix line ends (CSV UTF-8)",
     )
+
+
+def excel_sheet(rows: list[list[str]]) -> bytes:
+    """A workbook whose cells hold these texts as Excel stores them: a number as the <v> Excel writes (up to 17
+    significant digits), anything else as an inline string."""
+    cells = []
+    for number, row in enumerate(rows, start=1):
+        row_cells = []
+        for column, text in zip("ABCDEFGHIJK", row, strict=False):
+            if text and text[0].isdigit() and text.replace(".", "", 1).replace("E+", "", 1).isdigit():
+                row_cells.append(f'<c r="{column}{number}"><v>{text}</v></c>')
+            elif text:
+                row_cells.append(f'<c r="{column}{number}" t="inlineStr"><is><t>{text}</t></is></c>')
+        cells.append(f'<row r="{number}">{"".join(row_cells)}</row>')
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    relations = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    return make_zip({
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{relations}"><sheets>'
+        '<sheet name="Products" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+        'relationships"><Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{"".join(cells)}</sheetData></worksheet>',
+    })  # fmt: skip
+
+
+def test_numbers_of_an_excel_sheet_import_as_excel_shows_them_and_its_csv_export_says(
+    database: Database, tmp_path: Path
+) -> None:
+    # A price computed in the sheet (=3*1.1) is stored to 17 digits and shown as 3.3; an 18-digit code typed
+    # into a cell keeps Excel's 15 digits, and is shown as 123456789012345000. Excel's CSV export writes what
+    # it shows, and the two files are the same data.
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    header = ["SKU Number", "Product Title", "Product Description", "Retail Price", "UPC"]
+    stored = [["1.23456789012345E+17", "Computed", "d", "3.3000000000000003", "0.30000000000000004"]]
+    shown = [["123456789012345000", "Computed", "d", "3.3", "0.3"]]
+
+    sheet_job = submit(runtime, principal, excel_sheet([header, *stored]), file_type=FileType.XLSX, catalog_id=1)
+    csv_job = submit(runtime, principal, make_csv(shown, header=header), catalog_id=2)
+    drain(runtime, queue)
+
+    assert (job(runtime, sheet_job).state, job(runtime, csv_job).state) == (ImportState.COMPLETED,) * 2
+    from_sheet = comparable(list_records(runtime, ImportType.PRODUCT, 1, 1, 1, 100)[0])
+    from_csv = comparable(list_records(runtime, ImportType.PRODUCT, 2, 1, 1, 100)[0])
+    assert [(p["sku_number"], p["retail_price"], p["upc"]) for p in from_sheet] == [
+        ("123456789012345000", "3.3", "0.3")
+    ]
+    assert from_sheet == from_csv

@@ -44,13 +44,31 @@ _NOT_DATES = [None, *(kind for kind in ColumnKind if kind is not ColumnKind.DATE
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(_NOT_DATES))
-def test_a_float_is_written_in_full_whatever_its_size(value: float, kind: ColumnKind | None) -> None:
+def test_a_float_is_written_out_as_a_spreadsheet_shows_it_whatever_its_size(
+    value: float, kind: ColumnKind | None
+) -> None:
     text = cell_text(value, kind)
 
     assert "e" not in text.lower()
     whole_kind = kind in (ColumnKind.IDENTIFIER, ColumnKind.CODE, ColumnKind.INTEGER)
-    if value.is_integer() and (whole_kind or abs(value) < 1e15):
-        assert text == str(int(value))
+    if value.is_integer() and (abs(value) < 1e15 or (whole_kind and abs(value) < 2**53)):
+        assert text == str(int(value))  # every digit: the float holds this whole number exactly
     else:
-        assert Decimal(text) == Decimal(repr(value))  # the same number, to its last digit
-        assert text == format(Decimal(repr(value)), "f")
+        assert Decimal(text) == Decimal(f"{value:.15g}")  # the 15 significant digits a spreadsheet shows
+        assert float(text) == float(f"{value:.15g}")
+
+
+@pytest.mark.parametrize(
+    ("stored", "kind", "shown"),
+    [
+        ("3.3000000000000003", ColumnKind.DECIMAL, "3.3"),  # =3*1.1
+        ("3.9899999999999998", ColumnKind.DECIMAL, "3.99"),
+        ("0.30000000000000004", None, "0.3"),  # =0.1+0.2 in an attribute column
+        ("1.23456789012345E+17", ColumnKind.IDENTIFIER, "123456789012345000"),  # 123456789012345678 typed in
+        ("1.23456789012345E+17", ColumnKind.TEXT, "123456789012345000"),
+        ("9007199254740991", ColumnKind.CODE, "9007199254740991"),  # whole and exact: every digit
+        ("12345678901234.56", ColumnKind.DECIMAL, "12345678901234.6"),
+    ],
+)
+def test_a_number_excel_stores_reads_as_excel_shows_it(stored: str, kind: ColumnKind | None, shown: str) -> None:
+    assert cell_text(float(stored), kind) == shown

@@ -36,13 +36,23 @@ def iter_sheet(
     return read_sheet(source, sheet_name, limits, skip_to=skip_to, place=place, width=width)
 
 
+# Whole numbers a float holds exactly, every one below it: written digit for digit in whole-number columns.
+_EXACT_WHOLE = 2.0**53
+
+
 def _float_text(value: float, kind: ColumnKind | None) -> str:
-    """The float written out in full, never with an exponent (1e-07 -> 0.0000001)."""
-    if value.is_integer() and (kind in _WHOLE_NUMBER_KINDS or abs(value) < 1e15):
+    """The float as a spreadsheet program shows it, to 15 significant digits, never with an exponent
+    (1e-07 -> 0.0000001).
+
+    Excel keeps 15 digits of what is typed, and shows and exports to CSV 15 digits of what it computes:
+    a price of =3*1.1 is stored as 3.3000000000000003 and shown as 3.3, an 18-digit code typed in as
+    123456789012345678 is stored as 1.23456789012345E+17 and shown as 123456789012345000. The float's
+    further digits were never the user's."""
+    if value.is_integer() and (abs(value) < 1e15 or (kind in _WHOLE_NUMBER_KINDS and abs(value) < _EXACT_WHOLE)):
         return str(int(value))
-    text = repr(value)
-    # repr already writes most prices as they are (623.16): a third of the time of formatting it again
-    # through Decimal, which only an exponent, inf or nan needs.
+    text = f"{value:.15g}"
+    # Most prices are written as they are (623.16): a third of the time of formatting them again through
+    # Decimal, which only an exponent, inf or nan needs.
     return format(Decimal(text), "f") if "e" in text or "n" in text else text
 
 
