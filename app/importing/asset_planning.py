@@ -35,19 +35,37 @@ class Link:
     alt_text: str
 
 
+def _junk(info: zipfile.ZipInfo) -> bool:
+    return info.filename.startswith(_JUNK) or info.filename.endswith(_JUNK)
+
+
+def _find_manifest(entries: list[zipfile.ZipInfo]) -> zipfile.ZipInfo | None:
+    """manifest.csv at the archive's top, or in the one folder that holds every file: a folder compressed
+    whole (Finder's Compress, Windows' Compressed folder) puts each of its files under the folder's name."""
+    files = [info for info in entries if not _junk(info)]
+    top = next((info for info in files if info.filename.lower() == MANIFEST), None)
+    folders = {info.filename.split("/", 1)[0] for info in files}
+    if top is not None or len(folders) != 1 or not all("/" in info.filename for info in files):
+        return top
+    inside = f"{folders.pop()}/{MANIFEST}".lower()
+    return next((info for info in files if info.filename.lower() == inside), None)
+
+
 def _read_manifest(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo | None
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo | None, names: set[str]
 ) -> tuple[dict[str, Link], list[str], str | None]:
-    """Links by file name, problems (as row_problem_text gives them), and the File Name column's letter."""
+    """Links by file name, problems (as row_problem_text gives them), and the File Name column's letter. A name
+    is a path in the archive, or a path from the manifest's folder, as a manifest beside its files names them."""
     if info is None:
         return {}, [], None
+    folder = info.filename[: -len(MANIFEST)]
     text = b"".join(read_entry(archive, info)).decode("utf-8-sig", errors="replace")
     rows = csv.reader(io.StringIO(text))
     header = [cell.strip().lower() for cell in next(rows, [])]
     unknown = [cell for cell in header if cell not in MANIFEST_COLUMNS]
     if unknown or "file name" not in header:
         raise UnreadableFile(
-            f"{MANIFEST} has columns {header}; it takes File Name, and SKU Number or Category Id, and Alt Text"
+            f"{info.filename} has columns {header}; it takes File Name, and SKU Number or Category Id, and Alt Text"
         )
     column = column_letter(header.index("file name"))
     links: dict[str, Link] = {}
@@ -57,8 +75,9 @@ def _read_manifest(
         name = values.get("file name", "")
         if not name:
             continue
+        name = folder + name if folder + name in names else name
         if name in links:
-            message = f"{MANIFEST} line {line} names '{name}' again (first on line {links[name].line})"
+            message = f"{info.filename} line {line} names '{name}' again (first on line {links[name].line})"
             problems.append(row_problem_text(message, column, "File Name", name))
             continue
         links[name] = Link(
@@ -105,10 +124,11 @@ def plan_assets(plan: Plan, assets: UploadStorage) -> Layout:
         with seekable_copy(storage, plan.key) as source:
             archive, entries = open_archive(source, limits.zip)
             with archive:
-                manifest = next((info for info in entries if info.filename.lower() == MANIFEST), None)
-                links, manifest_problems, column = _read_manifest(archive, manifest)
+                manifest = _find_manifest(entries)
+                names = {info.filename for info in entries}
+                links, manifest_problems, column = _read_manifest(archive, manifest, names)
                 for info in entries:
-                    if info is manifest or info.filename.startswith(_JUNK) or info.filename.endswith(_JUNK):
+                    if info is manifest or _junk(info):
                         continue
                     sha, size, media, stored = _store(archive, info, assets)
                     link = links.pop(info.filename, Link(0, "", "", ""))
@@ -126,7 +146,8 @@ def plan_assets(plan: Plan, assets: UploadStorage) -> Layout:
                         ],
                     )
                 for name, link in links.items():
-                    message = f"{MANIFEST} line {link.line} names '{name}', which is not in the archive"
+                    where = manifest.filename if manifest else MANIFEST
+                    message = f"{where} line {link.line} names '{name}', which is not in the archive"
                     add(row_problem_text(message, column, "File Name", name), [name])
                 for problem in manifest_problems:
                     add(problem, [])

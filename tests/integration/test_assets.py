@@ -57,6 +57,32 @@ def test_a_zip_of_media_becomes_assets_linked_by_its_manifest(database: Database
     assert "base_job_id" not in read and "base_job_id" not in front  # the service's bookkeeping, not data
 
 
+def test_a_folder_compressed_whole_links_its_files_by_the_manifest_inside_it(
+    database: Database, tmp_path: Path
+) -> None:
+    # Finder's "Compress" (and Windows' "Send to > Compressed folder") puts every file under the folder's name,
+    # manifest.csv too, which names the files beside it as the user sees them.
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("2011"), product_row("2012")]), catalog_id=7)
+    drain(runtime, queue)
+    manifest = b"File Name,SKU Number,Alt Text\r\nfront.png,2011,The front\r\nphotos/back.png,2012,The back\r\n"
+    body = make_zip({
+        "photos/": b"", "photos/front.png": PNG, "photos/back.png": PNG + b"back", "photos/manifest.csv": manifest,
+        "__MACOSX/photos/._front.png": b"\x00\x05\x16\x07", "__MACOSX/photos/._manifest.csv": b"\x00\x05\x16\x07",
+    })  # fmt: skip
+
+    job_id = submit(runtime, principal, body, catalog_id=7, import_type=ImportType.ASSET)
+    drain(runtime, queue)
+
+    assert (job(runtime, job_id).state, problems(database, job_id)) == (ImportState.COMPLETED, [])
+    items, _ = list_records(runtime, ImportType.ASSET, 7, 1, 1, 10)
+    assert sorted((item["file_name"], item["sku_number"], item["alt_text"]) for item in items) == [
+        ("photos/back.png", "2012", "The back"),
+        ("photos/front.png", "2011", "The front"),
+    ]
+
+
 def test_the_same_bytes_uploaded_again_are_stored_once(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
     principal = make_principal(database)
