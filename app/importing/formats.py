@@ -57,6 +57,8 @@ def describe_bytes(head: bytes) -> str:
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith((b"[", b"{")):
         return "JSON"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text (as Excel's 'Unicode Text' saves it; save it as 'CSV UTF-8')"
     if b"\x00" in head:
         return "binary data"
     return "text"

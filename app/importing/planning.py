@@ -21,7 +21,7 @@ from app.importing.csv_cutting import CsvCutting
 from app.importing.header import HeaderMap, resolve_header
 from app.importing.limits import ReadLimits
 from app.importing.normalized import read_normalized
-from app.importing.readers.delimited import ENCODINGS, SourceRow, detect_delimiter, read_records
+from app.importing.readers.delimited import ENCODINGS, SourceRow, detect_delimiter, read_records, refuse_utf16
 from app.storage import UploadStorage
 from specifications.model import Specification
 
@@ -118,6 +118,7 @@ def seekable_copy(storage: UploadStorage, key: str) -> BinaryIO:
 def _plan_csv(plan: Plan, encoding: str) -> Layout:
     with plan.storage.open(plan.key) as stream:
         first_line = stream.readline(1 << 20).removeprefix(b"\xef\xbb\xbf")
+    refuse_utf16(first_line)
     delimiter = plan.options.delimiter or detect_delimiter(first_line.decode(encoding))
     limits = plan.limits
     with plan.storage.open(plan.key) as stream:

@@ -10,7 +10,7 @@ from app.errors import UnreadableFile
 from app.importing.formats import FileType
 from app.importing.limits import ReadLimits
 from app.importing.problems import column_letter, row_problem_text
-from app.importing.readers.delimited import ENCODINGS, detect_delimiter, read_records
+from app.importing.readers.delimited import ENCODINGS, detect_delimiter, read_records, refuse_utf16
 from app.importing.readers.keyed import read_json_array, read_json_lines
 from app.importing.readers.sheet_xml import RowPlace
 from app.importing.readers.workbook import SheetCell, cell_text, iter_sheet
@@ -71,6 +71,8 @@ def detect_encoding(stream: BinaryIO) -> str:
 
 
 def csv_rows(stream: BinaryIO, encoding: str | None, delimiter: str | None, limits: ReadLimits) -> Iterator[NamedRow]:
+    refuse_utf16(stream.read(2))
+    stream.seek(0)
     encoding = encoding or detect_encoding(stream)
     first_line = stream.readline(limits.max_line_bytes).removeprefix(b"\xef\xbb\xbf")
     stream.seek(0)

@@ -209,3 +209,22 @@ def test_numbers_of_an_excel_sheet_import_as_excel_shows_them_and_its_csv_export
         ("123456789012345000", "3.3", "0.3")
     ]
     assert from_sheet == from_csv
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_csv_saved_as_unicode_text_is_refused_saying_how_to_save_it(
+    database: Database, tmp_path: Path, encoding: str
+) -> None:
+    # Excel's "Unicode Text (*.txt)" writes UTF-16 with a byte order mark, tab-delimited.
+    runtime, queue = make_runtime(database, tmp_path)
+    text = make_csv([product_row("1")], delimiter="\t").decode().replace("\n", "\r\n")
+    body = (b"\xfe\xff" if encoding == "utf-16-be" else b"") + text.encode(encoding)
+
+    job_id = submit(runtime, make_principal(database), body)
+    drain(runtime, queue)
+
+    assert (job(runtime, job_id).state, job(runtime, job_id).message) == (
+        ImportState.FAILED,
+        "Error in the uploaded file: the file is UTF-16 text (as Excel's 'Unicode Text' saves it), which is not "
+        "read: save it as 'CSV UTF-8' and upload that",
+    )

@@ -22,6 +22,11 @@ def test_csv_and_xlsx_bodies_match_their_declared_types() -> None:
         (FileType.CSV, b"\x89PNG\r\n\x1a\n", "fileType is CSV but the body is an image"),
         (FileType.CSV, b'[{"SKU Number": "1"}]', "fileType is CSV but the body is JSON"),
         (FileType.CSV, b"a,b\x00\x01", "fileType is CSV but the body is binary data"),
+        (
+            FileType.CSV,
+            "SKU Number\tProduct Title\r\n".encode("utf-16"),
+            "fileType is CSV but the body is UTF-16 text (as Excel's 'Unicode Text' saves it; save it as 'CSV UTF-8')",
+        ),
     ],
 )
 def test_a_body_that_contradicts_its_file_type_is_named(declared: FileType, body: bytes, message: str) -> None:

@@ -9,6 +9,7 @@ from typing import BinaryIO, NamedTuple
 from app.errors import UnreadableFile
 
 UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-32's little-endian mark starts as UTF-16's does
 DELIMITERS = (",", ";", "\t", "|")
 ENCODINGS = ("utf-8", "cp1252")
 
@@ -33,6 +34,16 @@ def cells_blank(cells: list[str]) -> bool:
     if cells and cells[0] and not cells[0].isspace():  # the common case, decided by the first cell
         return False
     return all(not cell.strip() for cell in cells)
+
+
+def refuse_utf16(head: bytes) -> None:
+    """A CSV is read as UTF-8 or Windows-1252: a UTF-16 one would be read as text with a NUL between its
+    letters, and fail for its line ends."""
+    if head.startswith(UTF16_BOMS):
+        raise UnreadableFile(
+            "the file is UTF-16 text (as Excel's 'Unicode Text' saves it), which is not read: "
+            "save it as 'CSV UTF-8' and upload that"
+        )
 
 
 def detect_delimiter(header_line: str) -> str:
