@@ -130,6 +130,33 @@ def test_a_given_delimiter_encoding_and_sheet_are_used(database: Database, tmp_p
     assert "the workbook has no sheet named 'Nope'" in (job(runtime, missing).message or "")
 
 
+def test_a_hidden_sheet_before_the_products_is_not_the_first_sheet_read(database: Database, tmp_path: Path) -> None:
+    # A workbook whose first tab holds notes the user hid: the sheet they see first is the one imported.
+    runtime, queue = make_runtime(database, tmp_path)
+    workbook = Workbook()
+    notes = workbook.active
+    assert notes is not None
+    notes.title, notes.sheet_state = "Notes", "hidden"
+    notes.append(["read me", "first"])
+    products = workbook.create_sheet("Products")
+    for row in [CONTRACT_HEADER, product_row("s-1")]:
+        products.append(row)
+    data = io.BytesIO()
+    workbook.save(data)
+
+    principal = make_principal(database)
+    seen = submit(runtime, principal, data.getvalue(), file_type=FileType.XLSX)
+    asked = submit(
+        runtime, principal, data.getvalue(), file_type=FileType.XLSX, reading=ReadOptions(sheet_name="Notes")
+    )
+    drain(runtime, queue)
+
+    assert job(runtime, seen).state == ImportState.COMPLETED
+    assert read_record(runtime, ImportType.PRODUCT, ["s-1"], -2, -3)["product_title"] == "Product s-1"
+    assert job(runtime, asked).state == ImportState.FAILED  # a hidden sheet is read when named
+    assert job(runtime, asked).message == "Error in the uploaded file: the header row has 6 problems"
+
+
 @pytest.mark.parametrize("file_type", [FileType.JSON, FileType.JSONL])
 def test_a_json_text_with_carriage_returns_imports_as_written(
     database: Database, tmp_path: Path, file_type: FileType

@@ -118,13 +118,18 @@ def _parse(
 
 
 def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
+    """The path of the sheet named, or of the first one a spreadsheet program shows (the first of all when
+    every one is hidden): a hidden first tab of notes is not what the user sees as the first sheet."""
     sheets: list[tuple[str, str]] = []
+    visible: list[tuple[str, str]] = []
     targets: dict[str, str] = {}
 
     def workbook_start(name: str, attrs: dict[str, str]) -> None:
         if local_name(name) == "sheet":
             relation = next((value for key, value in attrs.items() if key.endswith(":id")), "")
             sheets.append((attrs.get("name", ""), relation))
+            if attrs.get("state", "visible") == "visible":
+                visible.append(sheets[-1])
 
     def rels_start(name: str, attrs: dict[str, str]) -> None:
         if local_name(name) == "Relationship":
@@ -136,7 +141,8 @@ def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
         _parse(stream, "xl/_rels/workbook.xml.rels", rels_start, lambda *_: None, lambda *_: None)
     if not sheets:
         raise UnreadableFile("the workbook has no sheet")
-    chosen = sheets[0] if sheet_name is None else next((s for s in sheets if s[0] == sheet_name), None)
+    first = (visible or sheets)[0]
+    chosen = first if sheet_name is None else next((s for s in sheets if s[0] == sheet_name), None)
     if chosen is None:
         raise UnreadableFile(f"the workbook has no sheet named '{sheet_name}' (it has {[s[0] for s in sheets]})")
     target = targets.get(chosen[1], "")
