@@ -30,12 +30,15 @@ class StatusView:
 def job_status(runtime: Runtime, principal: Principal, job_id: int) -> StatusView:
     """The job with its header problems and its first record problems (problemCount has them all)."""
     with runtime.db.read() as session:
-        job = visible(principal, session.get(ImportStatus, job_id), job_id)
-        if not job.problem_count:  # the common case while polling: nothing more to read
-            return StatusView(job, [], [])
-        header = jobs.problems_of(session, job_id, ProblemKind.HEADER, STATUS_PROBLEM_LIMIT)
-        records = _first_record_problems(session, job)
-    return StatusView(job, header, records)
+        return _view(session, visible(principal, session.get(ImportStatus, job_id), job_id))
+
+
+def _view(session: Session, job: ImportStatus) -> StatusView:
+    assert job.id is not None
+    if not job.problem_count:  # the common case while polling: nothing more to read
+        return StatusView(job, [], [])
+    header = jobs.problems_of(session, job.id, ProblemKind.HEADER, STATUS_PROBLEM_LIMIT)
+    return StatusView(job, header, _first_record_problems(session, job))
 
 
 def _first_record_problems(session: Session, job: ImportStatus) -> list[ImportProblem]:
@@ -53,7 +56,8 @@ def _first_record_problems(session: Session, job: ImportStatus) -> list[ImportPr
 def list_jobs(
     runtime: Runtime, principal: Principal, state: str | None, import_type: str | None, page: int, size: int
 ) -> tuple[list[StatusView], int]:
-    """Imports, newest first; an importer sees its own."""
+    """Imports, newest first; an importer sees its own. Each shows the details its status shows, so that a
+    listed FAILED import never reads as one with no problem."""
     filters = []
     if state:
         try:
@@ -77,7 +81,7 @@ def list_jobs(
             .offset((page - 1) * size)
             .limit(size)
         ).all()
-    return [StatusView(job, [], []) for job in found], int(total)
+        return [_view(session, job) for job in found], int(total)
 
 
 def list_problems(
