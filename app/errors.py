@@ -12,7 +12,8 @@
     │   ├── BodyTooLarge         413: a JSON body (not an upload) is over its small fixed limit
     │   ├── UnsupportedMediaType 415: the body's bytes contradict the declared fileType
     │   ├── IdempotencyMismatch  422: an Idempotency-Key reused with another body
-    │   └── TooManyRequests      429: a limit was reached; carries the seconds to wait (Retry-After)
+    │   ├── TooManyRequests      429: a limit was reached; carries the seconds to wait (Retry-After)
+    │   └── ServiceStopping      503: the service stopped while the request ran; send it again (Retry-After)
     ├── AccountError             `importer users ...` was given something it cannot do
     └── ImportFailed             the import cannot go on; its message is shown on the job
         └── UnreadableFile       damage found while reading the upload
@@ -87,6 +88,13 @@ class TooManyRequests(RequestError):
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = max(1, retry_after)
+
+
+class ServiceStopping(RequestError):
+    """The service is stopping and cut the request short (an upload still arriving); nothing of it was kept."""
+
+    status_code = 503
+    retry_after = 10
 
 
 class AccountError(ImporterError):

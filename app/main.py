@@ -20,7 +20,7 @@ from app.api import data, imports, jobs, openapi, sandboxes, specs
 from app.api.limits import AccessLimits, within_running_limit
 from app.api.params import IdConvertor
 from app.api.snapshots import StatusSnapshots
-from app.errors import RequestError, TooManyRequests, Unauthorized
+from app.errors import RequestError, ServiceStopping, TooManyRequests, Unauthorized
 from app.heap import freeze_startup_heap
 from app.runtime import Runtime
 
@@ -89,7 +89,7 @@ def error_body(error: str, detail: str, status: int, headers: Mapping[str, str] 
 async def on_request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
     headers = {"WWW-Authenticate": 'Basic realm="importer", charset="UTF-8"'} if isinstance(exc, Unauthorized) else None
-    if isinstance(exc, TooManyRequests):
+    if isinstance(exc, TooManyRequests | ServiceStopping):
         headers = {"Retry-After": str(exc.retry_after)}
     return error_body(exc.name, exc.detail, exc.status_code, headers)
 

@@ -33,6 +33,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     415: ("UnsupportedMediaType", "the body's bytes contradict the declared fileType"),
     422: ("IdempotencyMismatch", "an Idempotency-Key was reused with a different body, import type or parameter"),
     429: ("TooManyRequests", "a limit was reached (failed logins, request rate, running imports); see Retry-After"),
+    503: ("ServiceStopping", "the service stopped while the upload still arrived; nothing was kept: send it again"),
 }
 # Every authenticated request may meet these: a token in the URL (400), no credentials (401), a limit (429).
 ANY = (400, 401, 429)
@@ -197,7 +198,7 @@ IMPORTER_ENDPOINTS = (
     Endpoint("delete", "/{importTypeOrStatusId}", "cancelImportById", "Cancel an unfinished import",
              _status("CANCELLED"), (*ANY, 403, 404, 405, 409), (STATUS_ID_EITHER,)),
     Endpoint("post", "/{importTypeOrStatusId}", "submitImport", "Submit a file to import",
-             _status("accepted: START_REQUESTED"), (*ANY, 403, 413, 415, 422), SUBMIT, UPLOAD),
+             _status("accepted: START_REQUESTED"), (*ANY, 403, 413, 415, 422, 503), SUBMIT, UPLOAD),
     Endpoint("post", "/{statusId}/cancel", "cancelImport", "Cancel an unfinished import", _status("CANCELLED"),
              (*ANY, 403, 404, 409), (STATUS_ID,)),
     Endpoint("post", "/{statusId}/retry", "retryImport", "Import the upload of a FAILED or CANCELLED import again",

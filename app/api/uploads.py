@@ -6,6 +6,7 @@ import asyncio
 import codecs
 import contextlib
 import hashlib
+import threading
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -13,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from app.api.bodies import declared_length
-from app.errors import BadRequest, UnsupportedMediaType, UploadTooLarge
+from app.errors import BadRequest, ServiceStopping, UnsupportedMediaType, UploadTooLarge
 from app.importing.formats import SNIFF_BYTES, FileType, contradiction, describe_bytes, detect
 from app.service import Upload
 from app.storage import UploadStorage, UploadWriter, new_upload_key
@@ -118,11 +119,18 @@ class _BlockWrites:
     def __init__(self, writer: UploadWriter) -> None:
         self._writer = writer
         self._writing: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()  # held by the thread writing a block, and by a discard in a thread
+        self._discarded = False
 
     async def put(self, blocks: list[bytes]) -> None:
         for block in blocks:
             await self.drain()
-            self._writing = asyncio.ensure_future(run_in_threadpool(self._writer.write, block))
+            self._writing = asyncio.ensure_future(run_in_threadpool(self._write, block))
+
+    def _write(self, block: bytes) -> None:
+        with self._lock:
+            if not self._discarded:
+                self._writer.write(block)
 
     async def drain(self) -> None:
         """Wait for the block being written; its error, if any, is raised here."""
@@ -134,6 +142,19 @@ class _BlockWrites:
         """Wait for the block being written, whatever its outcome, before the upload is discarded."""
         with contextlib.suppress(Exception):
             await self.drain()
+
+    def discard_in_thread(self) -> threading.Thread:
+        """Discard the upload from a thread of its own, after the block being written (if any) and before any
+        other. For a request cancelled as the service stops: the event loop may cancel it again, or be gone,
+        before an await here ends; the interpreter waits for this (non-daemon) thread before it exits."""
+        thread = threading.Thread(target=self._discard, name="upload-discard")
+        thread.start()
+        return thread
+
+    def _discard(self) -> None:
+        with self._lock:
+            self._discarded = True
+            self._writer.discard()
 
 
 class _MultipartFile:
@@ -232,8 +253,25 @@ async def receive_upload(
         await writes.put(sink.take_blocks())
         await writes.drain()
         size = await run_in_threadpool(writer.close)
+    except asyncio.CancelledError:
+        # uvicorn cancels a request still running when its grace period for stopping ends (an upload still
+        # arriving): the client is told to send it again, and nothing of it is kept.
+        writes.discard_in_thread()
+        _uncancel()
+        raise ServiceStopping(
+            "the service is stopping, so this upload was cut short and nothing of it was kept: send it again "
+            "once the service is back"
+        ) from None
     except BaseException:
         await writes.settle()
         await run_in_threadpool(writer.discard)
         raise
     return Upload(key, size, sink.digest.hexdigest(), sink.file_type, sink.is_utf8)
+
+
+def _uncancel() -> None:
+    """Take back the cancellation of this task, which now answers instead of being cancelled (as asyncio asks
+    of code that does not re-raise a CancelledError: its later awaits would be cancelled anew otherwise)."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.chaos import children
-from tests.e2e.service import Service
+from tests.e2e.service import ApiWithoutWorkers, Service
+from tests.factories import make_csv, product_row
 
 
 def _running(pid: int) -> bool:
@@ -70,3 +74,32 @@ def test_stopping_serve_from_its_terminal_leaves_no_worker_running(
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"still running a minute after the signal: {left} of worker and pool {processes}"
     assert serve.api.wait(timeout=30) is not None
+
+
+def test_an_upload_still_arriving_when_serve_stops_gets_a_503_to_send_again_and_leaves_nothing_stored(
+    tmp_path: Path,
+) -> None:
+    service = ApiWithoutWorkers(tmp_path / "data", {})
+    service.data_dir.mkdir(parents=True)
+    service.add_user("admin", "first-admin-pass-1")
+    service.start()
+    body = make_csv([product_row(str(number)) for number in range(20_000)])
+    credentials = base64.b64encode(b"admin:first-admin-pass-1").decode()
+    with socket.create_connection(("127.0.0.1", service.port), timeout=60) as upload:
+        upload.sendall(
+            f"POST /api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification HTTP/1.1\r\n"
+            f"Host: 127.0.0.1\r\nAuthorization: Basic {credentials}\r\nContent-Type: text/csv\r\n"
+            f"Content-Length: {len(body) * 2}\r\n\r\n".encode()
+        )
+        upload.sendall(body)  # half of what it announced: the rest never comes before serve is stopped
+        time.sleep(1)
+
+        service.api.send_signal(signal.SIGTERM)
+        answer = upload.makefile("rb").read()
+
+    assert service.api.wait(timeout=60) is not None
+    head, _, content = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503"), answer[:500]
+    assert b"retry-after:" in head.lower()
+    assert json.loads(content)["error"] == "ServiceStopping"
+    assert service.upload_keys() == set()
