@@ -44,6 +44,7 @@ def _routes() -> list[Route]:
             Route(prefix + "/specifications", specs.list_specifications, methods=["GET"]),
             Route(prefix + "/specifications/{name}/template", specs.specification_template, methods=["GET"]),
             Route(prefix + "/status/{status_id:id}", imports.import_status, methods=["GET"]),
+            Route(prefix + "/status/{name}", imports.no_such_status, methods=["GET"]),
             Route(prefix + "/{status_id:id}", imports.import_status, methods=["GET"]),
             Route(prefix + "/{status_id:id}", jobs.cancel_import, methods=["DELETE"]),
             Route(prefix + "/{status_id:id}/cancel", jobs.cancel_import, methods=["POST"]),

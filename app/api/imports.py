@@ -78,9 +78,19 @@ async def no_such_import(request: Request) -> JSONResponse:
     name: str = request.path_params["name"]
     if name.strip().upper() in {kind.value for kind in ImportType}:
         raise HTTPException(405, headers={"Allow": "POST"})
+    raise _not_a_status_id(name)
+
+
+async def no_such_status(request: Request) -> JSONResponse:
+    """GET of the contract's status URL, /api/importer/status/{name}, where name is no statusId."""
+    await authenticate(request)
+    raise _not_a_status_id(request.path_params["name"])
+
+
+def _not_a_status_id(name: str) -> NotFound:
     if WHOLE_NUMBER.fullmatch(name):
-        raise NotFound(f"no import with statusId {name}")
-    raise NotFound(f"no import with statusId '{name}': a statusId is a whole number")
+        return NotFound(f"no import with statusId {name}")
+    return NotFound(f"no import with statusId '{name}': a statusId is a whole number")
 
 
 async def import_status(request: Request) -> JSONResponse:

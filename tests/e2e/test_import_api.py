@@ -284,6 +284,22 @@ def test_a_status_id_that_cannot_be_one_is_a_json_404(admin: httpx.Client) -> No
     assert an_import_type.status_code == 405, "an import type is only submitted to"
 
 
+def test_the_contracts_status_url_with_a_status_id_that_cannot_be_one_says_so(admin: httpx.Client) -> None:
+    too_long = admin.get("/admin/api/importer/status/1234567890")
+    not_a_number = admin.get("/admin/api/importer/status/abc")
+    negative = admin.get("/api/importer/status/-1")
+
+    assert (too_long.status_code, too_long.json()) == (
+        404, {"error": "NotFound", "detail": "no import with statusId 1234567890"},
+    )  # fmt: skip
+    assert (not_a_number.status_code, not_a_number.json()) == (
+        404, {"error": "NotFound", "detail": "no import with statusId 'abc': a statusId is a whole number"},
+    )  # fmt: skip
+    assert (negative.status_code, negative.json()) == (
+        404, {"error": "NotFound", "detail": "no import with statusId -1"},
+    )  # fmt: skip
+
+
 def test_the_trailing_slash_form_of_a_path_is_served_not_redirected(admin: httpx.Client) -> None:
     url = "/admin/api/importer/PRODUCT/?importSpecification=DefaultProductImportSpecification&catalogId=42"
 
