@@ -15,7 +15,7 @@ from app.importing.failed_rows import failed_rows_file
 from app.jobs import ImportProblem, ImportState, ImportStatus, ProblemKind, Severity
 from app.runtime import Runtime
 from app.service.access import visible
-from specifications import ImportType
+from app.service.submit import parse_import_type
 
 STATUS_PROBLEM_LIMIT = 100
 
@@ -66,10 +66,7 @@ def list_jobs(
             valid = ", ".join(s.value for s in ImportState)
             raise BadRequest(f"unknown status '{state}'; valid statuses are {valid}") from None
     if import_type:
-        try:
-            filters.append(col(ImportStatus.import_type) == ImportType(import_type.strip().upper()).value)
-        except ValueError:
-            raise BadRequest(f"unknown importType '{import_type}'") from None
+        filters.append(col(ImportStatus.import_type) == parse_import_type(import_type).value)
     if principal.role is Role.IMPORTER:
         filters.append(col(ImportStatus.account_id) == principal.account_id)
     with runtime.db.read() as session:
