@@ -61,6 +61,8 @@ def create_token(session: Session, username: str, label: str | None = None) -> t
     label = label.strip() if label else None
     if label is not None and len(label) > MAX_LABEL:
         raise AccountError(f"a token label is at most {MAX_LABEL} characters")
+    if label is not None and not label.isprintable():  # a newline in it would forge a row of `tokens list`
+        raise AccountError("a token label is one line of printable characters (no tab, newline or control)")
     token = new_token()
     row = ApiToken(account_id=account.id, label=label or None, token_sha256=token_digest(token))
     session.add(row)

@@ -115,3 +115,15 @@ def test_a_token_command_on_something_unknown_is_refused_with_the_reason(
             revoke_token(session, 99)
 
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("label", ["feed\n9   ops  forged", "feed\rover", "tab\there", "bell\x07"])
+def test_a_label_that_would_break_the_token_list_a_script_reads_is_refused(database: Database, label: str) -> None:
+    with_accounts(database)
+
+    with pytest.raises(AccountError) as refused, database.write() as session:
+        create_token(session, "ci", label)
+
+    assert str(refused.value) == "a token label is one line of printable characters (no tab, newline or control)"
+    with database.read() as session:
+        assert list_tokens(session) == []
