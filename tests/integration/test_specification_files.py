@@ -76,6 +76,31 @@ def test_a_specification_file_imports_with_its_own_headers(database: Database, t
          "the key must be mapped: ['SKU Number']"),
         ({"name": "DefaultProductImportSpecification", "importType": "PRODUCT",
           "columns": [{"header": "A", "field": "sku_number"}]}, "already exists"),
+        ({"name": "X", "importType": "PRODUCT", "columns": 5}, '"columns" must be a list'),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "sku_number"}],
+          "columnFamilies": {"prefix": "Attr", "field": "attributes"}}, '"columnFamilies" must be a list'),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "sku_number"},
+          {"header": "Name", "field": "product_title", "required": "no"}]},
+         "column 'Name': \"required\" is true or false, not 'no'"),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "sku_number", "required": False}]},
+         "column 'A' holds the key, which is always required"),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "sku_number"},
+          {"header": "Name", "field": "product_title", "requried": False}]},
+         "column 'Name': unknown key 'requried'; a column takes field, header, required"),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "sku_number"},
+          {"header": "Price", "field": "retail_price", "default": "0"}]}, "column 'Price': unknown key 'default'"),
+        ({"name": "X", "importType": "PRODUCT", "column": [{"header": "A", "field": "sku_number"}]},
+         "unknown key 'column'; a specification file takes columnFamilies, columns, description, importType, name"),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": " ", "field": "sku_number"}]},
+         "a column's header is empty"),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "sku_number"}],
+          "columnFamilies": [{"prefix": "", "field": "attributes"}]}, "a column family's prefix is empty"),
+        ({"name": "X", "importType": "PRODUCT", "columns": [{"header": "A", "field": "sku_number"}],
+          "columnFamilies": [{"prefix": "Attr", "field": "attributes"}, {"prefix": "attr", "field": "options"}]},
+         "the prefix 'attr' is given twice"),
+        ({"name": "X", "importType": "PRODUCT", "description": ["a"],
+          "columns": [{"header": "A", "field": "sku_number"}]},
+         '"description" is text'),
     ],
 )  # fmt: skip
 def test_a_mistaken_file_stops_the_start_naming_the_file_and_the_reason(
@@ -85,3 +110,19 @@ def test_a_mistaken_file_stops_the_start_naming_the_file_and_the_reason(
         install_specifications(folder_with(tmp_path, broken=content))
 
     assert str(caught.value).startswith("specification file broken.json: ") and reason in str(caught.value)
+
+
+def test_a_column_made_optional_or_required_is_listed_so(tmp_path: Path) -> None:
+    feed = dict(FEED, columns=[*FEED["columns"], {"header": "Qty", "field": "available_quantity", "required": True}])
+
+    install_specifications(folder_with(tmp_path, acme=feed))
+
+    spec = find_specification(ImportType.PRODUCT, "AcmeProductFeed")
+    assert spec is not None
+    assert {column.header: column.requirement.value for column in spec.columns} == {
+        "Item Code": "required",
+        "Name": "required",
+        "Price": "required",
+        "Blurb": "optional",
+        "Qty": "required",
+    }
