@@ -101,7 +101,8 @@ def _given_twice(names: list[str]) -> str | None:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Notepad and other Windows editors save UTF-8 with a byte order mark.
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _fail(path, f"not readable JSON ({error})") from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"].strip():

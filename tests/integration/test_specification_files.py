@@ -112,6 +112,16 @@ def test_a_mistaken_file_stops_the_start_naming_the_file_and_the_reason(
     assert str(caught.value).startswith("specification file broken.json: ") and reason in str(caught.value)
 
 
+def test_a_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "acme.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(FEED).encode())
+
+    installed = install_specifications(folder)
+
+    assert [spec.name for spec in installed] == ["AcmeProductFeed"]
+
+
 def test_a_column_made_optional_or_required_is_listed_so(tmp_path: Path) -> None:
     feed = dict(FEED, columns=[*FEED["columns"], {"header": "Qty", "field": "available_quantity", "required": True}])
 
