@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
+import httpx
 import pytest
+from starlette.applications import Starlette
 
 from app.db import Database
 from app.errors import SettingsError
 from app.jobs import ImportState
+from app.main import create_app
 from app.service import read_record
 from app.specification_files import install_specifications
 from specifications import ImportType, find_specification, forget_added
@@ -136,3 +141,28 @@ def test_a_column_made_optional_or_required_is_listed_so(tmp_path: Path) -> None
         "Blurb": "optional",
         "Qty": "required",
     }
+
+
+def ask(app: Starlette, path: str) -> httpx.Response:
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://importer") as client:
+            return await client.get(path, auth=("ops", "password-123"))
+
+    return asyncio.run(send())
+
+
+@pytest.mark.parametrize("name", ["Ürün Beslemesi ğ", "商品フィード", 'Acme "nightly" feed'])
+def test_a_template_of_a_specification_named_in_any_script_downloads_under_its_name(
+    database: Database, tmp_path: Path, name: str
+) -> None:
+    install_specifications(folder_with(tmp_path, named=dict(FEED, name=name)))
+    runtime, _ = make_runtime(database, tmp_path)
+    make_principal(database, "ops")
+
+    answer = ask(create_app(runtime), f"/api/importer/specifications/{quote(name)}/template")
+
+    assert answer.status_code == 200
+    assert answer.text.splitlines()[0] == "Item Code,Name,Price,Blurb"
+    disposition = answer.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="') and disposition.count('"') == 2
+    assert disposition.endswith(f"; filename*=UTF-8''{quote(name + '.csv', safe='')}")
