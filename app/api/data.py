@@ -25,7 +25,7 @@ async def read_record(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     principal = await authenticate(request)
     import_type = service.parse_import_type(request.path_params["import_type"])
-    key = [part for part in request.path_params["key"].split("/") if part]
+    key = service.key_parts(import_type, request.path_params["key"])
     catalog = required_int(request.query_params, "catalogId", runtime.settings.default_catalog_id)
     site = required_int(request.query_params, "siteId", runtime.settings.default_site_id)
     sandbox = await _sandbox(request, runtime, principal)

@@ -1,7 +1,7 @@
 """Use cases called by the HTTP API and the command line."""
 
 from app.service.control import cancel_job, retry_job
-from app.service.records import asset_content, list_records, read_record
+from app.service.records import asset_content, key_parts, list_records, read_record
 from app.service.sandboxes import check_import_sandbox
 from app.service.status import STATUS_PROBLEM_LIMIT, StatusView, failed_rows, job_status, list_jobs, list_problems
 from app.service.submit import (
@@ -28,6 +28,7 @@ __all__ = [
     "create_job",
     "failed_rows",
     "job_status",
+    "key_parts",
     "list_jobs",
     "list_problems",
     "list_records",

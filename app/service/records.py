@@ -10,7 +10,7 @@ from app.commerce.record_reads import RecordTable
 from app.errors import BadRequest, NotFound
 from app.runtime import Runtime
 from app.service.sandboxes import sees_sandbox
-from specifications import ImportType
+from specifications import ImportType, specifications_for
 
 RECORD_TABLES: dict[ImportType, RecordTable] = {
     ImportType.CATEGORY: record_reads.CATEGORIES,
@@ -34,15 +34,33 @@ def _scope(table: RecordTable | None, catalog_id: int, site_id: int) -> int:
     return site_id if table is not None and table.scope_column == "site_id" else catalog_id
 
 
+def _key_size(table: RecordTable | None) -> int:
+    return 1 if table is None else len(table.key)
+
+
+def _wrong_key(import_type: ImportType, size: int) -> BadRequest:
+    headers = [column.header for column in specifications_for(import_type)[0].key_columns]
+    article = "an" if import_type.value[0] in "AEIOU" else "a"
+    parts = f"{size} key part{'s' if size > 1 else ''}"
+    return BadRequest(f"{article} {import_type.value} record is named by {parts}: {' / '.join(headers)}")
+
+
+def key_parts(import_type: ImportType, path: str) -> list[str]:
+    """The key a record's path names: split at its first slashes into as many parts as the key has, so that the
+    last part keeps its own (a SKU `A/1`, an address `Home/Office`, an asset's folders)."""
+    size = _key_size(_table(import_type))
+    parts = path.split("/", size - 1)
+    if len(parts) != size or not all(part.strip() for part in parts):
+        raise _wrong_key(import_type, size)
+    return parts
+
+
 def read_record(
     runtime: Runtime, import_type: ImportType, key: list[str], catalog_id: int, site_id: int, sandbox_id: int = 0
 ) -> dict[str, object]:
     table = _table(import_type)
-    if import_type is ImportType.ASSET:
-        key = ["/".join(key)]  # a file name may hold folders
-    size = 1 if table is None else len(table.key)
-    if len(key) != size:
-        raise BadRequest(f"a {import_type.value} record is named by {size} key part{'s' if size > 1 else ''}")
+    if len(key) != _key_size(table):
+        raise _wrong_key(import_type, _key_size(table))
     record = None
     # No import keeps a NUL in a key, and PostgreSQL text cannot hold one: the query would fail, not miss.
     if not any("\x00" in part for part in key):

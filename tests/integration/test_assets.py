@@ -52,7 +52,7 @@ def test_a_zip_of_media_becomes_assets_linked_by_its_manifest(database: Database
     assert by_name["copy.png"]["storage_key"] == front["storage_key"]  # the same bytes are kept once
     media, name, body_bytes = asset_content(runtime, principal, int(str(front["id"])))
     assert (media, name, b"".join(body_bytes)) == ("image/png", "front.png", PNG)
-    read = read_record(runtime, ImportType.ASSET, ["images", "front.png"], 7, 1)
+    read = read_record(runtime, ImportType.ASSET, ["images/front.png"], 7, 1)
     assert read["id"] == front["id"]
     assert "base_job_id" not in read and "base_job_id" not in front  # the service's bookkeeping, not data
 
