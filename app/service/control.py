@@ -20,7 +20,7 @@ from app.service.audit import record_event
 from app.service.running_limit import hold_running_limit
 from app.service.sandboxes import sandbox_for_retry
 from app.service.submit import Submission, Upload, enqueue, new_job
-from specifications import ImportType
+from specifications import ImportType, find_specification, specifications_for
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,17 @@ def _upload_kept(runtime: Runtime, job: ImportStatus) -> bool:
     return True
 
 
+def _check_specification(job: ImportStatus) -> None:
+    """A deployment's own specification may be gone since (its file removed): the retry would fail at once."""
+    import_type = ImportType(job.import_type)
+    if find_specification(import_type, job.specification) is None:
+        names = ", ".join(spec.name for spec in specifications_for(import_type))
+        raise Conflict(
+            f"import {job.id} used the specification '{job.specification}', which no longer exists; "
+            f"submit the file again with one of: {names}"
+        )
+
+
 def retry_job(runtime: Runtime, principal: Principal, job_id: int) -> ImportStatus:
     """A new job from the stored upload of a FAILED or CANCELLED one; each points at the other."""
     with runtime.db.read() as session:
@@ -53,6 +64,7 @@ def retry_job(runtime: Runtime, principal: Principal, job_id: int) -> ImportStat
         raise Conflict(f"import {job_id} is {job.state}; only a FAILED or CANCELLED import can be retried")
     if job.retried_as is not None:
         raise Conflict(f"import {job_id} was already retried as import {job.retried_as}")
+    _check_specification(job)
     if not _upload_kept(runtime, job):
         raise Conflict(
             f"the upload of import {job_id} is no longer kept (IMPORTER_UPLOAD_RETENTION_HOURS); submit the file again"

@@ -13,10 +13,10 @@ import pytest
 from starlette.applications import Starlette
 
 from app.db import Database
-from app.errors import SettingsError
+from app.errors import Conflict, SettingsError
 from app.jobs import ImportState
 from app.main import create_app
-from app.service import read_record
+from app.service import read_record, retry_job
 from app.specification_files import install_specifications
 from specifications import ImportType, find_specification, forget_added
 from tests.factories import make_csv
@@ -166,3 +166,25 @@ def test_a_template_of_a_specification_named_in_any_script_downloads_under_its_n
     disposition = answer.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="') and disposition.count('"') == 2
     assert disposition.endswith(f"; filename*=UTF-8''{quote(name + '.csv', safe='')}")
+
+
+def test_a_retry_of_an_import_whose_specification_is_gone_is_refused_naming_it(
+    database: Database, tmp_path: Path
+) -> None:
+    install_specifications(folder_with(tmp_path, acme=FEED))
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    body = make_csv([["A-1", "Widget", "not a price"]], header=["Item Code", "Name", "Price"])
+    job_id = submit(runtime, principal, body, specification="AcmeProductFeed")
+    drain(runtime, queue)
+    assert job(runtime, job_id).state == ImportState.FAILED
+
+    forget_added()  # the deployment restarted without the file
+    with pytest.raises(Conflict) as refused:
+        retry_job(runtime, principal, job_id)
+
+    assert str(refused.value) == (
+        f"import {job_id} used the specification 'AcmeProductFeed', which no longer exists; "
+        "submit the file again with one of: DefaultProductImportSpecification"
+    )
+    assert not queue.steps
