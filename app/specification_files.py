@@ -143,6 +143,19 @@ def read_specification(path: Path) -> Specification:
     )
 
 
+def _specification_files(folder: Path) -> list[Path]:
+    """The folder's *.json files, in any case; a YAML file is a mistake (it would be left unread), any other file
+    (a README) is no specification."""
+    files = []
+    for path in sorted(folder.iterdir()):
+        suffix = path.suffix.lower()
+        if suffix in (".yaml", ".yml"):
+            raise _fail(path, "specification files are JSON (*.json), not YAML")
+        if suffix == ".json" and path.is_file():
+            files.append(path)
+    return files
+
+
 def install_specifications(folder: Path | None) -> list[Specification]:
     """Read and register every *.json file of the folder; any mistake stops with a SettingsError."""
     if folder is None:
@@ -150,7 +163,7 @@ def install_specifications(folder: Path | None) -> list[Specification]:
     if not folder.is_dir():
         raise SettingsError(f"IMPORTER_SPECIFICATIONS_DIR {folder} is not a folder")
     added = []
-    for path in sorted(folder.glob("*.json")):
+    for path in _specification_files(folder):
         spec = read_specification(path)
         try:
             register(spec)

@@ -188,3 +188,25 @@ def test_a_retry_of_an_import_whose_specification_is_gone_is_refused_naming_it(
         "submit the file again with one of: DefaultProductImportSpecification"
     )
     assert not queue.steps
+
+
+def test_a_file_named_in_capitals_is_read(tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / "ACME.JSON").write_text(json.dumps(FEED))
+
+    installed = install_specifications(folder)
+
+    assert [spec.name for spec in installed] == ["AcmeProductFeed"]
+
+
+@pytest.mark.parametrize("name", ["acme.yaml", "acme.yml"])
+def test_a_specification_written_in_yaml_stops_the_start_saying_files_are_json(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    (folder / name).write_text("name: AcmeProductFeed\nimportType: PRODUCT\n")
+
+    with pytest.raises(SettingsError) as caught:
+        install_specifications(folder)
+
+    assert str(caught.value) == f"specification file {name}: specification files are JSON (*.json), not YAML"
