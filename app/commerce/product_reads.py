@@ -94,6 +94,15 @@ def find_product(session: Session, catalog_id: int, sandbox_id: int, sku_number:
     return _product_data(session, product, _skus_of(session, product, sandbox_id), sandbox_id)
 
 
+def product_of_sku(session: Session, catalog_id: int, sandbox_id: int, sku_number: str) -> str | None:
+    """The product whose SKU row this SKU Number is, if it is one."""
+    return session.exec(
+        select(Sku.product_sku_number).where(
+            Sku.catalog_id == catalog_id, Sku.sku_number == sku_number.strip(), visible_in(_SKUS, sandbox_id, _KEY)
+        )
+    ).first()
+
+
 def list_products(
     session: Session, catalog_id: int, sandbox_id: int, page: int, page_size: int
 ) -> tuple[list[dict[str, object]], int]:

@@ -72,9 +72,23 @@ def read_record(
                 if record is not None and import_type is ImportType.ORDER:
                     record = record_reads.with_items(session, record)
     if record is None:
-        where = f"site {site_id}" if table is not None and table.scope_column == "site_id" else f"catalog {catalog_id}"
-        raise NotFound(f"no {import_type.value} '{'/'.join(key)}' in {where}")
+        raise _not_found(runtime, import_type, key, catalog_id, site_id, sandbox_id)
     return record
+
+
+def _not_found(
+    runtime: Runtime, import_type: ImportType, key: list[str], catalog_id: int, site_id: int, sandbox_id: int
+) -> NotFound:
+    """No such record; a SKU row's SKU Number, read as a product, names the product that holds it."""
+    table = _table(import_type)
+    where = f"site {site_id}" if table is not None and table.scope_column == "site_id" else f"catalog {catalog_id}"
+    message = f"no {import_type.value} '{'/'.join(key)}' in {where}"
+    if table is None and "\x00" not in key[0]:
+        with runtime.db.read() as session:
+            product = product_reads.product_of_sku(session, catalog_id, sandbox_id, key[0])
+        if product is not None:
+            message += f": it is a SKU of product '{product}', read it there (/api/data/PRODUCT/{product})"
+    return NotFound(message)
 
 
 def list_records(

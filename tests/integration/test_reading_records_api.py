@@ -27,6 +27,20 @@ def api(database: Database, tmp_path: Path) -> Starlette:
     principal = make_principal(database, "ops")
     imports = [
         (ImportType.PRODUCT, make_csv([[sku, "t", "d", "1"] for sku in SKUS], header=PRODUCT_HEADER)),
+        (
+            ImportType.PRODUCT,
+            make_csv(
+                [["Ü-1", "", "t", "d", "1", ""], ["Ü-1-blue", "Y", "t", "", "1", "blue"]],
+                header=[
+                    "SKU Number",
+                    "SKU Indicator",
+                    "Product Title",
+                    "Product Description",
+                    "Retail Price",
+                    "options[Color]",
+                ],
+            ),
+        ),
         (ImportType.CATEGORY, make_csv([["Shoes/Men", "Men's shoes"]], header=["Category Id", "Category Name"])),
         (ImportType.CUSTOMER, make_csv([["c1", "a@example.com"]], header=["Customer Id", "Email Address"])),
         (
@@ -88,3 +102,12 @@ def test_an_address_named_by_its_customer_alone_is_refused_saying_it_takes_two_p
         "error": "BadRequest",
         "detail": "an ADDRESS record is named by 2 key parts: Customer Id / Address Name",
     }
+
+
+def test_the_sku_of_a_product_read_as_a_product_is_a_404_naming_its_product(api: Starlette) -> None:
+    answer = get(api, "/api/data/PRODUCT/Ü-1-blue")
+
+    assert answer.status_code == 404
+    assert answer.json()["detail"] == (
+        "no PRODUCT 'Ü-1-blue' in catalog 1: it is a SKU of product 'Ü-1', read it there (/api/data/PRODUCT/Ü-1)"
+    )
