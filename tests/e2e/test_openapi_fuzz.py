@@ -25,10 +25,11 @@ from schemathesis.specs.openapi.checks import (
 
 from app.api.openapi import OPENAPI_PATH, XLSX
 from tests.conftest import RedisDatabase
+from tests.depth import examples
 from tests.e2e.conftest import ADMIN, TEST_SETTINGS, deployed
 from tests.e2e.service import Service
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = examples(15)
 UNLIMITED = {
     "IMPORTER_RATE_LIMIT_PER_SECOND": "0",
     "IMPORTER_MAX_RUNNING_IMPORTS": "0",

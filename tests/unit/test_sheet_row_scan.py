@@ -21,6 +21,7 @@ from app.errors import UnreadableFile
 from app.importing.readers import shared_strings, sheet_rows, sheet_xml
 from app.importing.readers.sheet_rows import UNSAVED_FORMULA, SheetValue
 from app.importing.readers.sheet_xml import read_sheet
+from tests.depth import examples
 from tests.factories import make_zip
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -211,7 +212,7 @@ def sheet(draw: st.DrawFn, columns: st.SearchStrategy[str] | None = None) -> str
     return "<sheetData>" + "".join(rows) + "</sheetData>"
 
 
-@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(1500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(
     sheet='<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>a&amp;b&#x1F600;</t></is></c></row></sheetData>',
     block=65536,
@@ -224,7 +225,7 @@ def test_a_sheet_reads_the_same_scanned_as_parsed(sheet: str, block: int, longes
         read_every_way(workbook(sheet))
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sheet=sheet(columns=st.sampled_from(["A", "B", "C", "E", "H", "Z", "AA", "XFD", "ZZZ"])),
     width=st.integers(0, 9),
@@ -294,7 +295,7 @@ ODD_BYTES = [
 ]
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(750), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     sheet=sheet(),
     changes=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.sampled_from(ODD_BYTES), st.integers(0, 2))),
