@@ -53,6 +53,10 @@ def _routes() -> list[Route]:
             Route(prefix + "/{status_id:id}/failed-rows", jobs.failed_rows, methods=["GET"]),
             Route(prefix + "/{import_type}", within_running_limit(imports.submit_import), methods=["POST"]),
             Route(prefix + "/{name}", imports.no_such_import, methods=["GET", "DELETE"]),
+            Route(prefix + "/{name}/errors", imports.no_such_status, methods=["GET"]),
+            Route(prefix + "/{name}/failed-rows", imports.no_such_status, methods=["GET"]),
+            Route(prefix + "/{name}/cancel", imports.no_such_status, methods=["POST"]),
+            Route(prefix + "/{name}/retry", imports.no_such_status, methods=["POST"]),
         ]
     routes += [
         Route("/api/data/{import_type}", data.list_records, methods=["GET"]),

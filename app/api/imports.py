@@ -82,7 +82,8 @@ async def no_such_import(request: Request) -> JSONResponse:
 
 
 async def no_such_status(request: Request) -> JSONResponse:
-    """GET of the contract's status URL, /api/importer/status/{name}, where name is no statusId."""
+    """The contract's status URL, /api/importer/status/{name}, or an action on an import
+    (/api/importer/{name}/errors, ...), where name is no statusId."""
     await authenticate(request)
     raise _not_a_status_id(request.path_params["name"])
 

@@ -300,6 +300,25 @@ def test_the_contracts_status_url_with_a_status_id_that_cannot_be_one_says_so(ad
     )  # fmt: skip
 
 
+def test_an_import_action_on_a_status_id_that_cannot_be_one_says_so(admin: httpx.Client) -> None:
+    answers = [
+        admin.get("/api/importer/abc/errors"),
+        admin.get("/admin/api/importer/abc/failed-rows"),
+        admin.post("/api/importer/abc/cancel"),
+        admin.post("/api/importer/abc/retry"),
+        admin.get("/api/importer/1234567890/errors"),
+    ]
+
+    assert [(answer.status_code, answer.json()["detail"]) for answer in answers] == [
+        (404, "no import with statusId 'abc': a statusId is a whole number"),
+        (404, "no import with statusId 'abc': a statusId is a whole number"),
+        (404, "no import with statusId 'abc': a statusId is a whole number"),
+        (404, "no import with statusId 'abc': a statusId is a whole number"),
+        (404, "no import with statusId 1234567890"),
+    ]
+    assert httpx.get(str(admin.base_url.join("/api/importer/abc/errors"))).status_code == 401  # credentials first
+
+
 def test_the_trailing_slash_form_of_a_path_is_served_not_redirected(admin: httpx.Client) -> None:
     url = "/admin/api/importer/PRODUCT/?importSpecification=DefaultProductImportSpecification&catalogId=42"
 
