@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import os
 import signal
@@ -137,16 +138,33 @@ def tokens_create(username: str, label: str | None) -> None:
     click.echo(token)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @tokens.command("list")
 @click.argument("username", required=False)
-def tokens_list(username: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, for scripts (UTC times, ISO 8601; null: never).")
+def tokens_list(username: str | None, as_json: bool) -> None:
     """List tokens (all, or USERNAME's): id, user, label, created, last used; never the token itself."""
-    db = _prepare(_settings())
+    settings = _settings()
+    db = _prepare(settings)
     try:
         with db.read() as session:
             listed = list_tokens(session, username)
     except AccountError as error:
         raise click.ClickException(str(error)) from None
+    if not listed:  # a mistyped IMPORTER_DATA_DIR reads a new, empty deployment: say which one was read
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        click.echo(f"no tokens in the database {shown}", err=True)
+    if as_json:
+        items = [
+            {"id": t.id, "user": t.username, "label": t.label, "created": _iso(t.created_at),
+             "lastUsed": _iso(t.last_used_at), "revoked": _iso(t.revoked_at)}
+            for t in listed
+        ]  # fmt: skip
+        click.echo(json.dumps(items, ensure_ascii=False))
+        return
     rows = [("ID", "USER", "LABEL", "CREATED (UTC)", "LAST USED (UTC)", "REVOKED (UTC)")]
     rows += [
         (str(t.id), t.username, t.label or "-", _when(t.created_at), _when(t.last_used_at), _when(t.revoked_at))

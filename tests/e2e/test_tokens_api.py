@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
@@ -55,6 +56,29 @@ def test_tokens_list_shows_id_user_label_and_last_use_but_never_the_token(servic
     assert (used_row.count("never"), unused_row.count("never")) == (1, 2), "last used is recorded; neither is revoked"
     assert token not in listed.stdout and unused not in listed.stdout
     assert token[4:12] not in listed.stdout
+
+
+def test_a_script_reads_the_tokens_as_json_and_an_empty_list_names_the_deployment_read(service: Service) -> None:
+    service.add_user("scripted", "scripted-password-1", role="viewer")
+    token = create_token(service, "scripted", "tab\u00e9 feed")
+
+    # and an operator who mistyped the data folder, on an embedded deployment
+    mistyped = {name: value for name, value in service.env.items() if "_URL" not in name}
+    mistyped["IMPORTER_DATA_DIR"] = str(service.data_dir / "typo")
+
+    listed = run_cli(["tokens", "list", "scripted", "--json"], service.env)
+    nobody = run_cli(["tokens", "list", "--json"], mistyped)
+    none = run_cli(["tokens", "list"], mistyped)
+
+    assert listed.returncode == 0, listed.stderr
+    (item,) = json.loads(listed.stdout)
+    assert (item["user"], item["label"]) == ("scripted", "tab\u00e9 feed")
+    assert (item["lastUsed"], item["revoked"]) == (None, None)
+    assert isinstance(item["id"], int) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", item["created"])
+    assert token not in listed.stdout
+    assert (nobody.returncode, json.loads(nobody.stdout)) == (0, [])
+    assert none.returncode == 0 and none.stdout.strip().splitlines()[1:] == []
+    assert none.stderr.strip() == f"no tokens in the database sqlite:///{service.data_dir / 'typo' / 'importer.db'}"
 
 
 def test_a_revoked_token_gets_401_at_once(service: Service) -> None:
