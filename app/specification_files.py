@@ -99,6 +99,18 @@ def _given_twice(names: list[str]) -> str | None:
     return None
 
 
+def _check_one_column_a_field(path: Path, columns: tuple[Column, ...]) -> None:
+    """Two columns of one field would both be in the template, whose upload then gives the field twice."""
+    first: dict[str, str] = {}
+    for column in columns:
+        earlier = first.setdefault(column.field, column.header)
+        if earlier != column.header:
+            raise _fail(
+                path,
+                f"columns '{earlier}' and '{column.header}' both hold field '{column.field}'; a field takes one column",
+            )
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         # utf-8-sig: Notepad and other Windows editors save UTF-8 with a byte order mark.
@@ -130,6 +142,7 @@ def read_specification(path: Path) -> Specification:
     columns = tuple(_column(path, base, item) for item in _list(path, data, "columns"))
     if _given_twice([column.header for column in columns]) is not None:
         raise _fail(path, "a header is given twice")
+    _check_one_column_a_field(path, columns)
     missing = [column.header for column in base.key_columns if column.field not in {c.field for c in columns}]
     if missing:
         raise _fail(path, f"the key must be mapped: {missing}")
