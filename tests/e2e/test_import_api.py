@@ -6,6 +6,7 @@ import json
 import re
 
 import httpx
+import pytest
 
 from tests.e2e.service import Service, wait_for_end
 from tests.factories import CONTRACT_HEADER, CONTRACT_QUERY, contract_csv, make_csv, make_xlsx, product_row
@@ -284,39 +285,30 @@ def test_a_status_id_that_cannot_be_one_is_a_json_404(admin: httpx.Client) -> No
     assert an_import_type.status_code == 405, "an import type is only submitted to"
 
 
-def test_the_contracts_status_url_with_a_status_id_that_cannot_be_one_says_so(admin: httpx.Client) -> None:
-    too_long = admin.get("/admin/api/importer/status/1234567890")
-    not_a_number = admin.get("/admin/api/importer/status/abc")
-    negative = admin.get("/api/importer/status/-1")
-
-    assert (too_long.status_code, too_long.json()) == (
-        404, {"error": "NotFound", "detail": "no import with statusId 1234567890"},
-    )  # fmt: skip
-    assert (not_a_number.status_code, not_a_number.json()) == (
-        404, {"error": "NotFound", "detail": "no import with statusId 'abc': a statusId is a whole number"},
-    )  # fmt: skip
-    assert (negative.status_code, negative.json()) == (
-        404, {"error": "NotFound", "detail": "no import with statusId -1"},
-    )  # fmt: skip
+NOT_A_NUMBER = "no import with statusId 'abc': a statusId is a whole number"
 
 
-def test_an_import_action_on_a_status_id_that_cannot_be_one_says_so(admin: httpx.Client) -> None:
-    answers = [
-        admin.get("/api/importer/abc/errors"),
-        admin.get("/admin/api/importer/abc/failed-rows"),
-        admin.post("/api/importer/abc/cancel"),
-        admin.post("/api/importer/abc/retry"),
-        admin.get("/api/importer/1234567890/errors"),
-    ]
+@pytest.mark.parametrize(
+    ("method", "path", "detail"),
+    [
+        ("GET", "/admin/api/importer/status/1234567890", "no import with statusId 1234567890"),
+        ("GET", "/admin/api/importer/status/abc", NOT_A_NUMBER),
+        ("GET", "/api/importer/status/-1", "no import with statusId -1"),
+        ("GET", "/api/importer/abc/errors", NOT_A_NUMBER),
+        ("GET", "/admin/api/importer/abc/failed-rows", NOT_A_NUMBER),
+        ("POST", "/api/importer/abc/cancel", NOT_A_NUMBER),
+        ("POST", "/api/importer/abc/retry", NOT_A_NUMBER),
+        ("GET", "/api/importer/1234567890/errors", "no import with statusId 1234567890"),
+    ],
+)
+def test_a_status_url_or_import_action_whose_status_id_cannot_be_one_says_so(
+    admin: httpx.Client, method: str, path: str, detail: str
+) -> None:
+    answer = admin.request(method, path)
+    anonymous = httpx.request(method, str(admin.base_url.join(path)))
 
-    assert [(answer.status_code, answer.json()["detail"]) for answer in answers] == [
-        (404, "no import with statusId 'abc': a statusId is a whole number"),
-        (404, "no import with statusId 'abc': a statusId is a whole number"),
-        (404, "no import with statusId 'abc': a statusId is a whole number"),
-        (404, "no import with statusId 'abc': a statusId is a whole number"),
-        (404, "no import with statusId 1234567890"),
-    ]
-    assert httpx.get(str(admin.base_url.join("/api/importer/abc/errors"))).status_code == 401  # credentials first
+    assert (answer.status_code, answer.json()) == (404, {"error": "NotFound", "detail": detail})
+    assert anonymous.status_code == 401  # credentials are asked for first
 
 
 def test_the_trailing_slash_form_of_a_path_is_served_not_redirected(admin: httpx.Client) -> None:
