@@ -87,6 +87,14 @@ def _details(view: StatusView) -> list[dict[str, str]]:
     return details
 
 
+def _records_failed(job: ImportStatus) -> int:
+    """The rows that failed: counted by the finalize once an import ends, and until then (or when it was
+    cancelled) the rows its validated chunks found with an error so far."""
+    if job.import_state in (ImportState.COMPLETED, ImportState.FAILED):
+        return job.records_failed
+    return job.error_count
+
+
 def render_status(view: StatusView) -> dict[str, object]:
     job = view.job
     assert job.id is not None
@@ -113,7 +121,7 @@ def render_status(view: StatusView) -> dict[str, object]:
         "recordsCreated": job.records_created,
         "recordsUpdated": job.records_updated,
         "recordsSkipped": job.records_skipped,
-        "recordsFailed": job.records_failed,
+        "recordsFailed": _records_failed(job),
         "problemCount": job.problem_count,
         "onError": job.on_error,
         "dryRun": job.dry_run,

@@ -10,12 +10,13 @@ import pytest
 from sqlmodel import select
 
 from app.accounts import Role
+from app.api.rendering import render_status
 from app.commerce.products import Product, ProductStaging
 from app.db import Database
 from app.errors import Conflict, IdempotencyMismatch, NotFound
 from app.importing import pipeline
 from app.jobs import ImportState, OnError
-from app.service import cancel_job, failed_rows, list_problems, read_record, retry_job
+from app.service import cancel_job, failed_rows, job_status, list_problems, read_record, retry_job
 from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, make_csv, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, stored_uploads, submit
@@ -127,6 +128,25 @@ def test_a_cancelled_import_writes_nothing_even_when_its_chunks_run_later(databa
         assert session.exec(select(ProductStaging)).all() == []
     with pytest.raises(Conflict, match="is already CANCELLED; only an unfinished import can be cancelled"):
         cancel_job(runtime, principal, job_id)
+
+
+def test_someone_watching_sees_the_rows_failed_so_far_and_what_a_cancelled_import_had_found(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=2)
+    principal = make_principal(database)
+    job_id = submit(runtime, principal, make_csv(mixed_rows()), on_error=OnError.SKIP)
+    _, args = queue.steps.popleft()
+    pipeline.plan(runtime, *args)
+    _, first = queue.steps.popleft()
+    pipeline.run_chunk(runtime, *first)  # rows 1 and 2: product 2's price is no number
+
+    running = render_status(job_status(runtime, principal, job_id))
+    cancel_job(runtime, principal, job_id)
+    cancelled = render_status(job_status(runtime, principal, job_id))
+
+    assert (running["status"], running["recordsFailed"], running["problemCount"]) == ("IN_PROCESS", 1, 1)
+    assert (cancelled["status"], cancelled["recordsFailed"], cancelled["problemCount"]) == ("CANCELLED", 1, 1)
 
 
 def test_a_failed_import_is_retried_from_its_stored_upload(database: Database, tmp_path: Path) -> None:
