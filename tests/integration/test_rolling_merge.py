@@ -449,3 +449,28 @@ def test_a_sandbox_discarded_while_an_import_merges_into_it_keeps_none_of_its_ro
     with pg.read() as session:
         left = session.exec(select(Product).where(Product.sandbox_id == box.id)).all()
     assert left == []
+
+
+def test_a_key_given_twice_in_a_sandbox_import_is_named_though_one_row_is_as_production_has_it(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A whole catalog copied into a first sandbox import, P3 repriced in a row appended chunks later: the
+    # first P3 is left to production, so no index refuses the second.
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    ops = make_principal(pg)
+    imported(runtime, queue, ops, catalog(30))
+    box = sandboxes.create_sandbox(runtime, ops, "repricing")
+    assert box.id is not None
+    rows = catalog(30)
+    rows.append([*product_row("P3", price="1.00"), ""])
+    first_p3 = 2 + [row[0] for row in rows].index("P3")
+
+    job_id = imported(runtime, queue, ops, rows, to_sandbox=True, sandbox_id=box.id)
+
+    done = job(runtime, job_id)
+    assert done.state == ImportState.FAILED.value
+    named = problems_named(pg, job_id)
+    assert [(p.row_number, p.field_value, p.message) for p in named] == [
+        (len(rows) + 1, "P3", twice(first_p3, len(rows) + 1))
+    ]
+    assert sandboxes.get_sandbox(runtime, ops, box.id)[1] == 0
