@@ -474,3 +474,26 @@ def test_a_key_given_twice_in_a_sandbox_import_is_named_though_one_row_is_as_pro
         (len(rows) + 1, "P3", twice(first_p3, len(rows) + 1))
     ]
     assert sandboxes.get_sandbox(runtime, ops, box.id)[1] == 0
+
+
+def test_a_change_taken_back_in_a_large_sandbox_import_leaves_the_record_to_production(
+    pg: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, queue = rolling_runtime(pg, tmp_path)
+    ops = make_principal(pg)
+    imported(runtime, queue, ops, catalog(20))
+    box = sandboxes.create_sandbox(runtime, ops, "repricing")
+    assert box.id is not None
+    imported(runtime, queue, ops, catalog(10, price="12.50"), to_sandbox=True, sandbox_id=box.id)
+
+    taken_back = imported(runtime, queue, ops, catalog(5), to_sandbox=True, sandbox_id=box.id)  # P0..P4 as before
+    imported(runtime, queue, ops, catalog(5, price="8.00"))  # production reprices P0..P4 meanwhile
+
+    done = job(runtime, taken_back)
+    assert (done.state, done.records_created, done.records_updated) == ("COMPLETED", 0, 7)
+    total = sandboxes.sandbox_changes(runtime, ops, box.id, 1, 50)[1]
+    assert total == sandboxes.get_sandbox(runtime, ops, box.id)[1] == 7  # P5..P9, with P5's two SKUs
+    assert sandboxes.promote(runtime, ops, box.id) == 7
+    prices = stored(pg)
+    assert (prices["P0"], prices["P0-S"], prices["P5-S"], prices["P9"]) == ("8.00", "8.00", "12.50", "12.50")
+    assert caplog.text.count("import.rolling_merge_completed") == 4

@@ -180,6 +180,27 @@ def test_a_record_imported_into_a_sandbox_as_production_has_it_is_left_to_produc
     assert (title(runtime, "1"), title(runtime, "2")) == ("new one", "two, moved on")
 
 
+def test_a_sandbox_record_imported_again_as_production_has_it_goes_back_to_production(
+    database: Database, tmp_path: Path
+) -> None:
+    # A change reviewed and taken back: the file as production has it, imported into the sandbox again.
+    runtime, queue, ops, box_id = production_and_a_sandbox(database, tmp_path)
+    into_sandbox(runtime, queue, ops, make_csv([product_row("1", title="new one"), product_row("3")]), box_id)
+
+    taken_back = into_sandbox(runtime, queue, ops, make_csv([product_row("1", title="old one")]), box_id)
+    submit(runtime, ops, make_csv([product_row("1", title="old one, moved on")]))
+    drain(runtime, queue)
+
+    done = job(runtime, taken_back)  # the sandbox showed "new one", and shows production's again
+    assert (done.records_created, done.records_updated, done.records_skipped) == (0, 1, 0)
+    assert title(runtime, "1", box_id) == "old one, moved on"
+    changes, total = sandboxes.sandbox_changes(runtime, ops, box_id, 1, 10)
+    assert [change.key for change in changes] == [{"sku_number": "3"}]
+    assert sandboxes.get_sandbox(runtime, ops, box_id)[1] == total == 1
+    assert sandboxes.promote(runtime, ops, box_id) == 1  # production's later change of 1 is no conflict
+    assert (title(runtime, "1"), title(runtime, "3")) == ("old one, moved on", "Product 3")
+
+
 def test_a_promote_racing_a_production_import_never_loses_the_import(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path, chunk_rows=1000)
     ops = make_principal(database)

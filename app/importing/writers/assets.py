@@ -46,6 +46,6 @@ def unknown_links(session: Session, job: ImportStatus) -> list[ValidationProblem
 ASSET_WRITER = UpsertWriter(
     UpsertTarget(
         ASSET_TABLE, ASSET_STAGING, ("file_name",), ASSET_FIELDS[1:], Scope.CATALOG, "File Name",
-        checks=(unknown_links,),
+        checks=(unknown_links,), named_by_id=True,
     )
 )  # fmt: skip

@@ -14,6 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     case,
+    delete,
     exists,
     func,
     insert,
@@ -57,6 +58,9 @@ class MergePlan:
     # In a sandbox, a row identical to production's is left out (the sandbox shows production's), unless
     # the target's rows are read together as one record: an order's lines, read with their order.
     identical_kept: bool = False
+    # A sandbox row an import sets back to production's values goes, so that the sandbox shows production's
+    # again, unless other rows name it by its id: an asset, whose id a product's images hold.
+    named_by_id: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,20 @@ def _insert_new(session: Session, plan: MergePlan, job_id: int, look: bool = Tru
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
+def _back_to_production(session: Session, plan: MergePlan, job_id: int) -> None:
+    """In a sandbox, remove the rows the merge just rewrote to what production holds for their keys: a record
+    imported again as production has it is left to production (see _insert_new), and counts as the update
+    of what the sandbox showed."""
+    if not _in_sandbox(plan) or plan.identical_kept or plan.named_by_id:
+        return
+    production = plan.target.alias("production")
+    same = [production.c[name] == plan.target.c[name] for name in plan.key if name != "sandbox_id"]
+    same += [production.c[name].is_not_distinct_from(plan.target.c[name]) for name in plan.values]
+    scoped = [plan.target.c[name] == literal(value) for name, value in plan.scope.items() if name in plan.key]
+    as_production = exists().where(production.c.sandbox_id == 0, *same)
+    session.execute(delete(plan.target).where(*scoped, plan.target.c.updated_job_id == job_id, as_production))
+
+
 def merge(session: Session, plan: MergePlan, job_id: int, staged: int, write: bool = True) -> MergeCounts:
     """Insert the new staged rows, then update the ones that changed; identical rows are counted unchanged.
 
@@ -239,6 +257,7 @@ def merge(session: Session, plan: MergePlan, job_id: int, staged: int, write: bo
     had_rows = target_has_rows(session, plan)
     created = _insert_new(session, plan, job_id)
     updated = _update_changed(session, plan, job_id) if had_rows else 0
+    _back_to_production(session, plan, job_id)
     counts = MergeCounts(created=created, updated=updated, unchanged=staged - created - updated)
     return as_seen_in_sandbox(counts, overlap)
 
@@ -256,7 +275,9 @@ def merge_part(
     if not _in_sandbox(plan) and unique_on_key(plan):
         return _upsert(session, narrowed, job_id)
     created = _insert_new(session, narrowed, job_id)
-    return MergeCounts(created=created, updated=_update_changed(session, narrowed, job_id))
+    updated = _update_changed(session, narrowed, job_id)
+    _back_to_production(session, narrowed, job_id)
+    return MergeCounts(created=created, updated=updated)
 
 
 def unique_on_key(plan: MergePlan) -> bool:

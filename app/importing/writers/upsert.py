@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import orjson
@@ -65,6 +65,7 @@ class UpsertTarget:
     # The header a repeated key's problem names, when the key is several columns: the one that tells a
     # record from the others of its kind (an address's name among its customer's addresses).
     key_column: str | None = None
+    named_by_id: bool = False  # other rows hold its rows' ids (see MergePlan)
 
 
 class UpsertWriter(StagedWriter):
@@ -101,7 +102,9 @@ class UpsertWriter(StagedWriter):
         key = (*scope_key(self.spec.scope), *self.spec.key_fields)
         in_job = self.staging.c.job_id == job.id
         scope = scope_values(job, self.spec.scope)
-        return [MergePlan(self.spec.target, self.staging, in_job, key, self.spec.value_fields, scope, {})]
+        spec = self.spec
+        plan = MergePlan(spec.target, self.staging, in_job, key, spec.value_fields, scope, {})
+        return [replace(plan, named_by_id=spec.named_by_id)]
 
     def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
         assert job.id is not None
