@@ -167,6 +167,33 @@ def test_an_order_imported_into_a_sandbox_is_counted_against_what_the_sandbox_sh
     assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)["status"] == "SUBMITTED"
 
 
+def test_an_order_imported_into_a_sandbox_as_production_has_it_is_left_to_production(
+    database: Database, tmp_path: Path
+) -> None:
+    # Every open order exported and imported into a sandbox to ship one: the others are no change to review.
+    runtime, queue, principal = selling_a_and_b(database, tmp_path)
+    header = [*HEADER, "Status"]
+    one = [["SO-1", "", "EUR", "", "A", "2", "3.99", "SUBMITTED"], ["SO-1", "", "", "", "B", "1", "1", ""]]
+    two = [["SO-2", "", "EUR", "", "B", "1", "5", "SUBMITTED"]]
+    import_orders(runtime, queue, principal, one + two, header)
+    box = sandboxes.create_sandbox(runtime, principal, "shipping")
+    assert box.id is not None
+    shipped = [[*one[0][:-1], "SHIPPED"], one[1]]
+
+    job_id = import_orders(runtime, queue, principal, shipped + two, header, to_sandbox=True, sandbox_id=box.id)
+    import_orders(runtime, queue, principal, [[*two[0][:-1], "CANCELLED"]], header)  # production moves on
+
+    done = job(runtime, job_id)
+    assert (done.records_created, done.records_updated, done.records_skipped) == (0, 2, 1)
+    assert read_record(runtime, ImportType.ORDER, ["SO-2"], 1, -3, box.id)["status"] == "CANCELLED"
+    changes = sandboxes.sandbox_changes(runtime, principal, box.id, 1, 10)[0]
+    assert [change.key for change in changes] == [{"order_number": "SO-1"}]
+    assert sandboxes.get_sandbox(runtime, principal, box.id)[1] == 3  # SO-1 whole: the order and its two lines
+    assert sandboxes.promote(runtime, principal, box.id) == 3  # production's later change of SO-2 is no conflict
+    assert read_record(runtime, ImportType.ORDER, ["SO-2"], 1, -3)["status"] == "CANCELLED"
+    assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)["status"] == "SHIPPED"
+
+
 def test_an_order_promoted_from_a_sandbox_with_fewer_lines_keeps_only_those(database: Database, tmp_path: Path) -> None:
     runtime, queue, principal = selling_a_and_b(database, tmp_path)
     three = [["SO-1", "", "EUR", "", "A", "1", "1"], ["SO-1", "", "", "", "B", "1", "2"],

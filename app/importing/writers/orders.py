@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import groupby
 
-from sqlalchemy import and_, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, false, func, or_, select
 from sqlmodel import Session
 
 from app.commerce.customers import CUSTOMER_TABLE
@@ -190,9 +190,9 @@ class OrderWriter(StagedWriter):
         assert job.id is not None
         staging = self.staging
         scope = {"site_id": job.site_id, "sandbox_id": job.sandbox_id, "catalog_id": job.catalog_id}
-        in_job = staging.c.job_id == job.id
-        # An order is read with the lines of its own sandbox: a sandbox holds every order imported into it, whole,
-        # those identical to production's too.
+        # An order is read with the lines of its own sandbox: a sandbox holds an order imported into it whole,
+        # its lines identical to production's too; only an order wholly as production has it is left out.
+        in_job = and_(staging.c.job_id == job.id, ~self._left_to_production(job))
         heads = MergePlan(ORDER_TABLE, staging, in_job & (staging.c.line_no == 1),
                           ("site_id", "sandbox_id", "order_number"), ORDER_FIELDS, scope, {}, True)  # fmt: skip
         items = MergePlan(ORDER_ITEM_TABLE, staging, in_job, ("site_id", "sandbox_id", "order_number", "line_no"),
@@ -203,6 +203,8 @@ class OrderWriter(StagedWriter):
             ).scalar_one()
         )
         lines = int(session.execute(select(func.count()).select_from(staging).where(in_job)).scalar_one())
+        every_line = select(func.count()).select_from(staging).where(staging.c.job_id == job.id)
+        left_out = int(session.execute(every_line).scalar_one()) - lines
         moved = self._same_lines_of_changed_orders(session, job)
         merge(session, heads, job.id, orders, write)
         counts = merge(session, items, job.id, lines, write)
@@ -210,7 +212,33 @@ class OrderWriter(StagedWriter):
             self._drop_lines_no_longer_there(session, job)
         # A row is an order's line: one whose item is as stored still updates its order when the order's own
         # fields (status, total, item count...) change.
-        return MergeCounts(counts.created, counts.updated + moved, counts.unchanged - moved)
+        return MergeCounts(counts.created, counts.updated + moved, counts.unchanged - moved + left_out)
+
+    def _left_to_production(self, job: ImportStatus) -> ColumnElement[bool]:
+        """A staged row of an order the sandbox does not hold and production holds exactly as staged: its own
+        fields (the item count among them) and every line. The sandbox goes on showing production's order,
+        which may change meanwhile without making the sandbox's promote a conflict."""
+        if not job.sandbox_id:
+            return false()
+        # aliases: the merge's statements write the order tables, which these must never stand for
+        staging, held, orders = self.staging, ORDER_TABLE.alias("held"), ORDER_TABLE.alias("production_order")
+        head, line, items = staging.alias("head"), staging.alias("line"), ORDER_ITEM_TABLE.alias("production_item")
+        held_here = exists().where(
+            held.c.site_id == job.site_id, held.c.sandbox_id == job.sandbox_id,
+            held.c.order_number == staging.c.order_number,
+        )  # fmt: skip
+        same_order = exists().where(
+            head.c.job_id == job.id, head.c.order_number == staging.c.order_number, head.c.line_no == 1,
+            orders.c.site_id == job.site_id, orders.c.sandbox_id == 0, orders.c.order_number == head.c.order_number,
+            *(orders.c[name].is_not_distinct_from(head.c[name]) for name in ORDER_FIELDS),
+        )  # fmt: skip
+        same_item = exists().where(
+            items.c.site_id == job.site_id, items.c.sandbox_id == 0, items.c.order_number == line.c.order_number,
+            items.c.line_no == line.c.line_no,
+            *(items.c[name].is_not_distinct_from(line.c[name]) for name in ITEM_FIELDS),
+        )  # fmt: skip
+        other_line = exists().where(line.c.job_id == job.id, line.c.order_number == staging.c.order_number, ~same_item)
+        return and_(~held_here, same_order, ~other_line)
 
     def _same_lines_of_changed_orders(self, session: Session, job: ImportStatus) -> int:
         """Staged lines identical to the item the import's scope shows (which the item merge counts
