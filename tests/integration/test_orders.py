@@ -194,6 +194,26 @@ def test_an_order_imported_into_a_sandbox_as_production_has_it_is_left_to_produc
     assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)["status"] == "SHIPPED"
 
 
+def test_orders_imported_into_a_sandbox_again_are_counted_against_what_it_shows(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue, principal = selling_a_and_b(database, tmp_path)
+    header = [*HEADER, "Status"]
+    one = [["SO-1", "", "EUR", "", "A", "2", "3.99", "SUBMITTED"], ["SO-1", "", "", "", "B", "1", "1", ""]]
+    two = [["SO-2", "", "EUR", "", "B", "1", "5", "SUBMITTED"]]
+    import_orders(runtime, queue, principal, one + two, header)
+    box = sandboxes.create_sandbox(runtime, principal, "shipping")
+    assert box.id is not None
+    shipped = [[*one[0][:-1], "SHIPPED"], one[1]]
+    import_orders(runtime, queue, principal, shipped + two, header, to_sandbox=True, sandbox_id=box.id)
+
+    again = import_orders(runtime, queue, principal, shipped + two, header, to_sandbox=True, sandbox_id=box.id)
+
+    done = job(runtime, again)
+    assert (done.state, done.records_created, done.records_updated, done.records_skipped) == ("COMPLETED", 0, 0, 3)
+    assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3, box.id)["status"] == "SHIPPED"
+
+
 def test_an_order_promoted_from_a_sandbox_with_fewer_lines_keeps_only_those(database: Database, tmp_path: Path) -> None:
     runtime, queue, principal = selling_a_and_b(database, tmp_path)
     three = [["SO-1", "", "EUR", "", "A", "1", "1"], ["SO-1", "", "", "", "B", "1", "2"],

@@ -252,10 +252,12 @@ class OrderWriter(StagedWriter):
         ]  # fmt: skip
         if job.sandbox_id:  # the item merge rewrites a sandbox line whose production line changed since
             production = items.alias("production")
+            # The staged line is the outermost query's: named, since a subquery two levels down is not
+            # correlated with it by itself (it would read every staged line: more than one version).
             version = select(production.c.updated_job_id).where(
                 production.c.sandbox_id == 0, production.c.site_id == job.site_id,
                 production.c.order_number == staging.c.order_number, production.c.line_no == staging.c.line_no,
-            )  # fmt: skip
+            ).correlate(staging)  # fmt: skip
             same_item.append(
                 or_(items.c.sandbox_id == 0, items.c.base_job_id.is_not_distinct_from(version.scalar_subquery()))
             )
