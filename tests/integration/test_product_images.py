@@ -141,3 +141,32 @@ def test_images_of_a_promoted_sandbox_name_the_assets_it_promoted(database: Data
     assert [(media, b"".join(body)) for media, _, body in served] == [
         ("image/png", PNG + b"\0\0"), ("image/png", PNG + b"\0"),
     ]  # fmt: skip
+
+
+def test_a_sandbox_asset_imported_back_as_production_has_it_keeps_serving_the_images_that_name_it(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    submit(runtime, principal, make_zip({"old.png": PNG}), import_type=ImportType.ASSET)
+    drain(runtime, queue)
+    box = sandboxes.create_sandbox(runtime, principal, "second thoughts")
+    assert box.id is not None
+    submit(runtime, principal, make_zip({"old.png": PNG + b"\0"}), import_type=ImportType.ASSET,
+           to_sandbox=True, sandbox_id=box.id)  # fmt: skip
+    submit(runtime, principal, make_csv([[*product_row("1"), "old.png"]], header=HEADER),
+           to_sandbox=True, sandbox_id=box.id)  # fmt: skip
+    drain(runtime, queue)
+
+    # the picture is put back as production has it; the sandbox's product still names the sandbox's asset
+    submit(runtime, principal, make_zip({"old.png": PNG}), import_type=ImportType.ASSET,
+           to_sandbox=True, sandbox_id=box.id)  # fmt: skip
+    drain(runtime, queue)
+
+    (image,) = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3, box.id)["image_urls"]  # type: ignore[misc]
+    media, _, body = asset_content(runtime, principal, int(image["assetId"]))
+    assert (media, b"".join(body)) == ("image/png", PNG)
+    sandboxes.promote(runtime, principal, box.id)
+    (promoted,) = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["image_urls"]  # type: ignore[misc]
+    production = {a["file_name"]: a["id"] for a in list_records(runtime, ImportType.ASSET, -2, -3, 1, 10)[0]}
+    assert promoted["assetId"] == production["old.png"]
