@@ -9,10 +9,12 @@ from starlette.responses import JSONResponse, StreamingResponse
 from app import service
 from app.accounts import Principal
 from app.api.auth import authenticate
-from app.api.params import paging, required_int
+from app.api.params import paging, refuse_misspelt, required_int
 from app.api.rendering import render_record
 from app.runtime import Runtime
 from app.service import sandboxes
+
+READ_PARAMETERS = ("catalogId", "siteId", "sandboxId", "page", "pageSize")
 
 
 async def _sandbox(request: Request, runtime: Runtime, principal: Principal) -> int:
@@ -26,6 +28,7 @@ async def read_record(request: Request) -> JSONResponse:
     principal = await authenticate(request)
     import_type = service.parse_import_type(request.path_params["import_type"])
     key = service.key_parts(import_type, request.path_params["key"])
+    refuse_misspelt(request.query_params, READ_PARAMETERS)
     catalog = required_int(request.query_params, "catalogId", runtime.settings.default_catalog_id)
     site = required_int(request.query_params, "siteId", runtime.settings.default_site_id)
     sandbox = await _sandbox(request, runtime, principal)
@@ -38,6 +41,7 @@ async def list_records(request: Request) -> JSONResponse:
     principal = await authenticate(request)
     import_type = service.parse_import_type(request.path_params["import_type"])
     query = request.query_params
+    refuse_misspelt(query, READ_PARAMETERS)
     catalog = required_int(query, "catalogId", runtime.settings.default_catalog_id)
     site = required_int(query, "siteId", runtime.settings.default_site_id)
     page, size = paging(query)

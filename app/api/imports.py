@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from app import service
 from app.accounts import Principal
 from app.api.auth import authenticate
-from app.api.params import WHOLE_NUMBER, flag_param, int_param, required_int
+from app.api.params import WHOLE_NUMBER, flag_param, int_param, refuse_misspelt, required_int
 from app.api.rendering import render_status
 from app.api.snapshots import StatusSnapshots
 from app.api.uploads import receive_upload
@@ -25,6 +25,10 @@ from specifications import ImportType
 
 logger = logging.getLogger(__name__)
 MAX_IDEMPOTENCY_KEY = 255
+SUBMIT_PARAMETERS = (
+    "importSpecification", "catalogId", "siteId", "userId", "fileType", "onError", "maxErrors", "dryRun",
+    "encoding", "delimiter", "sheetName", "importToSandbox", "sandboxId",
+)  # fmt: skip
 
 
 def _idempotency_key(request: Request) -> str | None:
@@ -43,6 +47,7 @@ async def submit_import(request: Request) -> JSONResponse:
     query = request.query_params
     import_type = service.parse_import_type(request.path_params["import_type"])
     service.authorise_submission(principal, import_type)
+    refuse_misspelt(query, SUBMIT_PARAMETERS)
     submission = service.check_submission(
         import_type,
         query.get("importSpecification"),

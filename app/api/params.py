@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from starlette.convertors import Convertor
 from starlette.datastructures import QueryParams
@@ -44,6 +45,25 @@ def flag_param(query: QueryParams, name: str) -> bool | None:
     if lowered in ("false", "0", "no"):
         return False
     raise BadRequest(f"{name} must be true or false, got '{raw}'")
+
+
+def _folded(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def refuse_misspelt(query: QueryParams, known: Collection[str]) -> None:
+    """Refuse a known parameter spelt in another case (`catalogid`, `catalog_id`) or given twice with two values:
+    read as it stands, the first would be left unread, and its import go to the default catalog, and the second
+    would take its last value. A name unlike any known one (a client's cache-buster) is left alone."""
+    by_folded = {_folded(name): name for name in known}
+    for name in dict.fromkeys(query.keys()):
+        meant = by_folded.get(_folded(name))
+        if meant is not None and meant != name:
+            raise BadRequest(f"unknown parameter '{name}': did you mean '{meant}'?")
+        values = list(dict.fromkeys(query.getlist(name)))
+        if meant is not None and len(values) > 1:
+            given = " and ".join(f"'{value}'" for value in values)
+            raise BadRequest(f"{name} is given more than once, as {given}: give it once")
 
 
 def paging(query: QueryParams) -> tuple[int, int]:

@@ -1,0 +1,100 @@
+"""Query strings as clients build them by hand: a parameter in another case, or given twice. What the client
+meant is imported, or the request is refused saying why, and nothing of it is kept."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+from starlette.applications import Starlette
+
+from app.db import Database
+from app.jobs import ImportStatus
+from app.main import create_app
+from app.runtime import Runtime
+from tests.factories import make_csv
+from tests.integration.pipeline_driver import RecordingQueue, make_principal, make_runtime, stored_uploads
+
+SUBMIT = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification"
+HEADER = ["SKU Number", "Product Title", "Product Description", "Retail Price"]
+PRODUCTS = make_csv([["G1", "t", "d", "1"], ["G2", "t", "d", "2"]], header=HEADER)
+
+
+@pytest.fixture
+def deployment(database: Database, tmp_path: Path) -> tuple[Runtime, RecordingQueue, Starlette]:
+    runtime, queue = make_runtime(database, tmp_path)
+    make_principal(database, "ops")
+    return runtime, queue, create_app(runtime)
+
+
+def post(app: Starlette, path: str, **sent: object) -> httpx.Response:
+    async def ask() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://importer") as client:
+            return await client.post(path, auth=("ops", "password-123"), **sent)  # type: ignore[arg-type]
+
+    return asyncio.run(ask())
+
+
+def jobs(runtime: Runtime) -> list[ImportStatus]:
+    with runtime.db.read() as session:
+        return list(session.exec(select(ImportStatus)).all())
+
+
+@pytest.mark.parametrize("spelling", ["catalogid", "CatalogId", "CATALOGID", "catalog_id"])
+def test_a_catalog_id_spelt_in_another_case_is_refused_rather_than_importing_into_the_default_catalog(
+    deployment: tuple[Runtime, RecordingQueue, Starlette], spelling: str
+) -> None:
+    runtime, _, app = deployment
+
+    answer = post(app, f"{SUBMIT}&{spelling}=44", content=PRODUCTS)
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"] == f"unknown parameter '{spelling}': did you mean 'catalogId'?"
+    assert jobs(runtime) == []
+    assert stored_uploads(runtime) == set()
+
+
+def test_a_catalog_id_given_twice_with_two_values_is_refused_naming_both(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, _, app = deployment
+
+    answer = post(app, f"{SUBMIT}&catalogId=3&catalogId=4", content=PRODUCTS)
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"] == "catalogId is given more than once, as '3' and '4': give it once"
+    assert jobs(runtime) == []
+
+
+def test_a_catalog_id_given_twice_with_the_same_value_imports_there(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    answer = post(deployment[2], f"{SUBMIT}&catalogId=3&catalogId=3", content=PRODUCTS)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["catalogId"] == 3
+
+
+def test_a_read_back_with_catalog_id_in_another_case_is_refused_rather_than_reading_the_default_catalog(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=deployment[2])
+        async with httpx.AsyncClient(transport=transport, base_url="http://importer") as client:
+            return await client.get("/api/data/PRODUCT?CatalogId=3", auth=("ops", "password-123"))
+
+    answer = asyncio.run(ask())
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"] == "unknown parameter 'CatalogId': did you mean 'catalogId'?"
+
+
+def test_a_parameter_the_service_does_not_know_at_all_is_left_alone(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    answer = post(deployment[2], f"{SUBMIT}&catalogId=3&_=1718000000", content=PRODUCTS)
+
+    assert answer.status_code == 200, answer.text
