@@ -30,7 +30,10 @@ ERRORS: dict[int, tuple[str, str]] = {
     405: ("MethodNotAllowed", "the path names an import type, which only accepts POST"),
     409: ("Conflict", "the state of the import or of its sandbox does not allow this"),
     413: ("UploadTooLarge", "the upload is over IMPORTER_MAX_UPLOAD_BYTES (BodyTooLarge: a JSON body over 64 KiB)"),
-    415: ("UnsupportedMediaType", "the body's bytes contradict the declared fileType"),
+    415: (
+        "UnsupportedMediaType",
+        "the body's bytes contradict the declared fileType, or its Content-Encoding is neither gzip nor deflate",
+    ),
     422: ("IdempotencyMismatch", "an Idempotency-Key was reused with a different body, import type or parameter"),
     429: ("TooManyRequests", "a limit was reached (failed logins, request rate, running imports); see Retry-After"),
     503: ("ServiceStopping", "the service stopped while the upload still arrived; nothing was kept: send it again"),
@@ -122,7 +125,8 @@ SUBMIT = (
 )  # fmt: skip
 UPLOAD: Json = {
     "required": True,
-    "description": "the file itself, or a multipart form whose file part is taken",
+    "description": "the file itself, or a multipart form whose file part is taken; either may be sent with "
+    "Content-Encoding gzip or deflate",
     "content": {
         "text/csv": {"schema": STRING, "example": "SKU Number,Product Title,Retail Price\n2011,ProductB2011,3.99\n"},
         "application/octet-stream": {"schema": BINARY},

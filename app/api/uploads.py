@@ -7,6 +7,7 @@ import codecs
 import contextlib
 import hashlib
 import threading
+from collections.abc import AsyncIterator
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -14,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from app.api.bodies import declared_length
+from app.api.encodings import BodyDecoding
 from app.errors import BadRequest, ServiceStopping, UnsupportedMediaType, UploadTooLarge
 from app.importing.formats import SNIFF_BYTES, FileType, contradiction, describe_bytes, detect
 from app.service import Upload
@@ -214,6 +216,7 @@ async def receive_upload(
     # The limit is on the file: a form's envelope (boundaries, part headers) may add up to the same margin
     # that the multipart stream is allowed below.
     envelope = MULTIPART_ENVELOPE_BYTES if content_type == b"multipart/form-data" else 0
+    decoding = BodyDecoding(request.headers.get("content-encoding"))
     length = declared_length(request)
     if length is not None and length > limit + envelope:
         raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
@@ -228,7 +231,7 @@ async def receive_upload(
                 raise BadRequest("the multipart body has no boundary")
             multipart = _MultipartFile(boundary, sink)
             received = 0
-            async for piece in request.stream():
+            async for piece in _decoded(request, decoding):
                 received += len(piece)
                 if received > limit + MULTIPART_ENVELOPE_BYTES:
                     raise UploadTooLarge(
@@ -242,7 +245,7 @@ async def receive_upload(
             if not multipart.found:
                 raise BadRequest("the multipart body has no file part (send it as -F file=@yourfile)")
         else:
-            async for piece in request.stream():
+            async for piece in _decoded(request, decoding):
                 if piece:
                     sink.feed(piece)
                     await writes.put(sink.take_blocks())
@@ -267,6 +270,14 @@ async def receive_upload(
         await run_in_threadpool(writer.discard)
         raise
     return Upload(key, size, sink.digest.hexdigest(), sink.file_type, sink.is_utf8)
+
+
+async def _decoded(request: Request, decoding: BodyDecoding) -> AsyncIterator[bytes]:
+    """The body's pieces as the file's bytes, decompressed as they arrive when its Content-Encoding says so."""
+    async for data in request.stream():
+        for piece in decoding.pieces(data):
+            yield piece
+    decoding.finish()
 
 
 def _uncancel() -> None:

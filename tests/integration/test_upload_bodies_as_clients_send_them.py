@@ -1,0 +1,99 @@
+"""Bodies as HTTP clients send them: compressed (Content-Encoding), or a form with several files. The file the
+client meant is imported, or the request is refused saying why, and nothing of it is kept."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+from starlette.applications import Starlette
+
+from app.db import Database
+from app.jobs import ImportState, ImportStatus
+from app.main import create_app
+from app.runtime import Runtime
+from tests.factories import make_csv
+from tests.integration.pipeline_driver import RecordingQueue, drain, make_principal, make_runtime, stored_uploads
+
+SUBMIT = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification"
+HEADER = ["SKU Number", "Product Title", "Product Description", "Retail Price"]
+PRODUCTS = make_csv([["G1", "t", "d", "1"], ["G2", "t", "d", "2"]], header=HEADER)
+
+
+@pytest.fixture
+def deployment(database: Database, tmp_path: Path) -> tuple[Runtime, RecordingQueue, Starlette]:
+    runtime, queue = make_runtime(database, tmp_path)
+    make_principal(database, "ops")
+    return runtime, queue, create_app(runtime)
+
+
+def post(app: Starlette, path: str, **sent: object) -> httpx.Response:
+    async def ask() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://importer") as client:
+            return await client.post(path, auth=("ops", "password-123"), **sent)  # type: ignore[arg-type]
+
+    return asyncio.run(ask())
+
+
+def jobs(runtime: Runtime) -> list[ImportStatus]:
+    with runtime.db.read() as session:
+        return list(session.exec(select(ImportStatus)).all())
+
+
+def test_a_gzip_compressed_body_is_imported_as_the_file_it_holds(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, queue, app = deployment
+
+    answer = post(app, SUBMIT, content=gzip.compress(PRODUCTS), headers={"Content-Encoding": "gzip"})
+    drain(runtime, queue)
+
+    assert answer.status_code == 200, answer.text
+    [job] = jobs(runtime)
+    assert (job.state, job.total_records, job.records_created) == (ImportState.COMPLETED, 2, 2)
+
+
+def test_a_gzip_body_that_expands_past_the_upload_limit_gets_413_and_is_not_kept(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, _, _ = deployment
+    runtime = replace(runtime, settings=replace(runtime.settings, max_upload_bytes=4 * 1024 * 1024))
+    expanding = gzip.compress(PRODUCTS + b"G3,t,d,1\n" * 1_000_000)
+
+    answer = post(create_app(runtime), SUBMIT, content=expanding, headers={"Content-Encoding": "gzip"})
+
+    assert len(expanding) < 100_000
+    assert answer.status_code == 413, answer.text
+    assert stored_uploads(runtime) == set()
+
+
+def test_a_body_in_an_encoding_the_service_cannot_read_is_refused_with_415_and_not_kept(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, _, app = deployment
+
+    answer = post(app, SUBMIT, content=b"\x00compressed", headers={"Content-Encoding": "br"})
+
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["detail"] == (
+        "Content-Encoding 'br' is not read here: send the file as it is, or compressed with gzip or deflate"
+    )
+    assert jobs(runtime) == []
+    assert stored_uploads(runtime) == set()
+
+
+def test_a_gzip_body_that_is_not_gzip_is_refused_with_400_and_not_kept(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, _, app = deployment
+
+    answer = post(app, SUBMIT, content=PRODUCTS, headers={"Content-Encoding": "gzip"})
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"].startswith("the body is not valid gzip, as its Content-Encoding says")
+    assert stored_uploads(runtime) == set()
