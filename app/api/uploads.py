@@ -160,7 +160,8 @@ class _BlockWrites:
 
 
 class _MultipartFile:
-    """Feeds the first file part of a multipart body (or the part named 'file') into a sink."""
+    """Feeds the file part of a multipart body (one with a filename, or the part named 'file') into a sink. A
+    form holds one file: a second one that carries bytes is refused, rather than one of them left unread."""
 
     def __init__(self, boundary: bytes, sink: _Sink) -> None:
         self._sink = sink
@@ -168,6 +169,8 @@ class _MultipartFile:
         self._value = b""
         self._headers: dict[bytes, bytes] = {}
         self._active = False
+        self._is_file = False
+        self._names: list[str] = []
         self.found = False
         self.parser = MultipartParser(
             boundary,
@@ -197,16 +200,23 @@ class _MultipartFile:
 
     def _on_headers_finished(self) -> None:
         _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
-        is_file = b"filename" in options or options.get(b"name") == b"file"
-        self._active = is_file and not self.found
+        self._is_file = b"filename" in options or options.get(b"name") == b"file"
+        self._active = self._is_file and not self.found
         self.found = self.found or self._active
+        if self._is_file:
+            self._names.append(options.get(b"name", b"").decode("utf-8", "replace"))
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._active:
             self._sink.feed(data[start:end])
+        elif self._is_file and end > start:
+            named = ", then ".join(f"'{name}'" for name in self._names)
+            raise BadRequest(
+                f"the form holds more than one file ({named}): send one file per import, as -F file=@yourfile"
+            )
 
     def _on_part_end(self) -> None:
-        self._active = False
+        self._active = self._is_file = False
 
 
 async def receive_upload(

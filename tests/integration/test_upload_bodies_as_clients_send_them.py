@@ -97,3 +97,32 @@ def test_a_gzip_body_that_is_not_gzip_is_refused_with_400_and_not_kept(
     assert answer.status_code == 400, answer.text
     assert answer.json()["detail"].startswith("the body is not valid gzip, as its Content-Encoding says")
     assert stored_uploads(runtime) == set()
+
+
+def test_a_form_with_two_files_is_refused_naming_them_rather_than_importing_one_of_them(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, _, app = deployment
+    other = make_csv([["X1", "t", "d", "1"]], header=HEADER)
+
+    answer = post(app, SUBMIT, files=[("other", ("other.csv", other)), ("file", ("products.csv", PRODUCTS))])
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"] == (
+        "the form holds more than one file ('other', then 'file'): send one file per import, as -F file=@yourfile"
+    )
+    assert jobs(runtime) == []
+    assert stored_uploads(runtime) == set()
+
+
+def test_a_form_with_one_file_and_other_fields_imports_the_file(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, queue, app = deployment
+
+    answer = post(app, SUBMIT, data={"note": "nightly"}, files={"file": ("ürün ğ 商品.csv", PRODUCTS)})
+    drain(runtime, queue)
+
+    assert answer.status_code == 200, answer.text
+    [job] = jobs(runtime)
+    assert (job.state, job.records_created) == (ImportState.COMPLETED, 2)
