@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from app import jobs
 from app.accounts import Principal
@@ -87,8 +87,9 @@ def retry_job(runtime: Runtime, principal: Principal, job_id: int) -> ImportStat
             .where(col(ImportStatus.id) == job_id, col(ImportStatus.retried_as).is_(None))
             .values(retried_as=retry.id)
         ).rowcount  # type: ignore[attr-defined]
-        if linked != 1:
-            raise Conflict(f"import {job_id} was already retried")
+        if linked != 1:  # another retry took it since it was read: name the import it started, to poll
+            winner = session.scalar(select(ImportStatus.retried_as).where(col(ImportStatus.id) == job_id))
+            raise Conflict(f"import {job_id} was already retried as import {winner}")
         record_event(session, principal, "import.retried", retry.id, retry.sandbox_id or None, retryOf=job_id)
     logger.info("import.retried job_id=%s as=%s", job_id, retry.id)
     return enqueue(runtime, retry)

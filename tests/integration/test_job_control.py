@@ -15,8 +15,8 @@ from app.commerce.products import Product, ProductStaging
 from app.db import Database
 from app.errors import Conflict, IdempotencyMismatch, NotFound
 from app.importing import pipeline
-from app.jobs import ImportState, OnError
-from app.service import cancel_job, failed_rows, job_status, list_problems, read_record, retry_job
+from app.jobs import ImportState, ImportStatus, OnError
+from app.service import cancel_job, control, failed_rows, job_status, list_problems, read_record, retry_job
 from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, make_csv, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, stored_uploads, submit
@@ -167,6 +167,31 @@ def test_a_failed_import_is_retried_from_its_stored_upload(database: Database, t
         retry_job(runtime, principal, job_id)
     with pytest.raises(Conflict, match="only a FAILED or CANCELLED import can be retried"):
         retry_job(runtime, principal, retry.id or 0)
+
+
+def test_a_retry_that_loses_the_race_to_another_names_the_import_that_won(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    job_id = submit(runtime, principal, make_csv([product_row("1")]))
+    cancel_job(runtime, principal, job_id)
+    won: list[int] = []
+    check = control._check_specification
+
+    def another_retry_meanwhile(failed: ImportStatus) -> None:
+        check(failed)
+        if not won:  # the retry below checks the specification too: it must not start a third
+            won.append(0)
+            won[0] = retry_job(runtime, principal, job_id).id or 0
+
+    monkeypatch.setattr(control, "_check_specification", another_retry_meanwhile)
+
+    with pytest.raises(Conflict) as refused:
+        retry_job(runtime, principal, job_id)
+
+    assert refused.value.detail == f"import {job_id} was already retried as import {won[0]}"
+    assert job(runtime, job_id).retried_as == won[0]
 
 
 def test_an_importer_cannot_see_or_control_another_accounts_import(database: Database, tmp_path: Path) -> None:
