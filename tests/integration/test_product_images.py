@@ -163,10 +163,11 @@ def test_a_sandbox_asset_imported_back_as_production_has_it_keeps_serving_the_im
            to_sandbox=True, sandbox_id=box.id)  # fmt: skip
     drain(runtime, queue)
 
-    (image,) = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3, box.id)["image_urls"]  # type: ignore[misc]
-    media, _, body = asset_content(runtime, principal, int(image["assetId"]))
+    images = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3, box.id)["image_urls"]
+    assert isinstance(images, list) and len(images) == 1
+    media, _, body = asset_content(runtime, principal, int(images[0]["assetId"]))
     assert (media, b"".join(body)) == ("image/png", PNG)
     sandboxes.promote(runtime, principal, box.id)
-    (promoted,) = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["image_urls"]  # type: ignore[misc]
+    promoted = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)["image_urls"]
     production = {a["file_name"]: a["id"] for a in list_records(runtime, ImportType.ASSET, -2, -3, 1, 10)[0]}
-    assert promoted["assetId"] == production["old.png"]
+    assert isinstance(promoted, list) and [image["assetId"] for image in promoted] == [production["old.png"]]
