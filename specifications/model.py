@@ -32,6 +32,10 @@ class ColumnKind(StrEnum):
     CURRENCY = "currency"  # ISO 4217
 
 
+# The length of an identifier's column in the tables: a longer value cannot be stored.
+IDENTIFIER_LENGTH = 255
+
+
 class Requirement(StrEnum):
     OPTIONAL = "optional"
     REQUIRED = "required"
@@ -48,6 +52,14 @@ class Column:
     description: str = ""
     key: bool = False
     translatable: bool = False
+    # The most characters a value may have, where its table column is bounded (identifiers: IDENTIFIER_LENGTH).
+    max_length: int | None = None
+
+    @property
+    def length_limit(self) -> int | None:
+        if self.max_length is not None:
+            return self.max_length
+        return IDENTIFIER_LENGTH if self.kind is ColumnKind.IDENTIFIER else None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ DEFAULT_ORDER = Specification(
         Column("Order Number", "order_number", ColumnKind.IDENTIFIER, Requirement.REQUIRED, "External id.", key=True),
         Column("Customer Id", "customer_id", ColumnKind.IDENTIFIER, description="A customer of the same site."),
         Column("Email Address", "email_address", ColumnKind.EMAIL),
-        Column("Status", "status", ColumnKind.TEXT, description="e.g. SUBMITTED."),
+        Column("Status", "status", ColumnKind.TEXT, description="e.g. SUBMITTED.", max_length=100),
         Column("Submit Date", "submit_date", ColumnKind.DATE),
         Column("Currency", "currency", ColumnKind.CURRENCY, description="ISO 4217 code."),
         Column("Order Total", "order_total", ColumnKind.DECIMAL, description="Checked against the items' total."),

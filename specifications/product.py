@@ -52,7 +52,9 @@ DEFAULT_PRODUCT = Specification(
             description="Category of the same catalog; one not imported yet is kept as a pending reference.",
         ),
         Column("Retail Price", "retail_price", ColumnKind.DECIMAL, Requirement.REQUIRED, "Price, a decimal."),
-        Column("UPC", "upc", ColumnKind.CODE, description="Universal Product Code; leading zeros kept."),
+        Column(
+            "UPC", "upc", ColumnKind.CODE, description="Universal Product Code; leading zeros kept.", max_length=255
+        ),
         Column("Available Quantity", "available_quantity", ColumnKind.INTEGER, description="Units in stock."),
         Column(
             "Image Url(s)",
@@ -60,7 +62,9 @@ DEFAULT_PRODUCT = Specification(
             ColumnKind.URL_LIST,
             description="One or more `|`-separated images, each `url` or `key:url`.",
         ),
-        Column("Fulfillment Type", "fulfillment_type", ColumnKind.TEXT, description="e.g. PHYSICAL_SHIP."),
+        Column(
+            "Fulfillment Type", "fulfillment_type", ColumnKind.TEXT, description="e.g. PHYSICAL_SHIP.", max_length=100
+        ),
     ),
     families=(
         ColumnFamily("ProductAttribute", "attributes", "A product attribute; the name may be new."),

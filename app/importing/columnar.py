@@ -131,6 +131,8 @@ def _cell_checks(header: HeaderMap) -> list[pl.Expr] | None:
             checks.append(~cell.str.contains(_WHOLE_FLOAT))
         if kind is ColumnKind.FLAG:
             checks.append(cell.str.to_lowercase().is_in(_FLAG_WORDS))
+        if (limit := slot.column.length_limit) is not None:
+            checks.append(cell.str.len_chars() <= limit)
     return checks
 
 

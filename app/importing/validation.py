@@ -24,6 +24,10 @@ def unquoted(raw: str) -> str:
     return raw[1:].strip() if after in ("\t", "\r") else raw
 
 
+def too_long(header: str, value: str, limit: int) -> str:
+    return f"{header} may have at most {limit} characters, got {len(value)}"
+
+
 @dataclass(slots=True)
 class Record:
     """A valid row's typed values, keyed by specification field."""
@@ -42,14 +46,15 @@ class RowValidator:
         self.header = header
         spec = header.spec
         self._plain = [slot for slot in header.slots if slot.column is not None and slot.locale is None]
-        # What each plain column does with a cell, prepared once: (slot, field, reader, value of an empty cell).
-        # Text kinds keep the trimmed cell as it is: no reader is called for them.
+        # What each plain column does with a cell, prepared once: (slot, field, reader, value of an empty cell,
+        # most characters it may have). Text kinds keep the trimmed cell as it is: no reader is called for them.
         self._readers = [
             (
                 slot,
                 slot.column.field,
                 None if slot.column.kind in _TEXT_KINDS else CELL_READERS[slot.column.kind],
                 False if slot.column.kind is ColumnKind.FLAG else None,
+                slot.column.length_limit,
             )
             for slot in self._plain
             if slot.column is not None
@@ -72,7 +77,7 @@ class RowValidator:
         problems: list[ValidationProblem] = []
         values: dict[str, CellValue] = {}
         width = len(cells)
-        for slot, field_name, reader, empty in self._readers:
+        for slot, field_name, reader, empty, limit in self._readers:
             raw = cells[slot.index].strip() if slot.index < width else ""
             if not raw:
                 values[field_name] = empty
@@ -81,6 +86,9 @@ class RowValidator:
                 raw = unquoted(raw)
             if "\x00" in raw:
                 problems.append(self._problem(number, slot, raw, f"{slot.header} contains a NUL byte"))
+                continue
+            if limit is not None and len(raw) > limit:
+                problems.append(self._problem(number, slot, raw, too_long(slot.header, raw, limit)))
                 continue
             if reader is None:
                 values[field_name] = raw

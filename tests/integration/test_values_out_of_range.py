@@ -102,3 +102,47 @@ def test_a_display_order_column_of_an_earlier_version_is_widened(pg_url: str) ->
             assert sorted(found) == ["bigint", "bigint"]  # category and its staging
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize(
+    ("column", "letter", "limit"),
+    [("SKU Number", "A", 255), ("Default Category Id", "F", 255), ("UPC", "I", 255)],
+)
+def test_a_value_longer_than_its_column_holds_is_the_rows_problem_and_the_other_rows_land(
+    database: Database, tmp_path: Path, column: str, letter: str, limit: int
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    long_value = "7" * (limit + 1)
+    body = make_csv([product_row("1"), product_row("2", **{column: long_value}), product_row("3")])
+
+    job_id = submit(runtime, make_principal(database), body, on_error=OnError.SKIP)
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    assert record_problems(database, job_id) == [
+        (3, letter, f"{column} may have at most {limit} characters, got {limit + 1}")
+    ]
+    assert [sku for sku in "123" if imported(runtime, sku)] == ["1", "3"]
+
+
+ADDRESS_HEADER = ["Customer Id", "Address Name", "Address Line 1", "City", "Postal Code", "Phone"]
+
+
+def test_an_address_whose_postal_code_or_phone_is_too_long_is_named_with_its_cell(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(database, tmp_path)
+    rows = [
+        ["c1", "Home", "1 Main St", "Springfield", "9" * 41, "5"],
+        ["c1", "Work", "2 Main St", "Shelbyville", "1", "5" * 61],
+    ]
+
+    job_id = submit(
+        runtime, make_principal(database), make_csv(rows, header=ADDRESS_HEADER), import_type=ImportType.ADDRESS
+    )
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.FAILED
+    problems = record_problems(database, job_id)
+    assert (2, "E", "Postal Code may have at most 40 characters, got 41") in problems
+    assert (3, "F", "Phone may have at most 60 characters, got 61") in problems
