@@ -231,3 +231,21 @@ def test_an_order_promoted_from_a_sandbox_with_fewer_lines_keeps_only_those(data
     order = read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)
     assert (order["item_count"], order["order_total"]) == (1, "1")
     assert [(item["line_no"], item["sku_number"]) for item in order["items"]] == [(1, "A")]  # type: ignore[attr-defined]
+
+
+def test_an_order_of_one_invalid_row_is_reported_and_the_other_orders_land(database: Database, tmp_path: Path) -> None:
+    runtime, queue, principal = selling_a_and_b(database, tmp_path, chunk_rows=10)
+    rows = [["SO-1", "", "EUR", "", "A", "1", "1"],
+            ["SO-2", "", "EUR", "", "A", "x", "1"],
+            ["SO-3", "", "EUR", "", "A", "1", "1"], ["SO-3", "", "EUR", "", "B", "1", "1"],
+            ["SO-4", "", "EUR", "", "A", "y", "1"], ["SO-4", "", "EUR", "", "B", "z", "1"]]  # fmt: skip
+
+    job_id = import_orders(runtime, queue, principal, rows, HEADER, on_error=OnError.SKIP)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 3, 3)
+    assert [row for row, _ in messages(database, job_id)] == [3, 6, 7]
+    assert read_record(runtime, ImportType.ORDER, ["SO-3"], 1, -3)["item_count"] == 2
+    for order in ("SO-2", "SO-4"):
+        with pytest.raises(NotFound):
+            read_record(runtime, ImportType.ORDER, [order], 1, -3)

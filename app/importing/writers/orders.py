@@ -98,7 +98,7 @@ class OrderWriter(StagedWriter):
             lines = list(group)
             found = _order_problems(lines)
             problems += found
-            if found:
+            if found or any(line.record is None for line in lines):  # an order of invalid rows alone: found is []
                 continue
             records = [line.record for line in lines if line.record is not None]
             total = sum(
