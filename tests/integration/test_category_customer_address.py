@@ -80,7 +80,12 @@ def test_a_missing_parent_and_a_cycle_are_record_problems_naming_the_ids(
     assert problems(database, job_id) == [
         (2, "error", "Category 'A' would be its own ancestor: A → B → A"),
         (3, "error", "Category 'B' would be its own ancestor: B → A → B"),
-        (4, "error", "Parent Category Id 'ZZ' names no category of catalog -2, in this file or imported before"),
+        (
+            4,
+            "error",
+            "Parent Category Id 'ZZ' names no category of catalog -2 imported before, "
+            "nor one of a valid row of this file (a row of it with a problem is not imported)",
+        ),
         (5, "error", "Category 'D' would be its own ancestor: D → D"),
     ]
 
@@ -98,7 +103,11 @@ def test_with_skip_a_category_whose_parent_has_a_problem_is_not_written_either(
     done = job(importer.runtime, job_id)
     assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 1, 7)
     assert [(row, message) for row, _, message in problems(database, job_id)] == [
-        (2, "Parent Category Id 'ZZ' names no category of catalog -2, in this file or imported before"),
+        (
+            2,
+            "Parent Category Id 'ZZ' names no category of catalog -2 imported before, "
+            "nor one of a valid row of this file (a row of it with a problem is not imported)",
+        ),
         (3, "Parent Category Id 'A' of category 'B' is not imported: its row 2 has a problem"),
         (4, "Parent Category Id 'B' of category 'C' is not imported: its row 3 has a problem"),
         (5, "Category 'P' would be its own ancestor: P → Q → P"),
@@ -220,3 +229,16 @@ def test_an_address_given_twice_is_named_by_its_address_name_column(importer: Im
     assert repeated.message == (
         "Customer Id / Address Name 'C1 / Home' appears more than once in this file (rows 2 and 3)"
     )
+
+
+def test_a_category_whose_parent_row_is_invalid_is_not_told_its_parent_is_missing_from_the_file(
+    importer: Importer, database: Database
+) -> None:
+    rows = [["A", "a", "", "", "two", "", ""], ["B", "b", "A", "", "", "", ""]]
+
+    job_id = importer.run(ImportType.CATEGORY, CATEGORY_HEADER, rows, on_error=OnError.SKIP)
+
+    [_, (row, _, message)] = problems(database, job_id)
+    assert row == 3
+    assert "in this file or imported before" not in message
+    assert message.endswith("nor one of a valid row of this file (a row of it with a problem is not imported)")

@@ -348,7 +348,11 @@ def test_a_first_category_import_is_merged_while_staged_and_its_parents_are_stil
     with pg.read() as session:
         written = session.execute(text("SELECT catalog_id, count(*) FROM category GROUP BY catalog_id")).all()
     assert [(p.row_number, p.message) for p in problems_named(pg, orphan)] == [
-        (27, "Parent Category Id 'ZZ' names no category of catalog -5, in this file or imported before")
+        (
+            27,
+            "Parent Category Id 'ZZ' names no category of catalog -5 imported before, "
+            "nor one of a valid row of this file (a row of it with a problem is not imported)",
+        )
     ]
     assert written == [(-2, 25)]
     assert caplog.text.count("import.rolling_merge_completed") == 1

@@ -33,8 +33,8 @@ def missing_parents(session: Session, job: ImportStatus) -> list[ValidationProbl
             None,
             PARENT,
             parent,
-            f"Parent Category Id '{parent}' names no category of catalog {job.catalog_id}, "
-            "in this file or imported before",
+            f"Parent Category Id '{parent}' names no category of catalog {job.catalog_id} imported before, "
+            "nor one of a valid row of this file (a row of it with a problem is not imported)",
         )
         for row, parent in missing
     ]
