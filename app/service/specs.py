@@ -25,6 +25,7 @@ def describe(spec: Specification) -> dict[str, object]:
                 "required": column.requirement.value,
                 "key": column.key,
                 "translatable": column.translatable,
+                "maxLength": column.length_limit,
                 "description": column.description,
             }
             for column in spec.columns

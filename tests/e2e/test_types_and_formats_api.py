@@ -22,6 +22,8 @@ def test_specifications_list_every_type_with_its_columns(admin: httpx.Client) ->
     product = by_name["DefaultProductImportSpecification"]
     price = next(column for column in product["columns"] if column["header"] == "Retail Price")
     assert (price["kind"], price["required"], price["field"]) == ("decimal", "required", "retail_price")
+    lengths = {column["header"]: column["maxLength"] for column in product["columns"]}
+    assert (lengths["SKU Number"], lengths["UPC"], lengths["Product Title"]) == (255, 255, None)
     assert {family["header"] for family in product["columnFamilies"]} == {"ProductAttribute[Name]", "options[Name]"}
 
 
