@@ -15,6 +15,7 @@
     │   ├── TooManyRequests      429: a limit was reached; carries the seconds to wait (Retry-After)
     │   └── ServiceStopping      503: the service stopped while the request ran; send it again (Retry-After)
     ├── AccountError             `importer users ...` was given something it cannot do
+    ├── SpecificationNotInstalled  a worker has no specification file the API accepted the import by
     └── ImportFailed             the import cannot go on; its message is shown on the job
         └── UnreadableFile       damage found while reading the upload
 
@@ -99,6 +100,19 @@ class ServiceStopping(RequestError):
 
 class AccountError(ImporterError):
     pass
+
+
+class SpecificationNotInstalled(ImporterError):
+    """A worker knows no specification of the job's name: its IMPORTER_SPECIFICATIONS_DIR is not the API's, or
+    it was started before the file was added. The deployment's fault, not the file's; str(error) says what to fix."""
+
+    def __init__(self, specification: str, folder: object) -> None:
+        super().__init__(
+            f"the worker that took this import has no specification '{specification}' (its "
+            f"IMPORTER_SPECIFICATIONS_DIR is {folder or 'unset'}): every worker needs the API's specification files, "
+            "and a restart once a file is added. Nothing was written; retry the import once the workers have it"
+        )
+        self.specification = specification
 
 
 class ImportFailed(ImporterError):

@@ -12,7 +12,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import jobs
-from app.errors import ImportFailed
+from app.errors import ImportFailed, SpecificationNotInstalled
 from app.heap import freeze_startup_heap
 from app.importing import pipeline, reaper
 from app.runtime import Runtime
@@ -37,6 +37,12 @@ def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Cal
     except BrokerError as error:
         # The step's own writes are committed; what it could not enqueue, the reaper hands out later.
         logger.warning("import.broker_unavailable job_id=%s error=%s", job_id, error)
+    except SpecificationNotInstalled as error:
+        logger.error(
+            "import.specification_not_installed job_id=%s specification=%r specifications_dir=%s",
+            job_id, error.specification, runtime.settings.specifications_dir,
+        )  # fmt: skip
+        _fail(runtime, job_id, str(error))
     except ImportFailed as error:
         logger.info("import.failed job_id=%s reason=%s", job_id, error)
         _fail(runtime, job_id, f"Error in the uploaded file: {error}")

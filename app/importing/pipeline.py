@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from app import jobs
-from app.errors import ImportFailed
+from app.errors import ImportFailed, SpecificationNotInstalled
 from app.heap import collection_paused
 from app.importing import rolling_merge
 from app.importing.asset_planning import plan_assets
@@ -47,10 +47,12 @@ class _Abandon(Exception):
     """The chunk's transaction must not commit: the job moved on, or another worker did the chunk."""
 
 
-def _spec_of(job: ImportStatus) -> Specification:
+def _spec_of(runtime: Runtime, job: ImportStatus) -> Specification:
+    """The job's specification as this worker knows it; the API accepted the job by it, so a worker that lacks
+    it was started with other specification files than the API's."""
     spec = find_specification(ImportType(job.import_type), job.specification)
     if spec is None:
-        raise ImportFailed(f"specification {job.specification} no longer exists")
+        raise SpecificationNotInstalled(job.specification, runtime.settings.specifications_dir)
     return spec
 
 
@@ -137,7 +139,7 @@ def _plan_of(
     split: SheetSplit | None = None,
 ) -> Plan:
     return Plan(
-        runtime.storage, job.upload_key, _spec_of(job), runtime.settings.chunk_rows,
+        runtime.storage, job.upload_key, _spec_of(runtime, job), runtime.settings.chunk_rows,
         ReadLimits.from_settings(runtime.settings), ReadOptions(job.encoding, job.delimiter, job.sheet_name),
         heartbeat, publisher, split,
     )  # fmt: skip
@@ -290,7 +292,7 @@ def _write_chunk(runtime: Runtime, job: ImportStatus, chunk: ImportChunk) -> _Wr
     """Validate and stage a chunk; what it wrote, or None when another run took it first."""
     started = time.perf_counter()
     writer = WRITERS[ImportType(job.import_type)]
-    header = resolve_header(_spec_of(job), json.loads(job.header or "[]"))
+    header = resolve_header(_spec_of(runtime, job), json.loads(job.header or "[]"))
     parts, problems, way = _stage_chunk(runtime, job, chunk, header, writer)
     staged = time.perf_counter()
     try:

@@ -6,21 +6,28 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
 import pytest
+from celery import Celery, Task
 from starlette.applications import Starlette
 
 from app.db import Database
 from app.errors import Conflict, SettingsError
+from app.importing import pipeline
 from app.jobs import ImportState
 from app.main import create_app
+from app.runtime import Runtime
 from app.service import read_record, retry_job
 from app.specification_files import install_specifications
 from specifications import ImportType, find_specification, forget_added
 from tests.factories import make_csv
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+from workers.celery_app import RuntimeHolder
+from workers.tasks import run_step
 
 FEED = {
     "name": "AcmeProductFeed",
@@ -191,6 +198,38 @@ def test_a_retry_of_an_import_whose_specification_is_gone_is_refused_naming_it(
         "submit the file again with one of: DefaultProductImportSpecification"
     )
     assert not queue.steps
+
+
+class WorkerOf(RuntimeHolder):
+    """A worker process's holder of the runtime, handed one already built."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime.settings, Celery(set_as_current=False))
+        self._built = runtime
+
+    def get(self) -> Runtime:
+        return self._built
+
+
+def test_an_import_taken_by_a_worker_without_the_specification_file_fails_naming_the_setting_to_fix(
+    database: Database, tmp_path: Path
+) -> None:
+    install_specifications(folder_with(tmp_path, acme=FEED))  # the API was started with the file
+    runtime, _ = make_runtime(database, tmp_path)
+    body = make_csv([["A-1", "Widget", "2.50"]], header=["Item Code", "Name", "Price"])
+    job_id = submit(runtime, make_principal(database), body, specification="AcmeProductFeed")
+    forget_added()  # the worker on another machine was started without it
+
+    first_delivery = cast("Task[Any, Any]", SimpleNamespace(request=SimpleNamespace(retries=0)))
+    run_step(first_delivery, WorkerOf(runtime), job_id, lambda worker: pipeline.plan(worker, job_id))
+
+    failed = job(runtime, job_id)
+    assert failed.state == ImportState.FAILED
+    assert failed.message == (
+        "the worker that took this import has no specification 'AcmeProductFeed' (its "
+        "IMPORTER_SPECIFICATIONS_DIR is unset): every worker needs the API's specification files, and a restart "
+        "once a file is added. Nothing was written; retry the import once the workers have it"
+    )
 
 
 def test_a_file_named_in_capitals_is_read(tmp_path: Path) -> None:
