@@ -353,6 +353,13 @@ def worker(concurrency: int | None) -> None:
     settings = _settings()
     _configure_logging(settings)
     _prepare(settings).dispose()
+    # Workers on other machines are started with their own settings: name the ones that must be the API's.
+    logger.info(
+        "worker.settings database=%s specifications_dir=%s chunk_rows=%s",
+        make_url(settings.database_url).render_as_string(hide_password=True),
+        settings.specifications_dir or "unset",
+        settings.chunk_rows,
+    )
     # Imports are batch work and status polls are interactive: on a shared machine the API goes first.
     lower_worker_priority(settings.worker_nice)
     _say_which_code_is_compiled()

@@ -16,6 +16,7 @@
     │   └── ServiceStopping      503: the service stopped while the request ran; send it again (Retry-After)
     ├── AccountError             `importer users ...` was given something it cannot do
     ├── SpecificationNotInstalled  a worker has no specification file the API accepted the import by
+    ├── JobNotInDatabase         a worker was handed a job its database does not hold: not the API's database
     └── ImportFailed             the import cannot go on; its message is shown on the job
         └── UnreadableFile       damage found while reading the upload
 
@@ -113,6 +114,15 @@ class SpecificationNotInstalled(ImporterError):
             "and a restart once a file is added. Nothing was written; retry the import once the workers have it"
         )
         self.specification = specification
+
+
+class JobNotInDatabase(ImporterError):
+    """A task names a job the worker's database does not hold. Jobs are never deleted and are queued only once
+    committed, so the worker reads another database than the API that queued it (its IMPORTER_DATABASE_URL)."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"job {job_id} is not in this worker's database")
+        self.job_id = job_id
 
 
 class ImportFailed(ImporterError):

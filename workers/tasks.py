@@ -9,10 +9,11 @@ from typing import Any
 from celery import Celery, Task
 from celery.signals import worker_process_init
 from kombu.exceptions import OperationalError as BrokerError
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import jobs
-from app.errors import ImportFailed, SpecificationNotInstalled
+from app.errors import ImportFailed, JobNotInDatabase, SpecificationNotInstalled
 from app.heap import freeze_startup_heap
 from app.importing import pipeline, reaper
 from app.runtime import Runtime
@@ -29,6 +30,21 @@ def _fail(runtime: Runtime, job_id: int, message: str) -> None:
         jobs.fail(session, job_id, message)
 
 
+def _hand_back(task: Task[Any, Any], runtime: Runtime, error: JobNotInDatabase) -> None:
+    """Give a job this worker cannot see back to the queue, so that a worker on the API's database takes it;
+    after a few tries leave it to their reaper, which hands out a job without progress after a lease."""
+    shown = make_url(runtime.settings.database_url).render_as_string(hide_password=True)
+    retries = task.request.retries
+    then = "giving the task up" if retries >= MAX_RETRIES else "handing the task back"
+    logger.error(
+        "import.job_not_in_database job_id=%s database=%s: this worker reads another database than the API that "
+        "queued the job (is its IMPORTER_DATABASE_URL the API's?); %s",
+        error.job_id, shown, then,
+    )  # fmt: skip
+    if retries < MAX_RETRIES:
+        raise task.retry(countdown=min(2**retries, 30)) from error
+
+
 def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Callable[[Runtime], None]) -> None:
     """Run one pipeline step; database outages are retried, anything else fails the job with a message."""
     runtime = holder.get()
@@ -37,6 +53,8 @@ def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Cal
     except BrokerError as error:
         # The step's own writes are committed; what it could not enqueue, the reaper hands out later.
         logger.warning("import.broker_unavailable job_id=%s error=%s", job_id, error)
+    except JobNotInDatabase as error:
+        _hand_back(task, runtime, error)
     except SpecificationNotInstalled as error:
         logger.error(
             "import.specification_not_installed job_id=%s specification=%r specifications_dir=%s",

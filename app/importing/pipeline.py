@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from app import jobs
-from app.errors import ImportFailed, SpecificationNotInstalled
+from app.errors import ImportFailed, JobNotInDatabase, SpecificationNotInstalled
 from app.heap import collection_paused
 from app.importing import rolling_merge
 from app.importing.asset_planning import plan_assets
@@ -64,7 +64,9 @@ def plan(runtime: Runtime, job_id: int) -> None:
     are cut, see publishing.py)."""
     with runtime.db.write() as session:
         job = session.get(ImportStatus, job_id)
-        if job is None or job.import_state.is_terminal:
+        if job is None:
+            raise JobNotInDatabase(job_id)
+        if job.import_state.is_terminal:
             return
         if job.import_state is ImportState.START_REQUESTED and jobs.move(session, job_id, ImportState.IN_PROCESS):
             set_guard(session, job_id)  # once, before any chunk: a plan run again must not renew it
@@ -261,7 +263,9 @@ def run_chunk(runtime: Runtime, job_id: int, chunk_no: int) -> None:
     with runtime.db.read() as session:
         job = session.get(ImportStatus, job_id)
         chunk = session.get(ImportChunk, (job_id, chunk_no))
-    if job is None or chunk is None or job.import_state is not ImportState.IN_PROCESS:
+    if job is None:
+        raise JobNotInDatabase(job_id)
+    if chunk is None or job.import_state is not ImportState.IN_PROCESS:
         return
     if not chunk.done:
         set_field_limit(runtime.settings.max_field_bytes)

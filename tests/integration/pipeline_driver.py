@@ -10,7 +10,10 @@ import hashlib
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, cast
 
+from celery import Celery, Task
+from celery.exceptions import Retry
 from sqlmodel import col, select
 
 from app.accounts import Principal, Role, add_account, principal_of
@@ -32,6 +35,7 @@ from app.storage import (
     new_upload_key,
 )
 from specifications import ImportType, specifications_for
+from workers.celery_app import RuntimeHolder
 
 
 @dataclass
@@ -134,3 +138,35 @@ def job(runtime: Runtime, job_id: int) -> ImportStatus:
         found = session.get(ImportStatus, job_id)
     assert found is not None
     return found
+
+
+class WorkerOf(RuntimeHolder):
+    """A worker process's holder of the runtime, handed one already built (its settings may not be the API's)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime.settings, Celery(set_as_current=False))
+        self._built = runtime
+
+    def get(self) -> Runtime:
+        return self._built
+
+
+@dataclass
+class Delivery:
+    """One delivery of a task to `workers.tasks.run_step`: how many times it was retried, and the countdown of the
+    retry it asked for, if any."""
+
+    retries: int = 0
+    retried_in: list[int] = field(default_factory=list)
+
+    @property
+    def request(self) -> Delivery:
+        return self
+
+    def retry(self, countdown: int) -> Retry:
+        self.retried_in.append(countdown)
+        return Retry(f"retry in {countdown} s")
+
+    @property
+    def task(self) -> Task[Any, Any]:
+        return cast("Task[Any, Any]", self)

@@ -6,13 +6,10 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
 from urllib.parse import quote
 
 import httpx
 import pytest
-from celery import Celery, Task
 from starlette.applications import Starlette
 
 from app.db import Database
@@ -20,13 +17,11 @@ from app.errors import Conflict, SettingsError
 from app.importing import pipeline
 from app.jobs import ImportState
 from app.main import create_app
-from app.runtime import Runtime
 from app.service import read_record, retry_job
 from app.specification_files import install_specifications
 from specifications import ImportType, find_specification, forget_added
 from tests.factories import make_csv
-from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
-from workers.celery_app import RuntimeHolder
+from tests.integration.pipeline_driver import Delivery, WorkerOf, drain, job, make_principal, make_runtime, submit
 from workers.tasks import run_step
 
 FEED = {
@@ -200,17 +195,6 @@ def test_a_retry_of_an_import_whose_specification_is_gone_is_refused_naming_it(
     assert not queue.steps
 
 
-class WorkerOf(RuntimeHolder):
-    """A worker process's holder of the runtime, handed one already built."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime.settings, Celery(set_as_current=False))
-        self._built = runtime
-
-    def get(self) -> Runtime:
-        return self._built
-
-
 def test_an_import_taken_by_a_worker_without_the_specification_file_fails_naming_the_setting_to_fix(
     database: Database, tmp_path: Path
 ) -> None:
@@ -220,8 +204,7 @@ def test_an_import_taken_by_a_worker_without_the_specification_file_fails_naming
     job_id = submit(runtime, make_principal(database), body, specification="AcmeProductFeed")
     forget_added()  # the worker on another machine was started without it
 
-    first_delivery = cast("Task[Any, Any]", SimpleNamespace(request=SimpleNamespace(retries=0)))
-    run_step(first_delivery, WorkerOf(runtime), job_id, lambda worker: pipeline.plan(worker, job_id))
+    run_step(Delivery().task, WorkerOf(runtime), job_id, lambda worker: pipeline.plan(worker, job_id))
 
     failed = job(runtime, job_id)
     assert failed.state == ImportState.FAILED
