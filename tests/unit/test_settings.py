@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,26 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
 )
 def test_a_period_that_would_spin_or_stop_the_reaper_is_refused(name: str, value: str, message: str) -> None:
     assert refusal_of({name: value}) == message
+
+
+class ReadNames(dict[str, str]):
+    """An environment that remembers every name asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: object = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def test_every_setting_the_service_reads_is_in_the_readme_table() -> None:
+    environment = ReadNames()
+
+    Settings.from_env(environment)
+
+    table = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split("## Settings", 1)[1]
+    documented = "".join(line.split(" | ")[0] for line in table.splitlines() if line.startswith("| `IMPORTER_"))
+    assert len(environment.asked) > 40
+    assert sorted(name for name in environment.asked if f"`{name}`" not in documented) == []
