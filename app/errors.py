@@ -17,6 +17,7 @@
     ├── AccountError             `importer users ...` was given something it cannot do
     ├── SpecificationNotInstalled  a worker has no specification file the API accepted the import by
     ├── JobNotInDatabase         a worker was handed a job its database does not hold: not the API's database
+    ├── UploadMissing            an upload is not in the storage this process reads (also a FileNotFoundError)
     └── ImportFailed             the import cannot go on; its message is shown on the job
         └── UnreadableFile       damage found while reading the upload
 
@@ -123,6 +124,15 @@ class JobNotInDatabase(ImporterError):
     def __init__(self, job_id: int) -> None:
         super().__init__(f"job {job_id} is not in this worker's database")
         self.job_id = job_id
+
+
+class UploadMissing(ImporterError, FileNotFoundError):
+    """No upload of this key where this process reads uploads: purged after IMPORTER_UPLOAD_RETENTION_HOURS, or
+    stored by an API on another machine in a local folder (IMPORTER_UPLOAD_STORAGE=local) this process cannot see."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no upload {key}")
+        self.key = key
 
 
 class ImportFailed(ImporterError):

@@ -17,6 +17,7 @@ from sqlalchemy import select as sql_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.db import Database
+from app.errors import UploadMissing
 from app.jobs import utcnow
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
@@ -107,7 +108,10 @@ class LocalUploadStorage:
         return _LocalWriter(self._path(key))
 
     def open(self, key: str) -> BinaryIO:
-        return self._path(key).open("rb")
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise UploadMissing(key) from None
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
         """Bytes of a finished file, or of one still being written (its `.part`, up to what it flushed);
@@ -120,7 +124,7 @@ class LocalUploadStorage:
                     return file.read(end - start)
             except FileNotFoundError:
                 continue
-        raise FileNotFoundError(key)
+        raise UploadMissing(key)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -338,7 +342,7 @@ class DatabaseUploadStorage:
             sql_select(func.length(blocks.data)).where(blocks.key == key, blocks.block_no == 0)
         ).scalar()
         if not first:
-            raise FileNotFoundError(key)
+            raise UploadMissing(key)
         return int(first)
 
     def exists(self, key: str) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import jobs
-from app.errors import ImportFailed, JobNotInDatabase, SpecificationNotInstalled
+from app.errors import ImportFailed, JobNotInDatabase, SpecificationNotInstalled, UploadMissing
 from app.heap import freeze_startup_heap
 from app.importing import pipeline, reaper
 from app.runtime import Runtime
@@ -45,6 +45,22 @@ def _hand_back(task: Task[Any, Any], runtime: Runtime, error: JobNotInDatabase) 
         raise task.retry(countdown=min(2**retries, 30)) from error
 
 
+def _upload_missing(runtime: Runtime, job_id: int, error: UploadMissing) -> str:
+    """Log where this worker looked for the job's upload; the message the job is failed with."""
+    settings = runtime.settings
+    where = f"the folder {settings.uploads_dir}" if settings.upload_storage == "local" else "the database"
+    logger.error(
+        "import.upload_missing job_id=%s key=%s storage=%s: not in %s",
+        job_id, error.key, settings.upload_storage, where,
+    )  # fmt: skip
+    return (
+        f"the upload of this import is not in {where}, where this worker reads uploads: with "
+        "IMPORTER_UPLOAD_STORAGE=local the API and every worker need that same folder (on several machines, set "
+        "IMPORTER_UPLOAD_STORAGE=database everywhere), and an upload is kept IMPORTER_UPLOAD_RETENTION_HOURS. "
+        "Nothing was written"
+    )
+
+
 def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Callable[[Runtime], None]) -> None:
     """Run one pipeline step; database outages are retried, anything else fails the job with a message."""
     runtime = holder.get()
@@ -55,6 +71,8 @@ def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Cal
         logger.warning("import.broker_unavailable job_id=%s error=%s", job_id, error)
     except JobNotInDatabase as error:
         _hand_back(task, runtime, error)
+    except UploadMissing as error:
+        _fail(runtime, job_id, _upload_missing(runtime, job_id, error))
     except SpecificationNotInstalled as error:
         logger.error(
             "import.specification_not_installed job_id=%s specification=%r specifications_dir=%s",

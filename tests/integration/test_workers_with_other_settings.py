@@ -1,8 +1,9 @@
-"""A worker whose IMPORTER_DATABASE_URL is not the API's says so and hands its tasks back, never acks them silently."""
+"""A worker started with other settings than the API's says which, and never acks a task silently."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from celery.exceptions import Retry
 from app.db import Database
 from app.importing import pipeline
 from app.jobs import ImportState
+from app.storage import LocalUploadStorage
 from tests.factories import make_csv, product_row
 from tests.integration.pipeline_driver import Delivery, WorkerOf, drain, job, make_principal, make_runtime, submit
 from workers.tasks import MAX_RETRIES, run_step
@@ -58,3 +60,26 @@ def test_a_worker_on_another_database_gives_a_chunk_up_after_its_retries_saying_
     assert f"import.job_not_in_database job_id={job_id}" in caplog.text
     assert "giving the task up" in caplog.text
     assert job(runtime, job_id).state == ImportState.START_REQUESTED  # the reaper of the API's workers hands it out
+
+
+def test_a_worker_on_another_machine_than_a_local_upload_folder_fails_the_import_naming_the_setting(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("SKU-1")]))
+    elsewhere = tmp_path / "other-machine"
+    settings = replace(runtime.settings, upload_storage="local", data_dir=elsewhere)
+    worker = replace(runtime, settings=settings, storage=LocalUploadStorage(settings.uploads_dir))
+
+    with caplog.at_level(logging.ERROR):
+        run_step(Delivery().task, WorkerOf(worker), job_id, lambda it: pipeline.plan(it, job_id))
+
+    failed = job(runtime, job_id)
+    assert failed.state == ImportState.FAILED
+    assert failed.message == (
+        f"the upload of this import is not in the folder {elsewhere}/uploads, where this worker reads uploads: with "
+        "IMPORTER_UPLOAD_STORAGE=local the API and every worker need that same folder (on several machines, set "
+        "IMPORTER_UPLOAD_STORAGE=database everywhere), and an upload is kept IMPORTER_UPLOAD_RETENTION_HOURS. "
+        "Nothing was written"
+    )
+    assert f"import.upload_missing job_id={job_id}" in caplog.text
