@@ -174,6 +174,15 @@ def touch(session: Session, job_id: int) -> None:
     session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=utcnow()))
 
 
+def note_waiting(session: Session, job_id: int, message: str) -> None:
+    """Say on a job still START_REQUESTED what holds it up; the plan's move to IN_PROCESS clears it."""
+    session.execute(
+        update(ImportStatus)
+        .where(col(ImportStatus.id) == job_id, col(ImportStatus.state) == ImportState.START_REQUESTED.value)
+        .values(message=message)
+    )
+
+
 def fail(session: Session, job_id: int, message: str) -> bool:
     return move(session, job_id, ImportState.FAILED, message=message)
 

@@ -80,7 +80,8 @@ def _details(view: StatusView) -> list[dict[str, str]]:
             {"type": "message", "description": job.message or "the import was cancelled"},
         ]
     details = [{"type": "sandbox", "description": f"imported into sandbox {job.sandbox_id}"}] if job.sandbox_id else []
-    if job.state == ImportState.IN_PROCESS and job.message:  # what holds it up (its staged rows lost, say)
+    # What holds it up: its staged rows lost, or the broker it waits for.
+    if job.state in (ImportState.START_REQUESTED, ImportState.IN_PROCESS) and job.message:
         details.append({"type": "message", "description": job.message})
     if view.record_problems:
         details.append({"type": "recordValidation", "description": records})

@@ -68,7 +68,9 @@ def plan(runtime: Runtime, job_id: int) -> None:
             raise JobNotInDatabase(job_id)
         if job.import_state.is_terminal:
             return
-        if job.import_state is ImportState.START_REQUESTED and jobs.move(session, job_id, ImportState.IN_PROCESS):
+        if job.import_state is ImportState.START_REQUESTED and jobs.move(
+            session, job_id, ImportState.IN_PROCESS, message=None
+        ):
             set_guard(session, job_id)  # once, before any chunk: a plan run again must not renew it
         already_planned = job.chunk_count is not None
     if already_planned:

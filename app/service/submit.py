@@ -200,16 +200,26 @@ def _same_request(earlier: ImportStatus, job: ImportStatus, submission: Submissi
     return earlier
 
 
+BROKER_UNREACHABLE = (
+    "waiting for the broker (IMPORTER_BROKER_URL), which could not be reached when the import was queued: "
+    "the workers hand it out once it is back, within IMPORTER_LEASE_SECONDS"
+)
+
+
 def enqueue(runtime: Runtime, job: ImportStatus) -> ImportStatus:
-    """Hand a committed job to the workers; a failed enqueue fails the job with the reason."""
+    """Hand a committed job to the workers. A broker that cannot be reached (Redis restarting) loses nothing: the
+    job stays START_REQUESTED, saying so, and the workers' reaper hands it out once the broker is back."""
     assert job.id is not None
     try:
         runtime.queue.enqueue_plan(job.id)
-    except Exception as error:  # the broker may be down: the job must say so, not hang
-        logger.exception("import.enqueue_failed job_id=%s", job.id)
+    except Exception as error:
+        logger.warning(
+            "import.enqueue_failed job_id=%s error=%s: left START_REQUESTED for the workers' reaper",
+            job.id, type(error).__name__,
+        )  # fmt: skip
         with runtime.db.write() as session:
-            jobs.fail(session, job.id, f"the job could not be queued for a worker: {type(error).__name__}")
-            refreshed = session.get(ImportStatus, job.id)
+            jobs.note_waiting(session, job.id, BROKER_UNREACHABLE)
+            refreshed = session.get(ImportStatus, job.id, populate_existing=True)
         assert refreshed is not None
         return refreshed
     return job

@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import func, select, update
 from sqlmodel import col
 
 from app import jobs
 from app.accounts import Principal
+from app.api.rendering import render_status
 from app.db import Database
 from app.importing import pipeline, reaper
 from app.importing.writers.registry import WRITERS
 from app.jobs import ImportState, ImportStatus, utcnow
 from app.runtime import Runtime
+from app.service import job_status
 from specifications import ImportType
 from tests.factories import make_csv, product_row
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
@@ -59,6 +63,44 @@ def test_a_job_whose_plan_message_was_lost_is_planned_again(database: Database, 
 
     done = job(runtime, job_id)
     assert (done.state, done.records_created, done.plan_attempts) == (ImportState.COMPLETED, 2, 1)
+
+
+class BrokerRestarting(RecordingQueue):
+    """A queue whose broker cannot be reached until it is back."""
+
+    back = False
+
+    def enqueue_plan(self, job_id: int) -> None:
+        if not self.back:
+            raise BrokerError("Error 111 connecting to redis:6379. Connection refused.")
+        super().enqueue_plan(job_id)
+
+
+def test_an_import_submitted_while_the_broker_restarts_waits_saying_so_and_runs_once_it_is_back(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    queue = BrokerRestarting()
+    runtime = replace(runtime, queue=queue)
+    principal = make_principal(database)
+
+    job_id = submit(runtime, principal, make_csv([product_row("1"), product_row("2")]))
+
+    waiting = render_status(job_status(runtime, principal, job_id))
+    assert waiting["status"] == "START_REQUESTED"
+    assert {"type": "message", "description": (
+        "waiting for the broker (IMPORTER_BROKER_URL), which could not be reached when the import was queued: "
+        "the workers hand it out once it is back, within IMPORTER_LEASE_SECONDS"
+    )} in cast("list[dict[str, str]]", waiting["details"])  # fmt: skip
+
+    queue.back = True
+    age(runtime, job_id, 600)
+    assert reaper.reap(runtime) == 1
+    drain(runtime, queue)
+
+    done = render_status(job_status(runtime, principal, job_id))
+    assert (done["status"], done["recordsCreated"]) == ("COMPLETED", 2)
+    assert not [detail for detail in cast("list[dict[str, str]]", done["details"]) if detail["type"] == "message"]
 
 
 def test_chunks_lost_mid_import_are_handed_out_again_and_written_once(database: Database, tmp_path: Path) -> None:
