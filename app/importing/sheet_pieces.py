@@ -32,6 +32,7 @@ from sqlalchemy import DateTime, String, Text, Update, update
 from sqlmodel import Field, Session, SQLModel, col
 
 from app import jobs
+from app.errors import JobNotInDatabase
 from app.importing.chunking import ChunkLayout, Heartbeat
 from app.importing.planning import PieceRows, Plan
 from app.importing.publishing import PlanAbandoned
@@ -200,7 +201,9 @@ def run_piece(runtime: Runtime, job_id: int, plan_of: Callable[[ImportStatus, He
     reader = uuid.uuid4().hex
     with runtime.db.read() as session:
         piece, job = session.get(SheetPiece, job_id), session.get(ImportStatus, job_id)
-    if piece is None or job is None or job.import_state is not ImportState.IN_PROCESS:
+    if job is None:
+        raise JobNotInDatabase(job_id)
+    if piece is None or job.import_state is not ImportState.IN_PROCESS:
         return
     if not (piece.state == "queued" or (piece.state == "reading" and _stale(piece))):
         return  # taken or done, or read by a live worker

@@ -45,6 +45,21 @@ def test_a_worker_on_another_database_logs_which_and_hands_the_plan_back_for_a_w
     assert job(runtime, job_id).state == ImportState.COMPLETED
 
 
+def test_a_worker_on_another_database_hands_a_sheets_second_half_back_too(
+    database: Database, stray_worker_database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("SKU-1")]))
+    stray, _ = make_runtime(stray_worker_database, tmp_path / "stray")
+    delivery = Delivery()
+
+    with caplog.at_level(logging.ERROR), pytest.raises(Retry):
+        run_step(delivery.task, WorkerOf(stray), job_id, lambda worker: pipeline.read_sheet_piece(worker, job_id))
+
+    assert delivery.retried_in == [1]
+    assert f"import.job_not_in_database job_id={job_id}" in caplog.text
+
+
 def test_a_worker_on_another_database_gives_a_chunk_up_after_its_retries_saying_so(
     database: Database, stray_worker_database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
