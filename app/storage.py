@@ -75,6 +75,7 @@ class _LocalWriter:
         self._partial = path.with_name(path.name + ".part")
         self._file = self._partial.open("wb")
         self._size = 0
+        self._closed = False
 
     def write(self, data: bytes) -> None:
         self._file.write(data)
@@ -87,11 +88,16 @@ class _LocalWriter:
     def close(self) -> int:
         self._file.close()
         os.replace(self._partial, self._path)
+        self._closed = True
         return self._size
 
     def discard(self) -> None:
+        """Delete what this writer stored, finished or not: an upload cancelled as its close ended (the service
+        stopping) is discarded after it."""
         self._file.close()
         self._partial.unlink(missing_ok=True)
+        if self._closed:
+            self._path.unlink(missing_ok=True)
 
 
 class LocalUploadStorage:
@@ -181,6 +187,7 @@ class _DatabaseWriter:
         self._storing: deque[Future[None]] = deque()  # blocks being stored, oldest first
         self._stored = 0  # blocks stored without a gap from the first
         self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
 
     def write(self, data: bytes) -> None:
         self._size += len(data)
@@ -248,12 +255,16 @@ class _DatabaseWriter:
             self._buffer.clear()
         with self._db.write() as session:
             session.add(StoredUpload(key=self._key, size=self._size, block_bytes=self._block_bytes))
+        self._closed = True
         return self._size
 
     def discard(self) -> None:
+        """Delete what this writer stored, its upload row too once closed (see _LocalWriter.discard)."""
         self._settle(raise_errors=False)  # a block stored after the delete below would stay for good
         with self._db.write() as session:
             session.execute(delete(UploadBlock).where(col(UploadBlock.key) == self._key))
+            if self._closed:
+                session.execute(delete(StoredUpload).where(col(StoredUpload.key) == self._key))
 
 
 _BLOCKS: Table = UploadBlock.__table__  # type: ignore[attr-defined]

@@ -134,6 +134,16 @@ def test_a_discarded_upload_leaves_nothing(storage: UploadStorage) -> None:
         storage.read_range("upload-d", 0, 10)
 
 
+def test_an_upload_discarded_once_closed_leaves_nothing(storage: UploadStorage) -> None:
+    writer = storage.create("upload-e")
+    writer.write(BODY)
+    writer.close()
+
+    writer.discard()
+
+    assert not storage.exists("upload-e")
+
+
 def test_a_key_cannot_name_a_path_outside_storage(storage: UploadStorage) -> None:
     for key in ["../escape", "/etc/passwd", "a/../../b", ""]:
         with pytest.raises(ValueError, match="not a storage key"):
