@@ -3,7 +3,9 @@
 A job's `updated_at` is its heartbeat: planning touches it as it reads, every chunk commit moves
 it. A job quiet for longer than the lease is re-enqueued (its plan, its pending chunks, or its
 finalize); the steps are idempotent, so a second delivery of live work only waits and then skips.
-After `max_attempts` re-enqueues the job fails with a message that says so.
+After `max_attempts` re-enqueues of a job in process it fails with a message that says so. A job still
+START_REQUESTED was never taken by a worker (the plan's first step moves it on): its message waits behind
+others, or was lost. It is handed out again every lease without counting, however long the queue.
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ def _stale_jobs(runtime: Runtime) -> list[ImportStatus]:
 
 
 def _claim(runtime: Runtime, job: ImportStatus) -> bool:
-    """Count one more attempt and restart the lease, unless another reaper or a worker moved first."""
+    """Count one more attempt (of a job in process) and restart the lease, unless another reaper or a worker
+    moved first."""
+    attempts = job.plan_attempts + (0 if job.import_state is ImportState.START_REQUESTED else 1)
     with runtime.db.write() as session:
         moved = session.execute(
             update(ImportStatus)
             .where(col(ImportStatus.id) == job.id, col(ImportStatus.updated_at) == job.updated_at)
-            .values(plan_attempts=job.plan_attempts + 1, updated_at=jobs.utcnow())
+            .values(plan_attempts=attempts, updated_at=jobs.utcnow())
         ).rowcount  # type: ignore[attr-defined]
     return bool(moved == 1)
 

@@ -62,7 +62,8 @@ def test_a_job_whose_plan_message_was_lost_is_planned_again(database: Database, 
     drain(runtime, queue)
 
     done = job(runtime, job_id)
-    assert (done.state, done.records_created, done.plan_attempts) == (ImportState.COMPLETED, 2, 1)
+    # handed out again, but no worker had taken it: no attempt counts against the cap
+    assert (done.state, done.records_created, done.plan_attempts) == (ImportState.COMPLETED, 2, 0)
 
 
 class BrokerRestarting(RecordingQueue):
@@ -124,6 +125,8 @@ def test_a_job_past_the_retry_cap_fails_with_a_message_that_says_so(database: Da
     runtime, queue = make_runtime(database, tmp_path)
     runtime = replace(runtime, settings=replace(runtime.settings, max_attempts=2))
     job_id = submit(runtime, make_principal(database), make_csv([product_row("1")]))
+    with runtime.db.write() as session:  # a worker took it, and died each time it was handed out again
+        jobs.move(session, job_id, ImportState.IN_PROCESS)
 
     for _ in range(3):
         queue.steps.clear()
@@ -133,6 +136,25 @@ def test_a_job_past_the_retry_cap_fails_with_a_message_that_says_so(database: Da
     done = job(runtime, job_id)
     assert done.state == ImportState.FAILED
     assert "retried 2 times; giving up" in (done.message or "")
+
+
+def test_an_import_waiting_behind_long_ones_is_handed_out_again_never_failed(
+    database: Database, tmp_path: Path
+) -> None:
+    # A script queued many imports; the workers are busy for far longer than the leases the cap allows.
+    runtime, queue = make_runtime(database, tmp_path)
+    runtime = replace(runtime, settings=replace(runtime.settings, max_attempts=2))
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("1")]))
+
+    for _ in range(5):
+        age(runtime, job_id, 600)
+        reaper.reap(runtime)
+
+    assert job(runtime, job_id).state == ImportState.START_REQUESTED
+    assert [step for step, _ in queue.steps] == ["plan"] * 6  # the first message and one a lease
+    drain(runtime, queue)  # a worker is free at last: the plan runs once, the copies find it planned
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created) == (ImportState.COMPLETED, 1)
 
 
 def test_a_job_making_progress_is_left_alone(database: Database, tmp_path: Path) -> None:
