@@ -3,46 +3,25 @@ client meant is imported, or the request is refused saying why, and nothing of i
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
-from sqlmodel import select
 from starlette.applications import Starlette
 
 from app.db import Database
-from app.jobs import ImportState, ImportStatus
+from app.jobs import ImportState
 from app.main import create_app
 from app.runtime import Runtime
 from tests.factories import make_csv
-from tests.integration.pipeline_driver import RecordingQueue, drain, make_principal, make_runtime, stored_uploads
-
-SUBMIT = "/api/importer/PRODUCT?importSpecification=DefaultProductImportSpecification"
-HEADER = ["SKU Number", "Product Title", "Product Description", "Retail Price"]
-PRODUCTS = make_csv([["G1", "t", "d", "1"], ["G2", "t", "d", "2"]], header=HEADER)
+from tests.integration.in_process_api import HEADER, PRODUCTS, SUBMIT, deployed, jobs, post
+from tests.integration.pipeline_driver import RecordingQueue, drain, stored_uploads
 
 
 @pytest.fixture
 def deployment(database: Database, tmp_path: Path) -> tuple[Runtime, RecordingQueue, Starlette]:
-    runtime, queue = make_runtime(database, tmp_path)
-    make_principal(database, "ops")
-    return runtime, queue, create_app(runtime)
-
-
-def post(app: Starlette, path: str, **sent: object) -> httpx.Response:
-    async def ask() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://importer") as client:
-            return await client.post(path, auth=("ops", "password-123"), **sent)  # type: ignore[arg-type]
-
-    return asyncio.run(ask())
-
-
-def jobs(runtime: Runtime) -> list[ImportStatus]:
-    with runtime.db.read() as session:
-        return list(session.exec(select(ImportStatus)).all())
+    return deployed(database, tmp_path)
 
 
 def test_a_gzip_compressed_body_is_imported_as_the_file_it_holds(
