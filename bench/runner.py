@@ -136,9 +136,10 @@ class Run:
                 yield deployment
 
     @contextmanager
-    def embedded(self, label: str, workers: int) -> Iterator[Deployment]:
+    def embedded(self, label: str, workers: int, extra: dict[str, str] | None = None) -> Iterator[Deployment]:
         """`serve` alone on the embedded default; its supervised worker runs `workers` processes."""
-        service = Service(self.folder / label, {"IMPORTER_WORKER_CONCURRENCY": str(workers)}, self.code.folder)
+        settings = {"IMPORTER_WORKER_CONCURRENCY": str(workers)} | (extra or {})
+        service = Service(self.folder / label, settings, self.code.folder)
         database_url = f"sqlite:///{service.folder / 'data' / 'importer.db'}"
         with self._deployment(service, database_url) as deployment:
             yield deployment

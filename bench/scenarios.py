@@ -25,6 +25,7 @@ TITLES = {
     "h": "the contract's 3-row import, embedded default",
     "i": "e's rows as CSV (e without its reader), PostgreSQL + Redis",
     "j": "e's rows as Excel writes them (shared strings), PostgreSQL + Redis",
+    "k": "first import under status polling, embedded default",
 }
 ALL = tuple(TITLES)
 OWN_FILES = ("e", "h", "i", "j")  # the scenarios whose files are not the rows' CSV
@@ -172,23 +173,33 @@ def on_error_skip(run: Run, keys: list[str]) -> list[Outcome]:
 
 
 def polling(run: Run, keys: list[str]) -> list[Outcome]:
-    """A first import while `pollers` clients GET its statusUrl every `poll_interval` s for `poll_seconds` s."""
-    options = run.options
+    """g and k: a first import while `pollers` clients GET its statusUrl every `poll_interval` s for
+    `poll_seconds` s, on PostgreSQL + Redis (g) and on the embedded default (k), each a deployment of its own."""
+    outcomes: list[Outcome] = []
+    if "g" in keys:
+        with run.postgres_redis("pg-polling", run.options.workers, UNLIMITED) as deployment:
+            outcomes.append(_polled("g", deployment, run.options))
+    if "k" in keys:
+        with run.embedded("embedded-polling", run.options.workers, UNLIMITED) as deployment:
+            outcomes.append(_polled("k", deployment, run.options))
+    return outcomes
+
+
+def _polled(key: str, deployment: Deployment, options: Options) -> Outcome:
     data = _file(options)
     loads: list[PollingLoad] = []
-    with run.postgres_redis("pg-polling", options.workers, UNLIMITED) as deployment:
-        base_url = deployment.service.base_url
+    base_url = deployment.service.base_url
 
-        def start_load(submitted: Submitted) -> None:
-            arguments = (options.pollers, options.poll_interval, options.poll_seconds)
-            loads.append(PollingLoad(base_url, submitted.status_url, *arguments))
-            loads[-1].start()
+    def start_load(submitted: Submitted) -> None:
+        arguments = (options.pollers, options.poll_interval, options.poll_seconds)
+        loads.append(PollingLoad(base_url, submitted.status_url, *arguments))
+        loads[-1].start()
 
-        outcome = _outcome("g", data.rows, options)
-        measure(deployment, outcome, data, options.timeout, Expectation({"recordsCreated": data.rows}), start_load)
-        if loads:
-            outcome.polling = loads[0].join()
-    return [outcome]
+    outcome = _outcome(key, data.rows, options)
+    measure(deployment, outcome, data, options.timeout, Expectation({"recordsCreated": data.rows}), start_load)
+    if loads:
+        outcome.polling = loads[0].join()
+    return outcome
 
 
 Scenarios = Callable[[Run, list[str]], list[Outcome]]
@@ -197,7 +208,7 @@ GROUPS: tuple[tuple[str, Scenarios], ...] = (
     ("hd", embedded),
     ("eij", xlsx),
     ("f", on_error_skip),
-    ("g", polling),
+    ("gk", polling),
 )
 
 
