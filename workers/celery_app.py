@@ -84,6 +84,9 @@ def make_celery(settings: Settings) -> Celery:
         # A second message in hand hides that; it is one worker node, so no other node is starved.
         worker_prefetch_multiplier=2 if settings.embedded_broker else 1,
         worker_lost_wait=1.0,
+        # A pool process imports polars as it starts (workers/tasks.py), about a second on a quiet machine;
+        # on a loaded one it took longer than Celery's 4 s wait for it, which killed it and started another.
+        worker_proc_alive_timeout=30.0,
         worker_send_task_events=False,
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
