@@ -75,7 +75,10 @@ def _routes() -> list[Route]:
 
 class TrailingSlash:
     """Serves `/path/` as `/path`. Starlette would answer 307 with no body, which a script that does not follow
-    redirects reads as an empty answer, and some clients follow with a GET, losing a POST's upload."""
+    redirects reads as an empty answer, and some clients follow with a GET, losing a POST's upload.
+
+    Only slashes written as such are dropped: a `%2F` at the end belongs to the path's last part (a SKU `A/`,
+    read at /api/data/PRODUCT/A%2F), and dropping it would read another record (`A`)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -83,8 +86,21 @@ class TrailingSlash:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
-            scope = dict(scope, path=path.rstrip("/") or "/")
+            written = _written_trailing_slashes(scope)
+            if written:
+                kept = path[:-written] if written < len(path) else ""
+                scope = dict(scope, path=kept or "/")
         await self.app(scope, receive, send)
+
+
+def _written_trailing_slashes(scope: Scope) -> int:
+    """How many of the path's last slashes the request wrote as `/` (not as `%2F`)."""
+    raw = scope.get("raw_path")
+    if not isinstance(raw, bytes):  # a server that does not give the path as sent: every slash is taken as written
+        path: str = scope.get("path", "")
+        return len(path) - len(path.rstrip("/"))
+    raw = raw.partition(b"?")[0]  # some servers (and test clients) send the query string with it
+    return len(raw) - len(raw.rstrip(b"/"))
 
 
 def error_body(error: str, detail: str, status: int, headers: Mapping[str, str] | None = None) -> JSONResponse:

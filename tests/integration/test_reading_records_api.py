@@ -41,12 +41,13 @@ def api(database: Database, tmp_path: Path) -> Starlette:
                 ],
             ),
         ),
+        (ImportType.PRODUCT, make_csv([["Trail", "t", "d", "1"], ["Trail/", "t", "d", "2"]], header=PRODUCT_HEADER)),
         (ImportType.CATEGORY, make_csv([["Shoes/Men", "Men's shoes"]], header=["Category Id", "Category Name"])),
         (ImportType.CUSTOMER, make_csv([["c1", "a@example.com"]], header=["Customer Id", "Email Address"])),
         (
             ImportType.ADDRESS,
             make_csv(
-                [["c1", "Home/Office", "1 Main St", "Springfield"]],
+                [["c1", "Home/Office", "1 Main St", "Springfield"], ["c1", "Home/", "2 Main St", "Springfield"]],
                 header=["Customer Id", "Address Name", "Address Line 1", "City"],
             ),
         ),
@@ -78,6 +79,24 @@ def test_a_sku_with_a_slash_is_read_back_with_the_slash_percent_encoded_too(api:
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["skuNumber"] == "A/1"
+
+
+def test_a_sku_ending_in_a_slash_is_read_back_with_the_slash_percent_encoded_not_as_the_sku_before_it(
+    api: Starlette,
+) -> None:
+    encoded = get(api, "/api/data/PRODUCT/Trail%2F")
+    as_written = get(api, "/api/data/PRODUCT/Trail/")  # a trailing slash as written is dropped, as on every path
+
+    assert encoded.status_code == 200, encoded.text
+    assert (encoded.json()["skuNumber"], encoded.json()["retailPrice"]) == ("Trail/", "2")
+    assert as_written.json()["skuNumber"] == "Trail"
+
+
+def test_an_address_name_ending_in_a_slash_is_read_back_with_the_slash_percent_encoded(api: Starlette) -> None:
+    answer = get(api, "/api/data/ADDRESS/c1/Home%2F")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["addressName"] == "Home/"
 
 
 def test_a_category_id_with_a_slash_is_read_back(api: Starlette) -> None:
