@@ -8,15 +8,18 @@ from starlette.responses import JSONResponse, StreamingResponse
 
 from app import service
 from app.api.auth import authenticate
-from app.api.params import paging
+from app.api.params import PAGING_PARAMETERS, paging, refuse_misspelt
 from app.api.rendering import files_of, problem_item, render_status
 from app.api.snapshots import StatusSnapshots
 from app.runtime import Runtime
+
+LIST_PARAMETERS = ("status", "importType", *PAGING_PARAMETERS)
 
 
 async def list_imports(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     principal = await authenticate(request)
+    refuse_misspelt(request.query_params, LIST_PARAMETERS)
     page, size = paging(request.query_params)
     state, kind = request.query_params.get("status"), request.query_params.get("importType")
     views, total = await run_in_threadpool(service.list_jobs, runtime, principal, state, kind, page, size)

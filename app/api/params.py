@@ -66,7 +66,11 @@ def refuse_misspelt(query: QueryParams, known: Collection[str]) -> None:
             raise BadRequest(f"{name} is given more than once, as {given}: give it once")
 
 
+PAGING_PARAMETERS = ("page", "pageSize")
+
+
 def paging(query: QueryParams) -> tuple[int, int]:
+    refuse_misspelt(query, PAGING_PARAMETERS)
     page = required_int(query, "page", 1)
     size = required_int(query, "pageSize", 50)
     if page < 1:

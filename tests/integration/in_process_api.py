@@ -36,6 +36,14 @@ def post(app: Starlette, path: str, **sent: object) -> httpx.Response:
     return asyncio.run(ask())
 
 
+def get(app: Starlette, path: str) -> httpx.Response:
+    async def ask() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://importer") as client:
+            return await client.get(path, auth=("ops", "password-123"))
+
+    return asyncio.run(ask())
+
+
 def jobs(runtime: Runtime) -> list[ImportStatus]:
     with runtime.db.read() as session:
         return list(session.exec(select(ImportStatus)).all())

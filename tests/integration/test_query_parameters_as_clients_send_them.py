@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 
 from app.db import Database
 from app.runtime import Runtime
-from tests.integration.in_process_api import PRODUCTS, SUBMIT, deployed, jobs, post
+from tests.integration.in_process_api import PRODUCTS, SUBMIT, deployed, get, jobs, post
 from tests.integration.pipeline_driver import RecordingQueue, stored_uploads
 
 
@@ -68,6 +68,34 @@ def test_a_read_back_with_catalog_id_in_another_case_is_refused_rather_than_read
 
     assert answer.status_code == 400, answer.text
     assert answer.json()["detail"] == "unknown parameter 'CatalogId': did you mean 'catalogId'?"
+
+
+SPECIFICATION = "DefaultProductImportSpecification"
+
+
+@pytest.mark.parametrize(
+    ("path", "spelling", "meant"),
+    [
+        ("/api/importer?Status=COMPLETED", "Status", "status"),
+        ("/api/importer?importtype=PRODUCT", "importtype", "importType"),
+        ("/api/importer?page_size=1", "page_size", "pageSize"),
+        ("/api/importer/1/errors?PageSize=1", "PageSize", "pageSize"),
+        ("/api/sandboxes?Page=2", "Page", "page"),
+        ("/api/audit?pagesize=1", "pagesize", "pageSize"),
+        (f"/api/importer/specifications/{SPECIFICATION}/template?filetype=XLSX", "filetype", "fileType"),
+    ],
+)
+def test_a_filter_or_paging_parameter_spelt_in_another_case_is_refused_rather_than_left_unread(
+    deployment: tuple[Runtime, RecordingQueue, Starlette], path: str, spelling: str, meant: str
+) -> None:
+    app = deployment[2]
+    post(app, SUBMIT, content=PRODUCTS)
+
+    answer = get(app, path)
+
+    assert answer.status_code == 400, answer.text
+    detail = f"unknown parameter '{spelling}': did you mean '{meant}'?"
+    assert answer.json() == {"error": "BadRequest", "detail": detail}
 
 
 def test_a_parameter_the_service_does_not_know_at_all_is_left_alone(
