@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from app import service
 from app.accounts import Principal
 from app.api.auth import authenticate
-from app.api.params import WHOLE_NUMBER, flag_param, int_param, refuse_misspelt, required_int
+from app.api.params import WHOLE_NUMBER, flag_param, int_param, refuse_misspelt, required_int, text_param
 from app.api.rendering import render_status
 from app.api.snapshots import StatusSnapshots
 from app.api.uploads import receive_upload
@@ -50,16 +50,18 @@ async def submit_import(request: Request) -> JSONResponse:
     refuse_misspelt(query, SUBMIT_PARAMETERS)
     submission = service.check_submission(
         import_type,
-        query.get("importSpecification"),
-        query.get("fileType"),
+        text_param(query, "importSpecification"),
+        text_param(query, "fileType"),
         required_int(query, "catalogId", runtime.settings.default_catalog_id),
         required_int(query, "siteId", runtime.settings.default_site_id),
         int_param(query, "userId", None),
-        on_error=query.get("onError"),
+        on_error=text_param(query, "onError"),
         max_errors=int_param(query, "maxErrors", None),
         dry_run=bool(flag_param(query, "dryRun")),
     )
-    reading = service.check_reading(query.get("encoding"), query.get("delimiter"), query.get("sheetName"))
+    # A delimiter is not stripped: a tab is one. Given empty, it counts as not given.
+    delimiter = query.get("delimiter") or None
+    reading = service.check_reading(text_param(query, "encoding"), delimiter, text_param(query, "sheetName"))
     to_sandbox, sandbox_id = bool(flag_param(query, "importToSandbox")), int_param(query, "sandboxId", None)
     submission = dataclasses.replace(submission, reading=reading, to_sandbox=to_sandbox, sandbox_id=sandbox_id)
     await run_in_threadpool(service.check_import_sandbox, runtime, principal, to_sandbox, sandbox_id)

@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 
 from app import service
 from app.api.auth import authenticate
-from app.api.params import PAGING_PARAMETERS, paging, refuse_misspelt
+from app.api.params import PAGING_PARAMETERS, paging, refuse_misspelt, text_param
 from app.api.rendering import files_of, problem_item, render_status
 from app.api.snapshots import StatusSnapshots
 from app.runtime import Runtime
@@ -21,7 +21,7 @@ async def list_imports(request: Request) -> JSONResponse:
     principal = await authenticate(request)
     refuse_misspelt(request.query_params, LIST_PARAMETERS)
     page, size = paging(request.query_params)
-    state, kind = request.query_params.get("status"), request.query_params.get("importType")
+    state, kind = text_param(request.query_params, "status"), text_param(request.query_params, "importType")
     views, total = await run_in_threadpool(service.list_jobs, runtime, principal, state, kind, page, size)
     items = [render_status(view) for view in views]
     return JSONResponse({"items": items, "page": page, "pageSize": size, "total": total})

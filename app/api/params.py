@@ -16,6 +16,12 @@ INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
+def text_param(query: QueryParams, name: str) -> str | None:
+    """A text parameter; given empty (or only spaces), it counts as not given, as every other parameter does."""
+    raw = query.get(name)
+    return None if raw is None or raw.strip() == "" else raw
+
+
 def int_param(query: QueryParams, name: str, default: int | None) -> int | None:
     raw = query.get(name)
     if raw is None or raw.strip() == "":

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.api.auth import authenticate
-from app.api.params import refuse_misspelt
+from app.api.params import refuse_misspelt, text_param
 from app.service import specs
 
 
@@ -28,5 +28,5 @@ async def list_specifications(request: Request) -> JSONResponse:
 async def specification_template(request: Request) -> Response:
     await authenticate(request)
     refuse_misspelt(request.query_params, ("fileType",))
-    media, name, body = specs.template(request.path_params["name"], request.query_params.get("fileType"))
+    media, name, body = specs.template(request.path_params["name"], text_param(request.query_params, "fileType"))
     return Response(body, media_type=media, headers={"Content-Disposition": attachment(name)})

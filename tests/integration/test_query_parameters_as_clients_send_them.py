@@ -98,6 +98,34 @@ def test_a_filter_or_paging_parameter_spelt_in_another_case_is_refused_rather_th
     assert answer.json() == {"error": "BadRequest", "detail": detail}
 
 
+@pytest.mark.parametrize(
+    "given", ["sheetName=", "sheetName=%20", "encoding=%20", "onError=%20", "delimiter=", "fileType="]
+)
+def test_a_submit_parameter_given_empty_counts_as_not_given(
+    deployment: tuple[Runtime, RecordingQueue, Starlette], given: str
+) -> None:
+    runtime, _, app = deployment
+
+    answer = post(app, f"{SUBMIT}&{given}", content=PRODUCTS)
+
+    assert answer.status_code == 200, answer.text
+    [job] = jobs(runtime)
+    assert (job.sheet_name, job.delimiter, job.on_error, job.file_type) == (None, None, "abort", "CSV")
+
+
+@pytest.mark.parametrize("given", ["status=&importType=", "status=%20&importType=%20"])
+def test_a_listing_filter_given_empty_counts_as_not_given(
+    deployment: tuple[Runtime, RecordingQueue, Starlette], given: str
+) -> None:
+    app = deployment[2]
+    post(app, SUBMIT, content=PRODUCTS)
+
+    answer = get(app, f"/api/importer?{given}")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["total"] == 1
+
+
 def test_a_parameter_the_service_does_not_know_at_all_is_left_alone(
     deployment: tuple[Runtime, RecordingQueue, Starlette],
 ) -> None:
