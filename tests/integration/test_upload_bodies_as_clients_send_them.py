@@ -4,6 +4,7 @@ client meant is imported, or the request is refused saying why, and nothing of i
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,6 +38,49 @@ def test_a_gzip_compressed_body_is_imported_as_the_file_it_holds(
     assert (job.state, job.total_records, job.records_created) == (ImportState.COMPLETED, 2, 2)
 
 
+def raw_deflate(data: bytes) -> bytes:
+    """Deflate data without zlib's header and trailer, as some clients send `Content-Encoding: deflate`."""
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("deflate", zlib.compress(PRODUCTS)),
+        ("deflate", raw_deflate(PRODUCTS)),
+        ("gzip", gzip.compress(PRODUCTS) + bytes(512)),  # padded with zeros to a block, as gzip to a tape writes
+        ("gzip", gzip.compress(PRODUCTS[:40]) + gzip.compress(PRODUCTS[40:])),  # two members: gzip a b > c
+    ],
+    ids=["zlib-deflate", "raw-deflate", "gzip-zero-padded", "gzip-two-members"],
+)
+def test_a_compressed_body_as_clients_send_it_is_imported_as_the_file_it_holds(
+    deployment: tuple[Runtime, RecordingQueue, Starlette], encoding: str, body: bytes
+) -> None:
+    runtime, queue, app = deployment
+
+    answer = post(app, SUBMIT, content=body, headers={"Content-Encoding": encoding})
+    drain(runtime, queue)
+
+    assert answer.status_code == 200, answer.text
+    [job] = jobs(runtime)
+    assert (job.state, job.records_created, job.upload_bytes) == (ImportState.COMPLETED, 2, len(PRODUCTS))
+
+
+def test_a_gzip_body_with_bytes_after_it_that_are_not_gzip_is_refused_with_400_and_not_kept(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, _, app = deployment
+
+    answer = post(
+        app, SUBMIT, content=gzip.compress(PRODUCTS) + bytes(8) + b"junk", headers={"Content-Encoding": "gzip"}
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"].startswith("the body is not valid gzip, as its Content-Encoding says")
+    assert (jobs(runtime), stored_uploads(runtime)) == ([], set())
+
+
 def test_a_gzip_body_that_expands_past_the_upload_limit_gets_413_and_is_not_kept(
     deployment: tuple[Runtime, RecordingQueue, Starlette],
 ) -> None:
@@ -48,6 +92,10 @@ def test_a_gzip_body_that_expands_past_the_upload_limit_gets_413_and_is_not_kept
 
     assert len(expanding) < 100_000
     assert answer.status_code == 413, answer.text
+    assert answer.json() == {
+        "error": "UploadTooLarge",
+        "detail": "the upload is larger than the limit of 4194304 bytes (IMPORTER_MAX_UPLOAD_BYTES)",
+    }
     assert stored_uploads(runtime) == set()
 
 
