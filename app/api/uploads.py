@@ -25,6 +25,10 @@ FLUSH_BYTES = 1 << 20
 MULTIPART_ENVELOPE_BYTES = 65536  # what a form may add to its file: boundaries, part headers, other fields
 
 
+def _too_large(limit: int) -> UploadTooLarge:
+    return UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
+
+
 class _Sink:
     """Checks file bytes as they come (size, first bytes against the fileType) and cuts them into blocks of
     FLUSH_BYTES for storage, digesting and checking each (UTF-8) as it is cut; `take_blocks` hands over the
@@ -49,9 +53,7 @@ class _Sink:
     def feed(self, data: bytes) -> None:
         self.size += len(data)
         if self.size > self._limit:
-            raise UploadTooLarge(
-                f"the upload is larger than the limit of {self._limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
-            )
+            raise _too_large(self._limit)
         if not self._checked:
             self._head += data[: SNIFF_BYTES - len(self._head)]
             if len(self._head) >= SNIFF_BYTES:
@@ -227,9 +229,10 @@ async def receive_upload(
     # that the multipart stream is allowed below.
     envelope = MULTIPART_ENVELOPE_BYTES if content_type == b"multipart/form-data" else 0
     decoding = BodyDecoding(request.headers.get("content-encoding"))
+    most_sent = decoding.most_encoded(limit + envelope)
     length = declared_length(request)
-    if length is not None and length > limit + envelope:
-        raise UploadTooLarge(f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)")
+    if length is not None and length > most_sent:
+        raise _too_large(limit)
     key = new_upload_key()
     writer = await run_in_threadpool(storage.create, key)
     sink = _Sink(file_type, limit, asked)
@@ -241,12 +244,10 @@ async def receive_upload(
                 raise BadRequest("the multipart body has no boundary")
             multipart = _MultipartFile(boundary, sink)
             received = 0
-            async for piece in _decoded(request, decoding):
+            async for piece in _decoded(request, decoding, most_sent, limit):
                 received += len(piece)
                 if received > limit + MULTIPART_ENVELOPE_BYTES:
-                    raise UploadTooLarge(
-                        f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
-                    )
+                    raise _too_large(limit)
                 try:
                     await run_in_threadpool(multipart.parser.write, piece)
                 except FormParserError as error:
@@ -255,7 +256,7 @@ async def receive_upload(
             if not multipart.found:
                 raise BadRequest("the multipart body has no file part (send it as -F file=@yourfile)")
         else:
-            async for piece in _decoded(request, decoding):
+            async for piece in _decoded(request, decoding, most_sent, limit):
                 if piece:
                     sink.feed(piece)
                     await writes.put(sink.take_blocks())
@@ -282,9 +283,14 @@ async def receive_upload(
     return Upload(key, size, sink.digest.hexdigest(), sink.file_type, sink.is_utf8)
 
 
-async def _decoded(request: Request, decoding: BodyDecoding) -> AsyncIterator[bytes]:
-    """The body's pieces as the file's bytes, decompressed as they arrive when its Content-Encoding says so."""
+async def _decoded(request: Request, decoding: BodyDecoding, most_sent: int, limit: int) -> AsyncIterator[bytes]:
+    """The body's pieces as the file's bytes, decompressed as they arrive when its Content-Encoding says so. The
+    body's own bytes are bounded too: a compressed one may hold nothing (empty gzip members, without end)."""
+    sent = 0
     async for data in request.stream():
+        sent += len(data)
+        if sent > most_sent:
+            raise _too_large(limit)
         for piece in decoding.pieces(data):
             yield piece
     decoding.finish()

@@ -4,7 +4,9 @@ client meant is imported, or the request is refused saying why, and nothing of i
 from __future__ import annotations
 
 import gzip
+import random
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -97,6 +99,45 @@ def test_a_gzip_body_that_expands_past_the_upload_limit_gets_413_and_is_not_kept
         "detail": "the upload is larger than the limit of 4194304 bytes (IMPORTER_MAX_UPLOAD_BYTES)",
     }
     assert stored_uploads(runtime) == set()
+
+
+def test_a_file_at_the_upload_limit_that_grows_a_little_when_compressed_is_taken(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, _, _ = deployment
+    limit = 256 * 1024
+    runtime = replace(runtime, settings=replace(runtime.settings, max_upload_bytes=limit))
+    incompressible = b"SKU Number\n" + random.Random(7).randbytes(limit - 11)  # as an XLSX or a ZIP is
+    body = gzip.compress(incompressible)
+
+    answer = post(create_app(runtime), SUBMIT, content=body, headers={"Content-Encoding": "gzip"})
+
+    assert len(body) > limit
+    assert answer.status_code == 200, answer.text
+    [job] = jobs(runtime)
+    assert job.upload_bytes == limit
+
+
+def test_a_compressed_body_that_goes_on_without_end_gets_413_and_is_not_kept(
+    deployment: tuple[Runtime, RecordingQueue, Starlette],
+) -> None:
+    runtime, _, _ = deployment
+    limit = 256 * 1024
+    runtime = replace(runtime, settings=replace(runtime.settings, max_upload_bytes=limit))
+    empty_member = gzip.compress(b"")
+
+    async def endless() -> AsyncIterator[bytes]:  # sent chunked: no Content-Length to refuse it by
+        yield gzip.compress(PRODUCTS)
+        for _ in range(200):
+            yield empty_member * 1000  # each member holds nothing: the file never grows
+
+    answer = post(create_app(runtime), SUBMIT, content=endless(), headers={"Content-Encoding": "gzip"})
+
+    assert answer.status_code == 413, answer.text
+    assert (
+        answer.json()["detail"] == f"the upload is larger than the limit of {limit} bytes (IMPORTER_MAX_UPLOAD_BYTES)"
+    )
+    assert (jobs(runtime), stored_uploads(runtime)) == ([], set())
 
 
 def test_a_body_in_an_encoding_the_service_cannot_read_is_refused_with_415_and_not_kept(
