@@ -21,7 +21,10 @@ from workers.celery_app import CHUNK_TASK, PIECE_TASK, PLAN_TASK, REAP_TASK, Run
 
 logger = logging.getLogger(__name__)
 
-MAX_RETRIES = 5
+MAX_RETRIES = 5  # of each kind: a task's database retries, and its hand-backs by workers on another database
+# The hand-backs a task has had, in a header of its message: Celery's count of retries holds both kinds, and
+# hand-backs by misconfigured workers must not use up the retries a database restart needs (nor the reverse).
+HANDED_BACK = "importer_handed_back"
 INTERNAL_ERROR = "an internal error stopped this import; the worker log has the details (job {job_id})"
 
 
@@ -30,19 +33,35 @@ def _fail(runtime: Runtime, job_id: int, message: str) -> None:
         jobs.fail(session, job_id, message)
 
 
+def _handed_back(task: Task[Any, Any]) -> int:
+    return int(getattr(task.request, HANDED_BACK, 0) or 0)
+
+
 def _hand_back(task: Task[Any, Any], runtime: Runtime, error: JobNotInDatabase) -> None:
     """Give a job this worker cannot see back to the queue, so that a worker on the API's database takes it;
     after a few tries leave it to their reaper, which hands out a job without progress after a lease."""
     shown = make_url(runtime.settings.database_url).render_as_string(hide_password=True)
-    retries = task.request.retries
-    then = "giving the task up" if retries >= MAX_RETRIES else "handing the task back"
+    handed_back = _handed_back(task)
+    then = "giving the task up" if handed_back >= MAX_RETRIES else "handing the task back"
     logger.error(
         "import.job_not_in_database job_id=%s database=%s: this worker reads another database than the API that "
         "queued the job (is its IMPORTER_DATABASE_URL the API's?); %s",
         error.job_id, shown, then,
     )  # fmt: skip
-    if retries < MAX_RETRIES:
-        raise task.retry(countdown=min(2**retries, 30)) from error
+    if handed_back < MAX_RETRIES:
+        raise task.retry(countdown=min(2**handed_back, 30), headers={HANDED_BACK: str(handed_back + 1)}) from error
+
+
+def _retry_database(task: Task[Any, Any], runtime: Runtime, job_id: int, error: Exception) -> None:
+    """Try the step again after a database error, up to MAX_RETRIES times (hand-backs are not counted)."""
+    handed_back = _handed_back(task)
+    failures = task.request.retries - handed_back
+    if failures >= MAX_RETRIES:
+        logger.exception("import.database_gave_up job_id=%s", job_id)
+        _fail(runtime, job_id, f"the database failed {MAX_RETRIES + 1} times while importing; giving up")
+        return
+    logger.warning("import.database_retry job_id=%s error=%s", job_id, type(error).__name__)
+    raise task.retry(countdown=min(2**failures, 30), headers={HANDED_BACK: str(handed_back)}) from error
 
 
 def _upload_missing(runtime: Runtime, job_id: int, error: UploadMissing) -> str:
@@ -83,12 +102,7 @@ def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Cal
         logger.info("import.failed job_id=%s reason=%s", job_id, error)
         _fail(runtime, job_id, f"Error in the uploaded file: {error}")
     except (OperationalError, DBAPIError) as error:
-        if task.request.retries >= MAX_RETRIES:
-            logger.exception("import.database_gave_up job_id=%s", job_id)
-            _fail(runtime, job_id, f"the database failed {MAX_RETRIES + 1} times while importing; giving up")
-            return
-        logger.warning("import.database_retry job_id=%s error=%s", job_id, type(error).__name__)
-        raise task.retry(countdown=min(2**task.request.retries, 30)) from error
+        _retry_database(task, runtime, job_id, error)
     except Exception:
         logger.exception("import.internal_error job_id=%s", job_id)
         _fail(runtime, job_id, INTERNAL_ERROR.format(job_id=job_id))
@@ -104,15 +118,15 @@ def register_tasks(app: Celery, holder: RuntimeHolder) -> None:
 
         freeze_startup_heap()
 
-    @app.task(name=PLAN_TASK, bind=True, max_retries=MAX_RETRIES)
+    @app.task(name=PLAN_TASK, bind=True, max_retries=2 * MAX_RETRIES)
     def plan_task(self: Task[Any, Any], job_id: int) -> None:
         run_step(self, holder, job_id, lambda runtime: pipeline.plan(runtime, job_id))
 
-    @app.task(name=CHUNK_TASK, bind=True, max_retries=MAX_RETRIES)
+    @app.task(name=CHUNK_TASK, bind=True, max_retries=2 * MAX_RETRIES)
     def chunk_task(self: Task[Any, Any], job_id: int, chunk_no: int) -> None:
         run_step(self, holder, job_id, lambda runtime: pipeline.run_chunk(runtime, job_id, chunk_no))
 
-    @app.task(name=PIECE_TASK, bind=True, max_retries=MAX_RETRIES)
+    @app.task(name=PIECE_TASK, bind=True, max_retries=2 * MAX_RETRIES)
     def piece_task(self: Task[Any, Any], job_id: int) -> None:
         run_step(self, holder, job_id, lambda runtime: pipeline.read_sheet_piece(runtime, job_id))
 

@@ -153,18 +153,21 @@ class WorkerOf(RuntimeHolder):
 
 @dataclass
 class Delivery:
-    """One delivery of a task to `workers.tasks.run_step`: how many times it was retried, and the countdown of the
-    retry it asked for, if any."""
+    """One delivery of a task to `workers.tasks.run_step`: how many times it was retried (of which how many times
+    a worker handed it back, a header of its message), and the countdown and headers of the retry it asked for."""
 
     retries: int = 0
+    importer_handed_back: int | str = 0
     retried_in: list[int] = field(default_factory=list)
+    retried_with: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def request(self) -> Delivery:
         return self
 
-    def retry(self, countdown: int) -> Retry:
+    def retry(self, countdown: int, headers: dict[str, Any] | None = None) -> Retry:
         self.retried_in.append(countdown)
+        self.retried_with.append(headers or {})
         return Retry(f"retry in {countdown} s")
 
     @property

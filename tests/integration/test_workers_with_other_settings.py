@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from celery.exceptions import Retry
+from sqlalchemy.exc import OperationalError
 
 from app.db import Database
 from app.importing import pipeline
 from app.jobs import ImportState
+from app.runtime import Runtime
 from app.storage import LocalUploadStorage
 from tests.factories import make_csv, product_row
 from tests.integration.pipeline_driver import Delivery, WorkerOf, drain, job, make_principal, make_runtime, submit
@@ -66,7 +68,7 @@ def test_a_worker_on_another_database_gives_a_chunk_up_after_its_retries_saying_
     runtime, _ = make_runtime(database, tmp_path)
     job_id = submit(runtime, make_principal(database), make_csv([product_row("SKU-1")]))
     stray, _ = make_runtime(stray_worker_database, tmp_path / "stray")
-    last = Delivery(retries=MAX_RETRIES)
+    last = Delivery(retries=MAX_RETRIES, importer_handed_back=MAX_RETRIES)
 
     with caplog.at_level(logging.ERROR):
         run_step(last.task, WorkerOf(stray), job_id, lambda worker: pipeline.run_chunk(worker, job_id, 0))
@@ -75,6 +77,53 @@ def test_a_worker_on_another_database_gives_a_chunk_up_after_its_retries_saying_
     assert f"import.job_not_in_database job_id={job_id}" in caplog.text
     assert "giving the task up" in caplog.text
     assert job(runtime, job_id).state == ImportState.START_REQUESTED  # the reaper of the API's workers hands it out
+
+
+def database_restarting(runtime: Runtime) -> None:
+    """A step as it goes when the database restarts under it."""
+    raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+
+def test_a_task_handed_back_by_other_workers_still_has_its_database_retries_on_a_worker_of_the_apis(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("SKU-1")]))
+    handed_back = Delivery(retries=MAX_RETRIES, importer_handed_back=MAX_RETRIES)
+
+    with pytest.raises(Retry):
+        run_step(handed_back.task, WorkerOf(runtime), job_id, database_restarting)
+
+    assert handed_back.retried_with == [{"importer_handed_back": str(MAX_RETRIES)}]
+    assert job(runtime, job_id).state == ImportState.START_REQUESTED  # tried again, not failed
+
+
+def test_a_task_retried_for_the_database_is_still_handed_back_by_a_worker_on_another_database(
+    database: Database, stray_worker_database: Database, tmp_path: Path
+) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("SKU-1")]))
+    stray, _ = make_runtime(stray_worker_database, tmp_path / "stray")
+    retried = Delivery(retries=MAX_RETRIES)  # each time the database failed
+
+    with pytest.raises(Retry):
+        run_step(retried.task, WorkerOf(stray), job_id, lambda worker: pipeline.plan(worker, job_id))
+
+    assert retried.retried_with == [{"importer_handed_back": "1"}]
+
+
+def test_a_task_whose_database_fails_every_time_fails_the_import_saying_so(database: Database, tmp_path: Path) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("SKU-1")]))
+    last = Delivery(retries=MAX_RETRIES + 2, importer_handed_back=2)
+
+    run_step(last.task, WorkerOf(runtime), job_id, database_restarting)
+
+    failed = job(runtime, job_id)
+    assert (failed.state, failed.message) == (
+        ImportState.FAILED,
+        f"the database failed {MAX_RETRIES + 1} times while importing; giving up",
+    )
 
 
 def test_a_worker_on_another_machine_than_a_local_upload_folder_fails_the_import_naming_the_setting(
