@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
+from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, select
 
@@ -206,23 +207,38 @@ BROKER_UNREACHABLE = (
 )
 
 
+def not_queued(error: Exception) -> str:
+    return (
+        f"not queued yet: handing it to the workers failed with {type(error).__name__} (in the service's log as "
+        "import.enqueue_failed); the workers' reaper tries again within IMPORTER_LEASE_SECONDS"
+    )
+
+
 def enqueue(runtime: Runtime, job: ImportStatus) -> ImportStatus:
     """Hand a committed job to the workers. A broker that cannot be reached (Redis restarting) loses nothing: the
-    job stays START_REQUESTED, saying so, and the workers' reaper hands it out once the broker is back."""
+    job stays START_REQUESTED, saying so, and the workers' reaper hands it out once the broker is back. Any other
+    failure (a message that cannot be made) leaves it so too, saying what failed rather than blaming the broker."""
     assert job.id is not None
     try:
         runtime.queue.enqueue_plan(job.id)
-    except Exception as error:
+    except BrokerError as error:  # kombu's name for every broker it could not reach (refused, unknown host, auth)
         logger.warning(
             "import.enqueue_failed job_id=%s error=%s: left START_REQUESTED for the workers' reaper",
             job.id, type(error).__name__,
         )  # fmt: skip
-        with runtime.db.write() as session:
-            jobs.note_waiting(session, job.id, BROKER_UNREACHABLE)
-            refreshed = session.get(ImportStatus, job.id, populate_existing=True)
-        assert refreshed is not None
-        return refreshed
+        return _note_waiting(runtime, job.id, BROKER_UNREACHABLE)
+    except Exception as error:
+        logger.exception("import.enqueue_failed job_id=%s: left START_REQUESTED for the workers' reaper", job.id)
+        return _note_waiting(runtime, job.id, not_queued(error))
     return job
+
+
+def _note_waiting(runtime: Runtime, job_id: int, message: str) -> ImportStatus:
+    with runtime.db.write() as session:
+        jobs.note_waiting(session, job_id, message)
+        refreshed = session.get(ImportStatus, job_id, populate_existing=True)
+    assert refreshed is not None
+    return refreshed
 
 
 def _discard_unrecorded(runtime: Runtime, key: str) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
+import pytest
+from kombu.exceptions import EncodeError
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy import func, select, update
 from sqlmodel import col
@@ -102,6 +105,33 @@ def test_an_import_submitted_while_the_broker_restarts_waits_saying_so_and_runs_
     done = render_status(job_status(runtime, principal, job_id))
     assert (done["status"], done["recordsCreated"]) == ("COMPLETED", 2)
     assert not [detail for detail in cast("list[dict[str, str]]", done["details"]) if detail["type"] == "message"]
+
+
+class MessageNotMade(RecordingQueue):
+    """A queue that cannot make the message (a serializer that refuses it): the broker is not in question."""
+
+    def enqueue_plan(self, job_id: int) -> None:
+        raise EncodeError("Object of type bytes is not JSON serializable")
+
+
+def test_an_import_that_could_not_be_queued_for_another_reason_than_the_broker_does_not_blame_the_broker(
+    database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime, _ = make_runtime(database, tmp_path)
+    runtime = replace(runtime, queue=MessageNotMade())
+    principal = make_principal(database)
+
+    with caplog.at_level(logging.ERROR):
+        job_id = submit(runtime, principal, make_csv([product_row("1")]))
+
+    waiting = render_status(job_status(runtime, principal, job_id))
+    assert waiting["status"] == "START_REQUESTED"
+    assert {"type": "message", "description": (
+        "not queued yet: handing it to the workers failed with EncodeError (in the service's log as "
+        "import.enqueue_failed); the workers' reaper tries again within IMPORTER_LEASE_SECONDS"
+    )} in cast("list[dict[str, str]]", waiting["details"])  # fmt: skip
+    assert f"import.enqueue_failed job_id={job_id}" in caplog.text
+    assert "Object of type bytes is not JSON serializable" in caplog.text  # the traceback, for whoever fixes it
 
 
 def test_chunks_lost_mid_import_are_handed_out_again_and_written_once(database: Database, tmp_path: Path) -> None:
