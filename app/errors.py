@@ -13,7 +13,8 @@
     │   ├── UnsupportedMediaType 415: the body's bytes contradict the declared fileType
     │   ├── IdempotencyMismatch  422: an Idempotency-Key reused with another body
     │   ├── TooManyRequests      429: a limit was reached; carries the seconds to wait (Retry-After)
-    │   └── ServiceStopping      503: the service stopped while the request ran; send it again (Retry-After)
+    │   ├── ServiceStopping      503: the service stopped while the request ran; send it again (Retry-After)
+    │   └── UploadNotStored      507: the service could not store an upload (its disk full, its folder gone)
     ├── AccountError             `importer users ...` was given something it cannot do
     ├── SpecificationNotInstalled  a worker has no specification file the API accepted the import by
     ├── JobNotInDatabase         a worker was handed a job its database does not hold: not the API's database
@@ -98,6 +99,13 @@ class ServiceStopping(RequestError):
 
     status_code = 503
     retry_after = 10
+
+
+class UploadNotStored(RequestError):
+    """The service could not store an upload (its disk is full, its uploads folder is gone or not writable); nothing
+    of it was kept. Not the request's fault: the same request succeeds once the operator has seen to it."""
+
+    status_code = 507
 
 
 class AccountError(ImporterError):

@@ -37,6 +37,7 @@ ERRORS: dict[int, tuple[str, str]] = {
     422: ("IdempotencyMismatch", "an Idempotency-Key was reused with a different body, import type or parameter"),
     429: ("TooManyRequests", "a limit was reached (failed logins, request rate, running imports); see Retry-After"),
     503: ("ServiceStopping", "the service stopped while the upload still arrived; nothing was kept: send it again"),
+    507: ("UploadNotStored", "the service could not store the upload (its disk full, its uploads folder gone)"),
 }
 # Every authenticated request may meet these: a token in the URL (400), no credentials (401), a limit (429).
 ANY = (400, 401, 429)
@@ -202,7 +203,7 @@ IMPORTER_ENDPOINTS = (
     Endpoint("delete", "/{importTypeOrStatusId}", "cancelImportById", "Cancel an unfinished import",
              _status("CANCELLED"), (*ANY, 403, 404, 405, 409), (STATUS_ID_EITHER,)),
     Endpoint("post", "/{importTypeOrStatusId}", "submitImport", "Submit a file to import",
-             _status("accepted: START_REQUESTED"), (*ANY, 403, 413, 415, 422, 503), SUBMIT, UPLOAD),
+             _status("accepted: START_REQUESTED"), (*ANY, 403, 413, 415, 422, 503, 507), SUBMIT, UPLOAD),
     Endpoint("post", "/{statusId}/cancel", "cancelImport", "Cancel an unfinished import", _status("CANCELLED"),
              (*ANY, 403, 404, 409), (STATUS_ID,)),
     Endpoint("post", "/{statusId}/retry", "retryImport", "Import the upload of a FAILED or CANCELLED import again",

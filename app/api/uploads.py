@@ -6,6 +6,7 @@ import asyncio
 import codecs
 import contextlib
 import hashlib
+import logging
 import threading
 from collections.abc import AsyncIterator
 
@@ -16,13 +17,24 @@ from starlette.requests import Request
 
 from app.api.bodies import declared_length
 from app.api.encodings import BodyDecoding
-from app.errors import BadRequest, ServiceStopping, UnsupportedMediaType, UploadTooLarge
+from app.errors import BadRequest, ServiceStopping, UnsupportedMediaType, UploadNotStored, UploadTooLarge
 from app.importing.formats import SNIFF_BYTES, FileType, contradiction, describe_bytes, detect
 from app.service import Upload
 from app.storage import UploadStorage, UploadWriter, new_upload_key
 
+logger = logging.getLogger(__name__)
+
 FLUSH_BYTES = 1 << 20
 MULTIPART_ENVELOPE_BYTES = 65536  # what a form may add to its file: boundaries, part headers, other fields
+
+
+def _not_stored(error: OSError) -> UploadNotStored:
+    """The answer to an upload the storage could not take; the operator's log says where and why."""
+    logger.error("upload.not_stored error=%s", error, exc_info=error)
+    return UploadNotStored(
+        f"the service could not store the upload ({error.strerror or type(error).__name__}): nothing of it was "
+        "kept; send it again once the service's operator has seen to it (its log has it as upload.not_stored)"
+    )
 
 
 def _too_large(limit: int) -> UploadTooLarge:
@@ -234,7 +246,10 @@ async def receive_upload(
     if length is not None and length > most_sent:
         raise _too_large(limit)
     key = new_upload_key()
-    writer = await run_in_threadpool(storage.create, key)
+    try:
+        writer = await run_in_threadpool(storage.create, key)
+    except OSError as error:
+        raise _not_stored(error) from None
     sink = _Sink(file_type, limit, asked)
     writes = _BlockWrites(writer)
     try:
@@ -276,9 +291,11 @@ async def receive_upload(
             "the service is stopping, so this upload was cut short and nothing of it was kept: send it again "
             "once the service is back"
         ) from None
-    except BaseException:
+    except BaseException as error:
         await writes.settle()
         await run_in_threadpool(writer.discard)
+        if isinstance(error, OSError):  # the storage's: a full disk, a folder gone
+            raise _not_stored(error) from None
         raise
     return Upload(key, size, sink.digest.hexdigest(), sink.file_type, sink.is_utf8)
 

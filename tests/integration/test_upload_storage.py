@@ -1,4 +1,5 @@
-"""Upload storage: a local folder and database blocks give back the same bytes, whole or by range."""
+"""Upload storage: a local folder and database blocks give back the same bytes, whole or by range; a submit
+whose upload cannot be stored is told so, and nothing of it is kept."""
 
 from __future__ import annotations
 
@@ -6,17 +7,29 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
 
+import httpx
 import pytest
 from sqlalchemy import func, text
 from sqlmodel import select
 
 from app.db import Database
 from app.jobs import utcnow
-from app.storage import DatabaseUploadStorage, LocalUploadStorage, UploadBlock, UploadStorage, _DatabaseWriter
+from app.main import create_app
+from app.storage import (
+    DatabaseUploadStorage,
+    LocalUploadStorage,
+    UploadBlock,
+    UploadStorage,
+    UploadWriter,
+    _DatabaseWriter,
+)
+from tests.integration.in_process_api import PRODUCTS, SUBMIT, jobs, post
+from tests.integration.pipeline_driver import make_principal, make_runtime
 
 BODY = os.urandom(10_000) + b"\nend"
 
@@ -178,3 +191,53 @@ def test_on_postgresql_upload_blocks_are_compressed_with_lz4_when_the_server_has
         ).scalar()
 
     assert methods == ({"lz4"} if has_lz4 else {"pglz"})
+
+
+# --- a submit when the uploads folder cannot take the upload ------------------------------------------------------
+
+
+class FullDisk(LocalUploadStorage):
+    """An uploads folder on a disk that is full: every file written in it goes to /dev/full (ENOSPC)."""
+
+    def create(self, key: str) -> UploadWriter:
+        (self.folder / f"{key}.part").symlink_to("/dev/full")
+        return super().create(key)
+
+
+def submitted_to(database: Database, tmp_path: Path, storage: LocalUploadStorage, body: bytes) -> httpx.Response:
+    runtime, _ = make_runtime(database, tmp_path)
+    make_principal(database, "ops")
+    answer = post(create_app(replace(runtime, storage=storage)), SUBMIT, content=body)
+    assert jobs(runtime) == []
+    return answer
+
+
+def test_a_submit_whose_uploads_folder_is_gone_gets_507_saying_so_and_records_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    storage = LocalUploadStorage(tmp_path / "gone")
+    storage.folder.rmdir()
+    storage.folder.write_bytes(b"")  # a folder replaced by a file, or a mount gone: nothing can be created in it
+
+    answer = submitted_to(database, tmp_path, storage, PRODUCTS)
+
+    assert answer.status_code == 507, answer.text
+    assert answer.json() == {
+        "error": "UploadNotStored",
+        "detail": "the service could not store the upload (Not a directory): nothing of it was kept; send it again "
+        "once the service's operator has seen to it (its log has it as upload.not_stored)",
+    }
+
+
+@pytest.mark.parametrize("size", [100, 3 * 1024 * 1024], ids=["small", "several-blocks"])
+def test_a_submit_to_a_full_disk_gets_507_saying_so_and_leaves_nothing(
+    database: Database, tmp_path: Path, size: int
+) -> None:
+    storage = FullDisk(tmp_path / "full")
+    body = PRODUCTS + b"G9,t,d,1\n" * (size // 9)
+
+    answer = submitted_to(database, tmp_path, storage, body)
+
+    assert answer.status_code == 507, answer.text
+    assert answer.json()["detail"].startswith("the service could not store the upload (No space left on device)")
+    assert list(storage.folder.iterdir()) == []

@@ -84,7 +84,7 @@ def test_import_status_documents_every_field_the_api_renders() -> None:
 def test_every_error_answer_is_documented_with_its_json_body() -> None:
     components = cast(dict[str, Any], openapi_document()["components"])
 
-    assert sorted(ERRORS) == [400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503]
+    assert sorted(ERRORS) == [400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 503, 507]
     for name, _ in ERRORS.values():
         body = components["responses"][name]["content"]["application/json"]["schema"]
         assert body == {"$ref": "#/components/schemas/Error"}
@@ -114,7 +114,7 @@ def test_a_submit_documents_its_parameters_bodies_and_answers() -> None:
         content = submit["requestBody"]["content"]
         assert set(content) == {"text/csv", "application/octet-stream", XLSX, "multipart/form-data"}
         assert content["multipart/form-data"]["schema"]["required"] == ["file"]
-        assert set(submit["responses"]) == {"200", "400", "401", "403", "413", "415", "422", "429", "503"}
+        assert set(submit["responses"]) == {"200", "400", "401", "403", "413", "415", "422", "429", "503", "507"}
 
 
 def test_listings_document_their_paging_and_filters() -> None:
