@@ -174,6 +174,7 @@ class Settings:
     login_failure_window_seconds: float = 300.0
     login_throttle_seconds: float = 60.0
     login_throttle_max_seconds: float = 3600.0
+    login_checks_per_address: int = 4
     rate_limit_per_second: float = 20.0
     rate_limit_burst: int = 60
     max_running_imports: int = 10
@@ -234,6 +235,7 @@ class Settings:
             login_failure_window_seconds=max(1.0, _float(env, "LOGIN_FAILURE_WINDOW_SECONDS", 300.0)),
             login_throttle_seconds=max(1.0, _float(env, "LOGIN_THROTTLE_SECONDS", 60.0)),
             login_throttle_max_seconds=max(1.0, _float(env, "LOGIN_THROTTLE_MAX_SECONDS", 3600.0)),
+            login_checks_per_address=max(1, _int(env, "LOGIN_CHECKS_PER_ADDRESS", 4)),
             rate_limit_per_second=max(0.0, _float(env, "RATE_LIMIT_PER_SECOND", 20.0)),
             rate_limit_burst=max(1, _int(env, "RATE_LIMIT_BURST", 60)),
             max_running_imports=max(0, _int(env, "MAX_RUNNING_IMPORTS", 10)),

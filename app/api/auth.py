@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from app import tokens
-from app.accounts import CredentialCache, Principal, check_password, find_account, principal_of
+from app.accounts import Account, CredentialCache, Principal, check_password, find_account, principal_of
 from app.errors import BadRequest, Unauthorized
 from app.runtime import Runtime
 
@@ -69,14 +69,19 @@ def _basic_credentials(encoded: str) -> tuple[str, str]:
     return username[:MAX_USERNAME], password
 
 
-# argon2id takes ~64 MiB per check: two at a time bound the API's memory, and one credential checked by
-# many requests at once is checked once (the others find it in the cache).
+# argon2id takes ~64 MiB per check: two at a time bound the API's memory (the checks wait their turn on the event
+# loop, app.api.limits.PasswordChecks; this bounds them again), and one credential checked by many requests at
+# once is checked once (the others find it in the cache).
 _ARGON2_SLOTS = threading.BoundedSemaphore(2)
 _CREDENTIAL_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
+def _credential_digest(username: str, password: str) -> bytes:
+    return hashlib.blake2b(f"{username}\0{password}".encode(), digest_size=8).digest()
+
+
 def _credential_lock(username: str, password: str) -> threading.Lock:
-    digest = hashlib.blake2b(f"{username}\0{password}".encode(), digest_size=8).digest()
+    digest = _credential_digest(username, password)
     return _CREDENTIAL_LOCKS[int.from_bytes(digest, "big") % len(_CREDENTIAL_LOCKS)]
 
 
@@ -91,14 +96,18 @@ async def _password_principal(request: Request, encoded: str) -> Principal:
         limits.refuse_if_locked_out(username, address)
         return recent
 
-    def lookup() -> Principal | None:
+    def remembered() -> tuple[Account | None, Principal | None]:
+        """The account, and its principal when this credential was checked against it lately."""
         with runtime.db.read() as session:
             account = find_account(session, username)
         if account is not None and cache.holds(username, password, account.password_hash):
             limits.refuse_if_locked_out(username, address)  # a remembered check counts as no attempt
             principal = principal_of(account)
             cache.read(username, password, principal)
-            return principal
+            return account, principal
+        return account, None
+
+    def checked(account: Account | None) -> Principal | None:
         with _credential_lock(username, password):
             if account is not None and cache.holds(username, password, account.password_hash):
                 return principal_of(account)
@@ -114,7 +123,11 @@ async def _password_principal(request: Request, encoded: str) -> Principal:
             cache.read(username, password, principal)
             return principal
 
-    principal = await run_in_threadpool(lookup)
+    account, principal = await run_in_threadpool(remembered)
+    if principal is not None:
+        return principal
+    async with limits.password_checks.slot(address, _credential_digest(username, password)):
+        principal = await run_in_threadpool(checked, account)
     if principal is None:
         limits.failed_login(username, address)
         raise Unauthorized("wrong username or password")

@@ -1,4 +1,5 @@
-"""Limits on callers: failed logins per account and address, request rate and running imports per account.
+"""Limits on callers: failed logins per account and address, password checks per address, request rate and
+running imports per account.
 
 The login throttle and the request rate live in the memory of one API process (N processes allow N times
 the rate, and each keeps its own lockouts); running imports are counted in the database, so that limit
@@ -7,12 +8,14 @@ holds across every API process (app.service.running_limit).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections import Counter, OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
@@ -124,6 +127,51 @@ class RequestRate:
         return (1.0 - tokens) / self.per_second
 
 
+class PasswordChecks:
+    """Password checks waiting or running in one API process, held on the event loop.
+
+    `at_once` checks run (argon2id: 64 MiB and a tenth of a second each); the others wait here, not in a
+    worker thread, which every request of the API needs: made-up logins waiting in threads kept logged-in
+    scripts and token holders waiting behind them. One address may have `per_address` credentials waiting
+    or running at once (many requests sending the same credential count once); more get 429 at once.
+    """
+
+    def __init__(self, per_address: int, at_once: int = 2) -> None:
+        self.per_address = per_address
+        self._at_once = at_once
+        self._pending: dict[str, Counter[bytes]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots = asyncio.Semaphore(at_once)
+
+    def _slots_of_this_loop(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # one loop in a served API; tests may run the app on several, one after another
+            self._loop, self._slots = loop, asyncio.Semaphore(self._at_once)
+        return self._slots
+
+    @contextlib.asynccontextmanager
+    async def slot(self, address: str, credential: bytes) -> AsyncIterator[None]:
+        """Held while one credential from `address` is checked; TooManyRequests when that address has its
+        `per_address` other credentials waiting or running."""
+        pending = self._pending.setdefault(address, Counter())
+        if credential not in pending and len(pending) >= self.per_address:
+            raise TooManyRequests(
+                f"too many password checks at once from {address}: at most {self.per_address} credentials are "
+                "checked at a time for one address (IMPORTER_LOGIN_CHECKS_PER_ADDRESS); retry in 1 second",
+                1,
+            )
+        pending[credential] += 1
+        try:
+            async with self._slots_of_this_loop():
+                yield
+        finally:
+            pending[credential] -= 1
+            if pending[credential] <= 0:
+                del pending[credential]
+            if not pending:
+                self._pending.pop(address, None)
+
+
 def _seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
 
@@ -134,6 +182,7 @@ class AccessLimits:
 
     logins: LoginThrottle
     rate: RequestRate
+    password_checks: PasswordChecks
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AccessLimits:
@@ -144,7 +193,7 @@ class AccessLimits:
             settings.login_throttle_max_seconds,
         )
         rate = RequestRate(settings.rate_limit_per_second, settings.rate_limit_burst)
-        return cls(logins, rate)
+        return cls(logins, rate, PasswordChecks(settings.login_checks_per_address))
 
     def begin_login(self, username: str, address: str) -> None:
         """Refuse a password check while (account, address) is locked out."""

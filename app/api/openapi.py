@@ -35,7 +35,10 @@ ERRORS: dict[int, tuple[str, str]] = {
         "the body's bytes contradict the declared fileType, or its Content-Encoding is neither gzip nor deflate",
     ),
     422: ("IdempotencyMismatch", "an Idempotency-Key was reused with a different body, import type or parameter"),
-    429: ("TooManyRequests", "a limit was reached (failed logins, request rate, running imports); see Retry-After"),
+    429: (
+        "TooManyRequests",
+        "a limit was reached (failed logins, password checks, request rate, running imports); see Retry-After",
+    ),
     503: ("ServiceStopping", "the service stopped while the upload still arrived; nothing was kept: send it again"),
     507: ("UploadNotStored", "the service could not store the upload (its disk full, its uploads folder gone)"),
 }

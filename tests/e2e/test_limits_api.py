@@ -249,3 +249,31 @@ def test_parallel_slow_uploads_of_one_account_never_pass_its_running_imports_lim
         listing = eager.get("/api/importer").json()
     assert (listing["total"], {item["status"] for item in listing["items"]}) == (2, {"START_REQUESTED"})
     assert len(limited.upload_keys() - before) == 2, "the refused uploads are not kept"
+
+
+def test_a_flood_of_made_up_logins_from_one_address_keeps_no_one_else_waiting(limited: ApiWithoutWorkers) -> None:
+    limited.add_user("steady", "steady-password-1", role="viewer")
+    flood_size, at_once = 240, 60
+
+    def made_up_login(number: int) -> httpx.Response:
+        with limited.client(f"nobody-{number}", "made-up-password") as stranger:
+            return stranger.get("/api/importer")
+
+    with limited.client("steady", "steady-password-1") as steady, ThreadPoolExecutor(at_once) as pool:
+        assert steady.get("/api/importer").status_code == 200  # a script that has logged in already
+        flood = [pool.submit(made_up_login, number) for number in range(flood_size)]
+        time.sleep(1.5)  # the flood is under way
+        waits = []
+        for _ in range(3):
+            started = time.monotonic()
+            answer = steady.get("/api/importer")
+            waits.append(time.monotonic() - started)
+            assert answer.status_code == 200, answer.text
+        answers = [future.result() for future in flood]
+
+    assert max(waits) < 5.0, f"a logged-in script waited {max(waits):.1f} s behind made-up logins"
+    assert {answer.status_code for answer in answers} <= {401, 429}
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert refused, "one address gets no more than a few password checks at a time"
+    assert assert_too_many(refused[0], "IMPORTER_LOGIN_CHECKS_PER_ADDRESS") == 1
+    assert "password checks at once from 127.0.0.1" in refused[0].json()["detail"]
