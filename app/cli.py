@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app.accounts import Role, add_account, count_accounts
+from app.data_folder import keep_files_private, prepare_data_dir
 from app.db import Database
 from app.errors import AccountError, ImporterError
 from app.priority import lower_worker_priority
@@ -50,7 +51,7 @@ def _prepare(settings: Settings) -> Database:
     """Folders, schema and the deployment's own specifications, before anything serves or works."""
     try:
         if settings.uses_data_dir:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            prepare_data_dir(settings.data_dir)
     except OSError as error:
         raise click.ClickException(
             f"IMPORTER_DATA_DIR {settings.data_dir} cannot be created: {error.strerror}"
@@ -89,6 +90,7 @@ def _read_password(confirm: bool) -> str:
 @click.group()
 def main() -> None:
     """Importer: bulk imports for a commerce back office."""
+    keep_files_private()
 
 
 @main.group()

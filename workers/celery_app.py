@@ -58,7 +58,7 @@ class RuntimeHolder:
 
 def _broker(settings: Settings) -> tuple[str, dict[str, object]]:
     if settings.embedded_broker:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return embedded_broker.broker_url(settings.broker_url), {"polling_interval": settings.broker_poll_seconds}
     return settings.broker_url, {"visibility_timeout": settings.visibility_timeout_seconds}
 

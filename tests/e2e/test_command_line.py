@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import stat
 import subprocess
 import termios
 import time
@@ -36,6 +37,30 @@ def test_users_add_reads_the_password_from_the_first_line_of_standard_input(tmp_
     assert result.stdout.strip() == "account 'ops' created with role importer"
     assert account_password_ok(tmp_path, "ops", "pass-word-9")
     assert not account_password_ok(tmp_path, "ops", "ignored")
+
+
+def test_the_data_folder_and_its_database_are_readable_by_their_owner_alone(tmp_path: Path) -> None:
+    data_dir = tmp_path / ".importer"
+    old_umask = os.umask(0o022)  # as most shells have it: new files readable by everyone
+    try:
+        result = run_cli(["users", "add", "ops", "--role", "admin"], clean_env(data_dir), stdin="pass-word-9\n")
+    finally:
+        os.umask(old_umask)
+
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700, "password hashes and customers' data are private"
+    assert stat.S_IMODE((data_dir / "importer.db").stat().st_mode) & 0o077 == 0
+
+
+def test_a_data_folder_left_open_to_others_by_an_earlier_version_is_closed_to_them(tmp_path: Path) -> None:
+    data_dir = tmp_path / ".importer"
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)
+
+    result = run_cli(["users", "add", "ops", "--role", "admin"], clean_env(data_dir), stdin="pass-word-9\n")
+
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
 
 
 def test_a_second_account_with_the_same_name_is_refused(tmp_path: Path) -> None:
