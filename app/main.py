@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.accounts import CredentialCache
 from app.api import data, imports, jobs, openapi, sandboxes, specs
+from app.api.access_log import redact_access_log
 from app.api.limits import AccessLimits, within_running_limit
 from app.api.params import IdConvertor
 from app.api.snapshots import StatusSnapshots
@@ -136,6 +137,7 @@ async def _lifespan(_: Starlette) -> AsyncIterator[None]:
     # What is alive once the service has started (modules, routes, settings, pools) leaves the cyclic
     # collector's sight: its full passes over it paused the event loop for 70-90 ms, every status
     # request in flight with them (py-spy and gc.callbacks, 50 pollers during a 1M-row import).
+    redact_access_log()
     freeze_startup_heap()
     yield
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 
@@ -115,6 +116,25 @@ def test_a_token_in_the_query_string_is_refused_with_400_naming_the_header(servi
         assert answer.json()["error"] == "BadRequest"
         assert "Authorization: Bearer" in answer.json()["detail"]
         assert token not in answer.text
+
+
+def test_a_token_sent_in_the_query_string_by_mistake_never_reaches_the_log(service: Service) -> None:
+    service.add_user("careless", "careless-password-1", role="viewer")
+    token = create_token(service, "careless")
+
+    with httpx.Client(base_url=service.base_url, timeout=30) as anonymous:
+        answers = [
+            anonymous.get("/api/importer", params={"status": "FAILED", name: token})
+            for name in ("token", "access_token", "api_key")
+        ]
+        answers.append(anonymous.get("/api/importer?%74oken=" + token))  # the name percent-encoded
+        answers.append(anonymous.get("/api/importer", params={"note": token}))  # under another name
+    time.sleep(0.5)
+
+    assert [answer.status_code for answer in answers] == [400, 400, 400, 400, 401]
+    log = service.log("serve.log")
+    assert "GET /api/importer?status=FAILED&token=[redacted]" in log, "the access log keeps the request, not the token"
+    assert token[4:] not in log
 
 
 def test_a_token_has_its_accounts_role_and_an_unknown_token_gets_401(service: Service) -> None:
