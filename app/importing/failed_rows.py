@@ -2,7 +2,9 @@
 
 Source rows and problems are both read in row order and joined as they stream, so memory stays
 flat however many rows failed. Cells that a spreadsheet would run as a formula are neutralised
-with a leading apostrophe, which every reader of this service drops again.
+with a leading apostrophe, which every reader of this service drops again, and every cell of a CSV is
+quoted, so that a spreadsheet whose list separator is another (a ';', a tab) cannot cut a cell in two
+and start the second half with a formula.
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ def failed_rows_zip(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
             current: str | None = None
             entry: IO[bytes] | None = None
             text = io.StringIO()
-            writer = csv.writer(text, lineterminator="\r\n")
+            writer = csv.writer(text, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
             for number, cells in _numbered(runtime, job):
                 name = next((str(f["name"]) for f in reversed(files) if int(f["offset"]) < number), "rows")
                 if name != current:
@@ -168,7 +170,7 @@ def failed_rows_zip(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
 
 def failed_rows_csv(runtime: Runtime, job: ImportStatus) -> Iterator[bytes]:
     line = io.StringIO()
-    writer = csv.writer(line, delimiter=job.delimiter or ",", lineterminator="\r\n")
+    writer = csv.writer(line, delimiter=job.delimiter or ",", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     for cells in _joined(runtime, job):
         writer.writerow(cells)
         yield line.getvalue().encode("utf-8")

@@ -253,6 +253,32 @@ def test_a_cell_a_spreadsheet_could_run_after_a_tab_is_neutralised_too(database:
     assert (stored["product_url"], stored["upc"]) == ("=HYPERLINK(1)", "@SUM(2)")  # as the first import read them
 
 
+def test_a_formula_after_another_separator_in_a_cell_stays_inside_its_quoted_cell(
+    database: Database, tmp_path: Path
+) -> None:
+    # A spreadsheet whose list separator is ';' (or one that splits at tabs) would cut an unquoted cell there,
+    # and the cell after the cut would start with the formula (OWASP: wrap every cell in double quotes).
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    rows = [product_row("1", price="x", **{"Product URL": "a;=HYPERLINK(1)", "UPC": "b\t@SUM(2)"})]
+    job_id = submit(runtime, principal, make_csv(rows))
+    drain(runtime, queue)
+
+    text = b"".join(failed_rows(runtime, principal, job_id)[2]).decode("utf-8")
+
+    header, row = text.splitlines()
+    assert header.startswith('"SKU Number","SKU Indicator",')
+    assert row.startswith('"1",')
+    assert '"a;=HYPERLINK(1)"' in row
+    assert '"b\t@SUM(2)"' in row
+    line = list(csv.reader(io.StringIO(text)))[1]
+    again = submit(runtime, principal, make_csv([[*line[:7], "2.50", *line[8:-1]]]))  # the price fixed
+    drain(runtime, queue)
+    assert job(runtime, again).state == ImportState.COMPLETED
+    stored = read_record(runtime, ImportType.PRODUCT, ["1"], -2, -3)
+    assert (stored["product_url"], stored["upc"]) == ("a;=HYPERLINK(1)", "b\t@SUM(2)")
+
+
 def test_the_failed_rows_file_fixed_and_sent_back_as_it_is_imports_round_after_round(
     database: Database, tmp_path: Path
 ) -> None:

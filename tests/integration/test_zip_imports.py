@@ -64,7 +64,7 @@ def test_a_problem_names_its_file_and_the_row_that_file_shows(database: Database
         f"import-{job_id}-failed-rows.zip",
         ["b failed rows.csv"],
     )
-    assert archive.read("b failed rows.csv").decode().splitlines()[1].startswith("b-2,")
+    assert archive.read("b failed rows.csv").decode().splitlines()[1].startswith('"b-2",')
 
 
 def test_anything_but_data_files_in_the_zip_is_refused_by_name(database: Database, tmp_path: Path) -> None:
