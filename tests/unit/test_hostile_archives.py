@@ -11,9 +11,12 @@ import pytest
 
 from app.errors import UnreadableFile
 from app.importing.archives import UnsafeArchive, ZipLimits, open_archive, read_entry
+from app.importing.readers.sheet_xml import MAX_LISTED
 from app.importing.readers.workbook import iter_sheet
 from tests.factories import make_xlsx, make_zip
 
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELATIONS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
     + "".join(f'<!ENTITY lol{n} "{("&lol" + str(n - 1) + ";") * 10 if n > 1 else "&lol;" * 10}">' for n in range(1, 10))
@@ -156,3 +159,23 @@ def test_an_encrypted_or_unreadably_compressed_entry_is_refused_naming_it(
         list(iter_sheet(io.BytesIO(workbook)))
     with pytest.raises(UnreadableFile, match=re.escape("the archive entry 'b.csv' is ")):
         open_bytes(archive)
+
+
+def test_a_workbook_whose_styles_list_more_formats_than_any_spreadsheet_writes_is_refused() -> None:
+    # A few megabytes of XLSX whose styles part lists tens of millions of cell formats held a worker at
+    # gigabytes of memory and a minute or more of CPU for a three-row sheet; Excel allows 64,000.
+    workbook = make_xlsx([["1"]], header=["SKU Number"])
+    formats = "".join(f'<xf numFmtId="{n * 7919 % 100003}"/>' for n in range(MAX_LISTED + 1))
+    styles = f'<?xml version="1.0"?><styleSheet xmlns="{MAIN}"><cellXfs>{formats}</cellXfs></styleSheet>'
+
+    with pytest.raises(UnreadableFile, match=f"xl/styles.xml lists more than {MAX_LISTED} cell formats"):
+        list(iter_sheet(io.BytesIO(with_replaced(workbook, "xl/styles.xml", styles.encode()))))
+
+
+def test_a_workbook_that_lists_more_sheets_than_any_spreadsheet_writes_is_refused() -> None:
+    workbook = make_xlsx([["1"]], header=["SKU Number"])
+    sheets = "".join(f'<sheet name="s{n}" sheetId="{n}" r:id="rId{n}"/>' for n in range(MAX_LISTED + 1))
+    listing = f'<workbook xmlns="{MAIN}" xmlns:r="{RELATIONS}"><sheets>{sheets}</sheets></workbook>'
+
+    with pytest.raises(UnreadableFile, match=f"xl/workbook.xml lists more than {MAX_LISTED} sheets"):
+        list(iter_sheet(io.BytesIO(with_replaced(workbook, "xl/workbook.xml", listing.encode()))))

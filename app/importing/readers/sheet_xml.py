@@ -17,7 +17,7 @@ import posixpath
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass
 from typing import IO, Any
 from xml.parsers import expat
@@ -29,10 +29,20 @@ from app.importing.readers.sheet_rows import SheetRows, SheetValue, pieces, row_
 from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TooLong, local_name
 
 _BLOCK = 1 << 16
+# The most cell formats, number formats, sheets or relationships a workbook's part may list: four times what
+# Excel allows of cell formats (64,000). Each is held while the sheet is read, and a few megabytes of XLSX
+# could list tens of millions of them (gigabytes of a worker's memory, minutes of its time).
+MAX_LISTED = 1 << 18
 
 
 class _Refused(Exception):
     pass
+
+
+def _count(listed: Sized, part: str, what: str) -> None:
+    """Refuse the part once it lists more than MAX_LISTED of `what`."""
+    if len(listed) >= MAX_LISTED:
+        raise _Refused(f"{part} lists more than {MAX_LISTED} {what}, more than any spreadsheet program writes")
 
 
 def _refuse(*_: object) -> Any:
@@ -126,6 +136,7 @@ def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
 
     def workbook_start(name: str, attrs: dict[str, str]) -> None:
         if local_name(name) == "sheet":
+            _count(sheets, "xl/workbook.xml", "sheets")
             relation = next((value for key, value in attrs.items() if key.endswith(":id")), "")
             sheets.append((attrs.get("name", ""), relation))
             if attrs.get("state", "visible") == "visible":
@@ -133,6 +144,7 @@ def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> str:
 
     def rels_start(name: str, attrs: dict[str, str]) -> None:
         if local_name(name) == "Relationship":
+            _count(targets, "xl/_rels/workbook.xml.rels", "relationships")
             targets[attrs.get("Id", "")] = attrs.get("Target", "")
 
     with archive.open("xl/workbook.xml") as stream:
@@ -181,10 +193,12 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     def start(name: str, attrs: dict[str, str]) -> None:
         tag = local_name(name)
         if tag == "numFmt":
+            _count(custom, "xl/styles.xml", "number formats")
             custom[int(attrs.get("numFmtId", "0"))] = attrs.get("formatCode", "")
         elif tag == "cellXfs":
             state["in_xfs"] = True
         elif tag == "xf" and state["in_xfs"]:
+            _count(formats, "xl/styles.xml", "cell formats")
             formats.append(int(attrs.get("numFmtId", "0")))
 
     def end(name: str) -> None:
