@@ -3,9 +3,9 @@
 Only http and https. The host is resolved first and every address it resolves to must be a
 public one (not loopback, private, shared, link-local, multicast, reserved or unspecified), unless the
 host is in IMPORTER_FETCH_ALLOW_HOSTS; the connection then goes to the address that was checked
-(so a second DNS answer cannot differ), and each redirect is checked the same way. A timeout, a
-size cap and a check that the answer is an image complete it. A refusal is a message, never an
-exception, so that one bad URL costs only its image.
+(so a second DNS answer cannot differ), and each redirect is checked the same way. A time limit on
+the whole fetch, a size cap and a check that the answer is an image complete it. A refusal is a
+message, never an exception, so that one bad URL costs only its image.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import socket
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -41,6 +43,44 @@ class Fetched:
 
 class Refused(Exception):
     """Why one URL is not fetched; its message ends up on a warning."""
+
+
+class _Connections:
+    """The sockets a client has opened, named by httpcore's trace extension, so that a fetch past its time can
+    be cut short: httpx's timeout bounds each read, and a server sending a byte just within it, headers and
+    body alike, would hold the worker for as long as it liked."""
+
+    def __init__(self) -> None:
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event not in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            return
+        opened = info["return_value"].get_extra_info("socket")
+        if isinstance(opened, socket.socket):
+            with self._lock:
+                self._sockets = [each for each in self._sockets if each.fileno() != -1] + [opened]
+
+    def cut(self) -> None:
+        """Shut every open connection down; a read waiting on one ends at once (the fetch is refused)."""
+        with self._lock:
+            for each in self._sockets:
+                try:
+                    each.shutdown(socket.SHUT_RDWR)
+                except OSError:  # closed already, or handed to TLS
+                    continue
+
+
+@dataclass
+class FetchClient:
+    """An httpx client (one per chunk, its connections kept alive between images) and the sockets it opened."""
+
+    http: httpx.Client
+    connections: _Connections = field(default_factory=_Connections)
+
+    def close(self) -> None:
+        self.http.close()
 
 
 def _public(address: str) -> bool:
@@ -81,16 +121,17 @@ def checked_address(url: str, policy: FetchPolicy) -> tuple[str, str, int, str]:
     return parts.scheme, host, port, addresses[0]
 
 
-def _request(client: httpx.Client, url: str, policy: FetchPolicy) -> httpx.Response:
+def _request(client: FetchClient, url: str, policy: FetchPolicy) -> httpx.Response:
     scheme, host, port, address = checked_address(url, policy)
     parts = urlsplit(url)
     target = f"{scheme}://{'[' + address + ']' if ':' in address else address}:{port}{parts.path or '/'}"
     if parts.query:
         target += "?" + parts.query
-    request = client.build_request("GET", target, headers={"Host": parts.netloc.rsplit("@", 1)[-1]})
+    request = client.http.build_request("GET", target, headers={"Host": parts.netloc.rsplit("@", 1)[-1]})
+    request.extensions["trace"] = client.connections.trace
     if scheme == "https":
         request.extensions["sni_hostname"] = host
-    return client.send(request, stream=True)
+    return client.http.send(request, stream=True)
 
 
 def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
@@ -102,8 +143,33 @@ def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     return bytes(body)
 
 
-def fetch_image(client: httpx.Client, url: str, policy: FetchPolicy, assets: UploadStorage) -> Fetched:
-    """Download one image into asset storage, kept once per content; Refused says why not."""
+def fetch_image(client: FetchClient, url: str, policy: FetchPolicy, assets: UploadStorage) -> Fetched:
+    """Download one image into asset storage, kept once per content, within IMPORTER_FETCH_TIMEOUT_SECONDS from
+    its first connection to its last byte, redirects included; Refused says why not."""
+    deadline = threading.Timer(policy.timeout_seconds, client.connections.cut)
+    deadline.daemon = True
+    deadline.start()
+    try:
+        body, media = _download(client, url, policy)
+    except Refused:
+        if deadline.finished.is_set():
+            raise Refused(
+                f"the image took longer than {policy.timeout_seconds:g} seconds (IMPORTER_FETCH_TIMEOUT_SECONDS)"
+            ) from None
+        raise
+    finally:
+        deadline.cancel()
+    sha = hashlib.sha256(body).hexdigest()
+    key = f"asset-{sha}"
+    if not assets.exists(key):
+        writer = assets.create(key)
+        writer.write(body)
+        writer.close()
+    return Fetched(sha, media, len(body), key)
+
+
+def _download(client: FetchClient, url: str, policy: FetchPolicy) -> tuple[bytes, str]:
+    """The image's bytes and detected type, following redirects."""
     for _ in range(MAX_REDIRECTS + 1):
         try:
             response = _request(client, url, policy)
@@ -126,15 +192,9 @@ def fetch_image(client: httpx.Client, url: str, policy: FetchPolicy, assets: Upl
         detected = content_type(body[:512])
         if not detected.startswith("image/"):
             raise Refused(f"the URL's bytes are not an image (they look like {detected})")
-        sha = hashlib.sha256(body).hexdigest()
-        key = f"asset-{sha}"
-        if not assets.exists(key):
-            writer = assets.create(key)
-            writer.write(body)
-            writer.close()
-        return Fetched(sha, detected, len(body), key)
+        return body, detected
     raise Refused(f"the image URL redirected more than {MAX_REDIRECTS} times")
 
 
-def make_client(policy: FetchPolicy) -> httpx.Client:
-    return httpx.Client(timeout=policy.timeout_seconds, follow_redirects=False, trust_env=False)
+def make_client(policy: FetchPolicy) -> FetchClient:
+    return FetchClient(httpx.Client(timeout=policy.timeout_seconds, follow_redirects=False, trust_env=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +31,9 @@ class _Images(http.server.BaseHTTPRequestHandler):
             "/fake.png": (200, "image/png", b"not really a png"),
             "/big.png": (200, "image/png", PNG + b"\0" * 5000),
         }
+        if self.path in ("/drip.png", "/drip-headers.png"):
+            self._drip()
+            return
         if self.path == "/hop":
             self.send_response(302)
             self.send_header("Location", "http://127.1:9/secret.png")
@@ -41,6 +45,20 @@ class _Images(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _drip(self) -> None:
+        """A byte at a time, each well within any read timeout, for twenty seconds: headers and all, or the body."""
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {len(PNG) + 100}\r\n\r\n".encode()
+        dripped = head + PNG + b"\0" * 100 if self.path == "/drip-headers.png" else PNG + b"\0" * 100
+        try:
+            if self.path == "/drip.png":
+                self.wfile.write(head)
+            for byte in dripped[:100]:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:  # the fetch gave up and closed the connection
+            return
 
     def log_message(self, format: str, *args: object) -> None:
         return
@@ -97,6 +115,29 @@ def test_images_link_assets_and_fetch_allowed_urls(database: Database, tmp_path:
         (4, f"image '{image_server}/hop' not fetched: '127.1' resolves to 127.0.0.1, an internal address, "
             "which is never fetched; imported without it"),
     ]  # fmt: skip
+
+
+def test_an_image_server_that_sends_a_byte_at_a_time_gets_no_more_than_the_fetch_timeout(
+    database: Database, tmp_path: Path, image_server: str
+) -> None:
+    # httpx's timeout bounds each read: a byte every 0.2 s would have held the worker for as long as the server
+    # liked, headers and body alike, and every worker the reaper handed the chunk to after it.
+    runtime, queue = make_runtime(database, tmp_path)
+    runtime = replace(runtime, settings=replace(runtime.settings, fetch_allow_hosts=frozenset({"127.0.0.1"}),
+                                                fetch_timeout_seconds=1.0))  # fmt: skip
+    rows = [[*product_row("1"), f"{image_server}/drip.png"], [*product_row("2"), f"{image_server}/drip-headers.png"]]
+    started = time.monotonic()
+
+    job_id = submit(runtime, make_principal(database), make_csv(rows, header=HEADER))
+    drain(runtime, queue)
+
+    assert time.monotonic() - started < 8
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    too_slow = "took longer than 1 seconds (IMPORTER_FETCH_TIMEOUT_SECONDS); imported without it"
+    assert warnings(database, job_id) == [
+        (2, f"image '{image_server}/drip.png' not fetched: the image {too_slow}"),
+        (3, f"image '{image_server}/drip-headers.png' not fetched: the image {too_slow}"),
+    ]
 
 
 @pytest.mark.parametrize(
