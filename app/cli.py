@@ -270,6 +270,7 @@ def serve(port: int | None, host: str | None, no_worker: bool) -> None:
     """Start the HTTP API, and (unless --no-worker) worker processes beside it."""
     import uvicorn
 
+    from app.api.http_protocol import BoundedHeadProtocol
     from app.main import create_app
     from app.runtime import build_runtime
     from workers.celery_app import CeleryJobQueue, make_celery
@@ -292,6 +293,7 @@ def serve(port: int | None, host: str | None, no_worker: bool) -> None:
             port=port or settings.port,
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=10,
+            http=BoundedHeadProtocol,
             # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise; with no proxy in front every
             # client of the embedded default is local, and could name a new address for each password guess.
             proxy_headers=bool(settings.trusted_proxies),

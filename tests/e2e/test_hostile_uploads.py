@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -82,3 +84,30 @@ def test_an_asset_import_given_another_file_type_names_what_was_asked_and_what_w
     }
     assert zipped.status_code == 200, "the contract's default fileType (CSV) with an asset ZIP is accepted"
     wait_for_end(admin, zipped.json()["statusUrl"])
+
+
+def raw_request(service: Service, head: bytes, filler: int) -> bytes:
+    """What the service answers a request whose header runs `filler` bytes, sent as fast as it reads it."""
+    host, port = service.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(head)
+        try:
+            for _ in range(filler // 65536):
+                connection.sendall(b"a" * 65536)
+            connection.sendall(b"\r\n\r\n")
+        except OSError:  # refused before the header ended: the answer is waiting
+            pass
+        return connection.recv(4096)
+
+
+def test_a_request_header_that_never_ends_is_refused_before_the_api_holds_it(service: Service) -> None:
+    # httptools gathers a header however long it grows: 1 GB of one held a gigabyte of the API's memory.
+    answer = raw_request(service, b"GET /api/health HTTP/1.1\r\nHost: importer\r\nX-Filler: ", 64 * 1024 * 1024)
+
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert json.loads(body) == {
+        "error": "HeadersTooLarge",
+        "detail": "the request line and headers are longer than the limit of 1048576 bytes",
+    }
+    assert httpx.get(service.base_url + "/api/health").status_code == 200
