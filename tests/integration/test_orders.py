@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from app.accounts import Principal
+from app.commerce.orders import OrderItem
 from app.db import Database
 from app.errors import NotFound
 from app.jobs import ImportProblem, ImportState, OnError
@@ -249,3 +250,33 @@ def test_an_order_of_one_invalid_row_is_reported_and_the_other_orders_land(datab
     for order in ("SO-2", "SO-4"):
         with pytest.raises(NotFound):
             read_record(runtime, ImportType.ORDER, [order], 1, -3)
+
+
+def test_an_order_imported_again_into_another_catalog_moves_there_with_its_lines(
+    database: Database, tmp_path: Path
+) -> None:
+    # Its first import named the wrong catalog: the corrected file names the catalog whose SKUs the lines are.
+    runtime, queue, principal = selling_a_and_b(database, tmp_path)
+    submit(runtime, principal, make_csv([product_row("A"), product_row("C")]), catalog_id=2)
+    drain(runtime, queue)
+    rows = [["SO-1", "", "EUR", "", "A", "1", "3.99"], ["SO-2", "", "EUR", "", "A", "1", "3.99"]]
+    import_orders(runtime, queue, principal, rows, HEADER)
+
+    def into_catalog_2(rows: list[list[str]]) -> tuple[int, int, int]:
+        job_id = submit(runtime, principal, make_csv(rows, header=HEADER), catalog_id=2, import_type=ImportType.ORDER)
+        drain(runtime, queue)
+        done = job(runtime, job_id)
+        assert done.state == ImportState.COMPLETED
+        return done.records_created, done.records_updated, done.records_skipped
+
+    # SO-1's line is as stored but for its catalog; SO-2 now sells catalog 2's C.
+    corrected = [["SO-1", "", "EUR", "", "A", "1", "3.99"], ["SO-2", "", "EUR", "", "C", "1", "3.99"]]
+    assert into_catalog_2(corrected) == (0, 2, 0)
+    assert into_catalog_2(corrected) == (0, 0, 2)
+    for number, sku in (("SO-1", "A"), ("SO-2", "C")):
+        order = read_record(runtime, ImportType.ORDER, [number], 2, -3)
+        assert order["catalog_id"] == 2
+        assert [item["sku_number"] for item in order["items"]] == [sku]  # type: ignore[attr-defined]
+    with database.read() as session:
+        lines = session.exec(select(OrderItem.order_number, OrderItem.catalog_id).order_by(col(OrderItem.order_number)))
+        assert list(lines) == [("SO-1", 2), ("SO-2", 2)]

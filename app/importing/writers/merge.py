@@ -145,7 +145,8 @@ def _as_production_has_it(plan: MergePlan) -> ColumnElement[bool]:
 
 
 def _inserted_names(plan: MergePlan) -> list[str]:
-    return [*plan.scope, *(name for name in plan.key if name not in plan.scope), *plan.values]
+    """The scope's columns, the key's and the values' (a value may be a scope column: an order's catalog)."""
+    return [*plan.scope, *(name for name in (*plan.key, *plan.values) if name not in plan.scope)]
 
 
 def _production_version(plan: MergePlan, rows: FromClause | None = None) -> ColumnElement[object]:

@@ -24,6 +24,10 @@ from app.jobs import ImportStatus
 from specifications.order import DEFAULT_ORDER
 
 _HEADER_FIELDS = ("customer_id", "email_address", "status", "submit_date", "currency")
+# What a merge writes of an order and of its lines: their fields and the catalog whose SKUs the lines name, so
+# that an order imported again with another catalogId moves there.
+_ORDER_VALUES = ("catalog_id", *ORDER_FIELDS)
+_ITEM_VALUES = ("catalog_id", *ITEM_FIELDS)
 
 
 def _order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
@@ -194,9 +198,9 @@ class OrderWriter(StagedWriter):
         # its lines identical to production's too; only an order wholly as production has it is left out.
         in_job = and_(staging.c.job_id == job.id, ~self._left_to_production(job))
         heads = MergePlan(ORDER_TABLE, staging, in_job & (staging.c.line_no == 1),
-                          ("site_id", "sandbox_id", "order_number"), ORDER_FIELDS, scope, {}, True)  # fmt: skip
+                          ("site_id", "sandbox_id", "order_number"), _ORDER_VALUES, scope, {}, True)  # fmt: skip
         items = MergePlan(ORDER_ITEM_TABLE, staging, in_job, ("site_id", "sandbox_id", "order_number", "line_no"),
-                          ITEM_FIELDS, scope, {}, True)  # fmt: skip
+                          _ITEM_VALUES, scope, {}, True)  # fmt: skip
         orders = int(
             session.execute(
                 select(func.count()).select_from(staging).where(in_job, staging.c.line_no == 1)
@@ -230,11 +234,12 @@ class OrderWriter(StagedWriter):
         same_order = exists().where(
             head.c.job_id == job.id, head.c.order_number == staging.c.order_number, head.c.line_no == 1,
             orders.c.site_id == job.site_id, orders.c.sandbox_id == 0, orders.c.order_number == head.c.order_number,
+            orders.c.catalog_id == job.catalog_id,
             *(orders.c[name].is_not_distinct_from(head.c[name]) for name in ORDER_FIELDS),
         )  # fmt: skip
         same_item = exists().where(
             items.c.site_id == job.site_id, items.c.sandbox_id == 0, items.c.order_number == line.c.order_number,
-            items.c.line_no == line.c.line_no,
+            items.c.line_no == line.c.line_no, items.c.catalog_id == job.catalog_id,
             *(items.c[name].is_not_distinct_from(line.c[name]) for name in ITEM_FIELDS),
         )  # fmt: skip
         other_line = exists().where(line.c.job_id == job.id, line.c.order_number == staging.c.order_number, ~same_item)
@@ -248,6 +253,7 @@ class OrderWriter(StagedWriter):
         same_item = [
             items.c.site_id == job.site_id, visible_in(items, job.sandbox_id, ("site_id", "order_number", "line_no")),
             items.c.order_number == staging.c.order_number, items.c.line_no == staging.c.line_no,
+            items.c.catalog_id == job.catalog_id,
             *(items.c[name].is_not_distinct_from(staging.c[name]) for name in ITEM_FIELDS),
         ]  # fmt: skip
         if job.sandbox_id:  # the item merge rewrites a sandbox line whose production line changed since
@@ -264,7 +270,10 @@ class OrderWriter(StagedWriter):
         order_changed = exists().where(
             orders.c.site_id == job.site_id, visible_in(orders, job.sandbox_id, ("site_id", "order_number")),
             orders.c.order_number == staging.c.order_number,
-            or_(*(orders.c[name].is_distinct_from(staging.c[name]) for name in ORDER_FIELDS)),
+            or_(
+                orders.c.catalog_id != job.catalog_id,
+                *(orders.c[name].is_distinct_from(staging.c[name]) for name in ORDER_FIELDS),
+            ),
         )  # fmt: skip
         query = select(func.count()).where(staging.c.job_id == job.id, exists().where(*same_item), order_changed)
         return int(session.execute(query).scalar_one())
