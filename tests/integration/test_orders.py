@@ -280,3 +280,21 @@ def test_an_order_imported_again_into_another_catalog_moves_there_with_its_lines
     with database.read() as session:
         lines = session.exec(select(OrderItem.order_number, OrderItem.catalog_id).order_by(col(OrderItem.order_number)))
         assert list(lines) == [("SO-1", 2), ("SO-2", 2)]
+
+
+def test_an_order_whose_rows_give_two_order_totals_is_a_problem(database: Database, tmp_path: Path) -> None:
+    runtime, queue, principal = selling_a_and_b(database, tmp_path, chunk_rows=10)
+    rows = [["SO-1", "", "EUR", "7.98", "A", "2", "3.99"], ["SO-1", "", "", "99", "B", "0", "1"],
+            ["SO-2", "", "EUR", "7.98", "A", "2", "3.99"], ["SO-2", "", "", "7.980", "B", "0", "1"]]  # fmt: skip
+
+    job_id = import_orders(runtime, queue, principal, rows, HEADER, on_error=OnError.SKIP)
+
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 2, 2)
+    assert messages(database, job_id) == [
+        (2, "this row belongs to order 'SO-1', which has a problem in row 3"),
+        (3, "Order Total '99' differs from '7.98' in row 2, the first of order 'SO-1' to give it"),
+    ]
+    with pytest.raises(NotFound):
+        read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)
+    assert read_record(runtime, ImportType.ORDER, ["SO-2"], 1, -3)["order_total"] == "7.98"

@@ -58,7 +58,7 @@ def _whole_order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
         message = f"Order Total {given} of order '{order}' does not match its items' total {total}"
         return [ValidationProblem(lines[0].row, None, "Order Total", str(given), message)]
     problems = []
-    for name in _HEADER_FIELDS:
+    for name in (*_HEADER_FIELDS, "order_total"):
         first: Record | None = None
         for record in records:
             value = record.values.get(name)
@@ -66,7 +66,7 @@ def _whole_order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
                 continue
             if first is None:
                 first = record
-            elif value != first.values[name]:
+            elif _differs(name, value, first.values[name]):
                 header = DEFAULT_ORDER.column(name).header
                 message = (
                     f"{header} '{_shown(value)}' differs from '{_shown(first.values[name])}' in row {first.row}, "
@@ -75,6 +75,13 @@ def _whole_order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
                 problems.append(ValidationProblem(record.row, None, header, _shown(value), message))
                 break
     return sorted(problems, key=lambda problem: problem.row or 0)
+
+
+def _differs(name: str, value: object, first: object) -> bool:
+    """Two values of one of an order's own fields differ (an Order Total by its amount: 7.98 is 7.980)."""
+    if name == "order_total":
+        return Decimal(str(value)) != Decimal(str(first))
+    return value != first
 
 
 def _shown(value: object) -> str:
