@@ -242,3 +242,44 @@ def test_a_category_whose_parent_row_is_invalid_is_not_told_its_parent_is_missin
     assert row == 3
     assert "in this file or imported before" not in message
     assert message.endswith("nor one of a valid row of this file (a row of it with a problem is not imported)")
+
+
+def test_a_customer_has_one_default_shipping_and_one_default_billing_address(
+    importer: Importer, database: Database
+) -> None:
+    ana, bo = ["C1", "ana", "ana@example.com", "", "", "", "", ""], ["C2", "bo", "bo@example.com", "", "", "", "", ""]
+    importer.run(ImportType.CUSTOMER, CUSTOMER_HEADER, [ana, bo], site_id=5)
+    header = ["Customer Id", "Address Name", "Address Line 1", "City", "Default Shipping", "Default Billing"]
+    rows = [["C1", "Home", "Calle Mayor 1", "Madrid", "Y", "Y"], ["C1", "Work", "Gran Vía 2", "Madrid", "yes", "N"],
+            ["C1", "Gym", "Calle Sol 3", "Madrid", "N", "N"],
+            ["C2", "Home", "Rua 1", "Lisboa", "1", "TRUE"]]  # fmt: skip
+
+    first = importer.run(ImportType.ADDRESS, header, rows, site_id=5, on_error=OnError.SKIP)
+    office = importer.run(ImportType.ADDRESS, header, [["C1", "Office", "Plaza 4", "Madrid", "N", "Y"]], site_id=5)
+    moved = importer.run(
+        ImportType.ADDRESS, header, [[*rows[0][:5], "N"], ["C1", "Office", "Plaza 4", "Madrid", "N", "Y"]], site_id=5
+    )
+
+    runtime = importer.runtime
+    assert (job(runtime, first).records_created, job(runtime, first).records_failed) == (3, 1)
+    assert [(row, message) for row, _, message in problems(database, first)] == [
+        (
+            3,
+            "Default Shipping: customer 'C1' has another default shipping address in row 2, 'Home'; a customer has one",
+        )
+    ]
+    assert job(runtime, office).state == ImportState.FAILED
+    assert [(row, message) for row, _, message in problems(database, office)] == [
+        (
+            2,
+            "Default Billing: customer 'C1' has a default billing address already, 'Home'; a customer has one: "
+            "import 'Home' with Default Billing N in the same file to make 'Office' the default",
+        )
+    ]
+    assert job(runtime, moved).state == ImportState.COMPLETED
+    defaults = {
+        (address["address_name"], address["default_shipping"], address["default_billing"])
+        for address in list_records(runtime, ImportType.ADDRESS, 1, 5, 1, 10)[0]
+        if address["customer_id"] == "C1"
+    }
+    assert defaults == {("Home", True, False), ("Gym", False, False), ("Office", False, True)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.commerce.customers import (
@@ -12,8 +13,9 @@ from app.commerce.customers import (
     CUSTOMER_STAGING,
     CUSTOMER_TABLE,
 )
+from app.commerce.overlay import visible_in
 from app.importing.problems import ValidationProblem
-from app.importing.writers.checks import missing_references
+from app.importing.writers.checks import DROP_BATCH, missing_references
 from app.importing.writers.upsert import Scope, UpsertTarget, UpsertWriter
 from app.jobs import ImportStatus
 
@@ -34,12 +36,99 @@ def unknown_customers(session: Session, job: ImportStatus) -> list[ValidationPro
     ]
 
 
+# The flags a customer gives one of its addresses at most: (column, header, the words a message names it by).
+DEFAULT_FLAGS = (("default_shipping", "Default Shipping", "default shipping"),
+                 ("default_billing", "Default Billing", "default billing"))  # fmt: skip
+
+
+def second_defaults(session: Session, job: ImportStatus) -> list[ValidationProblem]:
+    """An address made a default of its customer while another is: a later row of this file, or an address
+    stored before and not imported again (whose row, in this file, would say whether it still is)."""
+    problems: list[ValidationProblem] = []
+    for name, header, words in DEFAULT_FLAGS:
+        in_file = _second_in_file(session, job, name)
+        problems += [
+            ValidationProblem(
+                row, None, header, "Y",
+                f"{header}: customer '{customer}' has another {words} address in row {first}, '{other}'; "
+                "a customer has one",
+            )
+            for row, customer, first, other in in_file
+        ]  # fmt: skip
+        named = {row for row, *_ in in_file}
+        problems += [
+            ValidationProblem(
+                row, None, header, "Y",
+                f"{header}: customer '{customer}' has a {words} address already, '{stored}'; a customer has one: "
+                f"import '{stored}' with {header} N in the same file to make '{address}' the default",
+            )
+            for row, customer, address, stored in _second_of_stored(session, job, name)
+            if row not in named
+        ]  # fmt: skip
+    return sorted(problems, key=lambda problem: problem.row or 0)
+
+
+def _second_in_file(session: Session, job: ImportStatus, flag: str) -> list[tuple[int, str, int, str]]:
+    """(row, customer, first row, its address name) for every row of this file that makes another address
+    of a customer the default that an earlier row made one of its addresses."""
+    staging = ADDRESS_STAGING
+    flagged = [staging.c.job_id == job.id, staging.c[flag].is_(True)]
+    repeated = select(staging.c.customer_id).where(*flagged).group_by(staging.c.customer_id).having(func.count() > 1)
+    rows = session.execute(
+        select(staging.c.row_no, staging.c.customer_id, staging.c.address_name)
+        .where(*flagged, staging.c.customer_id.in_(repeated))
+        .order_by(staging.c.row_no)
+    )
+    firsts: dict[str, tuple[int, str]] = {}
+    found = []
+    for row, customer, name in rows:
+        first_row, first_name = firsts.setdefault(customer, (row, name))
+        if name != first_name:  # the same address again is a repeated key
+            found.append((int(row), str(customer), int(first_row), str(first_name)))
+    return found
+
+
+def _second_of_stored(session: Session, job: ImportStatus, flag: str) -> list[tuple[int, str, str, str]]:
+    """(row, customer, address name, stored address name) for every row of this file that makes an address
+    the default of a customer one of whose stored addresses, not in this file, is that default."""
+    staging, stored = ADDRESS_STAGING, ADDRESS_TABLE
+    shown = visible_in(stored, job.sandbox_id, ("site_id", "customer_id", "address_name"))
+    query = (
+        select(staging.c.row_no, staging.c.customer_id, staging.c.address_name, stored.c.address_name)
+        .join(stored, stored.c.customer_id == staging.c.customer_id)
+        .where(
+            staging.c.job_id == job.id, staging.c[flag].is_(True), stored.c.site_id == job.site_id, shown,
+            stored.c[flag].is_(True), stored.c.address_name != staging.c.address_name,
+        )
+        .order_by(staging.c.row_no, stored.c.address_name)
+    )  # fmt: skip
+    candidates = session.execute(query).all()
+    imported = _staged_addresses(session, job, sorted({str(customer) for _, customer, _, _ in candidates}))
+    found: dict[int, tuple[int, str, str, str]] = {}
+    for row, customer, name, other in candidates:
+        if (customer, other) not in imported:  # imported again, its row says whether it stays the default
+            found.setdefault(int(row), (int(row), str(customer), str(name), str(other)))
+    return list(found.values())
+
+
+def _staged_addresses(session: Session, job: ImportStatus, customers: list[str]) -> set[tuple[str, str]]:
+    """(customer, address name) of this file's rows for the given customers."""
+    staging, found = ADDRESS_STAGING, set[tuple[str, str]]()
+    for start in range(0, len(customers), DROP_BATCH):
+        batch = customers[start : start + DROP_BATCH]
+        query = select(staging.c.customer_id, staging.c.address_name).where(
+            staging.c.job_id == job.id, staging.c.customer_id.in_(batch)
+        )
+        found.update((str(customer), str(name)) for customer, name in session.execute(query))
+    return found
+
+
 CUSTOMER_WRITER = UpsertWriter(
     UpsertTarget(CUSTOMER_TABLE, CUSTOMER_STAGING, ("customer_id",), CUSTOMER_FIELDS[1:], Scope.SITE, "Customer Id")
 )
 ADDRESS_WRITER = UpsertWriter(
     UpsertTarget(
         ADDRESS_TABLE, ADDRESS_STAGING, ("customer_id", "address_name"), ADDRESS_FIELDS[2:], Scope.SITE,
-        "Customer Id / Address Name", checks=(unknown_customers,), key_column="Address Name",
+        "Customer Id / Address Name", checks=(unknown_customers, second_defaults), key_column="Address Name",
     )
 )  # fmt: skip
