@@ -20,6 +20,7 @@ from app.importing.media import content_type
 from app.importing.normalized import NormalizedWriter
 from app.importing.planning import Layout, Plan, rows_key_for, seekable_copy
 from app.importing.problems import column_letter, row_problem_text
+from app.importing.readers.delimited import ENCODINGS, UTF8_BOM
 from app.storage import UploadStorage
 from specifications.asset import MANIFEST
 
@@ -51,6 +52,16 @@ def _find_manifest(entries: list[zipfile.ZipInfo]) -> zipfile.ZipInfo | None:
     return next((info for info in files if info.filename.lower() == inside), None)
 
 
+def _manifest_text(data: bytes) -> str:
+    """The manifest's text: UTF-8 (with or without BOM) or, as Excel's plain 'CSV' saves it, Windows-1252,
+    as a data file's encoding is told."""
+    data = data.removeprefix(UTF8_BOM)
+    try:
+        return data.decode(ENCODINGS[0])
+    except UnicodeDecodeError:
+        return data.decode(ENCODINGS[1], errors="replace")
+
+
 def _read_manifest(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo | None, names: set[str]
 ) -> tuple[dict[str, Link], list[str], str | None]:
@@ -59,7 +70,7 @@ def _read_manifest(
     if info is None:
         return {}, [], None
     folder = info.filename[: -len(MANIFEST)]
-    text = b"".join(read_entry(archive, info)).decode("utf-8-sig", errors="replace")
+    text = _manifest_text(b"".join(read_entry(archive, info)))
     rows = csv.reader(io.StringIO(text))
     header = [cell.strip().lower() for cell in next(rows, [])]
     unknown = [cell for cell in header if cell not in MANIFEST_COLUMNS]

@@ -148,3 +148,21 @@ def test_an_asset_in_a_sandbox_is_served_only_to_accounts_that_may_see_the_sandb
 
     assert b"".join(asset_content(runtime, owner, asset_id)[2]) == PNG
     assert b"".join(asset_content(runtime, make_principal(database), asset_id)[2]) == PNG
+
+
+@pytest.mark.parametrize("delimiter", [","])
+def test_a_manifest_as_excel_saves_it_keeps_its_accents(database: Database, tmp_path: Path, delimiter: str) -> None:
+    # Excel's plain 'CSV' is Windows-1252, and in much of Europe its delimiter is a semicolon.
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    submit(runtime, principal, make_csv([product_row("2011")]), catalog_id=7)
+    drain(runtime, queue)
+    manifest = f"File Name{delimiter}SKU Number{delimiter}Alt Text\r\nfront.png{delimiter}2011{delimiter}Café crème\r\n"
+    body = make_zip({"manifest.csv": manifest.encode("cp1252"), "front.png": PNG})
+
+    job_id = submit(runtime, principal, body, catalog_id=7, import_type=ImportType.ASSET)
+    drain(runtime, queue)
+
+    assert job(runtime, job_id).state == ImportState.COMPLETED
+    front = read_record(runtime, ImportType.ASSET, ["front.png"], 7, 1)
+    assert (front["sku_number"], front["alt_text"]) == ("2011", "Café crème")
