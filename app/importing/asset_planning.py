@@ -20,7 +20,7 @@ from app.importing.media import content_type
 from app.importing.normalized import NormalizedWriter
 from app.importing.planning import Layout, Plan, rows_key_for, seekable_copy
 from app.importing.problems import column_letter, row_problem_text
-from app.importing.readers.delimited import ENCODINGS, UTF8_BOM
+from app.importing.readers.delimited import ENCODINGS, UTF8_BOM, detect_delimiter
 from app.storage import UploadStorage
 from specifications.asset import MANIFEST
 
@@ -71,7 +71,8 @@ def _read_manifest(
         return {}, [], None
     folder = info.filename[: -len(MANIFEST)]
     text = _manifest_text(b"".join(read_entry(archive, info)))
-    rows = csv.reader(io.StringIO(text))
+    delimiter = detect_delimiter(text.partition("\n")[0])  # a comma, semicolon, tab or pipe, as a data CSV's
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = [cell.strip().lower() for cell in next(rows, [])]
     unknown = [cell for cell in header if cell not in MANIFEST_COLUMNS]
     if unknown or "file name" not in header:

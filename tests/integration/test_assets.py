@@ -150,7 +150,7 @@ def test_an_asset_in_a_sandbox_is_served_only_to_accounts_that_may_see_the_sandb
     assert b"".join(asset_content(runtime, make_principal(database), asset_id)[2]) == PNG
 
 
-@pytest.mark.parametrize("delimiter", [","])
+@pytest.mark.parametrize("delimiter", [",", ";"])
 def test_a_manifest_as_excel_saves_it_keeps_its_accents(database: Database, tmp_path: Path, delimiter: str) -> None:
     # Excel's plain 'CSV' is Windows-1252, and in much of Europe its delimiter is a semicolon.
     runtime, queue = make_runtime(database, tmp_path)
