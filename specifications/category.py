@@ -19,8 +19,14 @@ DEFAULT_CATEGORY = Specification(
         Column("Description", "description", ColumnKind.TEXT, description="Long description.", translatable=True),
         Column("Display Order", "display_order", ColumnKind.INTEGER, description="Position among its siblings."),
         Column("Active Start Date", "active_start_date", ColumnKind.DATE, description="Shown from this date."),
-        Column("Active End Date", "active_end_date", ColumnKind.DATE, description="Shown until this date."),
+        Column(
+            "Active End Date",
+            "active_end_date",
+            ColumnKind.DATE,
+            description="Shown until this date; not before Active Start Date.",
+        ),
     ),
+    date_ranges=(("active_start_date", "active_end_date", "the category would never be shown"),),
     example={
         "Category Id": "2007",
         "Category Name": "Mens",

@@ -83,6 +83,8 @@ class Specification:
     child_flag: str | None = None
     # A column whose value repeated on consecutive rows makes them one record (an order's lines).
     group_by: str | None = None
+    # Date fields a record's end may not precede its start in: (start field, end field, what it would mean).
+    date_ranges: tuple[tuple[str, str, str], ...] = ()
     # Headers refused outright, with the reason (a clear-text password column, say).
     refused_headers: dict[str, str] = field(default_factory=dict)
     example: dict[str, str] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from app.importing.cells import CELL_READERS, CellError, CellValue
 from app.importing.header import HeaderMap, Slot
@@ -72,6 +73,12 @@ class RowValidator:
         ]
         self._child_flag = spec.child_flag
         self._families = spec.families
+        by_field = {slot.column.field: slot for slot in self._plain if slot.column is not None}
+        self._ranges = [
+            (by_field[start], by_field[end], meaning)
+            for start, end, meaning in spec.date_ranges
+            if start in by_field and end in by_field
+        ]
 
     def validate(self, number: int, cells: list[str]) -> tuple[Record | None, list[ValidationProblem]]:
         problems: list[ValidationProblem] = []
@@ -97,6 +104,8 @@ class RowValidator:
                 values[field_name] = reader(raw, slot.header)
             except CellError as error:
                 problems.append(self._problem(number, slot, raw, str(error)))
+        if self._ranges:
+            self._check_ranges(number, cells, values, problems)
         is_child = bool(values.get(self._child_flag)) if self._child_flag else False
         families = self._read_families(number, cells, problems)
         translations = self._read_translations(number, cells, problems)
@@ -164,6 +173,18 @@ class RowValidator:
                 header = f"{family.prefix}[Name]"
                 message = f"{MISSING}: a SKU row needs at least one {header} value"
                 problems.append(ValidationProblem(number, None, header, "", message))
+
+    def _check_ranges(
+        self, number: int, cells: list[str], values: dict[str, CellValue], problems: list[ValidationProblem]
+    ) -> None:
+        """An end date before its start date: the record's dates say it is never in force."""
+        for start, end, meaning in self._ranges:
+            assert start.column is not None and end.column is not None
+            first, last = values.get(start.column.field), values.get(end.column.field)
+            if isinstance(first, datetime) and isinstance(last, datetime) and last < first:
+                shown_start, shown_end = cells[start.index].strip(), cells[end.index].strip()
+                message = f"{end.header} '{shown_end}' is before {start.header} '{shown_start}': {meaning}"
+                problems.append(self._problem(number, end, shown_end, message))
 
     def _check_stray_cells(self, number: int, cells: list[str], problems: list[ValidationProblem]) -> None:
         width = len(cells)

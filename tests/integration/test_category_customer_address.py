@@ -283,3 +283,25 @@ def test_a_customer_has_one_default_shipping_and_one_default_billing_address(
         if address["customer_id"] == "C1"
     }
     assert defaults == {("Home", True, False), ("Gym", False, False), ("Office", False, True)}
+
+
+def test_a_category_that_would_end_before_it_starts_is_a_problem_of_its_row(
+    importer: Importer, database: Database
+) -> None:
+    header = ["Category Id", "Category Name", "Active Start Date", "Active End Date"]
+    rows = [["SALE", "Sale", "2024-03-01", "2023-03-01"],
+            ["XMAS", "Xmas", "2024-12-01T00:00:00+01:00", "2024-11-30T22:30Z"],  # 23:00 and 22:30 in UTC
+            ["NEW", "New", "2024-03-01", "2024-03-01"], ["OLD", "Old", "", "2020-01-01"]]  # fmt: skip
+
+    job_id = importer.run(ImportType.CATEGORY, header, rows, on_error=OnError.SKIP)
+
+    assert job(importer.runtime, job_id).records_created == 2
+    with database.read() as session:
+        found = session.exec(select(ImportProblem).where(ImportProblem.job_id == job_id)).all()
+    assert sorted((p.row_number, p.column, p.field_name, p.field_value, p.message) for p in found) == [
+        (2, "D", "Active End Date", "2023-03-01",
+         "Active End Date '2023-03-01' is before Active Start Date '2024-03-01': the category would never be shown"),
+        (3, "D", "Active End Date", "2024-11-30T22:30Z",
+         "Active End Date '2024-11-30T22:30Z' is before Active Start Date '2024-12-01T00:00:00+01:00': "
+         "the category would never be shown"),
+    ]  # fmt: skip
