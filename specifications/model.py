@@ -54,6 +54,8 @@ class Column:
     translatable: bool = False
     # The most characters a value may have, where its table column is bounded (identifiers: IDENTIFIER_LENGTH).
     max_length: int | None = None
+    # The least a number may be (an order line's quantity is 1 or more).
+    minimum: int | None = None
 
     @property
     def length_limit(self) -> int | None:

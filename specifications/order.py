@@ -19,8 +19,8 @@ DEFAULT_ORDER = Specification(
         Column("Currency", "currency", ColumnKind.CURRENCY, description="ISO 4217 code."),
         Column("Order Total", "order_total", ColumnKind.DECIMAL, description="Checked against the items' total."),
         Column("SKU Number", "sku_number", ColumnKind.IDENTIFIER, Requirement.REQUIRED, "A SKU of the catalog."),
-        Column("Quantity", "quantity", ColumnKind.INTEGER, Requirement.REQUIRED),
-        Column("Item Price", "item_price", ColumnKind.DECIMAL, Requirement.REQUIRED),
+        Column("Quantity", "quantity", ColumnKind.INTEGER, Requirement.REQUIRED, "1 or more.", minimum=1),
+        Column("Item Price", "item_price", ColumnKind.DECIMAL, Requirement.REQUIRED, "0 or more.", minimum=0),
     ),
     group_by="order_number",
     example={

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from app.importing.cells import CELL_READERS, CellError, CellValue
 from app.importing.header import HeaderMap, Slot
@@ -48,7 +49,8 @@ class RowValidator:
         spec = header.spec
         self._plain = [slot for slot in header.slots if slot.column is not None and slot.locale is None]
         # What each plain column does with a cell, prepared once: (slot, field, reader, value of an empty cell,
-        # most characters it may have). Text kinds keep the trimmed cell as it is: no reader is called for them.
+        # most characters it may have, least number it may be). Text kinds keep the trimmed cell as it is: no
+        # reader is called for them.
         self._readers = [
             (
                 slot,
@@ -56,6 +58,7 @@ class RowValidator:
                 None if slot.column.kind in _TEXT_KINDS else CELL_READERS[slot.column.kind],
                 False if slot.column.kind is ColumnKind.FLAG else None,
                 slot.column.length_limit,
+                slot.column.minimum,
             )
             for slot in self._plain
             if slot.column is not None
@@ -84,7 +87,7 @@ class RowValidator:
         problems: list[ValidationProblem] = []
         values: dict[str, CellValue] = {}
         width = len(cells)
-        for slot, field_name, reader, empty, limit in self._readers:
+        for slot, field_name, reader, empty, limit, minimum in self._readers:
             raw = cells[slot.index].strip() if slot.index < width else ""
             if not raw:
                 values[field_name] = empty
@@ -101,9 +104,16 @@ class RowValidator:
                 values[field_name] = raw
                 continue
             try:
-                values[field_name] = reader(raw, slot.header)
+                value = reader(raw, slot.header)
             except CellError as error:
                 problems.append(self._problem(number, slot, raw, str(error)))
+                continue
+            if minimum is not None and Decimal(str(value)) < minimum:
+                problems.append(
+                    self._problem(number, slot, raw, f"{slot.header} must be {minimum} or more, got '{raw}'")
+                )
+                continue
+            values[field_name] = value
         if self._ranges:
             self._check_ranges(number, cells, values, problems)
         is_child = bool(values.get(self._child_flag)) if self._child_flag else False

@@ -284,8 +284,8 @@ def test_an_order_imported_again_into_another_catalog_moves_there_with_its_lines
 
 def test_an_order_whose_rows_give_two_order_totals_is_a_problem(database: Database, tmp_path: Path) -> None:
     runtime, queue, principal = selling_a_and_b(database, tmp_path, chunk_rows=10)
-    rows = [["SO-1", "", "EUR", "7.98", "A", "2", "3.99"], ["SO-1", "", "", "99", "B", "0", "1"],
-            ["SO-2", "", "EUR", "7.98", "A", "2", "3.99"], ["SO-2", "", "", "7.980", "B", "0", "1"]]  # fmt: skip
+    rows = [["SO-1", "", "EUR", "7.98", "A", "2", "3.99"], ["SO-1", "", "", "99", "B", "1", "0"],
+            ["SO-2", "", "EUR", "7.98", "A", "2", "3.99"], ["SO-2", "", "", "7.980", "B", "1", "0"]]  # fmt: skip
 
     job_id = import_orders(runtime, queue, principal, rows, HEADER, on_error=OnError.SKIP)
 
@@ -298,3 +298,22 @@ def test_an_order_whose_rows_give_two_order_totals_is_a_problem(database: Databa
     with pytest.raises(NotFound):
         read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)
     assert read_record(runtime, ImportType.ORDER, ["SO-2"], 1, -3)["order_total"] == "7.98"
+
+
+def test_an_item_of_no_or_a_negative_quantity_or_price_is_a_problem_of_its_row(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue, principal = selling_a_and_b(database, tmp_path, chunk_rows=10)
+    rows = [["SO-1", "", "EUR", "", "A", "-2", "3.99"], ["SO-2", "", "EUR", "", "A", "0", "3.99"],
+            ["SO-3", "", "EUR", "", "A", "1", "-0.01"], ["SO-4", "", "EUR", "0", "A", "1", "0"]]  # fmt: skip
+
+    job_id = import_orders(runtime, queue, principal, rows, HEADER, on_error=OnError.SKIP)
+
+    done = job(runtime, job_id)
+    assert (done.records_created, done.records_failed) == (1, 3)
+    assert messages(database, job_id) == [
+        (2, "Quantity must be 1 or more, got '-2'"),
+        (3, "Quantity must be 1 or more, got '0'"),
+        (4, "Item Price must be 0 or more, got '-0.01'"),
+    ]
+    assert read_record(runtime, ImportType.ORDER, ["SO-4"], 1, -3)["order_total"] == "0"  # a free item
