@@ -103,17 +103,19 @@ def test_the_same_bytes_uploaded_again_are_stored_once(database: Database, tmp_p
 
 def test_a_manifest_that_names_nothing_real_is_a_problem_per_line(database: Database, tmp_path: Path) -> None:
     runtime, queue = make_runtime(database, tmp_path)
-    manifest = b"File Name,SKU Number,Category Id\na.png,NOPE,\nmissing.jpg,,\na.png,,\n"
+    manifest = b"File Name,SKU Number,Category Id\na.png,NOPE,\nmissing.jpg,,\na.png,,\nb.png,,NOCAT\n"
+    archive = make_zip({"manifest.csv": manifest, "a.png": PNG, "b.png": PDF})
 
-    job_id = submit(runtime, make_principal(database), make_zip({"manifest.csv": manifest, "a.png": PNG}),
-                    import_type=ImportType.ASSET)  # fmt: skip
+    job_id = submit(runtime, make_principal(database), archive, import_type=ImportType.ASSET)
     drain(runtime, queue)
 
     assert job(runtime, job_id).state == ImportState.FAILED
+    # a row is a file of the archive: the message names the file, as its manifest line does
     assert problems(database, job_id) == [
-        (1, "SKU Number", "NOPE", "manifest.csv links to SKU Number 'NOPE', which is not in catalog -2"),
-        (2, "File Name", "missing.jpg", "manifest.csv line 3 names 'missing.jpg', which is not in the archive"),
-        (3, "File Name", "a.png", "manifest.csv line 4 names 'a.png' again (first on line 2)"),
+        (1, "SKU Number", "NOPE", "manifest.csv links 'a.png' to SKU Number 'NOPE', which is not in catalog -2"),
+        (2, "Category Id", "NOCAT", "manifest.csv links 'b.png' to Category Id 'NOCAT', which is not in catalog -2"),
+        (3, "File Name", "missing.jpg", "manifest.csv line 3 names 'missing.jpg', which is not in the archive"),
+        (4, "File Name", "a.png", "manifest.csv line 4 names 'a.png' again (first on line 2)"),
     ]
 
 
