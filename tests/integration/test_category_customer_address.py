@@ -305,3 +305,29 @@ def test_a_category_that_would_end_before_it_starts_is_a_problem_of_its_row(
          "Active End Date '2024-11-30T22:30Z' is before Active Start Date '2024-12-01T00:00:00+01:00': "
          "the category would never be shown"),
     ]  # fmt: skip
+
+
+def test_an_email_address_belongs_to_one_customer_of_a_site_whatever_its_case(
+    importer: Importer, database: Database
+) -> None:
+    stored = [
+        ["C1", "ana", "Ana@Example.com", "", "", "", "", ""],
+        ["C5", "eve", "eve@example.com", "", "", "", "", ""],
+    ]
+    importer.run(ImportType.CUSTOMER, CUSTOMER_HEADER, stored, site_id=5)
+    rows = [["C1", "ana", "ana@example.com", "Ana", "", "", "", ""],  # its own, in another case
+            ["C2", "bo", "bo@example.com", "", "", "", "", ""], ["C3", "bob", "BO@example.COM", "", "", "", "", ""],
+            ["C4", "ann", "ANA@example.com", "", "", "", "", ""],
+            ["C6", "eva", "EVE@example.com", "", "", "", "", ""]]  # fmt: skip
+
+    job_id = importer.run(ImportType.CUSTOMER, CUSTOMER_HEADER, rows, site_id=5, on_error=OnError.SKIP)
+    elsewhere = importer.run(ImportType.CUSTOMER, CUSTOMER_HEADER, rows[3:], site_id=6)  # another site's customers
+
+    done = job(importer.runtime, job_id)
+    assert (done.records_updated, done.records_created, done.records_failed) == (1, 1, 3)
+    assert [(row, message) for row, _, message in problems(database, job_id)] == [
+        (4, "Email Address 'BO@example.COM' is given to customer 'C2' in row 3 too: each customer has its own"),
+        (5, "Email Address 'ANA@example.com' is given to customer 'C1' in row 2 too: each customer has its own"),
+        (6, "Email Address 'EVE@example.com' is the address of customer 'C5' already: each customer has its own"),
+    ]
+    assert job(importer.runtime, elsewhere).state == ImportState.COMPLETED

@@ -36,6 +36,76 @@ def unknown_customers(session: Session, job: ImportStatus) -> list[ValidationPro
     ]
 
 
+def shared_emails(session: Session, job: ImportStatus) -> list[ValidationProblem]:
+    """An Email Address (whatever its case: Ann@X.com is ann@x.com) given to a customer that another customer of
+    the site has: in an earlier row of this file, or stored and not imported again (with another address)."""
+    in_file = _shared_in_file(session, job)
+    problems = [
+        ValidationProblem(
+            row, None, "Email Address", email,
+            f"Email Address '{email}' is given to customer '{other}' in row {first} too: each customer has its own",
+        )
+        for row, email, other, first in in_file
+    ]  # fmt: skip
+    named = {row for row, *_ in in_file}
+    problems += [
+        ValidationProblem(
+            row, None, "Email Address", email,
+            f"Email Address '{email}' is the address of customer '{other}' already: each customer has its own",
+        )
+        for row, email, other in _shared_with_stored(session, job)
+        if row not in named
+    ]  # fmt: skip
+    return sorted(problems, key=lambda problem: problem.row or 0)
+
+
+def _shared_in_file(session: Session, job: ImportStatus) -> list[tuple[int, str, str, int]]:
+    """(row, email, customer of the first row that gives it, that row) for every later row giving another
+    customer an email address of an earlier row."""
+    staging = CUSTOMER_STAGING
+    given = func.lower(staging.c.email_address)
+    in_file = [staging.c.job_id == job.id, staging.c.email_address.is_not(None)]
+    repeated = select(given).where(*in_file).group_by(given).having(func.count() > 1)
+    rows = session.execute(
+        select(staging.c.row_no, staging.c.email_address, given, staging.c.customer_id)
+        .where(*in_file, given.in_(repeated))
+        .order_by(staging.c.row_no)
+    )
+    firsts: dict[str, tuple[int, str]] = {}
+    found = []
+    for row, email, lowered, customer in rows:
+        first_row, first_customer = firsts.setdefault(lowered, (row, customer))
+        if customer != first_customer:  # the same customer again is a repeated key
+            found.append((int(row), str(email), str(first_customer), int(first_row)))
+    return found
+
+
+def _shared_with_stored(session: Session, job: ImportStatus) -> list[tuple[int, str, str]]:
+    """(row, email, stored customer) for every row giving a customer the email address of a stored customer
+    of the site that this file does not import again. Found with set operations, each table read once: a join
+    on the lowered addresses has no index to use, and SQLite would read every stored customer for each row."""
+    staging, stored = CUSTOMER_STAGING, CUSTOMER_TABLE
+    shown = [stored.c.site_id == job.site_id, visible_in(stored, job.sandbox_id, ("site_id", "customer_id"))]
+    imported = select(staging.c.customer_id).where(staging.c.job_id == job.id)
+    kept = [*shown, stored.c.customer_id.in_(select(stored.c.customer_id).where(*shown).except_(imported))]
+    given, owned = func.lower(staging.c.email_address), func.lower(stored.c.email_address)
+    in_file = [staging.c.job_id == job.id, staging.c.email_address.is_not(None)]
+    shared = select(given).where(*in_file).intersect(select(owned).where(*kept)).subquery()
+    owners = dict(
+        session.execute(
+            select(owned, func.min(stored.c.customer_id)).where(*kept, owned.in_(select(shared))).group_by(owned)
+        ).all()
+    )
+    if not owners:
+        return []
+    rows = session.execute(
+        select(staging.c.row_no, staging.c.email_address, given)
+        .where(*in_file, given.in_(select(shared)))
+        .order_by(staging.c.row_no)
+    )
+    return [(int(row), str(email), str(owners[lowered])) for row, email, lowered in rows if lowered in owners]
+
+
 # The flags a customer gives one of its addresses at most: (column, header, the words a message names it by).
 DEFAULT_FLAGS = (("default_shipping", "Default Shipping", "default shipping"),
                  ("default_billing", "Default Billing", "default billing"))  # fmt: skip
@@ -124,7 +194,15 @@ def _staged_addresses(session: Session, job: ImportStatus, customers: list[str])
 
 
 CUSTOMER_WRITER = UpsertWriter(
-    UpsertTarget(CUSTOMER_TABLE, CUSTOMER_STAGING, ("customer_id",), CUSTOMER_FIELDS[1:], Scope.SITE, "Customer Id")
+    UpsertTarget(
+        CUSTOMER_TABLE,
+        CUSTOMER_STAGING,
+        ("customer_id",),
+        CUSTOMER_FIELDS[1:],
+        Scope.SITE,
+        "Customer Id",
+        checks=(shared_emails,),
+    )
 )
 ADDRESS_WRITER = UpsertWriter(
     UpsertTarget(
