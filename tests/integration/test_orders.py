@@ -317,3 +317,17 @@ def test_an_item_of_no_or_a_negative_quantity_or_price_is_a_problem_of_its_row(
         (4, "Item Price must be 0 or more, got '-0.01'"),
     ]
     assert read_record(runtime, ImportType.ORDER, ["SO-4"], 1, -3)["order_total"] == "0"  # a free item
+
+
+def test_an_orders_email_address_in_another_case_on_a_later_row_is_the_same_address(
+    database: Database, tmp_path: Path
+) -> None:
+    runtime, queue, principal = selling_a_and_b(database, tmp_path)
+    header = [*HEADER, "Email Address"]
+    rows = [["SO-1", "", "EUR", "", "A", "1", "3.99", "Ana@Example.com"],
+            ["SO-1", "", "EUR", "", "B", "1", "1", "ana@example.com"]]  # fmt: skip
+
+    job_id = import_orders(runtime, queue, principal, rows, header)
+
+    assert messages(database, job_id) == []
+    assert read_record(runtime, ImportType.ORDER, ["SO-1"], 1, -3)["email_address"] == "Ana@Example.com"

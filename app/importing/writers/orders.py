@@ -78,9 +78,12 @@ def _whole_order_problems(lines: list[RowOutcome]) -> list[ValidationProblem]:
 
 
 def _differs(name: str, value: object, first: object) -> bool:
-    """Two values of one of an order's own fields differ (an Order Total by its amount: 7.98 is 7.980)."""
+    """Two values of one of an order's own fields differ (an Order Total by its amount: 7.98 is 7.980; an Email
+    Address whatever its case, as a customer's)."""
     if name == "order_total":
         return Decimal(str(value)) != Decimal(str(first))
+    if name == "email_address":
+        return str(value).lower() != str(first).lower()
     return value != first
 
 
