@@ -14,7 +14,7 @@
     │   ├── IdempotencyMismatch  422: an Idempotency-Key reused with another body
     │   ├── TooManyRequests      429: a limit was reached; carries the seconds to wait (Retry-After)
     │   ├── ServiceStopping      503: the service stopped while the request ran; send it again (Retry-After)
-    │   └── UploadNotStored      507: the service could not store an upload (its disk full, its folder gone)
+    │   └── InsufficientStorage  507: what was sent could not be stored (a disk full, the uploads folder gone)
     ├── AccountError             `importer users ...` was given something it cannot do
     ├── SpecificationNotInstalled  a worker has no specification file the API accepted the import by
     ├── JobNotInDatabase         a worker was handed a job its database does not hold: not the API's database
@@ -101,11 +101,13 @@ class ServiceStopping(RequestError):
     retry_after = 10
 
 
-class UploadNotStored(RequestError):
-    """The service could not store an upload (its disk is full, its uploads folder is gone or not writable); nothing
-    of it was kept. Not the request's fault: the same request succeeds once the operator has seen to it."""
+class InsufficientStorage(RequestError):
+    """What a request sent could not be stored (the disk of the uploads folder or of the database full, the uploads
+    folder gone or not writable); nothing of it was kept. Not the request's fault: the same request succeeds once
+    there is room, or once the operator has seen to the folder."""
 
     status_code = 507
+    retry_after = 60
 
 
 class AccountError(ImporterError):

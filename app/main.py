@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.convertors import register_url_convertor
 from starlette.exceptions import HTTPException
@@ -21,7 +22,8 @@ from app.api.access_log import redact_access_log
 from app.api.limits import AccessLimits, within_running_limit
 from app.api.params import IdConvertor
 from app.api.snapshots import StatusSnapshots
-from app.errors import RequestError, ServiceStopping, TooManyRequests, Unauthorized
+from app.errors import InsufficientStorage, RequestError, ServiceStopping, TooManyRequests, Unauthorized
+from app.full_disk import full_disk_reason, storage_full
 from app.heap import freeze_startup_heap
 from app.runtime import Runtime
 
@@ -111,7 +113,7 @@ def error_body(error: str, detail: str, status: int, headers: Mapping[str, str] 
 async def on_request_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestError)
     headers = {"WWW-Authenticate": 'Basic realm="importer", charset="UTF-8"'} if isinstance(exc, Unauthorized) else None
-    if isinstance(exc, TooManyRequests | ServiceStopping):
+    if isinstance(exc, TooManyRequests | ServiceStopping | InsufficientStorage):
         headers = {"Retry-After": str(exc.retry_after)}
     return error_body(exc.name, exc.detail, exc.status_code, headers)
 
@@ -130,6 +132,15 @@ async def on_disconnect(request: Request, exc: Exception) -> Response:
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     logger.error("http.unexpected_error method=%s path=%s", request.method, request.url.path, exc_info=exc)
     return error_body("InternalError", "the service could not complete this request; the log has details", 500)
+
+
+async def on_storage_error(request: Request, exc: Exception) -> Response:
+    """A write the full disk refused (of the upload, or of the database) is a 507 saying so; any other is a 500."""
+    reason = full_disk_reason(exc)
+    if reason is None:
+        return await on_unexpected(request, exc)
+    logger.error("http.storage_full method=%s path=%s reason=%s", request.method, request.url.path, exc)
+    return await on_request_error(request, storage_full(reason))
 
 
 @contextlib.asynccontextmanager
@@ -152,6 +163,8 @@ def create_app(runtime: Runtime) -> Starlette:
             RequestError: on_request_error,
             HTTPException: on_http_error,
             ClientDisconnect: on_disconnect,
+            OSError: on_storage_error,
+            DBAPIError: on_storage_error,
             Exception: on_unexpected,
         },
     )

@@ -40,7 +40,10 @@ ERRORS: dict[int, tuple[str, str]] = {
         "a limit was reached (failed logins, password checks, request rate, running imports); see Retry-After",
     ),
     503: ("ServiceStopping", "the service stopped while the upload still arrived; nothing was kept: send it again"),
-    507: ("UploadNotStored", "the service could not store the upload (its disk full, its uploads folder gone)"),
+    507: (
+        "InsufficientStorage",
+        "the service could not store the request (its disk full, its uploads folder gone); nothing was kept",
+    ),
 }
 # Every authenticated request may meet these: a token in the URL (400), no credentials (401), a limit (429).
 ANY = (400, 401, 429)
@@ -210,7 +213,7 @@ IMPORTER_ENDPOINTS = (
     Endpoint("post", "/{statusId}/cancel", "cancelImport", "Cancel an unfinished import", _status("CANCELLED"),
              (*ANY, 403, 404, 409), (STATUS_ID,)),
     Endpoint("post", "/{statusId}/retry", "retryImport", "Import the upload of a FAILED or CANCELLED import again",
-             _status("the new import"), (*ANY, 403, 404, 409), (STATUS_ID,)),
+             _status("the new import"), (*ANY, 403, 404, 409, 507), (STATUS_ID,)),
     Endpoint("get", "/{statusId}/errors", "importErrors", "Every problem of an import, header problems first",
              _json(_ref("schemas", "ProblemPage"), "a page of problems"), (*ANY, 404), (STATUS_ID, *PAGING)),
     Endpoint("get", "/{statusId}/failed-rows", "failedRows", "The invalid rows of an import", FAILED_ROWS,
@@ -309,9 +312,10 @@ def _schemas() -> Json:
 def _components() -> Json:
     responses = {name: _json(_ref("schemas", "Error"), f"{code}: {what}") for code, (name, what) in ERRORS.items()}
     responses["Unauthorized"]["headers"] = {"WWW-Authenticate": {"schema": STRING}}
-    responses["TooManyRequests"]["headers"] = {
-        "Retry-After": {"description": "seconds to wait before trying again", "schema": _int(1)}
-    }
+    for waiting in ("TooManyRequests", "InsufficientStorage"):
+        responses[waiting]["headers"] = {
+            "Retry-After": {"description": "seconds to wait before trying again", "schema": _int(1)}
+        }
     return {
         "schemas": _schemas(),
         "responses": responses,

@@ -17,7 +17,8 @@ from starlette.requests import Request
 
 from app.api.bodies import declared_length
 from app.api.encodings import BodyDecoding
-from app.errors import BadRequest, ServiceStopping, UnsupportedMediaType, UploadNotStored, UploadTooLarge
+from app.errors import BadRequest, InsufficientStorage, ServiceStopping, UnsupportedMediaType, UploadTooLarge
+from app.full_disk import full_disk_reason, storage_full
 from app.importing.formats import SNIFF_BYTES, FileType, contradiction, describe_bytes, detect
 from app.service import Upload
 from app.storage import UploadStorage, UploadWriter, new_upload_key
@@ -28,10 +29,12 @@ FLUSH_BYTES = 1 << 20
 MULTIPART_ENVELOPE_BYTES = 65536  # what a form may add to its file: boundaries, part headers, other fields
 
 
-def _not_stored(error: OSError) -> UploadNotStored:
+def _not_stored(error: OSError) -> InsufficientStorage:
     """The answer to an upload the storage could not take; the operator's log says where and why."""
     logger.error("upload.not_stored error=%s", error, exc_info=error)
-    return UploadNotStored(
+    if reason := full_disk_reason(error):
+        return storage_full(reason)
+    return InsufficientStorage(
         f"the service could not store the upload ({error.strerror or type(error).__name__}): nothing of it was "
         "kept; send it again once the service's operator has seen to it (its log has it as upload.not_stored)"
     )

@@ -223,7 +223,7 @@ def test_a_submit_whose_uploads_folder_is_gone_gets_507_saying_so_and_records_no
 
     assert answer.status_code == 507, answer.text
     assert answer.json() == {
-        "error": "UploadNotStored",
+        "error": "InsufficientStorage",
         "detail": "the service could not store the upload (Not a directory): nothing of it was kept; send it again "
         "once the service's operator has seen to it (its log has it as upload.not_stored)",
     }
@@ -239,5 +239,5 @@ def test_a_submit_to_a_full_disk_gets_507_saying_so_and_leaves_nothing(
     answer = submitted_to(database, tmp_path, storage, body)
 
     assert answer.status_code == 507, answer.text
-    assert answer.json()["detail"].startswith("the service could not store the upload (No space left on device)")
+    assert answer.json()["detail"].startswith("the service's disk is full (No space left on device)")
     assert list(storage.folder.iterdir()) == []
