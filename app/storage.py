@@ -7,6 +7,7 @@ import os
 import re
 import uuid
 from collections import deque
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,12 @@ UPLOAD_PREFIX = "upload-"
 
 def new_upload_key() -> str:
     return f"{UPLOAD_PREFIX}{uuid.uuid4().hex}"
+
+
+def _upload_of(key: str) -> str:
+    """The upload a stored key belongs to: itself, or the upload whose rows (`{upload}.rows-...`) or unfinished
+    file (`.part`) it holds."""
+    return key.split(".", 1)[0]
 
 
 def _checked(key: str) -> str:
@@ -63,7 +70,10 @@ class UploadStorage(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def purge_older_than(self, cutoff: datetime) -> int: ...
+    def purge_older_than(self, cutoff: datetime, keep: Collection[str] = ()) -> int:
+        """Delete what was stored before `cutoff`, but for the uploads named in `keep` and the files derived from
+        them (their rows, `{key}.rows-...`); returns how many were deleted."""
+        ...
 
 
 # --- local folder (the embedded default) -------------------------------------------------------
@@ -138,9 +148,11 @@ class LocalUploadStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def purge_older_than(self, cutoff: datetime) -> int:
+    def purge_older_than(self, cutoff: datetime, keep: Collection[str] = ()) -> int:
         removed = 0
         for path in self.folder.iterdir():
+            if _upload_of(path.name) in keep:
+                continue
             if path.is_file() and path.stat().st_mtime < cutoff.timestamp():
                 path.unlink(missing_ok=True)
                 removed += 1
@@ -365,10 +377,11 @@ class DatabaseUploadStorage:
             session.execute(delete(UploadBlock).where(col(UploadBlock.key) == key))
             session.execute(delete(StoredUpload).where(col(StoredUpload.key) == key))
 
-    def purge_older_than(self, cutoff: datetime) -> int:
+    def purge_older_than(self, cutoff: datetime, keep: Collection[str] = ()) -> int:
         with self._db.write() as session:
             expired = (col(StoredUpload.created_at) < cutoff) & col(StoredUpload.key).startswith(UPLOAD_PREFIX)
-            keys = list(session.execute(select(col(StoredUpload.key)).where(expired)).scalars())
+            found = session.execute(select(col(StoredUpload.key)).where(expired)).scalars()
+            keys = [key for key in found if _upload_of(key) not in keep]
             if keys:
                 session.execute(delete(UploadBlock).where(col(UploadBlock.key).in_(keys)))
                 session.execute(delete(StoredUpload).where(col(StoredUpload.key).in_(keys)))

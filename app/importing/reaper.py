@@ -53,10 +53,19 @@ def _claim(runtime: Runtime, job: ImportStatus) -> bool:
     return bool(moved == 1)
 
 
+def _uploads_in_use(runtime: Runtime) -> set[str]:
+    """The uploads of imports not finished yet: one may wait behind others, or for workers, past the retention."""
+    unfinished = [ImportState.START_REQUESTED.value, ImportState.IN_PROCESS.value]
+    with runtime.db.read() as session:
+        keys = session.execute(select(col(ImportStatus.upload_key)).where(col(ImportStatus.state).in_(unfinished)))
+        return set(keys.scalars())
+
+
 def purge_expired_uploads(runtime: Runtime) -> int:
-    """Uploads older than the retention period are deleted (retry needs them until then)."""
+    """Uploads older than the retention period are deleted (retry needs them until then), but for those of imports
+    not finished yet."""
     cutoff = jobs.utcnow() - timedelta(hours=runtime.settings.upload_retention_hours)
-    removed = runtime.storage.purge_older_than(cutoff)
+    removed = runtime.storage.purge_older_than(cutoff, keep=_uploads_in_use(runtime))
     if removed:
         logger.info("reaper.uploads_purged count=%s", removed)
     return removed

@@ -19,13 +19,22 @@ from app.accounts import Principal
 from app.api.rendering import render_status
 from app.db import Database
 from app.importing import pipeline, reaper
+from app.importing.formats import FileType
 from app.importing.writers.registry import WRITERS
 from app.jobs import ImportState, ImportStatus, utcnow
 from app.runtime import Runtime
 from app.service import job_status
 from specifications import ImportType
-from tests.factories import make_csv, product_row
-from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+from tests.factories import make_csv, make_xlsx, product_row
+from tests.integration.pipeline_driver import (
+    RecordingQueue,
+    drain,
+    job,
+    make_principal,
+    make_runtime,
+    stored_uploads,
+    submit,
+)
 
 PRODUCT_STAGING = WRITERS[ImportType.PRODUCT].staging
 
@@ -228,3 +237,33 @@ def test_a_completed_import_leaves_no_staging_rows_and_the_sweep_spares_a_runnin
     assert (job(runtime, finished).state, job(runtime, finished).records_created) == (ImportState.COMPLETED, 2)
     assert staged_rows(runtime, finished) == 0
     assert staged_rows(runtime, running) == 1
+
+
+def test_imports_unfinished_when_their_uploads_pass_the_retention_keep_them_and_complete(
+    database: Database, tmp_path: Path
+) -> None:
+    # The workers were away (stopped, or busy with long imports) for longer than IMPORTER_UPLOAD_RETENTION_HOURS.
+    runtime, queue = make_runtime(database, tmp_path, chunk_rows=1)
+    principal = make_principal(database)
+    finished = submit(runtime, principal, make_csv([product_row("a")]))
+    drain(runtime, queue)
+    waiting = submit(runtime, principal, make_csv([product_row("b"), product_row("c")]))
+    sheet = submit(runtime, principal, make_xlsx([product_row("d"), product_row("e")]), file_type=FileType.XLSX)
+    queue.steps.clear()
+    pipeline.plan(runtime, sheet)  # read into its rows file; its chunks wait
+    past_retention = replace(runtime, settings=replace(runtime.settings, upload_retention_hours=-1))
+
+    reaper.purge_expired_uploads(past_retention)
+    queue.steps.clear()
+    for job_id in (waiting, sheet):
+        age(runtime, job_id, 600)
+    reaper.reap(runtime)
+    drain(runtime, queue)
+
+    assert [(job(runtime, j).state, job(runtime, j).records_created) for j in (waiting, sheet)] == [
+        (ImportState.COMPLETED, 2),
+        (ImportState.COMPLETED, 2),
+    ], [job(runtime, j).message for j in (waiting, sheet)]
+    kept = stored_uploads(runtime)
+    assert job(runtime, finished).upload_key not in kept
+    assert {job(runtime, j).upload_key for j in (waiting, sheet)} <= kept
