@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from app.accounts import Role, add_account, count_accounts
-from app.data_folder import keep_files_private, prepare_data_dir
+from app.data_folder import keep_files_private, prepare_data_dir, unwritable
 from app.db import Database
 from app.errors import AccountError, ImporterError
 from app.priority import lower_worker_priority
@@ -47,8 +47,9 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
-def _prepare(settings: Settings) -> Database:
-    """Folders, schema and the deployment's own specifications, before anything serves or works."""
+def _prepare(settings: Settings, writes: bool = True) -> Database:
+    """Folders, schema and the deployment's own specifications, before anything serves or works (or, unless it
+    `writes`, only reads)."""
     try:
         if settings.uses_data_dir:
             prepare_data_dir(settings.data_dir)
@@ -56,6 +57,14 @@ def _prepare(settings: Settings) -> Database:
         raise click.ClickException(
             f"IMPORTER_DATA_DIR {settings.data_dir} cannot be created: {error.strerror}"
         ) from None
+    # A folder mounted read-only, remounted so after a disk error, or another user's: a service started on it
+    # answered every import with 500, and `users add` with a traceback.
+    refused = unwritable(settings) if writes else None
+    if refused is not None:
+        raise click.ClickException(
+            f"IMPORTER_DATA_DIR {settings.data_dir} cannot be written ({refused}): the embedded default keeps its "
+            "database, broker and uploads there"
+        )
     try:
         install_specifications(settings.specifications_dir)
     except ImporterError as error:
@@ -150,7 +159,7 @@ def _iso(moment: datetime | None) -> str | None:
 def tokens_list(username: str | None, as_json: bool) -> None:
     """List tokens (all, or USERNAME's): id, user, label, created, last used; never the token itself."""
     settings = _settings()
-    db = _prepare(settings)
+    db = _prepare(settings, writes=False)
     try:
         with db.read() as session:
             listed = list_tokens(session, username)

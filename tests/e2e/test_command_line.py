@@ -256,3 +256,32 @@ def test_a_worker_count_or_port_out_of_range_is_refused_before_anything_starts(t
     assert "Invalid value for '--concurrency': -3 is not in the range x>=1." in workers.stderr
     assert port.returncode == 2
     assert "Invalid value for '--port': 99999 is not in the range 1<=x<=65535." in port.stderr
+
+
+def read_only(folder: Path, args: list[str]) -> list[str]:
+    """The command `importer ARGS`, run where `folder` cannot be written: made read-only for a user, and for root,
+    whom permissions do not stop, mounted read-only in a mount namespace of the command's own."""
+    if os.geteuid() != 0:
+        for path in [folder, *folder.rglob("*")]:
+            path.chmod(path.stat().st_mode & ~0o222)
+        return [IMPORTER, *args]
+    mount = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", mount, str(folder), IMPORTER, *args]
+
+
+def test_a_data_folder_that_cannot_be_written_is_refused_in_one_line_before_anything_starts(tmp_path: Path) -> None:
+    # A volume mounted read-only, a disk the kernel remounted read-only after an error, or a folder of another user.
+    data = tmp_path / "data"
+    env = clean_env(data)
+    assert run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-9\n").returncode == 0
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = read_only(data, list(args))
+        return subprocess.run(command, input="pass-word-9\n", env=env, capture_output=True, text=True, timeout=30)
+
+    refused = [run("serve", "--port", str(free_port())), run("worker"), run("users", "add", "eve", "--role", "viewer")]
+
+    for result in refused:
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert result.stderr.startswith(f"Error: IMPORTER_DATA_DIR {data} cannot be written ("), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
