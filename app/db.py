@@ -103,14 +103,16 @@ class Database:
         self.engine.dispose()
 
 
-# Columns added to tables that earlier versions created without them: (table, column, its SQL type).
-_NEW_COLUMNS = (("import_chunk", "rows_key", "VARCHAR(200)"),)
-
-
 def _add_new_columns(connection: Connection) -> None:
-    for table, column, sql_type in _NEW_COLUMNS:
-        if column not in {found["name"] for found in inspect(connection).get_columns(table)}:
-            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+    """Columns added to tables since an earlier version created them (a job's `sheet_name`, `files`, `retry_of`, a
+    record's `base_job_id`, a chunk's `rows_key`...), added empty: each one a later version adds is nullable."""
+    inspector = inspect(connection)
+    for table in SQLModel.metadata.sorted_tables:
+        present = {found["name"] for found in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                sql_type = column.type.compile(dialect=connection.dialect)
+                connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {sql_type}'))
 
 
 # Whole-number columns earlier versions made in 32 bits, where an import's value may take 64 (see

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import inspect, text
 
 from app.db import Database
+from app.jobs import ImportState
+from tests.factories import make_csv, product_row
+from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
 
 
 def test_the_staging_chunk_indexes_of_earlier_versions_are_dropped(database: Database) -> None:
@@ -46,6 +51,31 @@ def test_chunks_of_earlier_versions_get_the_column_naming_their_rows_file(databa
     database.create_schema()
 
     assert "rows_key" in {column["name"] for column in inspect(database.engine).get_columns("import_chunk")}
+
+
+def test_a_database_of_the_first_versions_gets_every_column_added_since_and_imports(
+    database: Database, tmp_path: Path
+) -> None:
+    added_since = {
+        "import_status": ("sheet_name", "files", "max_errors", "retry_of", "retried_as"),
+        "product": ("base_job_id",),
+        "sku": ("base_job_id",),
+        "category": ("base_job_id",),
+    }
+    with database.engine.begin() as connection:  # as the first versions made it
+        for table, columns in added_since.items():
+            for column in columns:
+                connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+
+    database.create_schema()  # what every service process does when it starts
+    runtime, queue = make_runtime(database, tmp_path)
+    job_id = submit(runtime, make_principal(database), make_csv([product_row("1"), product_row("2")]))
+    drain(runtime, queue)
+
+    for table, columns in added_since.items():
+        assert set(columns) <= {column["name"] for column in inspect(database.engine).get_columns(table)}, table
+    done = job(runtime, job_id)
+    assert (done.state, done.records_created) == (ImportState.COMPLETED, 2)
 
 
 def test_staging_tables_of_earlier_versions_become_unlogged_and_keep_the_rows_of_running_imports(pg_url: str) -> None:
