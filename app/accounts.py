@@ -78,12 +78,16 @@ def validate_username(username: str) -> str:
     return name
 
 
+def _check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
 def add_account(
     session: Session, username: str, password: str, role: Role, import_types: frozenset[str] | None = None
 ) -> Account:
     name = validate_username(username)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password_length(password)
     if import_types and role is not Role.IMPORTER:
         raise AccountError(
             f"--types limits an importer; an {role.value} imports every type" if role is Role.ADMIN
@@ -103,6 +107,18 @@ def add_account(
     )
     session.add(account)
     session.flush()
+    return account
+
+
+def set_password(session: Session, username: str, password: str) -> Account:
+    """A new password for an account: the old one stops matching at once, in every process (see CredentialCache)."""
+    _check_password_length(password)
+    account = find_account(session, username.strip())
+    if account is None:
+        raise AccountError(f"no account named {username.strip()!r}")
+    account.password_hash = hash_password(password)
+    account.updated_at = utcnow()
+    session.add(account)
     return account
 
 

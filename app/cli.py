@@ -18,7 +18,7 @@ from celery import Celery
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from app.accounts import Role, add_account, count_accounts
+from app.accounts import Role, add_account, count_accounts, set_password
 from app.data_folder import keep_files_private, prepare_data_dir, unwritable
 from app.db import Database
 from app.errors import AccountError, ImporterError
@@ -123,6 +123,20 @@ def users_add(name: str, role: str, types: str) -> None:
     except AccountError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"account '{name.strip()}' created with role {role}")
+
+
+@users.command("passwd")
+@click.argument("name")
+def users_passwd(name: str) -> None:
+    """Give an account a new password, read from standard input; the old one stops working at once."""
+    db = _prepare(_settings())
+    password = _read_password(confirm=True)
+    try:
+        with db.write() as session:
+            set_password(session, name, password)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"password of '{name.strip()}' changed")
 
 
 @main.group()

@@ -74,6 +74,22 @@ def test_a_second_account_with_the_same_name_is_refused(tmp_path: Path) -> None:
     assert account_password_ok(tmp_path, "ops", "pass-word-9")
 
 
+def test_a_forgotten_or_leaked_password_is_replaced_and_the_old_one_stops_working(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-9\n")
+
+    changed = run_cli(["users", "passwd", "ops"], env, stdin="new-pass-word-1\n")
+    unknown = run_cli(["users", "passwd", "nobody"], env, stdin="new-pass-word-1\n")
+    too_short = run_cli(["users", "passwd", "ops"], env, stdin="short\n")
+
+    assert changed.returncode == 0, changed.stderr
+    assert changed.stdout.strip() == "password of 'ops' changed"
+    assert (unknown.returncode, unknown.stderr) == (1, "Error: no account named 'nobody'\n")
+    assert (too_short.returncode, too_short.stderr) == (1, "Error: a password needs at least 8 characters\n")
+    assert account_password_ok(tmp_path, "ops", "new-pass-word-1")
+    assert not account_password_ok(tmp_path, "ops", "pass-word-9")
+
+
 def test_an_import_type_misspelt_in_types_is_refused_rather_than_making_an_importer_of_nothing(
     tmp_path: Path,
 ) -> None:
