@@ -154,10 +154,12 @@ class WorkerOf(RuntimeHolder):
 @dataclass
 class Delivery:
     """One delivery of a task to `workers.tasks.run_step`: how many times it was retried (of which how many times
-    a worker handed it back, a header of its message), and the countdown and headers of the retry it asked for."""
+    a worker handed it back, and how many the database failed, headers of its message), and the countdown and
+    headers of the retry it asked for."""
 
     retries: int = 0
     importer_handed_back: int | str = 0
+    importer_database_failures: int | str = 0
     retried_in: list[int] = field(default_factory=list)
     retried_with: list[dict[str, Any]] = field(default_factory=list)
 
@@ -165,7 +167,9 @@ class Delivery:
     def request(self) -> Delivery:
         return self
 
-    def retry(self, countdown: int, headers: dict[str, Any] | None = None) -> Retry:
+    def retry(
+        self, countdown: int, headers: dict[str, Any] | None = None, max_retries: int | None = None, exc: object = None
+    ) -> Retry:
         self.retried_in.append(countdown)
         self.retried_with.append(headers or {})
         return Retry(f"retry in {countdown} s")

@@ -1,9 +1,11 @@
 """The disk fills up: an upload arriving while the uploads folder has no room left, or while the database has
-none, is refused saying the storage is full (507), and nothing of it is kept. Never a 500."""
+none, is refused saying the storage is full (507), and nothing of it is kept. Never a 500. An import a worker
+cannot write for a full disk fails saying so."""
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,11 +16,23 @@ import pytest
 from sqlalchemy import event
 
 from app.db import Database
+from app.importing import pipeline
+from app.importing.formats import FileType
+from app.jobs import ImportState
 from app.main import create_app
 from app.storage import LocalUploadStorage, UploadWriter
-from tests.factories import make_csv
+from tests.factories import make_csv, make_xlsx, product_row
 from tests.integration.in_process_api import HEADER, PRODUCTS, SUBMIT, deployed, jobs, post
-from tests.integration.pipeline_driver import stored_uploads
+from tests.integration.pipeline_driver import (
+    Delivery,
+    WorkerOf,
+    job,
+    make_principal,
+    make_runtime,
+    stored_uploads,
+    submit,
+)
+from workers.tasks import MAX_RETRIES, run_step
 
 
 @pytest.fixture
@@ -117,3 +131,43 @@ def test_a_submit_the_full_database_cannot_record_gets_507_and_its_upload_is_not
     recorded = {job.upload_key for job in jobs(runtime)}
     assert len(recorded) == statuses.count(200)
     assert stored_uploads(runtime) == recorded
+
+
+def test_an_import_whose_worker_finds_the_disk_full_fails_saying_so_and_can_be_retried(
+    sqlite_db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A spreadsheet's rows are written beside its upload as the plan reads them: the disk fills up meanwhile.
+    runtime, _ = make_runtime(sqlite_db, tmp_path)
+    job_id = submit(runtime, make_principal(sqlite_db), make_xlsx([product_row("1")]), file_type=FileType.XLSX)
+    worker = replace(runtime, storage=FullFolder(tmp_path / "uploads", room=0))
+
+    with caplog.at_level(logging.ERROR):
+        run_step(Delivery().task, WorkerOf(worker), job_id, lambda it: pipeline.plan(it, job_id))
+
+    failed = job(runtime, job_id)
+    assert failed.state == ImportState.FAILED
+    assert failed.message == (
+        "the disk is full (No space left on device) where the workers write (IMPORTER_DATA_DIR, or the database's "
+        "disk): nothing was written; free some space, then retry the import"
+    )
+    assert f"import.disk_full job_id={job_id}" in caplog.text
+
+
+def test_an_import_whose_database_stays_full_through_its_retries_fails_saying_the_disk_is_full(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    runtime, queue = make_runtime(sqlite_db, tmp_path, chunk_rows=1000)
+    job_id = submit(runtime, make_principal(sqlite_db), make_csv([product_row(str(n)) for n in range(500)]))
+    queue.steps.clear()
+    pipeline.plan(runtime, job_id)
+    _with_no_room_to_grow(runtime.db)
+    last = Delivery(retries=MAX_RETRIES, importer_database_failures=MAX_RETRIES)
+
+    run_step(last.task, WorkerOf(runtime), job_id, lambda it: pipeline.run_chunk(it, job_id, 0))
+
+    failed = job(runtime, job_id)
+    assert failed.state == ImportState.FAILED
+    assert failed.message == (
+        "the disk is full (database or disk is full) where the workers write (IMPORTER_DATA_DIR, or the database's "
+        "disk): nothing was written; free some space, then retry the import"
+    )

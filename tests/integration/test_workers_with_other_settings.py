@@ -94,7 +94,7 @@ def test_a_task_handed_back_by_other_workers_still_has_its_database_retries_on_a
     with pytest.raises(Retry):
         run_step(handed_back.task, WorkerOf(runtime), job_id, database_restarting)
 
-    assert handed_back.retried_with == [{"importer_handed_back": str(MAX_RETRIES)}]
+    assert handed_back.retried_with == [{"importer_handed_back": str(MAX_RETRIES), "importer_database_failures": "1"}]
     assert job(runtime, job_id).state == ImportState.START_REQUESTED  # tried again, not failed
 
 
@@ -104,18 +104,18 @@ def test_a_task_retried_for_the_database_is_still_handed_back_by_a_worker_on_ano
     runtime, _ = make_runtime(database, tmp_path)
     job_id = submit(runtime, make_principal(database), make_csv([product_row("SKU-1")]))
     stray, _ = make_runtime(stray_worker_database, tmp_path / "stray")
-    retried = Delivery(retries=MAX_RETRIES)  # each time the database failed
+    retried = Delivery(retries=MAX_RETRIES, importer_database_failures=MAX_RETRIES)  # each time the database failed
 
     with pytest.raises(Retry):
         run_step(retried.task, WorkerOf(stray), job_id, lambda worker: pipeline.plan(worker, job_id))
 
-    assert retried.retried_with == [{"importer_handed_back": "1"}]
+    assert retried.retried_with == [{"importer_handed_back": "1", "importer_database_failures": str(MAX_RETRIES)}]
 
 
 def test_a_task_whose_database_fails_every_time_fails_the_import_saying_so(database: Database, tmp_path: Path) -> None:
     runtime, _ = make_runtime(database, tmp_path)
     job_id = submit(runtime, make_principal(database), make_csv([product_row("SKU-1")]))
-    last = Delivery(retries=MAX_RETRIES + 2, importer_handed_back=2)
+    last = Delivery(retries=MAX_RETRIES + 2, importer_handed_back=2, importer_database_failures=MAX_RETRIES)
 
     run_step(last.task, WorkerOf(runtime), job_id, database_restarting)
 
