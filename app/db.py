@@ -11,6 +11,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session, SQLModel, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 300_000
+SQLITE_WAL_LIMIT_BYTES = 64 << 20  # what a write-ahead log keeps of its size once checkpointed
 _SCHEMA_LOCK_ID = 7_402_113
 MERGE_LOCK_ID = 7_402_114
 # With an account id, the two-key advisory lock that serialises that account's new imports.
@@ -32,6 +33,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # The log grows to the largest transaction (a million rows' merge: about 1 GB) and SQLite keeps that file
+        # at that size for good, reusing it: cut back once a checkpoint has emptied it.
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_LIMIT_BYTES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
