@@ -19,6 +19,7 @@
     ├── SpecificationNotInstalled  a worker has no specification file the API accepted the import by
     ├── JobNotInDatabase         a worker was handed a job its database does not hold: not the API's database
     ├── UploadMissing            an upload is not in the storage this process reads (also a FileNotFoundError)
+    ├── WaitsForEarlierImport    an import's rows name records an earlier import, not finished yet, writes
     └── ImportFailed             the import cannot go on; its message is shown on the job
         └── UnreadableFile       damage found while reading the upload
 
@@ -143,6 +144,15 @@ class UploadMissing(ImporterError, FileNotFoundError):
     def __init__(self, key: str) -> None:
         super().__init__(f"no upload {key}")
         self.key = key
+
+
+class WaitsForEarlierImport(ImporterError):
+    """A job's plan waits: an import submitted before it, not finished yet, writes records its rows name."""
+
+    def __init__(self, job_id: int, earlier_id: int) -> None:
+        super().__init__(f"import {job_id} waits for import {earlier_id}")
+        self.job_id = job_id
+        self.earlier_id = earlier_id
 
 
 class ImportFailed(ImporterError):

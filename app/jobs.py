@@ -174,12 +174,16 @@ def touch(session: Session, job_id: int) -> None:
     session.execute(update(ImportStatus).where(col(ImportStatus.id) == job_id).values(updated_at=utcnow()))
 
 
-def note_waiting(session: Session, job_id: int, message: str) -> None:
-    """Say on a job still START_REQUESTED what holds it up; the plan's move to IN_PROCESS clears it."""
+def note_waiting(session: Session, job_id: int, message: str, heartbeat: bool = False) -> None:
+    """Say on a job still START_REQUESTED what holds it up; the plan's move to IN_PROCESS clears it. With
+    `heartbeat`, a worker is looking after it: the reaper leaves it alone for a lease."""
+    values: dict[str, object] = {"message": message}
+    if heartbeat:
+        values["updated_at"] = utcnow()
     session.execute(
         update(ImportStatus)
         .where(col(ImportStatus.id) == job_id, col(ImportStatus.state) == ImportState.START_REQUESTED.value)
-        .values(message=message)
+        .values(**values)
     )
 
 

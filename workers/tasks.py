@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from app import jobs
-from app.errors import ImportFailed, JobNotInDatabase, SpecificationNotInstalled, UploadMissing
+from app.errors import ImportFailed, JobNotInDatabase, SpecificationNotInstalled, UploadMissing, WaitsForEarlierImport
 from app.full_disk import full_disk_reason
 from app.heap import freeze_startup_heap
 from app.importing import pipeline, reaper
@@ -29,6 +29,7 @@ MAX_RETRIES = 5  # of each kind: a task's database retries, and its hand-backs b
 HANDED_BACK = "importer_handed_back"
 DATABASE_FAILURES = "importer_database_failures"
 ANY_RETRIES = 1_000_000  # Celery's own bound on a task's retries: the counts above are what bound them
+WAIT_SECONDS = 2  # how often a plan waiting for an earlier import looks again
 INTERNAL_ERROR = "an internal error stopped this import; the worker log has the details (job {job_id})"
 DISK_FULL = (
     "the disk is full ({reason}) where the workers write (IMPORTER_DATA_DIR, or the database's disk): nothing was "
@@ -107,6 +108,9 @@ def run_step(task: Task[Any, Any], holder: RuntimeHolder, job_id: int, step: Cal
         logger.warning("import.broker_unavailable job_id=%s error=%s", job_id, error)
     except JobNotInDatabase as error:
         _hand_back(task, runtime, error)
+    except WaitsForEarlierImport as error:
+        logger.info("import.waiting job_id=%s for_import=%s", job_id, error.earlier_id)
+        raise _again(task, WAIT_SECONDS, error) from error  # a wait counts as no retry of either kind
     except UploadMissing as error:
         _fail(runtime, job_id, _upload_missing(runtime, job_id, error))
     except SpecificationNotInstalled as error:

@@ -13,12 +13,13 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from app import jobs
-from app.errors import ImportFailed, JobNotInDatabase, SpecificationNotInstalled
+from app.errors import ImportFailed, JobNotInDatabase, SpecificationNotInstalled, WaitsForEarlierImport
 from app.heap import collection_paused
 from app.importing import rolling_merge
 from app.importing.asset_planning import plan_assets
 from app.importing.cells import TRUE_WORDS, read_identifier
 from app.importing.chunking import ChunkLayout, Heartbeat
+from app.importing.dependencies import earlier_import_depended_on, waiting_message
 from app.importing.finalize import fail_job, over_limit, try_finalize
 from app.importing.formats import FileType
 from app.importing.header import HeaderMap, Slot, resolve_header
@@ -68,11 +69,16 @@ def plan(runtime: Runtime, job_id: int) -> None:
             raise JobNotInDatabase(job_id)
         if job.import_state.is_terminal:
             return
-        if job.import_state is ImportState.START_REQUESTED and jobs.move(
-            session, job_id, ImportState.IN_PROCESS, message=None
-        ):
+        starting = job.import_state is ImportState.START_REQUESTED
+        earlier = earlier_import_depended_on(session, job) if starting else None
+        if earlier is not None:
+            jobs.note_waiting(session, job_id, waiting_message(earlier), heartbeat=True)
+        elif starting and jobs.move(session, job_id, ImportState.IN_PROCESS, message=None):
             set_guard(session, job_id)  # once, before any chunk: a plan run again must not renew it
         already_planned = job.chunk_count is not None
+    if earlier is not None:
+        assert earlier.id is not None
+        raise WaitsForEarlierImport(job_id, earlier.id)
     if already_planned:
         enqueue_pending(runtime, job_id)
         return

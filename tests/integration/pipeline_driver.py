@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from app.accounts import Principal, Role, add_account, principal_of
 from app.db import Database
+from app.errors import WaitsForEarlierImport
 from app.importing import pipeline
 from app.importing.formats import FileType
 from app.importing.planning import ReadOptions
@@ -120,16 +121,24 @@ def submit(
 
 def drain(runtime: Runtime, queue: RecordingQueue) -> int:
     """Run every queued step (and the steps they queue); returns how many ran."""
-    ran = 0
+    ran = waiting = 0
     while queue.steps:
         name, args = queue.steps.popleft()
         if name == "plan":
-            pipeline.plan(runtime, *args)
+            try:
+                pipeline.plan(runtime, *args)
+            except WaitsForEarlierImport as error:  # as a worker's task does: the plan is queued again
+                queue.steps.append((name, args))
+                waiting += 1
+                if waiting > len(queue.steps):
+                    raise AssertionError(f"import {error.job_id} waits for one no step in the queue finishes") from None
+                continue
         elif name == "piece":
             pipeline.read_sheet_piece(runtime, *args)
         else:
             pipeline.run_chunk(runtime, *args)
         ran += 1
+        waiting = 0
     return ran
 
 

@@ -7,16 +7,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from celery.exceptions import Retry
 from sqlmodel import col, select
 
 from app.accounts import Principal
 from app.db import Database
+from app.importing import pipeline
 from app.jobs import ImportProblem, ImportState, OnError
 from app.runtime import Runtime
 from app.service import list_records, read_record, sandboxes
 from specifications import ImportType
 from tests.factories import CONTRACT_HEADER, make_csv, product_row
-from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
+from tests.integration.pipeline_driver import (
+    Delivery,
+    RecordingQueue,
+    WorkerOf,
+    drain,
+    job,
+    make_principal,
+    make_runtime,
+    submit,
+)
+from workers.tasks import run_step
 
 CATEGORY_HEADER = ["Category Id", "Category Name", "Parent Category Id", "Category URL", "Display Order",
                    "Active Start Date", "Category Name(SPANISH)"]  # fmt: skip
@@ -331,3 +343,39 @@ def test_an_email_address_belongs_to_one_customer_of_a_site_whatever_its_case(
         (6, "Email Address 'EVE@example.com' is the address of customer 'C5' already: each customer has its own"),
     ]
     assert job(importer.runtime, elsewhere).state == ImportState.COMPLETED
+
+
+def test_addresses_posted_right_after_their_customers_wait_for_them_and_land(
+    importer: Importer, database: Database
+) -> None:
+    # A script posts the customers, then their addresses, without waiting: two workers take both at once.
+    runtime, principal = importer.runtime, importer.principal
+    customer_rows = [["C1", "ana", "ana@example.com", "", "", "", "", ""], ["C2", "bo", "bo@example.com"] + [""] * 5]
+    customers = submit(runtime, principal, make_csv(customer_rows, header=CUSTOMER_HEADER),
+                       import_type=ImportType.CUSTOMER, site_id=5)  # fmt: skip
+    address_rows = [
+        ["C1", "Home", "Calle Mayor 1", "Madrid", "", "ES", ""],
+        ["C2", "Home", "x 2", "Lyon", "", "FR", ""],
+    ]
+    addresses = submit(runtime, principal, make_csv(address_rows, header=ADDRESS_HEADER),
+                       import_type=ImportType.ADDRESS, site_id=5)  # fmt: skip
+    elsewhere = submit(runtime, principal, make_csv(address_rows, header=ADDRESS_HEADER),
+                       import_type=ImportType.ADDRESS, site_id=6)  # fmt: skip
+    importer.queue.steps.clear()
+
+    with pytest.raises(Retry):  # the second worker takes the addresses first
+        run_step(Delivery().task, WorkerOf(runtime), addresses, lambda worker: pipeline.plan(worker, addresses))
+    waiting = job(runtime, addresses)
+    pipeline.plan(runtime, elsewhere)  # another site's addresses name none of these customers: no wait
+    pipeline.plan(runtime, customers)
+    drain(runtime, importer.queue)
+    pipeline.plan(runtime, addresses)  # the retry, once the customers are in
+    drain(runtime, importer.queue)
+
+    assert (waiting.state, waiting.message) == (
+        ImportState.START_REQUESTED,
+        f"waiting for import {customers} (CUSTOMER) to finish: the rows of this import name records that import writes",
+    )
+    done = job(runtime, addresses)
+    assert (done.state, done.records_created, done.records_failed) == (ImportState.COMPLETED, 2, 0)
+    assert job(runtime, elsewhere).state == ImportState.FAILED  # site 6 has no customer C1 or C2
