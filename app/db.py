@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, inspect, text
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.schema import CreateIndex
 from sqlmodel import Session, SQLModel, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 300_000
@@ -92,6 +93,7 @@ class Database:
                 connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK_ID})
             SQLModel.metadata.create_all(connection)
             _add_new_columns(connection)
+            _add_new_indexes(connection)
             if self.is_postgresql:
                 _widen_columns(connection)
             for index in _RETIRED_INDEXES:
@@ -117,6 +119,14 @@ def _add_new_columns(connection: Connection) -> None:
             if column.name not in present and column.nullable:
                 sql_type = column.type.compile(dialect=connection.dialect)
                 connection.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {sql_type}'))
+
+
+def _add_new_indexes(connection: Connection) -> None:
+    """Indexes added to tables since an earlier version created them (a customer's lowered Email Address), built
+    once as the service starts: on a large table that takes a while, and holds off its writes meanwhile."""
+    for table in SQLModel.metadata.sorted_tables:
+        for index in table.indexes:
+            connection.execute(CreateIndex(index, if_not_exists=True))
 
 
 # Whole-number columns earlier versions made in 32 bits, where an import's value may take 64 (see

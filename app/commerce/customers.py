@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, Table, Text, UniqueConstraint
+from sqlalchemy import Index, String, Table, Text, UniqueConstraint, func
 from sqlmodel import Field
 
 from app.commerce.bookkeeping import Written
@@ -61,5 +61,13 @@ ADDRESS_FIELDS = (
 
 CUSTOMER_TABLE: Table = Customer.__table__  # type: ignore[attr-defined]
 ADDRESS_TABLE: Table = Address.__table__  # type: ignore[attr-defined]
+# A customer's Email Address is its own on its site, whatever its case (writers.customers.shared_emails): the
+# addresses of a file are looked up here, not by reading every customer of the site.
+Index(
+    "ix_customer_email",
+    CUSTOMER_TABLE.c.site_id,
+    CUSTOMER_TABLE.c.sandbox_id,
+    func.lower(CUSTOMER_TABLE.c.email_address),
+)
 CUSTOMER_STAGING = staging_table("customer_staging", CUSTOMER_TABLE, CUSTOMER_FIELDS)
 ADDRESS_STAGING = staging_table("customer_address_staging", ADDRESS_TABLE, ADDRESS_FIELDS)

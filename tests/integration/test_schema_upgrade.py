@@ -24,6 +24,20 @@ def test_the_staging_chunk_indexes_of_earlier_versions_are_dropped(database: Dat
         assert not any(name and name.endswith("_chunk") for name in names), names
 
 
+def test_customers_stored_by_an_earlier_version_get_the_index_of_their_email_addresses(database: Database) -> None:
+    with database.engine.begin() as connection:  # a customer table made before the index was
+        connection.execute(text("DROP INDEX ix_customer_email"))
+
+    database.create_schema()  # what every service process does when it starts
+
+    listed = (
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'customer'" if database.is_postgresql
+        else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customer'"
+    )  # fmt: skip
+    with database.engine.connect() as connection:
+        assert "ix_customer_email" in set(connection.execute(text(listed)).scalars())
+
+
 def test_product_and_sku_pages_keep_room_for_updated_rows(pg_url: str) -> None:
     database = Database(pg_url)
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import and_, func, select, text
 from sqlmodel import Session
 
 from app.commerce.customers import (
@@ -82,28 +85,52 @@ def _shared_in_file(session: Session, job: ImportStatus) -> list[tuple[int, str,
 
 def _shared_with_stored(session: Session, job: ImportStatus) -> list[tuple[int, str, str]]:
     """(row, email, stored customer) for every row giving a customer the email address of a stored customer
-    of the site that this file does not import again. Found with set operations, each table read once: a join
-    on the lowered addresses has no index to use, and SQLite would read every stored customer for each row."""
+    of the site that this file does not import again (the first such customer, by Customer Id). Each address is
+    looked up by the index on the lowered addresses (ix_customer_email): a small file reads no other customer."""
     staging, stored = CUSTOMER_STAGING, CUSTOMER_TABLE
-    shown = [stored.c.site_id == job.site_id, visible_in(stored, job.sandbox_id, ("site_id", "customer_id"))]
-    imported = select(staging.c.customer_id).where(staging.c.job_id == job.id)
-    kept = [*shown, stored.c.customer_id.in_(select(stored.c.customer_id).where(*shown).except_(imported))]
     given, owned = func.lower(staging.c.email_address), func.lower(stored.c.email_address)
-    in_file = [staging.c.job_id == job.id, staging.c.email_address.is_not(None)]
-    shared = select(given).where(*in_file).intersect(select(owned).where(*kept)).subquery()
-    owners = dict(
-        session.execute(
-            select(owned, func.min(stored.c.customer_id)).where(*kept, owned.in_(select(shared))).group_by(owned)
-        ).all()
-    )
-    if not owners:
-        return []
-    rows = session.execute(
-        select(staging.c.row_no, staging.c.email_address, given)
-        .where(*in_file, given.in_(select(shared)))
-        .order_by(staging.c.row_no)
-    )
-    return [(int(row), str(email), str(owners[lowered])) for row, email, lowered in rows if lowered in owners]
+    query = (
+        select(staging.c.row_no, staging.c.email_address, stored.c.customer_id)
+        .join(stored, and_(stored.c.site_id == job.site_id, owned == given))
+        .where(
+            staging.c.job_id == job.id, staging.c.email_address.is_not(None),
+            stored.c.customer_id != staging.c.customer_id, stored.c.sandbox_id.in_(sorted({0, job.sandbox_id})),
+            visible_in(stored, job.sandbox_id, ("site_id", "customer_id")),
+        )
+    )  # fmt: skip
+    # By row, then customer, sorted here: an ORDER BY turned SQLite away from the index.
+    with _nested_loops(session):
+        candidates = sorted((int(row), str(email), str(owner)) for row, email, owner in session.execute(query))
+    imported = _staged_customers(session, job, sorted({owner for *_, owner in candidates}))
+    found: dict[int, tuple[int, str, str]] = {}
+    for row, email, owner in candidates:
+        if owner not in imported:  # imported again, its own row says what its address is now
+            found.setdefault(row, (row, email, owner))
+    return list(found.values())
+
+
+@contextmanager
+def _nested_loops(session: Session) -> Iterator[None]:
+    """PostgreSQL may look each address up in the index: the merge's checks run with nested loops off (see
+    app.importing.finalize.prepare_statistics), and a hash join read every customer of the site for a file of
+    ten. With staging analysed, a large file still gets its hash join."""
+    if session.connection().dialect.name != "postgresql":
+        yield
+        return
+    was = session.execute(text("SELECT current_setting('enable_nestloop')")).scalar_one()
+    session.execute(text("SELECT set_config('enable_nestloop', 'on', true)"))
+    yield
+    session.execute(text("SELECT set_config('enable_nestloop', :was, true)"), {"was": was})
+
+
+def _staged_customers(session: Session, job: ImportStatus, customers: list[str]) -> set[str]:
+    """Those of the given customers that this file imports."""
+    staging, found = CUSTOMER_STAGING, set[str]()
+    for start in range(0, len(customers), DROP_BATCH):
+        batch = customers[start : start + DROP_BATCH]
+        query = select(staging.c.customer_id).where(staging.c.job_id == job.id, staging.c.customer_id.in_(batch))
+        found.update(str(customer) for customer in session.execute(query).scalars())
+    return found
 
 
 # The flags a customer gives one of its addresses at most: (column, header, the words a message names it by).
