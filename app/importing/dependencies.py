@@ -1,7 +1,8 @@
 """Imports whose rows name records of other imports: addresses and orders their customers, orders their SKUs,
-categories their parents. Such an import waits for the imports of those types submitted before it into the same
-site or catalog to finish, so that a script that posts customers and then their addresses, without waiting, gets
-both: the addresses were checked while the customers were still being written, and failed."""
+categories their parents, an asset manifest's lines the SKUs and categories they link. Such an import waits for
+the imports of those types submitted before it into the same site or catalog to finish, so that a script that
+posts customers and then their addresses, without waiting, gets both: the addresses were checked while the
+customers were still being written, and failed."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ DEPENDS_ON: dict[ImportType, tuple[ImportType, ...]] = {
     ImportType.ADDRESS: (ImportType.CUSTOMER,),
     ImportType.ORDER: (ImportType.CUSTOMER, ImportType.PRODUCT),
     ImportType.CATEGORY: (ImportType.CATEGORY,),
+    ImportType.ASSET: (ImportType.PRODUCT, ImportType.CATEGORY),
 }
 _BY_SITE = frozenset({ImportType.CUSTOMER, ImportType.ADDRESS, ImportType.ORDER})
 _UNFINISHED = (ImportState.START_REQUESTED.value, ImportState.IN_PROCESS.value)

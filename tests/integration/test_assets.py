@@ -5,16 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from celery.exceptions import Retry
 from sqlmodel import col, select
 
 from app.accounts import Role
 from app.db import Database
 from app.errors import NotFound
+from app.importing import pipeline
 from app.jobs import ImportProblem, ImportState
 from app.service import asset_content, list_records, read_record
 from specifications import ImportType
 from tests.factories import make_csv, make_zip, product_row
-from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+from tests.integration.pipeline_driver import Delivery, WorkerOf, drain, job, make_principal, make_runtime, submit
+from workers.tasks import run_step
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(200))
 PDF = b"%PDF-1.7\n" + b"x" * 300
@@ -81,6 +84,35 @@ def test_a_folder_compressed_whole_links_its_files_by_the_manifest_inside_it(
         ("photos/back.png", "2012", "The back"),
         ("photos/front.png", "2011", "The front"),
     ]
+
+
+def test_assets_posted_right_after_the_products_their_manifest_links_wait_for_them_and_land(
+    database: Database, tmp_path: Path
+) -> None:
+    # A script posts the products, then the images of their SKUs, without waiting: two workers take both at once.
+    runtime, queue = make_runtime(database, tmp_path)
+    principal = make_principal(database)
+    products = submit(runtime, principal, make_csv([product_row("2011")]), catalog_id=7)
+    manifest = b"File Name,SKU Number,Alt Text\nfront.png,2011,The front\n"
+    assets = submit(runtime, principal, make_zip({"manifest.csv": manifest, "front.png": PNG}), catalog_id=7,
+                    import_type=ImportType.ASSET)  # fmt: skip
+    queue.steps.clear()
+
+    with pytest.raises(Retry):  # the second worker takes the assets first
+        run_step(Delivery().task, WorkerOf(runtime), assets, lambda worker: pipeline.plan(worker, assets))
+    waiting = job(runtime, assets)
+    pipeline.plan(runtime, products)
+    drain(runtime, queue)
+    pipeline.plan(runtime, assets)  # the retry, once the products are in
+    drain(runtime, queue)
+
+    assert (waiting.state, waiting.message) == (
+        ImportState.START_REQUESTED,
+        f"waiting for import {products} (PRODUCT) to finish: the rows of this import name records that import writes",
+    )
+    assert (job(runtime, assets).state, problems(database, assets)) == (ImportState.COMPLETED, [])
+    (front,), _ = list_records(runtime, ImportType.ASSET, 7, 1, 1, 10)
+    assert front["sku_number"] == "2011"
 
 
 def test_the_same_bytes_uploaded_again_are_stored_once(database: Database, tmp_path: Path) -> None:
