@@ -123,10 +123,19 @@ def _add_new_columns(connection: Connection) -> None:
 
 def _add_new_indexes(connection: Connection) -> None:
     """Indexes added to tables since an earlier version created them (a customer's lowered Email Address), built
-    once as the service starts: on a large table that takes a while, and holds off its writes meanwhile."""
+    once as the service starts: on a large table that takes a while, and holds off its writes meanwhile. Only the
+    missing ones are created: PostgreSQL locks a table against writes even to find an index it has, and a worker
+    started beside a running merge would wait for that merge."""
+    listed = (
+        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        if connection.dialect.name == "postgresql"
+        else "SELECT name FROM sqlite_master WHERE type = 'index'"
+    )  # by name, expression indexes included (SQLAlchemy's inspector leaves those out on SQLite)
+    present = set(connection.execute(text(listed)).scalars())
     for table in SQLModel.metadata.sorted_tables:
         for index in table.indexes:
-            connection.execute(CreateIndex(index, if_not_exists=True))
+            if index.name not in present:
+                connection.execute(CreateIndex(index, if_not_exists=True))
 
 
 # Whole-number columns earlier versions made in 32 bits, where an import's value may take 64 (see
