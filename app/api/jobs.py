@@ -8,12 +8,12 @@ from starlette.responses import JSONResponse, StreamingResponse
 
 from app import service
 from app.api.auth import authenticate
-from app.api.params import PAGING_PARAMETERS, paging, refuse_misspelt, text_param
+from app.api.params import paging, refuse_misspelt, text_param
 from app.api.rendering import files_of, problem_item, render_status
 from app.api.snapshots import StatusSnapshots
 from app.runtime import Runtime
 
-LIST_PARAMETERS = ("status", "importType", *PAGING_PARAMETERS)
+LIST_PARAMETERS = ("status", "importType")  # and the paging parameters, which paging() checks
 
 
 async def list_imports(request: Request) -> JSONResponse:
