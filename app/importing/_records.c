@@ -7,10 +7,22 @@
    "\n", each field quoted as csv.writer quotes it with its default dialect and the line terminator "\r\n"
    (QUOTE_MINIMAL: a field holding a comma, a quote, a carriage return or a line feed is put in quotes, its
    quotes doubled), in UTF-8. A field that is not a str, or that UTF-8 cannot hold (a lone surrogate),
-   raises TypeError or UnicodeEncodeError: NormalizedWriter then writes that record with the csv module. */
+   raises TypeError or UnicodeEncodeError: NormalizedWriter then writes that record with the csv module.
+
+   sheet_record(number, values, count, kinds, max_chars) -> (cells, record, blank) or None
+
+   A row of values as Normalizer.add makes it when the header's columns are the row's own, in order: `cells`
+   holds each value as the text cell_text gives it for its column's kind (kinds[i], one of the KIND_ codes
+   below; a column past `kinds` has none), then "" up to `count` cells; `record` is record(number, "", cells);
+   `blank` tells whether every cell is empty or white space. None where the row needs what only Python does:
+   a value of another type (a date, a formula with no saved value), a number in a date column, a float that
+   Python writes with an exponent (or inf, nan), cells longer than `max_chars` in all (the problem names the
+   cell), white space outside ASCII in a row of nothing else, a text UTF-8 cannot hold. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -86,9 +98,133 @@ done:
     return result;
 }
 
+/* The column kinds cell_text tells apart (specifications.model.ColumnKind), as normalizer.py codes them. */
+enum { KIND_NONE = 0, KIND_FLAG = 1, KIND_DATE = 2, KIND_WHOLE = 3 };
+
+/* A value as the text cell_text gives it: a new reference, or NULL with no error set where Python must say. */
+static PyObject *value_text(PyObject *value, int kind, PyObject *empty) {
+    if (PyUnicode_CheckExact(value)) {
+        Py_INCREF(value);
+        return value;
+    }
+    if (value == Py_None) {
+        Py_INCREF(empty);
+        return empty;
+    }
+    if (PyBool_Check(value)) {
+        int yes = value == Py_True;
+        return PyUnicode_FromString(kind == KIND_FLAG ? (yes ? "Y" : "N") : (yes ? "TRUE" : "FALSE"));
+    }
+    char text[40];
+    if (PyLong_CheckExact(value)) {
+        if (kind == KIND_DATE) return NULL; /* a serial date */
+        int overflow = 0;
+        long long whole = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (overflow || (whole == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return NULL;
+        }
+        snprintf(text, sizeof text, "%lld", whole);
+        return PyUnicode_FromString(text);
+    }
+    if (PyFloat_CheckExact(value)) {
+        if (kind == KIND_DATE) return NULL;
+        double number = PyFloat_AS_DOUBLE(value);
+        if (!isfinite(number)) return NULL;
+        double size = fabs(number);
+        if (number == floor(number) && (size < 1e15 || (kind == KIND_WHOLE && size < 9007199254740992.0))) {
+            if (number == 0) return PyUnicode_FromString("0"); /* -0.0 too, as str(int(-0.0)) */
+            snprintf(text, sizeof text, "%.0f", number);
+            return PyUnicode_FromString(text);
+        }
+        snprintf(text, sizeof text, "%.15g", number);
+        if (strchr(text, 'e') != NULL) return NULL; /* written out by Decimal in Python */
+        return PyUnicode_FromString(text);
+    }
+    return NULL;
+}
+
+/* Whether an ASCII byte is white space to str.strip(). */
+static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
+
+static PyObject *sheet_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 5 || !PyList_Check(args[1]) || !PyBytes_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "sheet_record(number, values: list, count, kinds: bytes, max_chars)");
+        return NULL;
+    }
+    PyObject *values = args[1];
+    Py_ssize_t count = PyLong_AsSsize_t(args[2]);
+    if (count == -1 && PyErr_Occurred()) return NULL;
+    Py_ssize_t max_chars = PyLong_AsSsize_t(args[4]);
+    if (max_chars == -1 && PyErr_Occurred()) return NULL;
+    const unsigned char *kinds = (const unsigned char *)PyBytes_AS_STRING(args[3]);
+    Py_ssize_t kinds_size = PyBytes_GET_SIZE(args[3]);
+    Py_ssize_t given = PyList_GET_SIZE(values);
+    Py_ssize_t size = given > count ? given : count;
+    PyObject *empty = PyUnicode_New(0, 0);
+    if (empty == NULL) return NULL;
+    PyObject *cells = PyList_New(size);
+    if (cells == NULL) {
+        Py_DECREF(empty);
+        return NULL;
+    }
+    Py_ssize_t chars = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyObject *text;
+        if (i < given) {
+            text = value_text(PyList_GET_ITEM(values, i), i < kinds_size ? kinds[i] : KIND_NONE, empty);
+            if (text == NULL) goto python;
+        } else {
+            Py_INCREF(empty);
+            text = empty;
+        }
+        PyList_SET_ITEM(cells, i, text);
+        chars += PyUnicode_GET_LENGTH(text);
+    }
+    if (chars > max_chars) goto python;
+    int seen = 0, wide = 0; /* a character not white space; a byte outside ASCII */
+    for (Py_ssize_t i = 0; i < size && !seen; i++) {
+        Py_ssize_t length;
+        const char *text = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(cells, i), &length);
+        if (text == NULL) goto python;
+        for (Py_ssize_t j = 0; j < length && !seen; j++) {
+            unsigned char c = (unsigned char)text[j];
+            if (c >= 0x80) {
+                wide = 1;
+            } else if (!is_space(c)) {
+                seen = 1;
+            }
+        }
+    }
+    if (!seen && wide) goto python;
+    PyObject *problem = empty;
+    PyObject *record_args[3] = {args[0], problem, cells};
+    PyObject *record_bytes = record(module, record_args, 3);
+    if (record_bytes == NULL) goto python;
+    Py_DECREF(empty);
+    return Py_BuildValue("(NNO)", cells, record_bytes, seen ? Py_False : Py_True);
+python:
+    /* memory that could not be had is an error; anything else is Python's to read */
+    if (PyErr_Occurred()) {
+        if (PyErr_ExceptionMatches(PyExc_MemoryError)) {
+            Py_DECREF(cells);
+            Py_DECREF(empty);
+            return NULL;
+        }
+        PyErr_Clear();
+    }
+    Py_DECREF(cells);
+    Py_DECREF(empty);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"record", (PyCFunction)(void (*)(void))record, METH_FASTCALL,
      "record(number, problem, cells) -> bytes: one normalized record (see normalized.py)."},
+    {"sheet_record", (PyCFunction)(void (*)(void))sheet_record, METH_FASTCALL,
+     "sheet_record(number, values, count, kinds, max_chars) -> (cells, record, blank) or None: a row as\n"
+     "Normalizer.add makes it (see normalizer.py)."},
     {NULL, NULL, 0, NULL},
 };
 

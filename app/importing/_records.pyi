@@ -1,1 +1,6 @@
+from collections.abc import Sequence
+
 def record(number: int, problem: str, cells: list[str], /) -> bytes: ...
+def sheet_record(
+    number: int, values: Sequence[object], count: int, kinds: bytes, max_chars: int, /
+) -> tuple[list[str], bytes, bool] | None: ...

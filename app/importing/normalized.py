@@ -18,6 +18,8 @@ try:
 except ImportError:  # built without a C compiler: every record goes through the csv module
     _records = None  # type: ignore[assignment]
 COMPILED = _records is not None
+# A row's cells and record at once, where the row is plain (see _records.c); None where not compiled.
+sheet_record = _records.sheet_record if _records is not None else None
 
 
 class _Line:
@@ -48,6 +50,10 @@ class NormalizedWriter:
                 data = _records.record(number, problem or "", cells)
             except (TypeError, UnicodeEncodeError):  # the csv module says what is wrong, or writes it as it can
                 data = self._csv_record(number, problem, cells)
+        return self.write_record(data)
+
+    def write_record(self, data: bytes) -> int:
+        """Append a record's bytes (as `write` or sheet_record makes them); returns the offset where it ends."""
         self._writer.write(data)
         self.offset += len(data)
         return self.offset

@@ -9,16 +9,20 @@ from app.errors import UnreadableFile
 from app.importing.chunking import ChunkLayout, Cutter, Heartbeat
 from app.importing.header import HeaderMap, resolve_header
 from app.importing.limits import ReadLimits
-from app.importing.normalized import NormalizedWriter
+from app.importing.normalized import NormalizedWriter, sheet_record
 from app.importing.problems import column_letter, row_problem_text
 from app.importing.readers.sheet_rows import UNSAVED_FORMULA
-from app.importing.readers.workbook import cell_text
+from app.importing.readers.workbook import SheetCell, cell_text
 from app.importing.sources import NamedRow
 from specifications.model import ColumnKind, Specification
 
 # What a watcher of the normalizer's rows wants done with a row: see Normalizer.add.
 Seen = Literal["write", "drop", "stop"]
 Watch = Callable[[int, list[str], bool], Seen]
+
+# How cell_text tells column kinds apart, as sheet_record (_records.c) codes them; any other kind is 0.
+_KIND_CODES = {ColumnKind.FLAG: 1, ColumnKind.DATE: 2, ColumnKind.IDENTIFIER: 3, ColumnKind.CODE: 3,
+               ColumnKind.INTEGER: 3}  # fmt: skip
 
 
 def _unsaved(position: int, names: list[str]) -> str:
@@ -58,9 +62,10 @@ class Normalizer:
         self.published = 0  # chunks handed on
         self.names: list[str] = []
         self._index: dict[str, list[int]] = {}  # a name's columns, in order
-        self._positions: dict[int, tuple[list[str], list[int]]] = {}
+        self._positions: dict[int, tuple[list[str], list[int], bool]] = {}
         self.header: HeaderMap = resolve_header(spec, [])
         self._kinds: dict[int, ColumnKind] = {}
+        self._kind_codes = b""  # each column's kind, for sheet_record
         self._cutter = Cutter(self.header, chunk_rows, 0, 1, heartbeat, limits.max_rows, self._cut)
         self.records = 0
 
@@ -81,18 +86,20 @@ class Normalizer:
             raise UnreadableFile(wide)
         self.header = resolve_header(self.spec, self.names)
         self._kinds = {slot.index: slot.column.kind for slot in self.header.slots if slot.column is not None}
+        self._kind_codes = bytes(_KIND_CODES.get(self._kinds.get(index), 0) for index in range(len(self.names)))  # type: ignore[arg-type]
         self._cutter.follow(self.header)
         final = [problem for problem in self.header.problems if not problem.message.startswith("Missing required")]
         if final:
             raise HeaderFailed
 
-    def _positions_of(self, names: list[str]) -> list[int]:
+    def _positions_of(self, names: list[str]) -> tuple[list[int], bool]:
         """Each name's column, names compared without case or outer spaces: the n-th time a name stands in
         `names`, its n-th column, so that a sheet's header keeps its blank and repeated names in columns of
-        their own (and its letters), as a CSV's does; a name not seen as often before gets the next column."""
+        their own (and its letters), as a CSV's does; a name not seen as often before gets the next column.
+        And whether those are the header's columns, every one, in order (a sheet's own header)."""
         cached = self._positions.get(id(names))
         if cached is not None and cached[0] is names:
-            return cached[1]
+            return cached[1], cached[2]
         positions: list[int] = []
         counts: dict[str, int] = {}
         grown = False
@@ -107,41 +114,62 @@ class Normalizer:
             positions.append(places[count - 1])
         if grown:
             self._grown()
-        self._positions = {id(names): (names, positions)}
-        return positions
+        own = positions == list(range(len(self.names)))
+        self._positions = {id(names): (names, positions, own)}
+        return positions, own
 
     def add(self, rows: Iterable[NamedRow], base: int = 0, watch: Watch | None = None) -> int:
         """Write a source's rows numbered from `base`; returns the last row number it used. `watch` sees each
         row before it is written, and may have it left out ("drop") or end the adding before it ("stop")."""
         last = base
+        max_chars = self.limits.max_field_bytes
         for number, problem, names, values in rows:
-            positions, kinds = self._positions_of(names), self._kinds
+            positions, own = self._positions_of(names)
             if values is None:  # a header row: its names are known now, whether any row follows
                 continue
-            cells = [""] * len(self.names)
-            for position, value in zip(positions, values, strict=False):
-                # Most cells are text already, or empty: cell_text would give them as they are, or "".
-                if type(value) is str:
-                    cells[position] = value
-                elif value is UNSAVED_FORMULA:
-                    problem = problem or _unsaved(position, self.names)
-                elif value is not None:
-                    cells[position] = cell_text(value, kinds.get(position))
-            if len(values) > len(positions):  # a sheet's cells past its header: validation names any value
-                cells += ["" if value is None else cell_text(value, None) for value in values[len(positions) :]]
-            problem = problem or self.limits.long_cell(cells, self.names)
-            blank = problem is None and not "".join(cells).strip()  # every cell empty or spaces
+            # Most rows are made whole in compiled code, their record with them; the others here.
+            made = None
+            if own and problem is None and sheet_record is not None:
+                made = sheet_record(base + number, values, len(self.names), self._kind_codes, max_chars)
+            if made is not None:
+                cells, record, blank = made
+            else:
+                record = None
+                cells, problem = self._cells(positions, values, problem)
+                blank = problem is None and not "".join(cells).strip()  # every cell empty or spaces
             if watch is not None and (seen := watch(base + number, cells, blank)) != "write":
                 if seen == "stop":
                     return last
                 continue
             last = base + number
-            end = self.writer.write(last, problem, [] if problem else cells)
+            if record is not None:
+                end = self.writer.write_record(record)
+            else:
+                end = self.writer.write(last, problem, [] if problem else cells)
             self._cutter.add(last, cells, blank, end)
             self.records += 0 if blank else 1
             if self._unpublished:
                 self._publish_readable()
         return last
+
+    def _cells(
+        self, positions: list[int], values: list[SheetCell], problem: str | None
+    ) -> tuple[list[str], str | None]:
+        """A row's cells in the header's columns, each as the text its column's kind expects, and its
+        problem: the reader's, a formula with no saved value, or a value over the length limit."""
+        kinds = self._kinds
+        cells = [""] * len(self.names)
+        for position, value in zip(positions, values, strict=False):
+            # Most cells are text already, or empty: cell_text would give them as they are, or "".
+            if type(value) is str:
+                cells[position] = value
+            elif value is UNSAVED_FORMULA:
+                problem = problem or _unsaved(position, self.names)
+            elif value is not None:
+                cells[position] = cell_text(value, kinds.get(position))
+        if len(values) > len(positions):  # a sheet's cells past its header: validation names any value
+            cells += ["" if value is None else cell_text(value, None) for value in values[len(positions) :]]
+        return cells, problem or self.limits.long_cell(cells, self.names)
 
     def restart_at(self, first_row: int) -> None:
         """Number the first chunk from this row: the rows written start mid-sheet."""

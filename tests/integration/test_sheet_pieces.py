@@ -213,7 +213,7 @@ class FailingSecondWorker(IdleSecondWorker):
         def disk_full(*_: object) -> int:
             raise OSError(28, "No space left on device")
 
-        with mock.patch.object(NormalizedWriter, "write", disk_full):
+        with mock.patch.object(NormalizedWriter, "write_record", disk_full):
             super().enqueue_piece(job_id)
 
 
