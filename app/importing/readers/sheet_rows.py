@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, Literal
 
+from app.importing.readers.serial_dates import serial_moment
 from app.importing.readers.shared_strings import TextTable
 from app.importing.readers.xml_text import (
     MAX_TEXT,
@@ -294,15 +295,8 @@ class SheetRows:
 
 def dated_value(number: int | float) -> SheetValue:
     """A number in a date style: the datetime it stands for, or the number when it stands for a bare time."""
-    moment = serial_date(number)
+    moment = serial_moment(number)
     return moment if isinstance(moment, datetime) else number
-
-
-def serial_date(number: float) -> object:
-    """A spreadsheet serial number as the date, time or datetime it stands for (openpyxl's reading)."""
-    from openpyxl.utils.datetime import from_excel  # imported when a workbook is read (see sheet_xml.py)
-
-    return from_excel(number)
 
 
 def row_units(rows: bytes, at: int) -> tuple[bytes, int]:

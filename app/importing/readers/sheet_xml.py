@@ -6,9 +6,6 @@ Memory holds the shared-strings table (the distinct texts of the workbook) and o
 Cells are typed as the spreadsheet typed them: shared and inline strings, numbers (whole numbers
 as int), booleans, errors as their text, and numbers in a date style as datetimes. Formula cells
 give their cached value. No DTD, entity or external reference is accepted in any part.
-
-openpyxl, whose tables of date formats and serial dates this uses, is imported when a workbook is read:
-a worker that only ever reads CSV does not hold it (6 MB of memory).
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from xml.parsers import expat
 
 from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
+from app.importing.readers.serial_dates import format_shows_date
 from app.importing.readers.shared_strings import SharedStrings, TextTable, item_blocks
 from app.importing.readers.sheet_rows import SheetRows, SheetValue, pieces, row_units
 from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TooLong, local_name
@@ -184,8 +182,6 @@ def _shared_strings(archive: zipfile.ZipFile, scan: bool) -> TextTable:
 
 def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     """Indexes of the cell styles whose number format shows a date."""
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format  # see the module's text
-
     custom: dict[int, str] = {}
     formats: list[int] = []
     state = {"in_xfs": False}
@@ -208,12 +204,7 @@ def _date_styles(archive: zipfile.ZipFile) -> set[int]:
     if "xl/styles.xml" in archive.namelist():
         with archive.open("xl/styles.xml") as stream:
             _parse(stream, "xl/styles.xml", start, end, lambda *_: None)
-    dated = set()
-    for index, format_id in enumerate(formats):
-        code = custom.get(format_id, BUILTIN_FORMATS.get(format_id, "General"))
-        if is_date_format(code):
-            dated.add(index)
-    return dated
+    return {index for index, format_id in enumerate(formats) if format_shows_date(format_id, custom)}
 
 
 @dataclass

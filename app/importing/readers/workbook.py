@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import IO
 
 from app.importing.archives import ZipLimits
-from app.importing.readers.sheet_rows import SheetValue, UnsavedFormula, serial_date
+from app.importing.readers.serial_dates import serial_moment
+from app.importing.readers.sheet_rows import SheetValue, UnsavedFormula
 from app.importing.readers.sheet_xml import RowPlace, read_sheet
 from specifications.model import ColumnKind
 
@@ -59,7 +60,7 @@ def _float_text(value: float, kind: ColumnKind | None) -> str:
 def _serial_date(value: float) -> str:
     """A spreadsheet serial date left bare (45352 is 2024-03-01)."""
     try:
-        moment = serial_date(value)
+        moment = serial_moment(value)
     except (ValueError, OverflowError, TypeError):
         return str(value)
     if isinstance(moment, datetime):
