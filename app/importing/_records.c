@@ -17,12 +17,11 @@
    `blank` tells whether every cell is empty or white space. None where the row needs what only Python does:
    a value of another type (a date, a formula with no saved value), a number in a date column, a float that
    Python writes with an exponent (or inf, nan), cells longer than `max_chars` in all (the problem names the
-   cell), white space outside ASCII in a row of nothing else, a text UTF-8 cannot hold. */
+   cell), a text UTF-8 cannot hold. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -115,7 +114,6 @@ static PyObject *value_text(PyObject *value, int kind, PyObject *empty) {
         int yes = value == Py_True;
         return PyUnicode_FromString(kind == KIND_FLAG ? (yes ? "Y" : "N") : (yes ? "TRUE" : "FALSE"));
     }
-    char text[40];
     if (PyLong_CheckExact(value)) {
         if (kind == KIND_DATE) return NULL; /* a serial date */
         int overflow = 0;
@@ -124,22 +122,22 @@ static PyObject *value_text(PyObject *value, int kind, PyObject *empty) {
             PyErr_Clear();
             return NULL;
         }
-        snprintf(text, sizeof text, "%lld", whole);
-        return PyUnicode_FromString(text);
+        return PyUnicode_FromFormat("%lld", whole);
     }
     if (PyFloat_CheckExact(value)) {
         if (kind == KIND_DATE) return NULL;
         double number = PyFloat_AS_DOUBLE(value);
         if (!isfinite(number)) return NULL;
         double size = fabs(number);
-        if (number == floor(number) && (size < 1e15 || (kind == KIND_WHOLE && size < 9007199254740992.0))) {
-            if (number == 0) return PyUnicode_FromString("0"); /* -0.0 too, as str(int(-0.0)) */
-            snprintf(text, sizeof text, "%.0f", number);
-            return PyUnicode_FromString(text);
-        }
-        snprintf(text, sizeof text, "%.15g", number);
-        if (strchr(text, 'e') != NULL) return NULL; /* written out by Decimal in Python */
-        return PyUnicode_FromString(text);
+        int whole = number == floor(number) && (size < 1e15 || (kind == KIND_WHOLE && size < 9007199254740992.0));
+        if (whole && number == 0) return PyUnicode_FromString("0"); /* -0.0 too, as str(int(-0.0)) */
+        /* Python's own float formatting, as format(number, ".15g") uses it: no locale's decimal comma */
+        char *written = PyOS_double_to_string(number, whole ? 'f' : 'g', whole ? 0 : 15, 0, NULL);
+        if (written == NULL) return NULL;
+        PyObject *result = strchr(written, 'e') != NULL ? NULL : PyUnicode_FromString(written); /* an exponent:
+            written out by Decimal in Python */
+        PyMem_Free(written);
+        return result;
     }
     return NULL;
 }
@@ -183,21 +181,19 @@ static PyObject *sheet_record(PyObject *module, PyObject *const *args, Py_ssize_
         chars += PyUnicode_GET_LENGTH(text);
     }
     if (chars > max_chars) goto python;
-    int seen = 0, wide = 0; /* a character not white space; a byte outside ASCII */
+    int seen = 0; /* a character that is not white space, as str.strip() knows it */
     for (Py_ssize_t i = 0; i < size && !seen; i++) {
-        Py_ssize_t length;
-        const char *text = PyUnicode_AsUTF8AndSize(PyList_GET_ITEM(cells, i), &length);
-        if (text == NULL) goto python;
-        for (Py_ssize_t j = 0; j < length && !seen; j++) {
-            unsigned char c = (unsigned char)text[j];
-            if (c >= 0x80) {
-                wide = 1;
-            } else if (!is_space(c)) {
-                seen = 1;
-            }
+        PyObject *text = PyList_GET_ITEM(cells, i);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        if (PyUnicode_IS_ASCII(text)) {
+            const Py_UCS1 *ascii = PyUnicode_1BYTE_DATA(text);
+            for (Py_ssize_t j = 0; j < length && !seen; j++) seen = !is_space(ascii[j]);
+        } else {
+            int form = PyUnicode_KIND(text);
+            const void *data = PyUnicode_DATA(text);
+            for (Py_ssize_t j = 0; j < length && !seen; j++) seen = !Py_UNICODE_ISSPACE(PyUnicode_READ(form, data, j));
         }
     }
-    if (!seen && wide) goto python;
     PyObject *problem = empty;
     PyObject *record_args[3] = {args[0], problem, cells};
     PyObject *record_bytes = record(module, record_args, 3);

@@ -19,7 +19,7 @@ except ImportError:  # built without a C compiler: every record goes through the
     _records = None  # type: ignore[assignment]
 COMPILED = _records is not None
 # A row's cells and record at once, where the row is plain (see _records.c); None where not compiled.
-sheet_record = _records.sheet_record if _records is not None else None
+sheet_record = getattr(_records, "sheet_record", None)
 
 
 class _Line:
