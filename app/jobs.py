@@ -126,7 +126,7 @@ class ImportChunk(SQLModel, table=True):
     record_count: int
     start_offset: int
     end_offset: int
-    # Where its rows are when not where the job's are: a sheet's second half, read at once with the first.
+    # Where its rows are when not where the job's are: the last part of a sheet, read at once with the rest.
     rows_key: str | None = Field(default=None, sa_type=String(200))
     done: bool = False
     attempts: int = 0

@@ -73,7 +73,7 @@ def _failed_rows(runtime: Runtime, job_id: int) -> Iterator[tuple[int, str]]:
 
 
 def _rows_keys(runtime: Runtime, job: ImportStatus) -> list[str]:
-    """The files of a job's normalized rows in row order: the job's, then any of a sheet's second half."""
+    """The files of a job's normalized rows in row order: the job's, then any of the last part of a sheet."""
     with runtime.db.read() as session:
         keys = session.execute(
             select(col(ImportChunk.rows_key))

@@ -173,7 +173,7 @@ def _plan(runtime: Runtime, job: ImportStatus, publisher: ChunkPublisher | None)
 
 
 def read_sheet_piece(runtime: Runtime, job_id: int) -> None:
-    """Read the second half of a large sheet while the plan reads the first (see sheet_pieces.py)."""
+    """Read the last part of a large sheet while the plan reads the rest (see sheet_pieces.py)."""
     set_field_limit(runtime.settings.max_field_bytes)
     run_piece(runtime, job_id, lambda job, heartbeat: _plan_of(runtime, job, heartbeat))
 

@@ -1,4 +1,5 @@
-"""A large sheet read in two halves at once: the plan from its start, a piece from about its middle.
+"""A large sheet read in two parts at once: the plan from its start, a piece from a target byte past its
+middle (sheet_pieces.PLAN_SHARE).
 
 Where the piece begins must be where a reading from the start would cut: before the first row that
 starts a record (see chunking.RecordStarts) among the rows after the one that crosses the target
