@@ -1,6 +1,9 @@
 """A Celery broker on a SQLite file of its own, so that the embedded default needs no server.
 
-It is kombu's SQLAlchemy transport with two defects mended:
+It is kombu's SQLAlchemy transport with these defects mended:
+- kombu makes its tables and a queue's row by looking first and adding what it did not find, which is safe
+  between the threads of one process only: the API and a worker starting beside it on a new file both added
+  them, and the loser's first publish failed (see _create_tables and Channel._get_or_create);
 - after a worker child dies, kombu re-queues its message from a second thread over the same
   database session, which can kill the worker and lose the message: every use of the channel's
   session is serialised with a lock;
@@ -19,9 +22,12 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from amqp import RecoverableConnectionError
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
+from kombu.transport.sqlalchemy.models import metadata as kombu_metadata
 from sqlalchemy import create_engine, event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 ALIAS = "importer-sqlite"
 PURGE_EVERY_SECONDS = 60.0
@@ -50,7 +56,22 @@ def _sqlite_engine(url: str, options: dict[str, Any]) -> Any:
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
 
+    _create_tables(engine)
     return engine
+
+
+def _create_tables(engine: Any) -> None:
+    """Make kombu's tables holding SQLite's write lock from the first look to the last CREATE TABLE.
+
+    kombu's own create_all looks for each table, then creates the missing ones, outside any transaction: a worker
+    starting beside the API on a new file created kombu_queue between the API's look and its CREATE TABLE, which
+    failed ("table kombu_queue already exists"). kombu took that for a lost connection and closed the channel its
+    publish held, and the publish then failed on the closed channel. Here the second process waits for the lock and
+    finds the tables made; kombu's create_all after this one finds them too."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        kombu_metadata.create_all(connection)
+        connection.commit()
 
 
 class Channel(kombu_sqlalchemy.Channel):
@@ -64,6 +85,27 @@ class Channel(kombu_sqlalchemy.Channel):
     def _engine_from_config(self) -> Any:
         client: Any = self.connection.client
         return _sqlite_engine(str(client.hostname), dict(client.transport_options))
+
+    def _open(self) -> Any:
+        """A channel kombu has closed has no connection to read its settings from. Producer._publish holds its
+        channel across declaring the queue, and that declaration's retry closes it on a connection error: the
+        publish then opened the closed channel's first session and failed with AttributeError, which nothing
+        retries. Said as a lost connection, it makes the publish's own retry take a new channel."""
+        if self.connection is None:
+            raise RecoverableConnectionError("channel disconnected")
+        return super()._open()
+
+    def _get_or_create(self, queue: str) -> Any:
+        """kombu looks for the queue's row, then adds it: another process adding it between the two (the worker
+        beside the API, each publishing or consuming first) made the loser's insert fail on the unique name.
+        That row is the one wanted, so it is read again."""
+        get_or_create = super()._get_or_create  # type: ignore[misc]  # not in kombu's type stubs
+        with self._session_lock:
+            try:
+                return get_or_create(queue)
+            except IntegrityError:
+                self.session.rollback()
+                return get_or_create(queue)
 
     def _get(self, queue: str, timeout: float | None = None) -> Any:
         with self._session_lock:
@@ -99,3 +141,5 @@ class Channel(kombu_sqlalchemy.Channel):
 
 class Transport(kombu_sqlalchemy.Transport):
     Channel = Channel
+    # kombu.common's word for a closed channel is retried as a lost connection (the stubs allow SQLAlchemy's only).
+    connection_errors = (OperationalError, RecoverableConnectionError)  # type: ignore[assignment]
