@@ -161,7 +161,9 @@ class Settings:
     upload_block_bytes: int = 1024**2
     upload_retention_hours: int = 168
     auth_cache_seconds: float = 60.0
-    status_cache_seconds: float = 0.25
+    # A poller learns that a job finished at most this late: at 0.25 s, the XLSX benchmark's pollers saw
+    # COMPLETED 0.15-0.3 s after it, at 0.1 s 0.0-0.12 s; 50 pollers' p99 stayed under 25 ms with either.
+    status_cache_seconds: float = 0.1
     default_catalog_id: int = 1
     default_site_id: int = 1
     broker_poll_seconds: float = 0.1
@@ -222,7 +224,7 @@ class Settings:
             upload_block_bytes=max(1024, _int(env, "UPLOAD_BLOCK_BYTES", 1024**2)),
             upload_retention_hours=_retention_hours(env),
             auth_cache_seconds=_float(env, "AUTH_CACHE_SECONDS", 60.0),
-            status_cache_seconds=min(2.0, max(0.0, _float(env, "STATUS_CACHE_SECONDS", 0.25))),
+            status_cache_seconds=min(2.0, max(0.0, _float(env, "STATUS_CACHE_SECONDS", 0.1))),
             default_catalog_id=_int(env, "DEFAULT_CATALOG_ID", 1),
             default_site_id=_int(env, "DEFAULT_SITE_ID", 1),
             broker_poll_seconds=_seconds(env, "BROKER_POLL_SECONDS", 0.1),
