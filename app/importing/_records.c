@@ -134,8 +134,8 @@ static PyObject *value_text(PyObject *value, int kind, PyObject *empty) {
         /* Python's own float formatting, as format(number, ".15g") uses it: no locale's decimal comma */
         char *written = PyOS_double_to_string(number, whole ? 'f' : 'g', whole ? 0 : 15, 0, NULL);
         if (written == NULL) return NULL;
-        PyObject *result = strchr(written, 'e') != NULL ? NULL : PyUnicode_FromString(written); /* an exponent:
-            written out by Decimal in Python */
+        /* with an exponent, Python writes the number out through Decimal */
+        PyObject *result = strchr(written, 'e') != NULL ? NULL : PyUnicode_FromString(written);
         PyMem_Free(written);
         return result;
     }

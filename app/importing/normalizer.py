@@ -86,7 +86,8 @@ class Normalizer:
             raise UnreadableFile(wide)
         self.header = resolve_header(self.spec, self.names)
         self._kinds = {slot.index: slot.column.kind for slot in self.header.slots if slot.column is not None}
-        self._kind_codes = bytes(_KIND_CODES.get(self._kinds.get(index), 0) for index in range(len(self.names)))  # type: ignore[arg-type]
+        kinds = [self._kinds.get(index, ColumnKind.TEXT) for index in range(len(self.names))]
+        self._kind_codes = bytes(_KIND_CODES.get(kind, 0) for kind in kinds)
         self._cutter.follow(self.header)
         final = [problem for problem in self.header.problems if not problem.message.startswith("Missing required")]
         if final:
