@@ -16,8 +16,22 @@ DEFAULT_CUSTOMER = Specification(
         Column("Email Address", "email_address", ColumnKind.EMAIL, Requirement.REQUIRED, "A valid email address."),
         Column("First Name", "first_name", ColumnKind.TEXT),
         Column("Last Name", "last_name", ColumnKind.TEXT),
-        Column("Active", "active", ColumnKind.FLAG, description="Y/N (or Yes/No, True/False, 1/0)."),
-        Column("Tax Exempt", "tax_exempt", ColumnKind.FLAG, description="Y/N (or Yes/No, True/False, 1/0)."),
+        Column(
+            "Active",
+            "active",
+            ColumnKind.FLAG,
+            default=True,
+            description="Y/N (or Yes/No, True/False, 1/0). Left out or empty: a new customer is active, an "
+            "existing one keeps its flag; N deactivates.",
+        ),
+        Column(
+            "Tax Exempt",
+            "tax_exempt",
+            ColumnKind.FLAG,
+            default=False,
+            description="Y/N (or Yes/No, True/False, 1/0). Left out or empty: a new customer is not exempt, an "
+            "existing one keeps its flag.",
+        ),
     ),
     families=(ColumnFamily("CustomerAttribute", "attributes", "A customer attribute; the name may be new."),),
     refused_headers={"password": CLEAR_TEXT_REFUSAL, "customer password": CLEAR_TEXT_REFUSAL},

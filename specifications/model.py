@@ -56,6 +56,10 @@ class Column:
     max_length: int | None = None
     # The least a number may be (an order line's quantity is 1 or more).
     minimum: int | None = None
+    # The value a new record takes when its row gives none (no such column, or an empty cell); a stored record
+    # keeps its own. A customer's Active flag: a customer whose file says nothing of it is active, and stays as
+    # it was. None: an empty cell is the kind's empty value (a flag's N) and a re-import writes it.
+    default: bool | None = None
 
     @property
     def length_limit(self) -> int | None:
@@ -100,3 +104,8 @@ class Specification:
     @property
     def key_columns(self) -> tuple[Column, ...]:
         return tuple(column for column in self.columns if column.key)
+
+    @property
+    def defaults(self) -> dict[str, bool]:
+        """The fields whose columns have a default (see Column.default), with it."""
+        return {column.field: column.default for column in self.columns if column.default is not None}

@@ -94,7 +94,13 @@ class CleanChunk:
         cell = pl.col(column_name(slot.index))
         kind = slot.column.kind
         if kind is ColumnKind.FLAG:
-            return cell.str.to_lowercase().is_in(sorted(TRUE_WORDS)).fill_null(False)
+            flag = cell.str.to_lowercase().is_in(sorted(TRUE_WORDS))
+            # An empty cell is N, or nothing where the column has a default (validation._empty_value).
+            return (
+                flag.fill_null(False)
+                if slot.column.default is None
+                else pl.when(cell.is_null()).then(None).otherwise(flag)
+            )
         if kind is ColumnKind.INTEGER:
             return cell.cast(pl.Int64)
         return cell

@@ -9,7 +9,7 @@ from decimal import Decimal
 from app.importing.cells import CELL_READERS, CellError, CellValue
 from app.importing.header import HeaderMap, Slot
 from app.importing.problems import ValidationProblem, column_letter
-from specifications.model import ColumnKind, Requirement
+from specifications.model import Column, ColumnKind, Requirement
 
 MISSING = "Missing Required Data"
 FORMULA_STARTS = frozenset("=+-@")
@@ -28,6 +28,12 @@ def unquoted(raw: str) -> str:
 
 def too_long(header: str, value: str, limit: int) -> str:
     return f"{header} may have at most {limit} characters, got {len(value)}"
+
+
+def _empty_value(column: Column) -> CellValue:
+    """What an empty cell gives: a flag's N, unless the column has a default (a new record takes it, a stored
+    one keeps its value: see Column.default), and nothing for any other kind."""
+    return False if column.kind is ColumnKind.FLAG and column.default is None else None
 
 
 @dataclass(slots=True)
@@ -56,7 +62,7 @@ class RowValidator:
                 slot,
                 slot.column.field,
                 None if slot.column.kind in _TEXT_KINDS else CELL_READERS[slot.column.kind],
-                False if slot.column.kind is ColumnKind.FLAG else None,
+                _empty_value(slot.column),
                 slot.column.length_limit,
                 slot.column.minimum,
             )

@@ -21,6 +21,7 @@ from app.importing.problems import ValidationProblem
 from app.importing.writers.checks import DROP_BATCH, missing_references
 from app.importing.writers.upsert import Scope, UpsertTarget, UpsertWriter
 from app.jobs import ImportStatus
+from specifications.customer import DEFAULT_CUSTOMER
 
 
 def unknown_customers(session: Session, job: ImportStatus) -> list[ValidationProblem]:
@@ -229,6 +230,7 @@ CUSTOMER_WRITER = UpsertWriter(
         Scope.SITE,
         "Customer Id",
         checks=(shared_emails,),
+        defaults=dict(DEFAULT_CUSTOMER.defaults),
     )
 )
 ADDRESS_WRITER = UpsertWriter(

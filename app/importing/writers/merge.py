@@ -4,7 +4,7 @@ of the changed ones; and a rolling merge's part of it, batch by batch (see rolli
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
 from sqlalchemy import (
@@ -61,6 +61,9 @@ class MergePlan:
     # A sandbox row an import sets back to production's values goes, so that the sandbox shows production's
     # again, unless other rows name it by its id: an asset, whose id a product's images hold.
     named_by_id: bool = False
+    # Values whose staged NULL means "not given" (specifications.model.Column.default): a new row takes the
+    # default, a stored row keeps its own (a sandbox's new row, production's). A customer's Active flag.
+    defaults: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,30 @@ def _source(plan: MergePlan, name: str, rows: FromClause | None = None) -> Colum
     return (plan.staging if rows is None else rows).c[plan.renamed.get(name, name)]
 
 
+def _given(plan: MergePlan, name: str, stored: FromClause, rows: FromClause | None = None) -> ColumnElement[object]:
+    """The value a staged row (of `rows` when given) leaves a `stored` row's column with: the staged one, or,
+    where the row gives none and the column has a default, the stored one (the default where that is NULL:
+    a row written before the column had its default)."""
+    staged = _source(plan, name, rows)
+    if name not in plan.defaults:
+        return staged
+    return func.coalesce(staged, stored.c[name], literal(plan.defaults[name], plan.target.c[name].type))
+
+
+def _new_value(plan: MergePlan, name: str) -> ColumnElement[object]:
+    """The value a new row takes: the staged one, or the column's default where the row gives none; in a
+    sandbox, over a production record, production's value first (the sandbox shows production's)."""
+    staged = _source(plan, name)
+    if name not in plan.defaults:
+        return staged
+    default = literal(plan.defaults[name], plan.target.c[name].type)
+    if not _in_sandbox(plan):
+        return func.coalesce(staged, default)
+    production = plan.target.alias("production")
+    shown = select(production.c[name]).where(*_production_row(plan, production)).scalar_subquery()
+    return func.coalesce(staged, shown, default)
+
+
 def _same_key(plan: MergePlan, rows: FromClause | None = None) -> list[ColumnElement[bool]]:
     """A target row and a staged row (of `rows` when given) have the same key."""
     return [plan.target.c[name] == _source(plan, name, rows) for name in plan.key]
@@ -97,7 +124,7 @@ def _key_order(plan: MergePlan) -> list[ColumnElement[object]]:
 def _count_existing(session: Session, plan: MergePlan) -> tuple[int, int]:
     """How many staged rows match a target row, and how many of those are identical to it."""
     join_on = and_(*_same_key(plan))
-    same = and_(*(plan.target.c[name].is_not_distinct_from(_source(plan, name)) for name in plan.values))
+    same = _same_values(plan, plan.target)
     query = (
         select(func.count(), func.coalesce(func.sum(case((same, 1), else_=0)), 0))
         .select_from(plan.staging.join(plan.target, join_on))
@@ -133,9 +160,9 @@ def as_seen_in_sandbox(counts: MergeCounts, overlap: Overlap) -> MergeCounts:
     return MergeCounts(counts.created - changed - kept, counts.updated + changed, counts.unchanged + kept)
 
 
-def _same_values(plan: MergePlan, production: FromClause) -> ColumnElement[bool]:
-    """`production`'s row holds a staged row's values."""
-    return and_(*(production.c[name].is_not_distinct_from(_source(plan, name)) for name in plan.values))
+def _same_values(plan: MergePlan, stored: FromClause) -> ColumnElement[bool]:
+    """A `stored` row (the target's, or production's) holds a staged row's values: those it gives."""
+    return and_(*(stored.c[name].is_not_distinct_from(_given(plan, name, stored)) for name in plan.values))
 
 
 def _as_production_has_it(plan: MergePlan) -> ColumnElement[bool]:
@@ -173,7 +200,7 @@ def _tracked(plan: MergePlan) -> list[str]:
 
 
 def _tracked_source(plan: MergePlan, name: str, rows: FromClause) -> ColumnElement[object]:
-    return _production_version(plan, rows) if name == "base_job_id" else _source(plan, name, rows)
+    return _production_version(plan, rows) if name == "base_job_id" else _given(plan, name, plan.target, rows)
 
 
 def target_has_rows(session: Session, plan: MergePlan) -> bool:
@@ -204,7 +231,7 @@ def _insert_new(session: Session, plan: MergePlan, job_id: int, look: bool = Tru
     new: the key index refuses one that is not."""
     now = utcnow()
     names = [*_inserted_names(plan), "created_job_id", "updated_job_id", "created_at", "updated_at"]
-    columns: list[ColumnElement[object]] = [_source(plan, name) for name in _inserted_names(plan)]
+    columns: list[ColumnElement[object]] = [_new_value(plan, name) for name in _inserted_names(plan)]
     columns += [literal(job_id), literal(job_id), literal(now), literal(now)]
     new = [~exists().where(*_same_key(plan))] if look else []
     if _in_sandbox(plan):
@@ -273,7 +300,7 @@ def merge_part(
     narrowed = replace(plan, where=and_(plan.where, part))
     if scope_was_empty:
         return MergeCounts(created=_insert_new(session, narrowed, job_id, look=False))
-    if not _in_sandbox(plan) and unique_on_key(plan):
+    if not _in_sandbox(plan) and unique_on_key(plan) and not plan.defaults:
         return _upsert(session, narrowed, job_id)
     created = _insert_new(session, narrowed, job_id)
     updated = _update_changed(session, narrowed, job_id)
@@ -323,7 +350,8 @@ def _upsert(session: Session, plan: MergePlan, job_id: int) -> MergeCounts:
     """Insert each staged row, or rewrite the target row with its key when a value differs: one index
     lookup a row, where an insert of the new keys and an update of the changed rows take two (900,000
     repriced products: the insert that found no new key alone took 6.6 s). A row the statement inserted
-    has no xmax; one it rewrote carries the lock of its conflict."""
+    has no xmax; one it rewrote carries the lock of its conflict. A plan with defaults is not merged so: an
+    upsert's conflicting row holds the default already, not whether the staged row gave a value."""
     now = utcnow()
     names = [*_inserted_names(plan), "created_job_id", "updated_job_id", "created_at", "updated_at"]
     columns: list[ColumnElement[object]] = [_source(plan, name) for name in _inserted_names(plan)]

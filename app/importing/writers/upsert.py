@@ -66,6 +66,8 @@ class UpsertTarget:
     # record from the others of its kind (an address's name among its customer's addresses).
     key_column: str | None = None
     named_by_id: bool = False  # other rows hold its rows' ids (see MergePlan)
+    # Values a new record takes where its row gives none, that a stored one keeps (see MergePlan).
+    defaults: dict[str, object] = field(default_factory=dict)
 
 
 class UpsertWriter(StagedWriter):
@@ -104,7 +106,7 @@ class UpsertWriter(StagedWriter):
         scope = scope_values(job, self.spec.scope)
         spec = self.spec
         plan = MergePlan(spec.target, self.staging, in_job, key, spec.value_fields, scope, {})
-        return [replace(plan, named_by_id=spec.named_by_id)]
+        return [replace(plan, named_by_id=spec.named_by_id, defaults=spec.defaults)]
 
     def _apply(self, session: Session, job: ImportStatus, write: bool) -> MergeCounts:
         assert job.id is not None
