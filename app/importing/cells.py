@@ -56,7 +56,8 @@ def read_decimal(value: str, header: str) -> CellValue:
             f"{header} must have at most {MAX_DECIMAL_DIGITS} digits before its decimal point and "
             f"{MAX_DECIMAL_DIGITS} after, got '{value}'"
         )
-    return format(number, "f")
+    # -0 is 0: PostgreSQL's NUMERIC has no negative zero, and SQLite's text would keep the sign.
+    return format(number.copy_abs() if number.is_zero() else number, "f")
 
 
 def read_integer(value: str, header: str) -> CellValue:

@@ -34,7 +34,8 @@ _VERBATIM: dict[ColumnKind, str | None] = {
     ColumnKind.CODE: None,
     ColumnKind.URL: None,
     ColumnKind.IDENTIFIER: None,  # checked below: a spreadsheet's 2007.0 reads 2007
-    ColumnKind.DECIMAL: r"^(-?(0|[1-9][0-9]{0,29})(\.[0-9]{1,30})?)?$",  # see cells.MAX_DECIMAL_DIGITS
+    # See cells.MAX_DECIMAL_DIGITS; a negative number under 1 (-0 among them) is left to the row path.
+    ColumnKind.DECIMAL: r"^((0|-?[1-9][0-9]{0,29})(\.[0-9]{1,30})?)?$",
     ColumnKind.INTEGER: r"^(-?(0|[1-9][0-9]{0,17}))?$",
     ColumnKind.FLAG: r"^[A-Za-z0-9]*$",
     ColumnKind.URL_LIST: None,  # checked with the images' assets (writers/product_frames.py)

@@ -38,8 +38,9 @@ CATALOG = 4
 SPACE = st.sampled_from(["", " ", "\t", "\u00a0", "\u3000", "\x1f"])
 WORD = st.sampled_from(["abc", "Crème", "Ночь", "x y", 'say "hi"', "back\\slash", "'=1+2", "=SUM(A1)", "tab\there"])
 NUMBER = st.sampled_from(
-    ["0", "7", "12.50", "-3", "007", "1.5e3", "+4", "1,5", "2007.0", "-0", "٣", "9" * 25, "NaN", "1e31", "-" + "9" * 18,
-     "9" * 30, "9" * 31, "0." + "5" * 30, "0." + "5" * 31, "9223372036854775807", "-9223372036854775809"]
+    ["0", "7", "12.50", "-3", "007", "1.5e3", "+4", "1,5", "2007.0", "-0", "-0.00", "-0.5", "3.990", "٣", "9" * 25,
+     "NaN", "1e31", "-" + "9" * 18, "9" * 30, "9" * 31, "0." + "5" * 30, "0." + "5" * 31, "9223372036854775807",
+     "-9223372036854775809"]
 )  # fmt: skip
 FULL_WIDTH_Y = "\uff39"
 FLAG = st.sampled_from(["", "Y", "y", "yes", "TRUE", "1", "N", "no", "0", "maybe", FULL_WIDTH_Y])
@@ -232,6 +233,20 @@ def test_a_group_with_a_bad_price_goes_row_by_row_and_the_others_by_columns() ->
     assert price.message == "Retail Price must be a decimal number, got '12,50'"
     assert (sku.row, sku.message) == (5, "this SKU row belongs to the product in row 4, which is invalid")
     assert sorted(row[4] for row in found[0]) == ["P1", "P1-M", "P3", "P3-M"]
+
+
+def test_a_negative_zero_price_is_zero_by_columns_and_row_by_row() -> None:
+    prices = ["-0", "-0.00", "3.990", "-0.5"]
+    rows = [row for n, price in enumerate(prices) for row in product_group(f"P{n}", price=price)]
+    data = csv_of(rows, "\n")
+
+    assert same_outcome(data, 8, 2) == 2  # 3.990 goes by columns as it is; a negative under 1 row by row
+
+    found = by_columns(data, 8, 2)
+    assert found is not None
+    assert sorted((row[4], row[10]) for row in found[0] if not row[3]) == [
+        ("P0", "0"), ("P1", "0.00"), ("P2", "3.990"), ("P3", "-0.5"),
+    ]  # fmt: skip
 
 
 def test_an_unknown_image_is_left_out_with_a_warning_by_columns_and_a_sku_row_first_goes_row_by_row() -> None:
