@@ -15,6 +15,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import DateTime, String, Text, func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.errors import AccountError
@@ -97,8 +98,7 @@ def add_account(
     if unknown:
         valid = ", ".join(kind.value for kind in ImportType)
         raise AccountError(f"unknown import type {unknown[0]!r}; valid import types are {valid}")
-    if session.exec(select(Account).where(Account.username == name)).first() is not None:
-        raise AccountError(f"an account named {name!r} already exists")
+    _refuse_taken(session, name)
     account = Account(
         username=name,
         password_hash=hash_password(password),
@@ -106,8 +106,22 @@ def add_account(
         import_types=",".join(sorted(import_types)) if import_types else None,
     )
     session.add(account)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # another process added the name between the look above and this insert
+        raise AccountError(f"an account named {name!r} already exists") from None
     return account
+
+
+def _refuse_taken(session: Session, name: str) -> None:
+    """A name already taken, also in another case ('Ops' beside 'ops'): two accounts told apart only by case
+    would read as one in the audit trail, in sandboxes' createdBy and in every log line naming an account."""
+    folded = name.casefold()
+    taken = next((other for other in session.exec(select(Account.username)) if other.casefold() == folded), None)
+    if taken == name:
+        raise AccountError(f"an account named {name!r} already exists")
+    if taken is not None:
+        raise AccountError(f"an account named {taken!r} already exists; names that differ only in case are one name")
 
 
 def set_password(session: Session, username: str, password: str) -> Account:

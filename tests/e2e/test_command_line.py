@@ -74,6 +74,22 @@ def test_a_second_account_with_the_same_name_is_refused(tmp_path: Path) -> None:
     assert account_password_ok(tmp_path, "ops", "pass-word-9")
 
 
+def test_a_second_account_named_the_same_in_another_case_is_refused_saying_so(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    run_cli(["users", "add", "ops", "--role", "importer"], env, stdin="pass-word-9\n")
+
+    again = run_cli(["users", "add", "Ops", "--role", "admin"], env, stdin="pass-word-8\n")
+
+    assert again.returncode == 1
+    assert again.stderr.strip() == (
+        "Error: an account named 'ops' already exists; names that differ only in case are one name"
+    )
+    assert "Traceback" not in again.stderr and again.stdout == ""
+    assert account_password_ok(tmp_path, "ops", "pass-word-9") and not account_password_ok(
+        tmp_path, "Ops", "pass-word-8"
+    )
+
+
 def test_a_forgotten_or_leaked_password_is_replaced_and_the_old_one_stops_working(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     run_cli(["users", "add", "ops", "--role", "admin"], env, stdin="pass-word-9\n")
