@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from openpyxl import Workbook
 
@@ -51,6 +51,17 @@ def make_xlsx(rows: Sequence[Sequence[object]], header: Sequence[str] = CONTRACT
         sheet.append(list(row))
     out = io.BytesIO()
     workbook.save(out)
+    return out.getvalue()
+
+
+def rewrite_sheet(body: bytes, change: Callable[[bytes], bytes]) -> bytes:
+    """The workbook with its first sheet's XML changed by `change`, every other part as it was."""
+    source = zipfile.ZipFile(io.BytesIO(body))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, change(data) if info.filename == "xl/worksheets/sheet1.xml" else data)
     return out.getvalue()
 
 

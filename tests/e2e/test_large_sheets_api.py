@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +11,7 @@ import pytest
 from tests.conftest import RedisDatabase
 from tests.e2e.conftest import ADMIN, TEST_SETTINGS, deployed
 from tests.e2e.service import Service, wait_for_end
-from tests.factories import CONTRACT_HEADER, make_xlsx, product_row
+from tests.factories import CONTRACT_HEADER, make_xlsx, product_row, rewrite_sheet
 
 HEADER = [*CONTRACT_HEADER, "options[Size]"]
 PRODUCTS = 5000
@@ -43,20 +41,12 @@ def slow_start(body: bytes, last_row: int) -> bytes:
     them. The plan reads such rows with expat, several times slower than the plain rows the scan reads,
     while the piece's worker skips them unread: on a loaded machine, a sheet read at the scan's speed all
     along could be read up to the piece before the idle worker had started on it."""
-    source = zipfile.ZipFile(io.BytesIO(body))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(
-                    rb'<row r="(\d+)"[^>]*>.*?</row>',
-                    lambda row: row[0].replace(b"</c><c", b"</c>\n<c") if 2 <= int(row[1]) <= last_row else row[0],
-                    data,
-                    flags=re.DOTALL,
-                )
-            target.writestr(info, data)
-    return out.getvalue()
+
+    def spread_out(row: re.Match[bytes]) -> bytes:
+        return row[0].replace(b"</c><c", b"</c>\n<c") if 2 <= int(row[1]) <= last_row else row[0]
+
+    rows = re.compile(rb'<row r="(\d+)"[^>]*>.*?</row>', re.DOTALL)
+    return rewrite_sheet(body, lambda data: rows.sub(spread_out, data))
 
 
 def skus_of(client: httpx.Client, product: str) -> list[str]:

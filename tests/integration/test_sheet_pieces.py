@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import time
-import zipfile
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ from app.importing.sheet_pieces import STALE_SECONDS, SheetPiece, SheetSplit
 from app.jobs import ImportChunk, ImportState, OnError
 from app.runtime import Runtime
 from app.service import failed_rows
-from tests.factories import CONTRACT_HEADER, make_xlsx, product_row
+from tests.factories import CONTRACT_HEADER, make_xlsx, product_row, rewrite_sheet
 from tests.integration.pipeline_driver import RecordingQueue, drain, job, make_principal, make_runtime, submit
 
 HEADER = [*CONTRACT_HEADER, "options[Size]"]
@@ -231,15 +230,9 @@ def test_a_piece_that_cannot_write_its_rows_is_read_by_the_plan_instead(database
 
 def damaged_row(body: bytes, sku: str) -> bytes:
     """The workbook with the cell holding `sku` not closed."""
-    source = zipfile.ZipFile(io.BytesIO(body))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            data = source.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(f"<t>{sku}</t></is></c>".encode(), f"<t>{sku}</t></is>".encode(), 1)
-            target.writestr(info, data)
-    return out.getvalue()
+    return rewrite_sheet(
+        body, lambda data: data.replace(f"<t>{sku}</t></is></c>".encode(), f"<t>{sku}</t></is>".encode(), 1)
+    )
 
 
 @dataclass

@@ -16,6 +16,7 @@ from app.importing.formats import FileType
 from app.jobs import ImportProblem, ImportState, OnError
 from app.service import read_record
 from specifications import ImportType
+from tests.factories import rewrite_sheet
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
 
 PRODUCT_HEADER = ["SKU Number", "Product Title", "Product Description", "Retail Price", "UPC", "Available Quantity",
@@ -35,18 +36,13 @@ def workbook_bytes(rows: list[list[object]], header: list[str]) -> bytes:
 
 
 def edit_sheet(data: bytes, edit: dict[str, str]) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                text = content.decode()
-                for pattern, replacement in edit.items():
-                    text = re.sub(pattern, replacement, text, count=1)
-                content = text.encode()
-            target.writestr(info, content)
-    return out.getvalue()
+    def change(content: bytes) -> bytes:
+        text = content.decode()
+        for pattern, replacement in edit.items():
+            text = re.sub(pattern, replacement, text, count=1)
+        return text.encode()
+
+    return rewrite_sheet(data, change)
 
 
 def test_numbers_dates_flags_and_formulas_read_as_their_columns_mean(database: Database, tmp_path: Path) -> None:
