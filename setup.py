@@ -3,11 +3,13 @@
 Plain sheet rows are read in C (app/importing/readers/_rowscan.c, see sheet_rows.py), several times faster
 than the regular expressions that read them otherwise, and the normalized records of a sheet, JSON or ZIP
 are written in C (app/importing/_records.c, see normalized.py), several times faster than the csv module.
-Both are optional: without a C compiler the package still installs, and does both in Python.
+A sheet's plain rows may also be written straight to those records by the row scan (scan_records). Both
+are optional: without a C compiler the package still installs, and does both in Python.
 """
 
 from setuptools import Extension, setup
 
+SHARED = "app/importing/_cell_text.h"  # what both write of a cell's text
 COMPILED = {
     "app.importing.readers._rowscan": "app/importing/readers/_rowscan.c",
     "app.importing._records": "app/importing/_records.c",
@@ -15,7 +17,7 @@ COMPILED = {
 
 setup(
     ext_modules=[
-        Extension(name, sources=[source], optional=True, extra_compile_args=["-O2"])
+        Extension(name, sources=[source], depends=[SHARED], optional=True, extra_compile_args=["-O2"])
         for name, source in COMPILED.items()
     ]
 )

@@ -19,10 +19,7 @@
    Python writes with an exponent (or inf, nan), cells longer than `max_chars` in all (the problem names the
    cell), a text UTF-8 cannot hold. */
 
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <string.h>
+#include "_cell_text.h"
 
 typedef struct {
     const char *text;
@@ -37,29 +34,8 @@ static int describe(PyObject *value, Field *field) {
     }
     field->text = PyUnicode_AsUTF8AndSize(value, &field->length);
     if (field->text == NULL) return -1;
-    field->quotes = -1;
-    for (Py_ssize_t i = 0; i < field->length; i++) {
-        char c = field->text[i];
-        if (c == ',' || c == '"' || c == '\r' || c == '\n') {
-            if (field->quotes < 0) field->quotes = 0;
-            if (c == '"') field->quotes++;
-        }
-    }
+    field_size((const unsigned char *)field->text, field->length, &field->quotes);
     return 0;
-}
-
-static char *put(char *out, const Field *field) {
-    if (field->quotes < 0) {
-        memcpy(out, field->text, (size_t)field->length);
-        return out + field->length;
-    }
-    *out++ = '"';
-    for (Py_ssize_t i = 0; i < field->length; i++) {
-        if (field->text[i] == '"') *out++ = '"';
-        *out++ = field->text[i];
-    }
-    *out++ = '"';
-    return out;
 }
 
 static PyObject *record(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
@@ -88,7 +64,8 @@ static PyObject *record(PyObject *module, PyObject *const *args, Py_ssize_t narg
     if (result == NULL) goto done;
     char *out = PyBytes_AS_STRING(result);
     for (Py_ssize_t i = 0; i < count; i++) {
-        out = put(out, &fields[i]);
+        out = (char *)put_field((unsigned char *)out, (const unsigned char *)fields[i].text, fields[i].length,
+                                fields[i].quotes);
         *out++ = i + 1 < count ? ',' : '\n';
     }
 done:
@@ -96,9 +73,6 @@ done:
     Py_DECREF(number);
     return result;
 }
-
-/* The column kinds cell_text tells apart (specifications.model.ColumnKind), as normalizer.py codes them. */
-enum { KIND_NONE = 0, KIND_FLAG = 1, KIND_DATE = 2, KIND_WHOLE = 3 };
 
 /* A value as the text cell_text gives it: a new reference, or NULL with no error set where Python must say. */
 static PyObject *value_text(PyObject *value, int kind, PyObject *empty) {
@@ -126,24 +100,14 @@ static PyObject *value_text(PyObject *value, int kind, PyObject *empty) {
     }
     if (PyFloat_CheckExact(value)) {
         if (kind == KIND_DATE) return NULL;
-        double number = PyFloat_AS_DOUBLE(value);
-        if (!isfinite(number)) return NULL;
-        double size = fabs(number);
-        int whole = number == floor(number) && (size < 1e15 || (kind == KIND_WHOLE && size < 9007199254740992.0));
-        if (whole && number == 0) return PyUnicode_FromString("0"); /* -0.0 too, as str(int(-0.0)) */
-        /* Python's own float formatting, as format(number, ".15g") uses it: no locale's decimal comma */
-        char *written = PyOS_double_to_string(number, whole ? 'f' : 'g', whole ? 0 : 15, 0, NULL);
+        char *written = float_text(PyFloat_AS_DOUBLE(value), kind);
         if (written == NULL) return NULL;
-        /* with an exponent, Python writes the number out through Decimal */
-        PyObject *result = strchr(written, 'e') != NULL ? NULL : PyUnicode_FromString(written);
+        PyObject *result = PyUnicode_FromString(written);
         PyMem_Free(written);
         return result;
     }
     return NULL;
 }
-
-/* Whether an ASCII byte is white space to str.strip(). */
-static int is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f); }
 
 static PyObject *sheet_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
@@ -187,7 +151,7 @@ static PyObject *sheet_record(PyObject *module, PyObject *const *args, Py_ssize_
         Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         if (PyUnicode_IS_ASCII(text)) {
             const Py_UCS1 *ascii = PyUnicode_1BYTE_DATA(text);
-            for (Py_ssize_t j = 0; j < length && !seen; j++) seen = !is_space(ascii[j]);
+            for (Py_ssize_t j = 0; j < length && !seen; j++) seen = !strip_space(ascii[j]);
         } else {
             int form = PyUnicode_KIND(text);
             const void *data = PyUnicode_DATA(text);

@@ -115,6 +115,11 @@ class Cutter:
     def follow(self, header: HeaderMap) -> None:
         self._rule.follow(header)
 
+    @property
+    def groups(self) -> bool:
+        """Whether a record's rows are told by a group's value (see RecordRule)."""
+        return self._rule.groups
+
     def _beat_when_due(self) -> None:
         if time.monotonic() - self._beat_at > HEARTBEAT_SECONDS:
             self._heartbeat()

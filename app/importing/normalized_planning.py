@@ -18,6 +18,7 @@ from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter
 from app.importing.normalizer import HeaderFailed, Normalizer
 from app.importing.planning import Layout, Plan, ReadOptions, rows_key_for, seekable_copy
+from app.importing.readers.sheet_rows import RecordRun
 from app.importing.readers.sheet_xml import RowPlace, sheet_part_size
 from app.importing.sheet_split import PlanCut
 from app.importing.sources import NamedRow, csv_rows, keyed_rows, xlsx_rows
@@ -80,7 +81,7 @@ def plan_xlsx(plan: Plan) -> Layout:
             target = plan.split.begin(sheet_part_size(source, name, plan.limits.zip)) if plan.split else None
             if plan.split and target:
                 cut = PlanCut(plan.split, target, normalizer, place)
-            normalizer.add(xlsx_rows(source, name, plan.limits, place=place), watch=cut)
+            normalizer.add(xlsx_rows(source, name, plan.limits, place=place, runs=normalizer.record_runs()), watch=cut)
         return []
 
     joined = False
@@ -132,7 +133,7 @@ def data_entries(entries: list[zipfile.ZipInfo]) -> list[tuple[zipfile.ZipInfo, 
 
 def _entry_rows(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, kind: FileType, limits: ReadLimits, options: ReadOptions
-) -> Iterator[NamedRow]:
+) -> Iterator[NamedRow | RecordRun]:
     with tempfile.TemporaryFile() as spool:
         for block in read_entry(archive, info):
             spool.write(block)

@@ -11,7 +11,7 @@ from app.importing.header import HeaderMap, resolve_header
 from app.importing.limits import ReadLimits
 from app.importing.normalized import NormalizedWriter, sheet_record
 from app.importing.problems import column_letter, row_problem_text
-from app.importing.readers.sheet_rows import UNSAVED_FORMULA
+from app.importing.readers.sheet_rows import UNSAVED_FORMULA, RecordRun, RecordRuns
 from app.importing.readers.workbook import SheetCell, cell_text
 from app.importing.sources import NamedRow
 from specifications.model import ColumnKind, Specification
@@ -19,6 +19,23 @@ from specifications.model import ColumnKind, Specification
 # What a watcher of the normalizer's rows wants done with a row: see Normalizer.add.
 Seen = Literal["write", "drop", "stop"]
 Watch = Callable[[int, list[str], bool], Seen]
+# A limit on where runs of records may end that is no limit: past any sheet's last byte.
+NO_LIMIT = 1 << 62
+
+
+class RowWatch:
+    """A watch that may let rows pass unseen, as runs of records (see RecordRuns): those that end before
+    `run_limit()`, a byte of the sheet's part (0: none)."""
+
+    def __call__(self, number: int, cells: list[str], blank: bool) -> Seen:
+        raise NotImplementedError
+
+    def run_limit(self) -> int:
+        return 0
+
+    def ran(self) -> None:
+        """Rows went by unseen, where run_limit allowed (the reader's place is at the end of the last)."""
+
 
 # How cell_text tells column kinds apart, as sheet_record (_records.c) codes them; any other kind is 0.
 _KIND_CODES = {ColumnKind.FLAG: 1, ColumnKind.DATE: 2, ColumnKind.IDENTIFIER: 3, ColumnKind.CODE: 3,
@@ -68,6 +85,26 @@ class Normalizer:
         self._kind_codes = b""  # each column's kind, for sheet_record
         self._cutter = Cutter(self.header, chunk_rows, 0, 1, heartbeat, limits.max_rows, self._cut)
         self.records = 0
+        self._runs: RecordRuns | None = None
+        self._own = False  # the last names seen are the header's own columns, in order
+
+    def record_runs(self) -> RecordRuns:
+        """What to hand a sheet's reader (xlsx_rows) so that it gives runs of plain rows as the records this
+        normalizer would write for them, wherever the rows need nothing more of it: no Python per row."""
+        if self._runs is None:
+            self._runs = RecordRuns()
+        return self._runs
+
+    def _ask_for_runs(self, base: int, watch: Watch | None) -> None:
+        """Tell the reader what runs it may give before the next row is read."""
+        runs = self._runs
+        assert runs is not None
+        limit = NO_LIMIT if watch is None else watch.run_limit() if isinstance(watch, RowWatch) else 0
+        if not (limit and self._own and base == 0 and sheet_record is not None and not self._cutter.groups):
+            runs.max_records = 0
+            return
+        runs.kinds, runs.count, runs.max_chars = self._kind_codes, len(self.names), self.limits.max_field_bytes
+        runs.max_records, runs.limit = self._cutter.room(), limit
 
     def _cut(self, chunk: ChunkLayout) -> None:
         if self._publish is not None and not self.header.problems:
@@ -119,39 +156,62 @@ class Normalizer:
         self._positions = {id(names): (names, positions, own)}
         return positions, own
 
-    def add(self, rows: Iterable[NamedRow], base: int = 0, watch: Watch | None = None) -> int:
+    def add(self, rows: Iterable[NamedRow | RecordRun], base: int = 0, watch: Watch | None = None) -> int:
         """Write a source's rows numbered from `base`; returns the last row number it used. `watch` sees each
-        row before it is written, and may have it left out ("drop") or end the adding before it ("stop")."""
+        row before it is written, and may have it left out ("drop") or end the adding before it ("stop").
+        A run of records (see record_runs) is written as it is, unseen but by a RowWatch's `ran`."""
         last = base
-        max_chars = self.limits.max_field_bytes
-        for number, problem, names, values in rows:
-            positions, own = self._positions_of(names)
-            if values is None:  # a header row: its names are known now, whether any row follows
-                continue
-            # Most rows are made whole in compiled code, their record with them; the others here.
-            made = None
-            if own and problem is None and sheet_record is not None:
-                made = sheet_record(base + number, values, len(self.names), self._kind_codes, max_chars)
-            if made is not None:
-                cells, record, blank = made
+        runs = self._runs
+        if runs is not None:
+            self._ask_for_runs(base, watch)
+        for item in rows:
+            if isinstance(item, RecordRun):
+                last = base + item.last_row
+                self._write_run(item)
+                if isinstance(watch, RowWatch):
+                    watch.ran()
             else:
-                record = None
-                cells, problem = self._cells(positions, values, problem)
-                blank = problem is None and not "".join(cells).strip()  # every cell empty or spaces
-            if watch is not None and (seen := watch(base + number, cells, blank)) != "write":
+                seen = self._add_row(item, base, watch)
                 if seen == "stop":
                     return last
-                continue
-            last = base + number
-            if record is not None:
-                end = self.writer.write_record(record)
-            else:
-                end = self.writer.write(last, problem, [] if problem else cells)
-            self._cutter.add(last, cells, blank, end)
-            self.records += 0 if blank else 1
+                if seen == "write":
+                    last = base + item[0]
             if self._unpublished:
                 self._publish_readable()
+            if runs is not None:
+                self._ask_for_runs(base, watch)
         return last
+
+    def _write_run(self, run: RecordRun) -> None:
+        end = self.writer.write_record(run.data)
+        self._cutter.add_run(run.record_count, end, list)  # the chunks follow no group (see _ask_for_runs)
+        self.records += run.record_count
+
+    def _add_row(self, row: NamedRow, base: int, watch: Watch | None) -> Seen | None:
+        """Write one row, unless `watch` says otherwise; None for a header row, which has nothing to write."""
+        number, problem, names, values = row
+        positions, self._own = self._positions_of(names)
+        if values is None:  # a header row: its names are known now, whether any row follows
+            return None
+        # Most rows are made whole in compiled code, their record with them; the others here.
+        made = None
+        if self._own and problem is None and sheet_record is not None:
+            made = sheet_record(base + number, values, len(self.names), self._kind_codes, self.limits.max_field_bytes)
+        if made is not None:
+            cells, record, blank = made
+        else:
+            record = None
+            cells, problem = self._cells(positions, values, problem)
+            blank = problem is None and not "".join(cells).strip()  # every cell empty or spaces
+        if watch is not None and (seen := watch(base + number, cells, blank)) != "write":
+            return seen
+        if record is not None:
+            end = self.writer.write_record(record)
+        else:
+            end = self.writer.write(base + number, problem, [] if problem else cells)
+        self._cutter.add(base + number, cells, blank, end)
+        self.records += 0 if blank else 1
+        return "write"
 
     def _cells(
         self, positions: list[int], values: list[SheetCell], problem: str | None

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from app.errors import UnreadableFile
 from app.importing.chunking import ChunkLayout, RecordStarts
 from app.importing.normalized import NormalizedWriter
-from app.importing.normalizer import HeaderFailed, Normalizer, Seen
+from app.importing.normalizer import NO_LIMIT, HeaderFailed, Normalizer, RowWatch, Seen
 from app.importing.planning import PieceRows, Plan, Split, rows_key_for, seekable_copy
 from app.importing.readers.sheet_xml import NoPieceStart, RowPlace
 from app.importing.sources import xlsx_rows
 
 
-class PlanCut:
+class PlanCut(RowWatch):
     """Watches the plan's rows for the place where the piece would begin, and asks for the piece there."""
 
     def __init__(self, split: Split, target: int, normalizer: Normalizer, place: RowPlace) -> None:
@@ -60,8 +60,19 @@ class PlanCut:
         self._last_end = end
         return "write"
 
+    def run_limit(self) -> int:
+        """Rows before the target, each of a known place (as a run's are), need not be seen one by one; nor
+        any once the cut is decided."""
+        if self.done:
+            return NO_LIMIT
+        return self._target if self._starts is None else 0
 
-class _PieceStart:
+    def ran(self) -> None:
+        if not self.done and self._starts is None:
+            self._unsure = False  # the run's rows ended before the target, each at a known place
+
+
+class _PieceStart(RowWatch):
     """Drops the piece's rows up to the one that starts a record (by the same rule as PlanCut)."""
 
     def __init__(self, normalizer: Normalizer, place: RowPlace, plan: Plan, found: Found | None) -> None:
@@ -89,6 +100,9 @@ class _PieceStart:
         self._last_end = self._place.end
         self._plan.heartbeat()
         return "drop"
+
+    def run_limit(self) -> int:
+        return 0 if self.start is None else NO_LIMIT
 
 
 # Told where the piece begins as soon as it knows: (byte, row number).
@@ -118,7 +132,8 @@ def read_piece(plan: Plan, target: int, found: Found | None = None) -> PieceRead
     start = _PieceStart(normalizer, place, plan, found)
     try:
         with seekable_copy(plan.storage, plan.key) as source:
-            normalizer.add(xlsx_rows(source, plan.options.sheet_name, plan.limits, target, place), watch=start)
+            rows = xlsx_rows(source, plan.options.sheet_name, plan.limits, target, place, normalizer.record_runs())
+            normalizer.add(rows, watch=start)
         writer.close()
     except (NoPieceStart, HeaderFailed):
         writer.discard()

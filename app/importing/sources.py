@@ -12,8 +12,9 @@ from app.importing.limits import ReadLimits
 from app.importing.problems import column_letter, row_problem_text
 from app.importing.readers.delimited import ENCODINGS, detect_delimiter, read_records, refuse_utf16
 from app.importing.readers.keyed import read_json_array, read_json_lines
-from app.importing.readers.sheet_xml import RowPlace
-from app.importing.readers.workbook import SheetCell, cell_text, iter_sheet
+from app.importing.readers.sheet_rows import RecordRun, RecordRuns
+from app.importing.readers.sheet_xml import RowPlace, read_sheet_runs
+from app.importing.readers.workbook import SheetCell, cell_text
 
 # (row number, the reader's problem with it, header names, values); values None for the header row itself,
 # which a source with a header row gives first, so that a file of a header alone still has one.
@@ -27,17 +28,24 @@ def _checked_width(names: list[str], limits: ReadLimits, counted: bool = True) -
 
 
 def xlsx_rows(
-    source: IO[bytes], sheet_name: str | None, limits: ReadLimits, skip_to: int = 0, place: RowPlace | None = None
-) -> Iterator[NamedRow]:
-    """The sheet's rows after its header row (see iter_sheet for `skip_to` and `place`).
+    source: IO[bytes],
+    sheet_name: str | None,
+    limits: ReadLimits,
+    skip_to: int = 0,
+    place: RowPlace | None = None,
+    runs: RecordRuns | None = None,
+) -> Iterator[NamedRow | RecordRun]:
+    """The sheet's rows after its header row (see read_sheet_runs for `skip_to`, `place` and `runs`).
 
     A row is read up to one cell past max_columns, never filled with empty cells up to a far one (a cell
     at column XFD would cost 16,383 of them): a value that far is the row's problem."""
     width = limits.max_columns + 1
-    rows = iter_sheet(source, sheet_name, limits=limits.zip, skip_to=skip_to, place=place, width=width)
+    rows = read_sheet_runs(source, sheet_name, limits.zip, skip_to=skip_to, place=place, width=width, runs=runs)
     first = next(rows, None)
     if first is None:
         raise UnreadableFile("the sheet is empty: it has no header row")
+    if isinstance(first, RecordRun):  # runs are asked for once the header row is known, never before
+        raise AssertionError("a run of records before the header row")
     names = _checked_width([cell_text(value, None) for value in first[1]], limits, counted=False)
     yield first[0], None, names, None
     far = row_problem_text(
@@ -45,7 +53,11 @@ def xlsx_rows(
         f"limit of {limits.max_columns} columns (IMPORTER_MAX_COLUMNS)",
         column_letter(limits.max_columns),
     )
-    for number, cells in rows:
+    for row in rows:
+        if isinstance(row, RecordRun):
+            yield row
+            continue
+        number, cells = row
         # each row's list is the reader's own, new for it: handed on as it is, not copied
         yield number, far if len(cells) == width else None, names, cast(list[SheetCell], cells)
 

@@ -21,6 +21,8 @@
 #include <Python.h>
 #include <string.h>
 
+#include "../_cell_text.h"
+
 typedef struct {
     const unsigned char *bytes;
     Py_ssize_t size;
@@ -54,14 +56,15 @@ static const unsigned char *row_end(const unsigned char *p, const unsigned char 
     return NULL;
 }
 
-/* Whether [p, end) is UTF-8 that XML allows as it stands: no control character but tab, line feed and
-   carriage return, no U+FFFE or U+FFFF, and no `]]>` (which no XML text may hold). */
-static int plain_bytes(const unsigned char *p, const unsigned char *end) {
+/* Whether [p, end) is UTF-8 (no surrogate, nothing past U+10FFFF) that, with `xml`, XML allows as it
+   stands: no control character but tab, line feed and carriage return, no U+FFFE or U+FFFF, and no `]]>`
+   (which no XML text may hold). */
+static int utf8_bytes(const unsigned char *p, const unsigned char *end, int xml) {
     while (p < end) {
         unsigned char c = *p;
         if (c < 0x80) {
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return 0;
-            if (c == ']' && end - p >= 3 && p[1] == ']' && p[2] == '>') return 0;
+            if (xml && c < 0x20 && c != '\t' && c != '\n' && c != '\r') return 0;
+            if (xml && c == ']' && end - p >= 3 && p[1] == ']' && p[2] == '>') return 0;
             p++;
             continue;
         }
@@ -72,7 +75,7 @@ static int plain_bytes(const unsigned char *p, const unsigned char *end) {
             if (end - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80) return 0;
             if (c == 0xE0 && p[1] < 0xA0) return 0; /* overlong */
             if (c == 0xED && p[1] >= 0xA0) return 0; /* a surrogate */
-            if (c == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)) return 0; /* U+FFFE, U+FFFF */
+            if (xml && c == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)) return 0; /* U+FFFE, U+FFFF */
             p += 3;
         } else if (c >= 0xF0 && c <= 0xF4) {
             if (end - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 || (p[3] & 0xC0) != 0x80) return 0;
@@ -85,6 +88,8 @@ static int plain_bytes(const unsigned char *p, const unsigned char *end) {
     }
     return 1;
 }
+
+static int plain_bytes(const unsigned char *p, const unsigned char *end) { return utf8_bytes(p, end, 1); }
 
 static int starts(const unsigned char *p, const unsigned char *end, const char *text) {
     size_t length = strlen(text);
@@ -299,70 +304,98 @@ static int append_none_until(PyObject *cells, Py_ssize_t column) {
     return 0;
 }
 
+/* One cell as the scan reads it: its column's letters (none: the next column), style, kind, and text as
+   expat gives it (NULL for an empty cell, which take leaves out). */
+typedef struct {
+    const unsigned char *letters, *letters_end, *style, *style_end, *kind, *kind_end;
+    const unsigned char *text; /* in the row, or in the scan's scratch until the next cell */
+    Py_ssize_t length;
+} Cell;
+
+/* The cell at *at, which is moved past it: 1, or 0 where it is not plain, -1 on an error of memory. */
+static int next_cell(Scan *scan, const unsigned char **at, const unsigned char *end, Cell *cell) {
+    const unsigned char *p = *at;
+    cell->letters = cell->letters_end = cell->style = cell->style_end = NULL;
+    cell->kind = (const unsigned char *)"n";
+    cell->kind_end = cell->kind + 1;
+    cell->text = NULL;
+    if (!starts(p, end, "<c")) return 0;
+    p += 2;
+    const unsigned char *reference, *reference_end;
+    if (quoted(&p, end, " r=\"", &reference, &reference_end)) {
+        const unsigned char *q = reference, *r;
+        while (q < reference_end && *q >= 'A' && *q <= 'Z') q++;
+        for (r = q; r < reference_end && is_digit(*r); r++) {
+        }
+        if (q == reference || q - reference > 3 || r == q || r != reference_end) return 0;
+        cell->letters = reference;
+        cell->letters_end = q;
+    }
+    if (quoted(&p, end, " s=\"", &cell->style, &cell->style_end)) {
+        if (cell->style == cell->style_end) return 0;
+        for (const unsigned char *q = cell->style; q < cell->style_end; q++)
+            if (!is_digit(*q)) return 0;
+    }
+    const unsigned char *named, *named_end;
+    if (quoted(&p, end, " t=\"", &named, &named_end)) {
+        if (named == named_end) return 0;
+        for (const unsigned char *q = named; q < named_end; q++)
+            if (!is_letter(*q)) return 0;
+        cell->kind = named;
+        cell->kind_end = named_end;
+    }
+    const unsigned char *text = NULL, *text_stop = NULL;
+    int plain = 1;
+    if (starts(p, end, "/>")) {
+        p += 2;
+    } else if (starts(p, end, " />")) {
+        p += 3;
+    } else if (starts(p, end, "></c>")) {
+        p += 5;
+    } else if (starts(p, end, "><v>")) {
+        text = p + 4;
+        if ((text_stop = text_end(text, end, &plain)) == NULL || !starts(text_stop, end, "</v></c>")) return 0;
+        p = text_stop + 8;
+    } else if (starts(p, end, "><is><t>")) {
+        text = p + 8;
+        if ((text_stop = text_end(text, end, &plain)) == NULL || !starts(text_stop, end, "</t></is></c>")) return 0;
+        p = text_stop + 13;
+    } else {
+        return 0;
+    }
+    *at = p;
+    if (text == NULL || text == text_stop) return 1; /* an empty cell */
+    cell->length = text_stop - text;
+    if (!plain) {
+        cell->length = unescape(scan, text, text_stop);
+        if (cell->length < 0) return PyErr_Occurred() ? -1 : 0;
+        text = scan->scratch;
+    }
+    cell->text = text;
+    return 1;
+}
+
+/* The column a cell names: 0 for A. */
+static Py_ssize_t column_of(const Cell *cell) {
+    Py_ssize_t column = 0;
+    for (const unsigned char *q = cell->letters; q < cell->letters_end; q++) column = column * 26 + (*q - 'A' + 1);
+    return column - 1;
+}
+
 /* The cells of a row's content [p, end), appended to `cells`: 1 if every one is plain, 0 if not (cells
    then holds part of them), -1 on an error of memory. */
 static int read_cells(Scan *scan, const unsigned char *p, const unsigned char *end, PyObject *cells) {
     while (p < end) {
-        const unsigned char *letters = NULL, *letters_end = NULL, *style = NULL, *style_end = NULL;
-        const unsigned char *kind = (const unsigned char *)"n", *kind_end = kind + 1;
-        if (!starts(p, end, "<c")) return 0;
-        p += 2;
-        const unsigned char *reference, *reference_end;
-        if (quoted(&p, end, " r=\"", &reference, &reference_end)) {
-            const unsigned char *q = reference, *r;
-            while (q < reference_end && *q >= 'A' && *q <= 'Z') q++;
-            for (r = q; r < reference_end && is_digit(*r); r++) {
-            }
-            if (q == reference || q - reference > 3 || r == q || r != reference_end) return 0;
-            letters = reference;
-            letters_end = q;
+        Cell cell;
+        int read = next_cell(scan, &p, end, &cell);
+        if (read <= 0) return read;
+        if (cell.text == NULL) continue; /* an empty cell: take leaves it out */
+        if (cell.letters != NULL) {
+            Py_ssize_t column = column_of(&cell);
+            if (append_none_until(cells, column < scan->width ? column : scan->width) < 0) return -1;
         }
-        if (quoted(&p, end, " s=\"", &style, &style_end)) {
-            if (style == style_end) return 0;
-            for (const unsigned char *q = style; q < style_end; q++)
-                if (!is_digit(*q)) return 0;
-        }
-        const unsigned char *named, *named_end;
-        if (quoted(&p, end, " t=\"", &named, &named_end)) {
-            if (named == named_end) return 0;
-            for (const unsigned char *q = named; q < named_end; q++)
-                if (!is_letter(*q)) return 0;
-            kind = named;
-            kind_end = named_end;
-        }
-        const unsigned char *text = NULL, *text_stop = NULL;
-        int plain = 1;
-        if (starts(p, end, "/>")) {
-            p += 2;
-        } else if (starts(p, end, " />")) {
-            p += 3;
-        } else if (starts(p, end, "></c>")) {
-            p += 5;
-        } else if (starts(p, end, "><v>")) {
-            text = p + 4;
-            if ((text_stop = text_end(text, end, &plain)) == NULL || !starts(text_stop, end, "</v></c>")) return 0;
-            p = text_stop + 8;
-        } else if (starts(p, end, "><is><t>")) {
-            text = p + 8;
-            if ((text_stop = text_end(text, end, &plain)) == NULL || !starts(text_stop, end, "</t></is></c>"))
-                return 0;
-            p = text_stop + 13;
-        } else {
-            return 0;
-        }
-        if (text == NULL || text == text_stop) continue; /* an empty cell: take leaves it out */
-        Py_ssize_t length = text_stop - text;
-        if (!plain) {
-            length = unescape(scan, text, text_stop);
-            if (length < 0) return PyErr_Occurred() ? -1 : 0;
-            text = scan->scratch;
-        }
-        if (letters != NULL) {
-            Py_ssize_t column = 0;
-            for (const unsigned char *q = letters; q < letters_end; q++) column = column * 26 + (*q - 'A' + 1);
-            if (append_none_until(cells, column - 1 < scan->width ? column - 1 : scan->width) < 0) return -1;
-        }
-        PyObject *value = cell_value(scan, text, length, kind, kind_end - kind, style, style_end - style);
+        PyObject *value = cell_value(scan, cell.text, cell.length, cell.kind, cell.kind_end - cell.kind, cell.style,
+                                     cell.style_end - cell.style);
         if (value == NULL) {
             /* What the value's reading raised, take raises again, but for what is no error of the sheet's
                (no memory, an interrupt) */
@@ -421,67 +454,103 @@ static int row_start(const unsigned char **at, const unsigned char *end, long lo
     return 1;
 }
 
+/* What both entry points are given first: data, at, row_number, table_data, table_bounds, dated. */
+typedef struct {
+    const unsigned char *data;
+    Py_ssize_t size, at;
+    long long row_number;
+    int counted; /* 0: row_number is past what is counted here, and the scan reads nothing */
+    Py_buffer table_bytes, table_bounds, dated;
+    int buffers; /* how many of the three are held */
+} Start;
+
+static void release(Start *start) {
+    if (start->buffers > 0) PyBuffer_Release(&start->table_bytes);
+    if (start->buffers > 1) PyBuffer_Release(&start->table_bounds);
+    if (start->buffers > 2) PyBuffer_Release(&start->dated);
+    start->buffers = 0;
+}
+
+/* Reads the first six arguments into `start` and `scan`; -1 with an error set (nothing held). */
+static int begin(PyObject *const *args, Start *start, Scan *scan) {
+    memset(start, 0, sizeof(*start));
+    if (!PyBytes_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "the scan reads bytes");
+        return -1;
+    }
+    start->at = PyLong_AsSsize_t(args[1]);
+    if (start->at == -1 && PyErr_Occurred()) return -1;
+    int overflow = 0;
+    start->row_number = PyLong_AsLongLongAndOverflow(args[2], &overflow);
+    if (start->row_number == -1 && PyErr_Occurred()) return -1;
+    /* a number take gave the row before, past what is counted here: take reads on */
+    start->counted = !overflow && start->row_number < 1000000000000000000LL && start->row_number >= -1;
+    start->data = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    start->size = PyBytes_GET_SIZE(args[0]);
+    if (start->at < 0 || start->at > start->size) {
+        PyErr_SetString(PyExc_ValueError, "the scan starts outside its data");
+        return -1;
+    }
+    if (PyObject_GetBuffer(args[3], &start->table_bytes, PyBUF_SIMPLE) < 0) return -1;
+    start->buffers = 1;
+    if (PyObject_GetBuffer(args[4], &start->table_bounds, PyBUF_FORMAT) < 0) goto failed;
+    start->buffers = 2;
+    if (PyObject_GetBuffer(args[5], &start->dated, PyBUF_SIMPLE) < 0) goto failed;
+    start->buffers = 3;
+    Py_buffer *bounds = &start->table_bounds;
+    if (bounds->itemsize != 8 || bounds->format == NULL || strcmp(bounds->format, "q") != 0 || bounds->len < 8) {
+        PyErr_SetString(PyExc_TypeError, "the table's bounds are an array('q') of at least one");
+        goto failed;
+    }
+    memset(scan, 0, sizeof(*scan));
+    scan->table = (Table){start->table_bytes.buf, start->table_bytes.len, bounds->buf, bounds->len / 8 - 1};
+    scan->dated = start->dated.buf;
+    scan->dated_size = start->dated.len;
+    return 0;
+failed:
+    release(start);
+    return -1;
+}
+
+/* A count or place given to the scan: -1 with an error set when not an int in [low, high]. */
+static long long bounded(PyObject *value, long long low, long long high, const char *what) {
+    long long number = PyLong_AsLongLong(value);
+    if (number == -1 && PyErr_Occurred()) return -1;
+    if (number < low || number > high) {
+        PyErr_Format(PyExc_ValueError, "the scan's %s is out of range", what);
+        return -1;
+    }
+    return number;
+}
+
 static PyObject *scan_rows(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     (void)module;
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "scan takes 10 arguments");
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "scan takes 11 arguments");
         return NULL;
     }
-    if (!PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "scan reads bytes");
-        return NULL;
-    }
-    Py_ssize_t at = PyLong_AsSsize_t(args[1]);
-    if (at == -1 && PyErr_Occurred()) return NULL;
-    int overflow = 0;
-    long long row_number = PyLong_AsLongLongAndOverflow(args[2], &overflow);
-    if (row_number == -1 && PyErr_Occurred()) return NULL;
-    long long offset = PyLong_AsLongLong(args[7]);
+    long long offset = bounded(args[7], -1, 1LL << 60, "offset");
     if (offset == -1 && PyErr_Occurred()) return NULL;
     int past = PyObject_IsTrue(args[8]);
     if (past < 0) return NULL;
-    Py_ssize_t width = PyLong_AsSsize_t(args[9]);
-    if (width == -1 && PyErr_Occurred()) return NULL;
-    if (width < 0) {
-        PyErr_SetString(PyExc_ValueError, "scan's width is a count of cells");
-        return NULL;
+    long long width = bounded(args[9], 0, PY_SSIZE_T_MAX, "width");
+    long long max_rows = width < 0 ? -1 : bounded(args[10], 0, PY_SSIZE_T_MAX, "row count");
+    if (max_rows < 0) return NULL;
+    Start start;
+    Scan scan;
+    if (begin(args, &start, &scan) < 0) return NULL;
+    if (!start.counted) {
+        release(&start);
+        return Py_BuildValue("(nO[][])", start.at, args[2]);
     }
-    if (offset < -1 || offset > (1LL << 60)) {
-        PyErr_SetString(PyExc_ValueError, "scan's offset is a place in a part");
-        return NULL;
-    }
-    if (overflow || row_number >= 1000000000000000000LL || row_number < -1) {
-        /* a number take gave the row before, past what is counted here: take reads on */
-        return Py_BuildValue("(nO[][])", at, args[2]);
-    }
-    const unsigned char *data = (const unsigned char *)PyBytes_AS_STRING(args[0]);
-    Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
-    if (at < 0 || at > size) {
-        PyErr_SetString(PyExc_ValueError, "scan starts outside its data");
-        return NULL;
-    }
-    Py_buffer table_bytes, table_bounds, dated;
-    if (PyObject_GetBuffer(args[3], &table_bytes, PyBUF_SIMPLE) < 0) return NULL;
-    if (PyObject_GetBuffer(args[4], &table_bounds, PyBUF_FORMAT) < 0) {
-        PyBuffer_Release(&table_bytes);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[5], &dated, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&table_bytes);
-        PyBuffer_Release(&table_bounds);
-        return NULL;
-    }
+    scan.dated_value = args[6];
+    scan.width = (Py_ssize_t)width;
+    long long row_number = start.row_number;
+    const unsigned char *data = start.data;
     PyObject *result = NULL, *rows = PyList_New(0), *ends = PyList_New(0);
-    Scan scan = {{table_bytes.buf, table_bytes.len, table_bounds.buf, 0}, dated.buf, dated.len, args[6], NULL, 0, width};
-    if (table_bounds.itemsize != 8 || table_bounds.format == NULL || strcmp(table_bounds.format, "q") != 0 ||
-        table_bounds.len < 8) {
-        PyErr_SetString(PyExc_TypeError, "the table's bounds are an array('q') of at least one");
-        goto done;
-    }
-    scan.table.count = table_bounds.len / 8 - 1;
     if (rows == NULL || ends == NULL) goto done;
-    const unsigned char *p = data + at, *end = data + size;
-    for (;;) {
+    const unsigned char *p = data + start.at, *end = data + start.size;
+    for (long long read_rows = 0; read_rows < max_rows; read_rows++) {
         const unsigned char *unit_end = row_end(p, end);
         if (unit_end == NULL || !plain_bytes(p, unit_end)) break;
         const unsigned char *q = p;
@@ -513,17 +582,230 @@ done:
     Py_XDECREF(rows);
     Py_XDECREF(ends);
     PyMem_Free(scan.scratch);
-    PyBuffer_Release(&table_bytes);
-    PyBuffer_Release(&table_bounds);
-    PyBuffer_Release(&dated);
+    release(&start);
+    return result;
+}
+
+/* The records scan_records writes: a buffer that grows. */
+typedef struct {
+    unsigned char *bytes;
+    Py_ssize_t size, capacity;
+} Out;
+
+/* Room for `more` bytes at the end of `out`: where they go, or NULL with MemoryError set. */
+static unsigned char *room_for(Out *out, Py_ssize_t more) {
+    if (more > PY_SSIZE_T_MAX / 2 - out->size) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (out->size + more > out->capacity) {
+        Py_ssize_t capacity = out->capacity * 2 > out->size + more ? out->capacity * 2 : out->size + more + 65536;
+        unsigned char *grown = PyMem_Realloc(out->bytes, (size_t)capacity);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        out->bytes = grown;
+        out->capacity = capacity;
+    }
+    return out->bytes + out->size;
+}
+
+/* Appends `,` and the field, quoted where it must be; -1 with MemoryError set. */
+static int put_text(Out *out, const unsigned char *text, Py_ssize_t length) {
+    Py_ssize_t quotes, size = field_size(text, length, &quotes);
+    unsigned char *at = room_for(out, size + 1);
+    if (at == NULL) return -1;
+    *at++ = ',';
+    put_field(at, text, length, quotes);
+    out->size += size + 1;
+    return 0;
+}
+
+/* The header's columns, as the normalizer gives them: each one's kind (KIND_ codes), how many a record has
+   at least, and the characters a row may hold in all before Python must name the cell over the limit. */
+typedef struct {
+    const unsigned char *kinds;
+    Py_ssize_t kinds_size, count, max_chars;
+} Columns;
+
+static Py_ssize_t characters(const unsigned char *p, Py_ssize_t length) {
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < length; i++) count += (p[i] & 0xC0) != 0x80;
+    return count;
+}
+
+/* Writes a number cell's text as cell_text gives it for the column's kind: 1, 0 where Python must (a
+   number in a date style or column, one take leaves to Python, one Python writes with an exponent), -1 on
+   an error of memory. */
+static int put_number(Scan *scan, const Cell *cell, int kind, Out *out, Py_ssize_t *chars) {
+    const unsigned char *text = cell->text, *end = text + cell->length;
+    Py_ssize_t style_length = cell->style_end - cell->style;
+    long long style = style_length == 0 ? 0 : (style_length > 1 && cell->style[0] == '0') ? -1 : digits_value(cell->style, cell->style_end);
+    if (kind == KIND_DATE || (style >= 0 && style < scan->dated_size && scan->dated[style])) return 0;
+    PyObject *value = number(text, end);
+    if (value == NULL) return 0;
+    char whole[32], *written = NULL;
+    const char *shown = whole;
+    if (PyLong_CheckExact(value)) {
+        PyOS_snprintf(whole, sizeof(whole), "%lld", PyLong_AsLongLong(value));
+    } else {
+        shown = written = float_text(PyFloat_AS_DOUBLE(value), kind);
+    }
+    Py_DECREF(value);
+    if (shown == NULL) return PyErr_Occurred() ? -1 : 0;
+    Py_ssize_t length = (Py_ssize_t)strlen(shown);
+    int put = put_text(out, (const unsigned char *)shown, length);
+    PyMem_Free(written);
+    *chars += length;
+    return put < 0 ? -1 : 1;
+}
+
+/* Writes a cell's text as cell_text gives it for the column's kind, counting its characters and telling
+   whether it holds any but white space: 1, 0 where Python must write it, -1 on an error of memory. */
+static int put_cell(Scan *scan, const Cell *cell, int kind, Out *out, Py_ssize_t *chars, int *seen) {
+    const unsigned char *text = cell->text, *kind_name = cell->kind;
+    Py_ssize_t length = cell->length, kind_length = cell->kind_end - cell->kind;
+    if (kind_length == 1 && kind_name[0] == 's') {
+        long long index = digits_value(text, text + length);
+        const Table *table = &scan->table;
+        if (index < 0 || index >= table->count) return 0;
+        long long first = table->bounds[index], last = table->bounds[index + 1];
+        if (first < 0 || first > last || last > table->size) return 0;
+        text = table->bytes + first;
+        length = (Py_ssize_t)(last - first);
+        if (!utf8_bytes(text, text + length, 0)) return 0;
+    } else if (kind_length == 1 && kind_name[0] == 'b') {
+        const unsigned char *end = text + length;
+        while (text < end && is_space(*text)) text++;
+        while (end > text && is_space(end[-1])) end--;
+        for (const unsigned char *q = text; q < end; q++)
+            if (*q >= 0x80) return 0; /* str.strip() knows more spaces than these */
+        int yes = end - text == 1 && text[0] == '1';
+        const char *shown = kind == KIND_FLAG ? (yes ? "Y" : "N") : (yes ? "TRUE" : "FALSE");
+        *chars += (Py_ssize_t)strlen(shown);
+        *seen = 1;
+        return put_text(out, (const unsigned char *)shown, (Py_ssize_t)strlen(shown)) < 0 ? -1 : 1;
+    } else if (kind_length == 1 && kind_name[0] == 'd') {
+        return 0; /* an ISO date */
+    } else if (!((kind_length == 9 && memcmp(kind_name, "inlineStr", 9) == 0) ||
+                 (kind_length == 3 && memcmp(kind_name, "str", 3) == 0) || (kind_length == 1 && kind_name[0] == 'e'))) {
+        int put = put_number(scan, cell, kind, out, chars);
+        *seen = *seen || put > 0;
+        return put;
+    }
+    *chars += characters(text, length);
+    *seen = *seen || utf8_seen(text, text + length);
+    return put_text(out, text, length) < 0 ? -1 : 1;
+}
+
+/* A row's content [p, end) written as its record's cells, then "\n": 1 (*blank set), 0 where the row must
+   be read as before (part of it may have been written), -1 on an error of memory. */
+static int put_row(Scan *scan, const Columns *columns, const unsigned char *p, const unsigned char *end, Out *out,
+                   int *blank) {
+    Py_ssize_t fields = 0, chars = 0;
+    int seen = 0;
+    while (p < end) {
+        Cell cell;
+        int read = next_cell(scan, &p, end, &cell);
+        if (read <= 0) return read;
+        if (cell.text == NULL) continue; /* an empty cell */
+        Py_ssize_t column = cell.letters != NULL ? column_of(&cell) : fields;
+        /* a cell left of one before it, or as far as take's width: the reader's problem, Python's to write */
+        if (column < fields || column >= scan->width - 1) return 0;
+        for (; fields < column; fields++)
+            if (put_text(out, NULL, 0) < 0) return -1;
+        int put = put_cell(scan, &cell, fields < columns->kinds_size ? columns->kinds[fields] : KIND_NONE, out, &chars,
+                           &seen);
+        if (put <= 0) return put;
+        fields++;
+    }
+    for (; fields < columns->count; fields++)
+        if (put_text(out, NULL, 0) < 0) return -1;
+    if (chars > columns->max_chars) return 0; /* Python names the cell over the limit */
+    unsigned char *at = room_for(out, 1);
+    if (at == NULL) return -1;
+    *at = '\n';
+    out->size++;
+    *blank = !seen;
+    return 1;
+}
+
+static PyObject *scan_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    (void)module;
+    if (nargs != 13 || !PyBytes_Check(args[8])) {
+        PyErr_SetString(PyExc_TypeError, "scan_records takes 13 arguments, kinds as bytes");
+        return NULL;
+    }
+    long long offset = bounded(args[6], -1, 1LL << 60, "offset");
+    if (offset == -1 && PyErr_Occurred()) return NULL;
+    /* each -1 only on an error: the ranges hold no negative number */
+    long long width = bounded(args[7], 1, PY_SSIZE_T_MAX, "width");
+    long long count = width < 0 ? -1 : bounded(args[9], 0, PY_SSIZE_T_MAX, "column count");
+    long long max_chars = count < 0 ? -1 : bounded(args[10], 0, PY_SSIZE_T_MAX, "character limit");
+    long long max_records = max_chars < 0 ? -1 : bounded(args[11], 1, PY_SSIZE_T_MAX, "record count");
+    long long limit = max_records < 0 ? -1 : bounded(args[12], 0, LLONG_MAX, "limit");
+    if (limit < 0) return NULL;
+    Start start;
+    Scan scan;
+    if (begin(args, &start, &scan) < 0) return NULL;
+    if (!start.counted) {
+        release(&start);
+        return Py_BuildValue("(nOy#nnL)", start.at, args[2], "", (Py_ssize_t)0, (Py_ssize_t)0, (Py_ssize_t)0, -1LL);
+    }
+    scan.width = (Py_ssize_t)width;
+    Columns columns = {(const unsigned char *)PyBytes_AS_STRING(args[8]), PyBytes_GET_SIZE(args[8]), (Py_ssize_t)count,
+                       (Py_ssize_t)max_chars};
+    Out out = {NULL, 0, 0};
+    long long row_number = start.row_number, last_end = -1;
+    Py_ssize_t rows = 0, records = 0;
+    const unsigned char *data = start.data;
+    const unsigned char *p = data + start.at, *end = data + start.size;
+    PyObject *result = NULL;
+    while (records < max_records) {
+        const unsigned char *unit_end = row_end(p, end);
+        if (unit_end == NULL || offset + (unit_end - data) >= limit || !plain_bytes(p, unit_end)) break;
+        const unsigned char *q = p;
+        long long number;
+        if (!row_start(&q, unit_end, &number)) break;
+        long long this_number = number >= 0 ? number : row_number + 1;
+        Py_ssize_t row_at = out.size;
+        char head[32];
+        int head_length = PyOS_snprintf(head, sizeof(head), "%lld,", this_number);
+        unsigned char *at = room_for(&out, head_length);
+        if (at == NULL) goto done;
+        memcpy(at, head, (size_t)head_length);
+        out.size += head_length;
+        int blank = 0, put = put_row(&scan, &columns, q, unit_end - 6, &out, &blank);
+        if (put < 0) goto done;
+        if (put == 0) {
+            out.size = row_at;
+            break;
+        }
+        rows++;
+        records += !blank;
+        row_number = this_number;
+        p = unit_end;
+        last_end = offset + (unit_end - data);
+    }
+    result = Py_BuildValue("(nLy#nnL)", (Py_ssize_t)(p - data), row_number, out.bytes ? (const char *)out.bytes : "",
+                           out.size, rows, records, last_end);
+done:
+    PyMem_Free(out.bytes);
+    PyMem_Free(scan.scratch);
+    release(&start);
     return result;
 }
 
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan_rows, METH_FASTCALL,
-     "scan(data, at, row_number, table_data, table_bounds, dated, dated_value, offset, past, width)\n"
+     "scan(data, at, row_number, table_data, table_bounds, dated, dated_value, offset, past, width, max_rows)\n"
      "-> (stop, row_number, rows, ends): the plain rows of data from at, each of at most width cells\n"
      "(see sheet_rows.py)."},
+    {"scan_records", (PyCFunction)(void (*)(void))scan_records, METH_FASTCALL,
+     "scan_records(data, at, row_number, table_data, table_bounds, dated, offset, width, kinds, count,\n"
+     "max_chars, max_records, limit) -> (stop, row_number, records, rows, record_count, last_end): the plain\n"
+     "rows of data from at written as the normalizer's records (see sheet_rows.py)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,5 +14,22 @@ def scan(
     offset: int,
     past: bool,
     width: int,
+    max_rows: int,
     /,
 ) -> tuple[int, int, list[tuple[int, list[SheetValue]]], list[int]]: ...
+def scan_records(
+    data: bytes,
+    at: int,
+    row_number: int,
+    table_data: bytearray,
+    table_bounds: array[int],
+    dated: bytes,
+    offset: int,
+    width: int,
+    kinds: bytes,
+    count: int,
+    max_chars: int,
+    max_records: int,
+    limit: int,
+    /,
+) -> tuple[int, int, bytes, int, int, int]: ...

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -53,6 +54,7 @@ class UnsavedFormula:
 
 UNSAVED_FORMULA = UnsavedFormula()
 SheetValue = str | int | float | bool | datetime | UnsavedFormula | None
+SheetRow = tuple[int, list[SheetValue]]
 
 _DIGITS = "0123456789"
 _LETTERS = re.compile(r"[A-Z]{1,3}")  # a column's letters, up to ZZZ (spreadsheet programs stop at XFD)
@@ -75,6 +77,33 @@ _ROW_START = re.compile(rf'[ \t\r\n]*<row(?: r="([0-9]+)")?((?:{_ATTRIBUTE})*)>'
 _ATTRIBUTE_NAME = re.compile(_ATTRIBUTE)
 
 
+class RecordRuns:
+    """What a reader's consumer asks of it (see Normalizer): that runs of plain rows come as the records it
+    would write for them (RecordRun), not as rows. Set between the rows the consumer takes; `max_records` 0
+    asks for rows."""
+
+    def __init__(self) -> None:
+        self.kinds = b""  # each column's kind, as sheet_record codes them
+        self.count = 0  # the header's columns
+        self.max_chars = 0  # the characters a row may hold in all before the consumer must look at its cells
+        self.max_records = 0  # records (rows that are not blank) a run may hold
+        self.limit = 0  # a run's rows end before this byte of the sheet's part
+
+    def wanted(self) -> bool:
+        return COMPILED and self.max_records > 0 and self.limit > 0 and self.count > 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRun:
+    """Rows written as records (`data`): `rows` of them, `record_count` not blank, the last numbered
+    `last_row`."""
+
+    data: bytes
+    rows: int
+    record_count: int
+    last_row: int
+
+
 def _column_of(letters: str) -> int:
     number = 0
     for letter in letters:
@@ -93,7 +122,7 @@ class SheetRows:
         self.dated = {str(index) for index in dated}
         self._dated_flags = bytes(index in dated for index in range(max(dated, default=-1) + 1))
         self.columns: dict[str, int] = {}
-        self.done: list[tuple[int, list[SheetValue]]] = []
+        self.done: list[SheetRow | RecordRun] = []
         self.ends: list[int] = []  # where each row of `done` ends in the part: -1 for a row expat read
         self.row_number = 0
         self.cells: list[SheetValue] = []
@@ -247,9 +276,9 @@ class SheetRows:
         self.cells = cells  # as expat leaves it: what stray cells after this row would be added to
         return True
 
-    def take_run(self, data: bytes, at: int, offset: int) -> int:
+    def take_run(self, data: bytes, at: int, offset: int, max_rows: int = sys.maxsize) -> int:
         """Read the plain rows of `data` from byte `at` on, in compiled code, up to the first that is not plain
-        (or the end); where they end. `offset` is where `data` begins in the part."""
+        (or the end, or `max_rows` rows); where they end. `offset` is where `data` begins in the part."""
         if _rowscan is None:
             return at
         table, bounds = self.shared.buffers()
@@ -264,12 +293,42 @@ class SheetRows:
             offset,
             self.past_sheet_data,
             self.width,
+            max_rows,
         )
         if done:
             self.done += done
             self.ends += ends
             self.row_number = number
             self.cells = done[-1][1]
+        return stop
+
+    def take_records(self, data: bytes, at: int, offset: int, runs: RecordRuns) -> int:
+        """Write the plain rows of `data` from byte `at` on as `runs` asks, in compiled code, up to the first
+        that the compiled code cannot write (or its limits); where they end. One RecordRun is added to `done`
+        for them all."""
+        if _rowscan is None or self.past_sheet_data or not runs.wanted():
+            return at
+        table, bounds = self.shared.buffers()
+        stop, number, data_written, count, record_count, end = _rowscan.scan_records(
+            data,
+            at,
+            self.row_number,
+            table,
+            bounds,
+            self._dated_flags,
+            offset,
+            self.width,
+            runs.kinds,
+            runs.count,
+            runs.max_chars,
+            runs.max_records,
+            runs.limit,
+        )
+        if count:
+            self.done.append(RecordRun(data_written, count, record_count, number))
+            self.ends.append(end)
+            self.row_number = number
+            self.cells = []  # as expat would leave it: stray cells after these rows are in no row given
         return stop
 
     def _column(self, letters: str) -> int:

@@ -16,17 +16,20 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 from xml.parsers import expat
 
 from app.errors import UnreadableFile
 from app.importing.archives import ZipLimits, open_archive
 from app.importing.readers.serial_dates import format_shows_date
 from app.importing.readers.shared_strings import SharedStrings, TextTable, item_blocks
-from app.importing.readers.sheet_rows import SheetRows, SheetValue, pieces, row_units
+from app.importing.readers.sheet_rows import RecordRun, RecordRuns, SheetRow, SheetRows, pieces, row_units
 from app.importing.readers.xml_text import MAX_TOKEN_BYTES, TooLong, local_name
 
 _BLOCK = 1 << 16
+# Rows read as rows after a run stopped at one that must be (see _Reading.run): enough that a sheet whose every
+# row is so (a date in each) costs no more than a call per few rows.
+_ROWS_BETWEEN_RUNS = 16
 # The most cell formats, number formats, sheets or relationships a workbook's part may list: four times what
 # Excel allows of cell formats (64,000). Each is held while the sheet is read, and a few megabytes of XLSX
 # could list tens of millions of them (gigabytes of a worker's memory, minutes of its time).
@@ -242,9 +245,26 @@ def read_sheet(
     skip_to: int = 0,
     place: RowPlace | None = None,
     width: int = sys.maxsize,
-) -> Iterator[tuple[int, list[SheetValue]]]:
+) -> Iterator[SheetRow]:
+    """read_sheet_runs asking for no run: only rows."""
+    rows = read_sheet_runs(source, sheet_name, limits, scan, skip_to=skip_to, place=place, width=width)
+    return cast(Iterator[SheetRow], rows)
+
+
+def read_sheet_runs(
+    source: IO[bytes],
+    sheet_name: str | None = None,
+    limits: ZipLimits | None = None,
+    scan: bool = True,
+    *,
+    skip_to: int = 0,
+    place: RowPlace | None = None,
+    width: int = sys.maxsize,
+    runs: RecordRuns | None = None,
+) -> Iterator[SheetRow | RecordRun]:
     """(row number, cells) for every row the sheet stores, in order; UnreadableFile if it is damaged.
-    A row's cells past the first `width` are read (and may make it damaged) but not given.
+    A row's cells past the first `width` are read (and may make it damaged) but not given. Where `runs`
+    asks for them, runs of plain rows come as the records its consumer writes (RecordRun), not as rows.
 
     Plain rows and shared strings are scanned and the rest read with expat (see sheet_rows.py and
     shared_strings.py); `scan=False` reads all of the workbook with expat.
@@ -259,7 +279,7 @@ def read_sheet(
             rows = SheetRows(_shared_strings(archive, scan), _date_styles(archive), width)
             path = _sheet_path(archive, sheet_name)
             with archive.open(path) as stream:
-                yield from _rows(stream, rows, scan, path, skip_to, place or RowPlace())
+                yield from _rows(stream, rows, scan, path, skip_to, place or RowPlace(), runs)
         except (_Refused, TooLong) as refusal:
             raise UnreadableFile(f"the XLSX file is refused: {refusal}") from None
         except (
@@ -282,8 +302,8 @@ class _Reading:
     """Where a reading of the sheet's rows stands: what expat has read, and whether it stands between rows
     of sheetData, where a row may be scanned."""
 
-    def __init__(self, rows: SheetRows, feeder: _Feeder, skip_to: int) -> None:
-        self.rows, self.feeder, self.skip_to = rows, feeder, skip_to
+    def __init__(self, rows: SheetRows, feeder: _Feeder, skip_to: int, runs: RecordRuns | None) -> None:
+        self.rows, self.feeder, self.skip_to, self.runs = rows, feeder, skip_to, runs
         self.between = False
         self.first = self.leaving_out = skip_to > 0  # the first row is to be scanned, then rows left out
 
@@ -299,10 +319,20 @@ class _Reading:
         return True
 
     def run(self, piece: bytes, at: int) -> int:
-        """Plain rows of a "rows" piece from byte `at` on, read at once (SheetRows.take_run); where they end."""
+        """Plain rows of a "rows" piece from byte `at` on, read at once (SheetRows.take_run), or written as
+        records where `runs` asks for them (SheetRows.take_records); where they end."""
         if not self.between or self.leaving_out:
             return at
-        stop = self.rows.take_run(piece, at, self.feeder.fed + self.feeder.scanned - at)
+        offset = self.feeder.fed + self.feeder.scanned - at
+        stop = at
+        if self.runs is not None and not self.first:
+            stop = self.rows.take_records(piece, at, offset, self.runs)
+            if stop == at:  # the next rows are the consumer's to see: a few as rows (the header row alone,
+                # before the consumer knows its columns), then ask again
+                rows = _ROWS_BETWEEN_RUNS if self.runs.count else 1
+                stop = self.rows.take_run(piece, at, offset, max_rows=rows)
+        else:
+            stop = self.rows.take_run(piece, at, offset)
         if stop > at:
             self.feeder.scanned += stop - at
             self.first = False
@@ -328,7 +358,7 @@ class _Reading:
         else:
             self.between = False  # the row waits with others for expat
 
-    def read(self, place: RowPlace, last: bool = False) -> Iterator[tuple[int, list[SheetValue]]]:
+    def read(self, place: RowPlace, last: bool = False) -> Iterator[SheetRow | RecordRun]:
         """The rows read so far, each with its place."""
         rows = self.rows
         if rows.done and self.first and not last:
@@ -340,13 +370,13 @@ class _Reading:
 
 
 def _rows(
-    stream: IO[bytes], rows: SheetRows, scan: bool, path: str, skip_to: int, place: RowPlace
-) -> Iterator[tuple[int, list[SheetValue]]]:
+    stream: IO[bytes], rows: SheetRows, scan: bool, path: str, skip_to: int, place: RowPlace, runs: RecordRuns | None
+) -> Iterator[SheetRow | RecordRun]:
     """The sheet's rows: runs of plain rows where expat stands between rows are scanned, and expat reads
     everything else."""
     rows.parser = _parser(rows.start, rows.end, rows.data)
     blocks = iter(lambda: stream.read(_BLOCK), b"")
-    reading = _Reading(rows, _Feeder(rows.parser, path), skip_to)
+    reading = _Reading(rows, _Feeder(rows.parser, path), skip_to, runs)
     for kind, piece in pieces(blocks) if scan else (("xml", block) for block in blocks):
         if kind == "xml":
             reading.unit("xml", piece)
@@ -356,11 +386,11 @@ def _rows(
             continue
         at = 0
         while at < len(piece):
-            at = reading.run(piece, at)
-            yield from reading.read(place)
-            if at < len(piece):
-                row, at = row_units(piece, at)
+            stop = reading.run(piece, at)
+            if stop == at:  # not a row the scan reads, or not where it may: the next row, as it is
+                row, stop = row_units(piece, at)
                 reading.unit("row", row)
-                yield from reading.read(place)
+            at = stop
+            yield from reading.read(place)
     reading.feeder.finish()
     yield from reading.read(place, last=True)

@@ -10,7 +10,7 @@ from typing import IO
 
 from app.importing.archives import ZipLimits
 from app.importing.readers.serial_dates import serial_moment
-from app.importing.readers.sheet_rows import SheetValue, UnsavedFormula
+from app.importing.readers.sheet_rows import SheetRow, UnsavedFormula
 from app.importing.readers.sheet_xml import RowPlace, read_sheet
 from specifications.model import ColumnKind
 
@@ -26,7 +26,7 @@ def iter_sheet(
     skip_to: int = 0,
     place: RowPlace | None = None,
     width: int = sys.maxsize,
-) -> Iterator[tuple[int, list[SheetValue]]]:
+) -> Iterator[SheetRow]:
     """(row number, cells) for every row of the sheet that the file stores, in order, each of at most
     `width` cells.
 
