@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Callable
 
 import httpx
 
 from bench.checksum import ExpectedContent
-from bench.client import Submitted, run_import
+from bench.client import Submitted, run_import, submit, wait_for_end
 from bench.data import HEADER, INVALID_PRICE, Col, DataSpec, Variant, generate_rows
 from bench.files import DataFile, FileType, prepare, write_csv
 from bench.polling import PollingLoad
 from bench.runner import Deployment, Expectation, Options, Outcome, Run, measure
+from bench.verify import Verdict, judge, stored_content
 
 TITLES = {
     "a": "first import, PostgreSQL + Redis",
@@ -26,6 +28,8 @@ TITLES = {
     "i": "e's rows as CSV (e without its reader), PostgreSQL + Redis",
     "j": "e's rows as Excel writes them (shared strings), PostgreSQL + Redis",
     "k": "first import under status polling, embedded default",
+    "l": "the contract's 3 rows beside a first import's queued chunks, PostgreSQL + Redis",
+    "m": "the contract's 3 rows beside a first import's queued chunks, embedded default",
 }
 ALL = tuple(TITLES)
 OWN_FILES = ("e", "h", "i", "j")  # the scenarios whose files are not the rows' CSV
@@ -202,6 +206,45 @@ def _polled(key: str, deployment: Deployment, options: Options) -> Outcome:
     return outcome
 
 
+def beside_a_large_import(run: Run, keys: list[str]) -> list[Outcome]:
+    """l and m: the contract's 3 rows posted once a first import of `--rows` has planned (its chunks queued),
+    on PostgreSQL + Redis (l) and on the embedded default (m), each a deployment of its own: how long a person's
+    small import waits behind a large one."""
+    outcomes: list[Outcome] = []
+    if "l" in keys:
+        with run.postgres_redis("pg-beside", run.options.workers) as deployment:
+            outcomes.append(_beside("l", deployment, run))
+    if "m" in keys:
+        with run.embedded("embedded-beside", run.options.workers) as deployment:
+            outcomes.append(_beside("m", deployment, run))
+    return outcomes
+
+
+def _beside(key: str, deployment: Deployment, run: Run) -> Outcome:
+    options, client = run.options, deployment.client
+    large, small = _file(options), _contract_file(run)
+    outcome = Outcome(key, TITLES[key], len(CONTRACT_ROWS))
+    submitted = submit(client, large)
+    deadline = submitted.started + options.timeout
+    while (status := client.get(submitted.status_url).json())["totalRecords"] == 0 and time.monotonic() < deadline:
+        if status["status"] in ("FAILED", "CANCELLED"):
+            break
+        time.sleep(0.05)
+    finished = run_import(client, small, options.timeout, CONTRACT_CATALOG, "&siteId=-3&userId=-2")
+    meanwhile = client.get(submitted.status_url).json()
+    ended = wait_for_end(client, submitted, options.timeout)
+    outcome.status, outcome.seconds = finished.status, finished.seconds
+    stored = stored_content(deployment.database_url, CONTRACT_CATALOG) if finished.state == "COMPLETED" else None
+    outcome.verdict = judge(small.expected, stored, finished.status, {"recordsCreated": len(CONTRACT_ROWS)})
+    if ended.state != "COMPLETED":
+        outcome.verdict = Verdict(False, (*outcome.verdict.reasons, f"the large import ended {ended.state}"))
+    outcome.note = (
+        f"the large import ({large.rows:,} rows) at {meanwhile['percentComplete']}% when it ended; "
+        f"it took {ended.seconds:.1f} s"
+    )
+    return outcome
+
+
 Scenarios = Callable[[Run, list[str]], list[Outcome]]
 GROUPS: tuple[tuple[str, Scenarios], ...] = (
     ("abc", postgres_updates),
@@ -209,6 +252,7 @@ GROUPS: tuple[tuple[str, Scenarios], ...] = (
     ("eij", xlsx),
     ("f", on_error_skip),
     ("gk", polling),
+    ("lm", beside_a_large_import),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from celery import Celery
+from kombu import Queue
 
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings
@@ -14,7 +15,15 @@ PLAN_TASK = "importer.plan"
 CHUNK_TASK = "importer.chunk"
 PIECE_TASK = "importer.sheet_piece"
 REAP_TASK = "importer.reap"
+# Two queues, so that a small import is not kept waiting behind a large one's chunks: plans, sheet pieces and
+# each import's first chunks in QUEUE_NAME, the rest of a large import's chunks in BULK_QUEUE. A worker takes
+# from BULK_QUEUE only when nothing waits in QUEUE_NAME (the names sort in that order; see make_celery and
+# embedded_broker.py), so a new import waits for the chunks that workers are running, not for those queued.
 QUEUE_NAME = "importer"
+BULK_QUEUE = "importer.bulk"
+# An import's chunks that go ahead of queued bulk chunks: all of a small import's (two chunks, 20,000 rows by
+# default), and a large import's first, so that its progress shows at once.
+FIRST_CHUNKS = 2
 
 
 class CeleryJobQueue:
@@ -27,7 +36,8 @@ class CeleryJobQueue:
         self._app.send_task(PLAN_TASK, args=[job_id], queue=QUEUE_NAME)
 
     def enqueue_chunk(self, job_id: int, chunk_no: int) -> None:
-        self._app.send_task(CHUNK_TASK, args=[job_id, chunk_no], queue=QUEUE_NAME)
+        queue = QUEUE_NAME if chunk_no < FIRST_CHUNKS else BULK_QUEUE
+        self._app.send_task(CHUNK_TASK, args=[job_id, chunk_no], queue=queue)
 
     def enqueue_piece(self, job_id: int) -> None:
         self._app.send_task(PIECE_TASK, args=[job_id], queue=QUEUE_NAME)
@@ -60,7 +70,9 @@ def _broker(settings: Settings) -> tuple[str, dict[str, object]]:
     if settings.embedded_broker:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return embedded_broker.broker_url(settings.broker_url), {"polling_interval": settings.broker_poll_seconds}
-    return settings.broker_url, {"visibility_timeout": settings.visibility_timeout_seconds}
+    # "sorted": each poll asks for QUEUE_NAME before BULK_QUEUE (kombu's default takes turns between queues)
+    options = {"visibility_timeout": settings.visibility_timeout_seconds, "queue_order_strategy": "sorted"}
+    return settings.broker_url, options
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -73,6 +85,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         task_default_queue=QUEUE_NAME,
+        task_queues=(Queue(QUEUE_NAME), Queue(BULK_QUEUE)),  # what every worker consumes
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

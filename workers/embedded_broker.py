@@ -9,7 +9,9 @@ It is kombu's SQLAlchemy transport with these defects mended:
   session is serialised with a lock;
 - a `polling_interval` transport option is passed on to `create_engine`, which refuses it: only
   engine options reach the engine, and the file runs in WAL mode with a long busy timeout.
-Delivered messages are never deleted by kombu; they are purged here after a while.
+Delivered messages are never deleted by kombu; they are purged here after a while. And where kombu takes turns
+between a worker's queues, the queues are asked in name order, as the Redis transport is told to (see
+celery_app.QUEUE_NAME): a small import's tasks go ahead of a large one's queued chunks.
 
 No broker of this kind survives a whole-worker SIGKILL with its message: the job tables are the
 record of what is left to do, and workers sweep them (see app.importing.reaper).
@@ -20,12 +22,14 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timedelta
+from queue import Empty
 from typing import Any
 
 from amqp import RecoverableConnectionError
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqlalchemy
 from kombu.transport.sqlalchemy.models import metadata as kombu_metadata
+from kombu.utils.scheduling import FairCycle
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -74,8 +78,24 @@ def _create_tables(engine: Any) -> None:
         connection.commit()
 
 
+class _InNameOrder(FairCycle):
+    """Asks the queues for a message in the order of their names every time, where kombu's FairCycle takes
+    turns: "importer" (plans, first chunks) before "importer.bulk" (see celery_app.QUEUE_NAME)."""
+
+    def get(self, callback: Any, **kwargs: Any) -> Any:
+        for queue in sorted(self.resources):
+            try:
+                return self.fun(queue, callback, **kwargs)
+            except self.predicate:
+                continue
+        raise self.predicate()
+
+
 class Channel(kombu_sqlalchemy.Channel):
     _engines: dict[str, Any] = {}
+
+    def _reset_cycle(self) -> None:
+        self._cycle = _InNameOrder(self._get_and_deliver, self._active_queues, Empty)
 
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         self._session_lock = threading.RLock()
