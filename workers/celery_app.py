@@ -85,7 +85,8 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         task_default_queue=QUEUE_NAME,
-        task_queues=(Queue(QUEUE_NAME), Queue(BULK_QUEUE)),  # what every worker consumes
+        # What every worker consumes, each bound by its own name (a task is sent to a queue by name in any case).
+        task_queues=(Queue(QUEUE_NAME, routing_key=QUEUE_NAME), Queue(BULK_QUEUE, routing_key=BULK_QUEUE)),
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
