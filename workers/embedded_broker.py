@@ -94,13 +94,13 @@ class _InNameOrder(FairCycle):
 class Channel(kombu_sqlalchemy.Channel):
     _engines: dict[str, Any] = {}
 
-    def _reset_cycle(self) -> None:
-        self._cycle = _InNameOrder(self._get_and_deliver, self._active_queues, Empty)
-
     def __init__(self, connection: Any, **kwargs: Any) -> None:
         self._session_lock = threading.RLock()
         self._last_purge = time.monotonic()
         super().__init__(connection, **kwargs)
+
+    def _reset_cycle(self) -> None:
+        self._cycle = _InNameOrder(self._get_and_deliver, self._active_queues, Empty)
 
     def _engine_from_config(self) -> Any:
         client: Any = self.connection.client
