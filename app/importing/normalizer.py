@@ -24,11 +24,8 @@ NO_LIMIT = 1 << 62
 
 
 class RowWatch:
-    """A watch that may let rows pass unseen, as runs of records (see RecordRuns): those that end before
-    `run_limit()`, a byte of the sheet's part (0: none)."""
-
-    def __call__(self, number: int, cells: list[str], blank: bool) -> Seen:
-        raise NotImplementedError
+    """What a Watch that is also this class may say of the rows it would see: that those which end before
+    `run_limit()`, a byte of the sheet's part (0: none), may pass unseen, as runs of records (see RecordRuns)."""
 
     def run_limit(self) -> int:
         return 0

@@ -216,16 +216,21 @@ static Py_ssize_t unescape(Scan *scan, const unsigned char *p, const unsigned ch
     return out - scan->scratch;
 }
 
-/* A number cell's text as _value reads it: int for -?[0-9]+, float for a plain decimal or exponent form.
-   NULL, with no error set, for any other text (whitespace, underscores, inf, several minus signs...). */
-static PyObject *number(const unsigned char *p, const unsigned char *end) {
+enum { NOT_A_NUMBER = 0, WHOLE = 1, REAL = 2 };
+
+/* A number cell's text as _value reads it: WHOLE (*whole set) for -?[0-9]+ of at most MAX_DIGITS digits,
+   REAL (*real set) for a plain decimal or exponent form, NOT_A_NUMBER for any other text (whitespace,
+   underscores, inf, several minus signs, a whole number too long for the scan, which take reads). */
+static int parse_number(const unsigned char *p, const unsigned char *end, long long *whole, double *real) {
     const unsigned char *q = p;
     if (q < end && *q == '-') q++;
     const unsigned char *r = q;
     while (r < end && is_digit(*r)) r++;
     if (r == end && r > q) { /* a whole number: int, however long, so one past MAX_DIGITS is left to take */
         long long value = digits_value(q, end);
-        return value < 0 ? NULL : PyLong_FromLongLong(q == p ? value : -value);
+        if (value < 0) return NOT_A_NUMBER;
+        *whole = q == p ? value : -value;
+        return WHOLE;
     }
     /* [+-]?(digits(.digits?)?|.digits)([eE][+-]?digits)? */
     q = p;
@@ -237,15 +242,15 @@ static PyObject *number(const unsigned char *p, const unsigned char *end) {
         q++;
         while (q < end && is_digit(*q)) q++, seen = 1;
     }
-    if (!seen || q == mantissa) return NULL;
+    if (!seen || q == mantissa) return NOT_A_NUMBER;
     if (q < end && (*q == 'e' || *q == 'E')) {
         q++;
         if (q < end && (*q == '+' || *q == '-')) q++;
         const unsigned char *exponent = q;
         while (q < end && is_digit(*q)) q++;
-        if (q == exponent) return NULL;
+        if (q == exponent) return NOT_A_NUMBER;
     }
-    if (q != end || end - p > 63) return NULL;
+    if (q != end || end - p > 63) return NOT_A_NUMBER;
     char text[64];
     memcpy(text, p, (size_t)(end - p));
     text[end - p] = '\0';
@@ -253,10 +258,32 @@ static PyObject *number(const unsigned char *p, const unsigned char *end) {
     double value = PyOS_string_to_double(text, &stop, NULL);
     if (value == -1.0 && PyErr_Occurred()) {
         PyErr_Clear();
+        return NOT_A_NUMBER;
+    }
+    if (stop != text + (end - p)) return NOT_A_NUMBER;
+    *real = value;
+    return REAL;
+}
+
+/* parse_number's reading as the Python int or float; NULL, with no error set, for any other text. */
+static PyObject *number(const unsigned char *p, const unsigned char *end) {
+    long long whole = 0;
+    double real = 0.0;
+    switch (parse_number(p, end, &whole, &real)) {
+    case WHOLE:
+        return PyLong_FromLongLong(whole);
+    case REAL:
+        return PyFloat_FromDouble(real);
+    default:
         return NULL;
     }
-    if (stop != text + (end - p)) return NULL;
-    return PyFloat_FromDouble(value);
+}
+
+/* Whether a cell's style shows a date. Style "0" when there is none; a style with a leading zero is no
+   style's name, so never dated. */
+static int dated_style(const Scan *scan, const unsigned char *style, Py_ssize_t style_length) {
+    long long index = style_length == 0 ? 0 : (style_length > 1 && style[0] == '0') ? -1 : digits_value(style, style + style_length);
+    return index >= 0 && index < scan->dated_size && scan->dated[index];
 }
 
 static int is_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -288,9 +315,7 @@ static PyObject *cell_value(Scan *scan, const unsigned char *text, Py_ssize_t le
     if (kind_length == 1 && kind[0] == 'd') return NULL; /* an ISO date: take reads it */
     PyObject *value = number(text, end);
     if (value == NULL) return NULL;
-    /* Style "0" when there is none; a style with a leading zero is no style's name, so never dated. */
-    long long index = style_length == 0 ? 0 : (style_length > 1 && style[0] == '0') ? -1 : digits_value(style, style + style_length);
-    if (index >= 0 && index < scan->dated_size && scan->dated[index]) {
+    if (dated_style(scan, style, style_length)) {
         PyObject *dated = PyObject_CallOneArg(scan->dated_value, value);
         Py_DECREF(value);
         return dated;
@@ -639,21 +664,19 @@ static Py_ssize_t characters(const unsigned char *p, Py_ssize_t length) {
    number in a date style or column, one take leaves to Python, one Python writes with an exponent), -1 on
    an error of memory. */
 static int put_number(Scan *scan, const Cell *cell, int kind, Out *out, Py_ssize_t *chars) {
-    const unsigned char *text = cell->text, *end = text + cell->length;
-    Py_ssize_t style_length = cell->style_end - cell->style;
-    long long style = style_length == 0 ? 0 : (style_length > 1 && cell->style[0] == '0') ? -1 : digits_value(cell->style, cell->style_end);
-    if (kind == KIND_DATE || (style >= 0 && style < scan->dated_size && scan->dated[style])) return 0;
-    PyObject *value = number(text, end);
-    if (value == NULL) return 0;
-    char whole[32], *written = NULL;
-    const char *shown = whole;
-    if (PyLong_CheckExact(value)) {
-        PyOS_snprintf(whole, sizeof(whole), "%lld", PyLong_AsLongLong(value));
+    if (kind == KIND_DATE || dated_style(scan, cell->style, cell->style_end - cell->style)) return 0;
+    long long whole = 0;
+    double real = 0.0;
+    int parsed = parse_number(cell->text, cell->text + cell->length, &whole, &real);
+    if (parsed == NOT_A_NUMBER) return 0;
+    char digits[32], *written = NULL;
+    const char *shown = digits;
+    if (parsed == WHOLE) {
+        PyOS_snprintf(digits, sizeof(digits), "%lld", whole);
     } else {
-        shown = written = float_text(PyFloat_AS_DOUBLE(value), kind);
+        shown = written = float_text(real, kind);
+        if (shown == NULL) return PyErr_Occurred() ? -1 : 0;
     }
-    Py_DECREF(value);
-    if (shown == NULL) return PyErr_Occurred() ? -1 : 0;
     Py_ssize_t length = (Py_ssize_t)strlen(shown);
     int put = put_text(out, (const unsigned char *)shown, length);
     PyMem_Free(written);

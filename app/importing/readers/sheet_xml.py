@@ -324,7 +324,6 @@ class _Reading:
         if not self.between or self.leaving_out:
             return at
         offset = self.feeder.fed + self.feeder.scanned - at
-        stop = at
         if self.runs is not None and not self.first:
             stop = self.rows.take_records(piece, at, offset, self.runs)
             if stop == at:  # the next rows are the consumer's to see: a few as rows (the header row alone,
