@@ -14,7 +14,6 @@ import time
 from datetime import datetime
 
 import click
-from celery import Celery
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -339,17 +338,6 @@ def _stop_when_orphaned(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _reap_periodically(app: Celery, settings: Settings) -> None:
-    from workers.celery_app import REAP_TASK
-
-    while True:
-        time.sleep(settings.reap_seconds)
-        try:
-            app.send_task(REAP_TASK)
-        except Exception:
-            logger.exception("worker.reap_enqueue_failed")
-
-
 def _say_which_code_is_compiled() -> None:
     from app.importing import normalized
     from app.importing.readers import sheet_rows
@@ -376,6 +364,7 @@ def _say_which_code_is_compiled() -> None:
 def worker(concurrency: int | None) -> None:
     """Start a Celery worker that runs imports; start as many as you like, on any machine."""
     from workers.celery_app import make_celery
+    from workers.reap_clock import start_reap_clock
 
     settings = _settings()
     _configure_logging(settings)
@@ -391,7 +380,7 @@ def worker(concurrency: int | None) -> None:
     lower_worker_priority(settings.worker_nice)
     _say_which_code_is_compiled()
     app = make_celery(settings)
-    threading.Thread(target=_reap_periodically, args=(app, settings), name="reaper", daemon=True).start()
+    start_reap_clock(app, settings.reap_seconds)
     parent = os.environ.get(PARENT_PID_VARIABLE, "")
     if parent.isdigit():
         threading.Thread(target=_stop_when_orphaned, args=(int(parent),), name="orphan-watch", daemon=True).start()
