@@ -10,11 +10,16 @@ ones that may be blank, and the last one of a run when chunks follow a group col
 The first block that is not plain hands the rest of the file to the CSV parser (`read_records`),
 record by record, exactly as before: multi-line quoted fields and quotes inside unquoted fields are
 read as Python's csv module reads them, and the chunk boundaries are the same either way.
+
+Where the package was built with a C compiler, one pass of compiled code (`_csvscan.survey`) tells a
+block plain, checks its UTF-8, counts its lines and finds those that may be blank, and `skip_lines` finds
+where a run of lines ends: what the regular expressions, the decode and a call a line did in Python.
 """
 
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
 import io
 import re
@@ -23,6 +28,12 @@ from typing import BinaryIO
 
 from app.importing.chunking import Cutter
 from app.importing.readers.delimited import cells_blank, read_records
+
+try:
+    from app.importing import _csvscan
+except ImportError:  # built without a C compiler: the regular expressions below survey each block
+    _csvscan = None  # type: ignore[assignment]
+COMPILED = _csvscan is not None
 
 # Bytes a blank line may hold: white space (ASCII, and the lead and continuation bytes of UTF-8's
 # other spaces), quotes and the delimiter. A line made only of them is parsed to tell.
@@ -90,6 +101,8 @@ class CsvCutting:
         self._fast_bytes = min(max_field_bytes, max_line_bytes)
         self._read_bytes = read_bytes or min(max(self._fast_bytes // 2, _MIN_READ), _MAX_READ)
         self._plain = plain_quoting(delimiter)
+        self._compiled = COMPILED and self._plain is not None
+        self._utf8 = codecs.lookup(encoding).name == "utf-8"
         if self._plain is not None:
             d = re.escape(delimiter.encode("ascii"))
             self._blank_first = re.compile(rb"[" + _BLANKISH + d + rb"]*\n")
@@ -102,18 +115,33 @@ class CsvCutting:
             block = stream.read(self._read_bytes)
             data = pending + block if pending else block
             end = data.rfind(b"\n") + 1
-            if not block or (end and not self._is_plain(data[:end])) or len(data) > self._fast_bytes:
+            if not block or len(data) > self._fast_bytes:
                 pending = data
                 break
             if end:
-                number += self._cut_plain(data[:end], offset, number)
+                surveyed = self._survey(data[:end], offset)
+                if surveyed is None:
+                    pending = data
+                    break
+                number += self._cut_plain(data[:end], offset, number, *surveyed)
                 offset += end
             pending = data[end:]
         self._parse_rest(_Resumed(pending, stream), offset, number)
 
-    def _is_plain(self, data: bytes) -> bool:
+    def _survey(self, data: bytes, offset: int) -> tuple[int, list[int]] | None:
+        """A block's count of lines and the numbers of its blank lines, or None when it is not plain; a
+        plain block's text that is not in the encoding raises UnicodeDecodeError."""
         assert self._plain is not None
-        return is_plain(self._plain, data)
+        found = _csvscan.survey(data, ord(self._delimiter), self._utf8) if self._compiled else None
+        if found is None:
+            if not is_plain(self._plain, data):
+                return None
+            self._decode(data, offset)  # raises where the compiled survey found no UTF-8
+            found = data.count(b"\n"), self._blankish_lines(data)
+        elif not self._utf8:
+            self._decode(data, offset)
+        lines, blankish = found
+        return lines, [line for line, start in blankish if self._blank_at(data, start, offset)]
 
     def _decode(self, data: bytes, offset: int) -> str:
         try:
@@ -126,33 +154,41 @@ class CsvCutting:
     def _cells(self, line: bytes, offset: int) -> list[str]:
         return next(csv.reader([self._decode(line, offset)], delimiter=self._delimiter, strict=False), [])
 
-    def _blank_lines(self, data: bytes, offset: int) -> list[int]:
-        """The numbers (in `data`) of the lines that hold nothing but white space."""
+    def _blankish_lines(self, data: bytes) -> list[tuple[int, int]]:
+        """(number in `data`, start) of each line that holds nothing but bytes a blank line may hold."""
         starts = [0] if self._blank_first.match(data) else []
         starts += [found.end() for found in self._blank_next.finditer(data)]
-        blank = []
+        found = []
         line = counted_to = 0  # the number of the line at `counted_to`, counted on from the last start
         for start in starts:
             line += data.count(b"\n", counted_to, start)
             counted_to = start
-            if cells_blank(self._cells(data[start : data.index(b"\n", start) + 1], offset + start)):
-                blank.append(line)
-        return blank
+            found.append((line, start))
+        return found
 
-    def _cut_plain(self, data: bytes, offset: int, number: int) -> int:
-        """Add the records of a plain block (one per line, each line ending in a line feed); return how many."""
-        self._decode(data, offset)
+    def _blank_at(self, data: bytes, start: int, offset: int) -> bool:
+        """Whether the line at `start` in `data` holds no cell but white space."""
+        return cells_blank(self._cells(data[start : data.index(b"\n", start) + 1], offset + start))
+
+    def _skip(self, data: bytes, position: int, lines: int) -> int:
+        """The offset in `data` just after the `lines`-th line end from `position`."""
+        if self._compiled:
+            return int(_csvscan.skip_lines(data, position, lines))
+        for _ in range(lines):
+            position = data.index(b"\n", position) + 1
+        return position
+
+    def _cut_plain(self, data: bytes, offset: int, number: int, lines: int, blank: list[int]) -> int:
+        """Add the records of a plain block (one per line, each line ending in a line feed, `blank` the
+        numbers of those that are blank); return how many lines it has."""
         cutter = self._cutter
-        blank = self._blank_lines(data, offset)
-        lines = data.count(b"\n")
         line = position = 0  # the next line's number in the block, and where it starts
         while line < lines:
             next_blank = blank[bisect.bisect_left(blank, line)] if blank and blank[-1] >= line else lines
             room = min(cutter.room(), next_blank - line)
             if room:  # records that cannot close the chunk: counted, not parsed
-                start = position
-                for _ in range(room):
-                    start, position = position, data.index(b"\n", position) + 1
+                start = self._skip(data, position, room - 1)
+                position = self._skip(data, start, 1)
                 cutter.add_run(room, offset + position, partial(self._cells, data[start:position], offset + start))
                 line += room
                 continue

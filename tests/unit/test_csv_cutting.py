@@ -1,13 +1,16 @@
-"""Planning cuts a CSV into the same chunks whether it parses every record or counts the plain lines."""
+"""Planning cuts a CSV into the same chunks whether it parses every record or counts the plain lines, and
+counts them the same in compiled code as in Python."""
 
 from __future__ import annotations
 
 import io
+from unittest import mock
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.errors import UnreadableFile
+from app.importing import csv_cutting
 from app.importing.chunking import ChunkLayout, Cutter
 from app.importing.csv_cutting import CsvCutting
 from app.importing.header import resolve_header
@@ -43,8 +46,14 @@ def csv_bytes(header: str, records: list[str], line_end: str, final_line_end: bo
     return text.encode("utf-8")
 
 
-def cut(data: bytes, spec: Specification, size: int, fast: bool, read_bytes: int) -> Outcome:
-    """The chunks and record count the planner finds: by parsing every record, or by CsvCutting."""
+def cut(data: bytes, spec: Specification, size: int, fast: bool, read_bytes: int, compiled: bool = True) -> Outcome:
+    """The chunks and record count the planner finds: by parsing every record, or by CsvCutting (with its
+    compiled survey of each block, or with Python's)."""
+    with mock.patch.object(csv_cutting, "COMPILED", compiled and csv_cutting.COMPILED):
+        return _cut(data, spec, size, fast, read_bytes)
+
+
+def _cut(data: bytes, spec: Specification, size: int, fast: bool, read_bytes: int) -> Outcome:
     stream = io.BytesIO(data)
     records = read_records(stream, encoding="utf-8", delimiter=",", first_row=1, skip_bom=True)
     try:
@@ -83,6 +92,7 @@ def test_counting_plain_lines_cuts_the_same_chunks_as_parsing_every_record(
     counted = cut(data, spec, size, fast=True, read_bytes=read_bytes)
 
     assert counted == parsed
+    assert cut(data, spec, size, fast=True, read_bytes=read_bytes, compiled=False) == parsed
 
 
 def test_a_large_plain_file_is_cut_where_parsing_cuts_it_with_sku_rows_kept_with_their_product() -> None:
@@ -99,6 +109,7 @@ def test_a_large_plain_file_is_cut_where_parsing_cuts_it_with_sku_rows_kept_with
     counted = cut(data, DEFAULT_PRODUCT, 250, fast=True, read_bytes=4096)
 
     assert counted == parsed
+    assert cut(data, DEFAULT_PRODUCT, 250, fast=True, read_bytes=4096, compiled=False) == parsed
     assert not isinstance(counted, type)
     chunks, total = counted
     assert total == 6000 and len(chunks) == 24  # 3,000 products with 3,000 SKU rows; the 6 blank lines are no records
@@ -116,3 +127,23 @@ def test_a_quoted_line_end_hands_the_rest_of_the_file_to_the_parser() -> None:
 
     assert counted == cut(data, DEFAULT_PRODUCT, 7, fast=False, read_bytes=64)
     assert not isinstance(counted, type) and counted[1] == 100
+
+
+def test_a_file_that_is_not_utf8_is_refused_at_the_same_byte_by_both_surveys() -> None:
+    header = "SKU Number,SKU Indicator,Product Title"
+    body = "\n".join(f"P{number},N,Title {number}" for number in range(50)).encode()
+    data = header.encode() + b"\n" + body.replace(b"Title 30", b"Title \xed\xa0\x80") + b"\n"  # a surrogate
+
+    for compiled in (True, False):
+        with mock.patch.object(csv_cutting, "COMPILED", compiled and csv_cutting.COMPILED):
+            stream = io.BytesIO(data)
+            header_row = next(read_records(stream, encoding="utf-8", delimiter=",", first_row=1, skip_bom=True))
+            cutter = Cutter(resolve_header(DEFAULT_PRODUCT, header_row.cells), 7, header_row.end_offset, 2)
+            limits = {"max_field_bytes": 1 << 20, "max_line_bytes": 1 << 20}
+            cutting = CsvCutting(cutter, encoding="utf-8", delimiter=",", **limits)
+            try:
+                cutting.cut(stream, header_row.end_offset, 2)
+            except UnicodeDecodeError as error:
+                assert data[error.start : error.end] == b"\xed", compiled
+            else:
+                raise AssertionError(f"a surrogate was read (compiled={compiled})")
