@@ -96,6 +96,7 @@ class Database:
             _add_new_indexes(connection)
             if self.is_postgresql:
                 _widen_columns(connection)
+                _collate_bytewise(connection)
             for index in _RETIRED_INDEXES:
                 connection.execute(text(f"DROP INDEX IF EXISTS {index}"))
             if self.is_postgresql:
@@ -154,6 +155,26 @@ def _widen_columns(connection: Connection) -> None:
         ).scalar()
         if found == "integer":
             connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
+
+
+def _collate_bytewise(connection: Connection) -> None:
+    """Columns an earlier version made with the database's collation that now compare byte by byte (see
+    app.commerce.types.RecordNumber). PostgreSQL rebuilds the indexes that hold them, once."""
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            collation = getattr(column.type.dialect_impl(connection.dialect), "collation", None)
+            if collation is None:
+                continue
+            found = connection.execute(
+                text(
+                    "SELECT collation_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND table_name = :table AND column_name = :column"
+                ),
+                {"table": table.name, "column": column.name},
+            ).scalar()
+            if found != collation:
+                sql_type = column.type.compile(dialect=connection.dialect)
+                connection.execute(text(f'ALTER TABLE "{table.name}" ALTER COLUMN "{column.name}" TYPE {sql_type}'))
 
 
 # Indexes earlier versions made and nothing reads any more: each cost every staged row an index entry.

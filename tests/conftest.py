@@ -22,11 +22,13 @@ def _pg_base() -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0]
 
 
-def create_pg_database(template: str = "") -> str:
-    """A new PostgreSQL database of this run's own, empty or a copy of the template database; returns its URL."""
+def create_pg_database(template: str = "", options: str = "") -> str:
+    """A new PostgreSQL database of this run's own, empty or a copy of the template database, with CREATE
+    DATABASE's `options` (its collation, say); returns its URL."""
     name = f"importer_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        copied = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(f'CREATE DATABASE "{name}"{copied} {options}')
     return f"{_pg_base()}/{name}"
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.commerce.bookkeeping import Written
-from app.commerce.types import Money
+from app.commerce.types import Money, RecordNumber
 
 
 class Product(Written, table=True):
@@ -17,7 +17,7 @@ class Product(Written, table=True):
     catalog_id: int
     sandbox_id: int = 0
     site_id: int
-    sku_number: str = Field(sa_type=String(255))
+    sku_number: str = Field(sa_type=RecordNumber)
     product_title: str | None = Field(default=None, sa_type=Text)
     product_description: str | None = Field(default=None, sa_type=Text)
     product_url: str | None = Field(default=None, sa_type=Text)
@@ -44,8 +44,8 @@ class Sku(Written, table=True):
     catalog_id: int
     sandbox_id: int = 0
     site_id: int
-    sku_number: str = Field(sa_type=String(255))
-    product_sku_number: str = Field(sa_type=String(255))
+    sku_number: str = Field(sa_type=RecordNumber)
+    product_sku_number: str = Field(sa_type=RecordNumber)
     product_title: str | None = Field(default=None, sa_type=Text)
     product_description: str | None = Field(default=None, sa_type=Text)
     product_url: str | None = Field(default=None, sa_type=Text)
@@ -86,8 +86,8 @@ class ProductStaging(SQLModel, table=True):
     row_no: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     chunk_no: int
     is_sku: bool = Field(sa_column=Column(Boolean, nullable=False))
-    sku_number: str = Field(sa_type=String(255))
-    parent_sku_number: str | None = Field(default=None, sa_type=String(255))
+    sku_number: str = Field(sa_type=RecordNumber)
+    parent_sku_number: str | None = Field(default=None, sa_type=RecordNumber)
     product_title: str | None = Field(default=None, sa_type=Text)
     product_description: str | None = Field(default=None, sa_type=Text)
     product_url: str | None = Field(default=None, sa_type=Text)
