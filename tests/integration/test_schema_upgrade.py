@@ -58,6 +58,28 @@ def test_product_and_sku_pages_keep_room_for_updated_rows(pg_url: str) -> None:
         database.dispose()
 
 
+def test_record_tables_hold_ids_ahead_for_their_merges_and_keep_an_operators_own_choice(pg_url: str) -> None:
+    database = Database(pg_url)
+    try:
+        database.create_schema()
+        with database.engine.begin() as connection:
+            connection.execute(text("ALTER SEQUENCE sku_id_seq CACHE 20"))  # an operator's own choice
+            connection.execute(text("ALTER SEQUENCE product_id_seq CACHE 1"))  # as an earlier version made it
+
+        database.create_schema()  # what every service process does when it starts
+
+        with database.engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT seqrelid::regclass::text, seqcache FROM pg_sequence"
+                    " WHERE seqrelid::regclass::text IN ('product_id_seq', 'sku_id_seq', 'category_id_seq')"
+                )
+            ).all()
+        assert dict(rows) == {"product_id_seq": 1000, "sku_id_seq": 20, "category_id_seq": 1000}
+    finally:
+        database.dispose()
+
+
 def test_chunks_of_earlier_versions_get_the_column_naming_their_rows_file(database: Database) -> None:
     with database.engine.begin() as connection:
         connection.execute(text("ALTER TABLE import_chunk DROP COLUMN rows_key"))
