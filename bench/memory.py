@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +63,7 @@ class Peaks:
     worker_mb: float  # the largest single worker process: a worker's main process or one of its children
 
 
-class Sampler:
+class Sampler(ABC):
     """Samples the service's processes in a thread, every `interval` seconds, from start() to stop():
     the API process, and every worker process (the API's descendants, which are the embedded workers,
     and each separate worker with its descendants, its prefork children)."""
@@ -79,8 +80,9 @@ class Sampler:
         roots = self._worker_roots()
         return descendants([self._api_pid, *roots], parents()) | set(roots)
 
+    @abstractmethod
     def _sample(self) -> None:
-        raise NotImplementedError
+        """Take one reading of the processes."""
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

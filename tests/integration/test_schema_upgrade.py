@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -10,6 +12,21 @@ from app.db import Database
 from app.jobs import ImportState
 from tests.factories import make_csv, product_row
 from tests.integration.pipeline_driver import drain, job, make_principal, make_runtime, submit
+
+
+@contextmanager
+def started_after(pg_url: str, *earlier: str) -> Iterator[Database]:
+    """A PostgreSQL database with the schema, changed by the `earlier` statements, then started on again."""
+    database = Database(pg_url)
+    try:
+        database.create_schema()
+        with database.engine.begin() as connection:
+            for statement in earlier:
+                connection.execute(text(statement))
+        database.create_schema()  # what every service process does when it starts
+        yield database
+    finally:
+        database.dispose()
 
 
 def test_the_staging_chunk_indexes_of_earlier_versions_are_dropped(database: Database) -> None:
@@ -39,45 +56,34 @@ def test_customers_stored_by_an_earlier_version_get_the_index_of_their_email_add
 
 
 def test_product_and_sku_pages_keep_room_for_updated_rows(pg_url: str) -> None:
-    database = Database(pg_url)
-    try:
-        database.create_schema()
-        with database.engine.begin() as connection:
-            connection.execute(text("ALTER TABLE sku SET (fillfactor = 90)"))  # an operator's own choice
-            connection.execute(text("ALTER TABLE product RESET (fillfactor)"))  # as an earlier version made it
-
-        database.create_schema()  # what every service process does when it starts
-
-        with database.engine.connect() as connection:
-            rows = connection.execute(
-                text("SELECT relname, reloptions FROM pg_class WHERE relname IN ('product', 'sku')")
-            ).all()
-        options = {name: reloptions for name, reloptions in rows}
-        assert options == {"product": ["fillfactor=50"], "sku": ["fillfactor=90"]}
-    finally:
-        database.dispose()
+    with (
+        started_after(
+            pg_url,
+            "ALTER TABLE sku SET (fillfactor = 90)",  # an operator's own choice
+            "ALTER TABLE product RESET (fillfactor)",  # as an earlier version made it
+        ) as database,
+        database.engine.connect() as connection,
+    ):
+        rows = connection.execute(text("SELECT relname, reloptions FROM pg_class WHERE relname IN ('product', 'sku')"))
+        assert dict(rows.all()) == {"product": ["fillfactor=50"], "sku": ["fillfactor=90"]}
 
 
 def test_record_tables_hold_ids_ahead_for_their_merges_and_keep_an_operators_own_choice(pg_url: str) -> None:
-    database = Database(pg_url)
-    try:
-        database.create_schema()
-        with database.engine.begin() as connection:
-            connection.execute(text("ALTER SEQUENCE sku_id_seq CACHE 20"))  # an operator's own choice
-            connection.execute(text("ALTER SEQUENCE product_id_seq CACHE 1"))  # as an earlier version made it
-
-        database.create_schema()  # what every service process does when it starts
-
-        with database.engine.connect() as connection:
-            rows = connection.execute(
-                text(
-                    "SELECT seqrelid::regclass::text, seqcache FROM pg_sequence"
-                    " WHERE seqrelid::regclass::text IN ('product_id_seq', 'sku_id_seq', 'category_id_seq')"
-                )
-            ).all()
-        assert dict(rows) == {"product_id_seq": 1000, "sku_id_seq": 20, "category_id_seq": 1000}
-    finally:
-        database.dispose()
+    with (
+        started_after(
+            pg_url,
+            "ALTER SEQUENCE sku_id_seq CACHE 20",  # an operator's own choice
+            "ALTER SEQUENCE product_id_seq CACHE 1",  # as an earlier version made it
+        ) as database,
+        database.engine.connect() as connection,
+    ):
+        rows = connection.execute(
+            text(
+                "SELECT seqrelid::regclass::text, seqcache FROM pg_sequence"
+                " WHERE seqrelid::regclass::text IN ('product_id_seq', 'sku_id_seq', 'category_id_seq')"
+            )
+        )
+        assert dict(rows.all()) == {"product_id_seq": 1000, "sku_id_seq": 20, "category_id_seq": 1000}
 
 
 def test_chunks_of_earlier_versions_get_the_column_naming_their_rows_file(database: Database) -> None:
