@@ -145,16 +145,22 @@ def _add_new_indexes(connection: Connection) -> None:
 _WIDENED_COLUMNS = (("category", "display_order"), ("category_staging", "display_order"))
 
 
+def _column_as_made(connection: Connection, table: str, column: str) -> tuple[str, str | None] | None:
+    """(data type, collation) of a column as the database holds it; None where it has no such column."""
+    found = connection.execute(
+        text(
+            "SELECT data_type, collation_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = :table AND column_name = :column"
+        ),
+        {"table": table, "column": column},
+    ).first()
+    return None if found is None else (str(found[0]), found[1])
+
+
 def _widen_columns(connection: Connection) -> None:
     for table, column in _WIDENED_COLUMNS:
-        found = connection.execute(
-            text(
-                "SELECT data_type FROM information_schema.columns "
-                "WHERE table_schema = current_schema() AND table_name = :table AND column_name = :column"
-            ),
-            {"table": table, "column": column},
-        ).scalar()
-        if found == "integer":
+        made = _column_as_made(connection, table, column)
+        if made is not None and made[0] == "integer":
             connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
 
 
@@ -166,14 +172,8 @@ def _collate_bytewise(connection: Connection) -> None:
             collation = getattr(column.type.dialect_impl(connection.dialect), "collation", None)
             if collation is None:
                 continue
-            found = connection.execute(
-                text(
-                    "SELECT collation_name FROM information_schema.columns "
-                    "WHERE table_schema = current_schema() AND table_name = :table AND column_name = :column"
-                ),
-                {"table": table.name, "column": column.name},
-            ).scalar()
-            if found != collation:
+            made = _column_as_made(connection, table.name, column.name)
+            if made is not None and made[1] != collation:
                 sql_type = column.type.compile(dialect=connection.dialect)
                 connection.execute(text(f'ALTER TABLE "{table.name}" ALTER COLUMN "{column.name}" TYPE {sql_type}'))
 
@@ -239,15 +239,16 @@ _IDS_HELD = 1000
 
 
 def _cache_record_ids(connection: Connection) -> None:
-    for table in _BULK_INSERTED:
-        sequence = connection.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table}).scalar()
-        if sequence is None:
-            continue
-        cache = connection.execute(
-            text("SELECT seqcache FROM pg_sequence WHERE seqrelid = CAST(:s AS regclass)"), {"s": sequence}
-        ).scalar()
-        if cache == 1:  # PostgreSQL's default; altering takes a lock, so only once
-            connection.execute(text(f"ALTER SEQUENCE {sequence} CACHE {_IDS_HELD}"))
+    # PostgreSQL's default cache is 1; altering takes a lock, so only the sequences still at it.
+    at_default = connection.execute(
+        text(
+            "SELECT seqrelid::regclass::text FROM unnest(CAST(:tables AS text[])) AS bulk(name)"
+            " JOIN pg_sequence ON seqrelid = to_regclass(pg_get_serial_sequence(name, 'id')) WHERE seqcache = 1"
+        ),
+        {"tables": list(_BULK_INSERTED)},
+    ).scalars()
+    for sequence in list(at_default):
+        connection.execute(text(f"ALTER SEQUENCE {sequence} CACHE {_IDS_HELD}"))
 
 
 def _unlog_scratch_tables(connection: Connection) -> None:
